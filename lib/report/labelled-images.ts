@@ -1,0 +1,21 @@
+import { PIXELS_PER_IMAGE } from '../data/classes.ts';
+
+/** `count` 28x28 grayscale images (row-major, 0 = black, 255 = white) and their labels, in the same order. */
+export interface LabelledImages {
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export function assertLabelledImages(data: LabelledImages): void {
+  if (!Number.isInteger(data.count) || data.count < 0) throw new RangeError(`image count must be a non-negative integer, got ${data.count}`);
+  if (data.images.length !== data.count * PIXELS_PER_IMAGE) {
+    throw new RangeError(`expected ${data.count} images of ${PIXELS_PER_IMAGE} pixels (${data.count * PIXELS_PER_IMAGE} bytes), got ${data.images.length} bytes`);
+  }
+  if (data.labels.length !== data.count) throw new RangeError(`expected ${data.count} labels, got ${data.labels.length}`);
+}
+
+/** The pixels of image `index`, without copying. */
+export function imageAt(data: LabelledImages, index: number): Uint8Array {
+  return data.images.subarray(index * PIXELS_PER_IMAGE, (index + 1) * PIXELS_PER_IMAGE);
+}
