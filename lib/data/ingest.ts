@@ -1,0 +1,97 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CLASS_NAMES, IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from './classes.ts';
+import type { SourceDigest } from './content.ts';
+import { datasetIdFor } from './dataset-id.ts';
+import { ConfigError, DataValidationError } from './errors.ts';
+import { readExamples } from './examples.ts';
+import type { InputFile } from './input-file.ts';
+import { MANIFEST_FILE, type Manifest, type SplitManifest } from './manifest.ts';
+import { createStaging, existingDataset, publish } from './publish-dir.ts';
+import { ShardWriter } from './shard-writer.ts';
+import type { Split } from './shard.ts';
+
+export interface IngestOptions {
+  train: InputFile[];
+  test: InputFile[];
+  outDir: string;
+  /** Default 10,000: about 7.8 MB per shard, which is also the memory the writer holds. */
+  examplesPerShard?: number;
+  /**
+   * Keep only the first N examples of a split (for quick runs). The rest is still read and
+   * validated, so the manifest's source checksums describe whole files and a bad file is never
+   * half-accepted.
+   */
+  limit?: { train?: number; test?: number };
+  /**
+   * Replace a dataset already in `outDir` even if it holds other data. Without it, only a dataset
+   * with the same id (same content) is replaced. A non-empty directory without a valid manifest
+   * is never replaced.
+   */
+  replace?: boolean;
+}
+
+export const DEFAULT_EXAMPLES_PER_SHARD = 10_000;
+
+/**
+ * Validates the inputs and writes them as shards plus a manifest into `outDir`, all or nothing:
+ * a rejected input leaves the file system as it was.
+ */
+export async function ingestDataset(opts: IngestOptions): Promise<Manifest> {
+  const examplesPerShard = opts.examplesPerShard ?? DEFAULT_EXAMPLES_PER_SHARD;
+  checkOptions(opts, examplesPerShard);
+  // Fail before the long read if the output directory is something we must not replace.
+  await existingDataset(opts.outDir);
+
+  const staging = await createStaging(opts.outDir);
+  try {
+    const train = await ingestSplit('train', opts.train, staging.dir, examplesPerShard, opts.limit?.train);
+    const test = await ingestSplit('test', opts.test, staging.dir, examplesPerShard, opts.limit?.test);
+    const manifest: Manifest = {
+      formatVersion: 1,
+      datasetId: datasetIdFor({ train: train.sources, test: test.sources, limit: opts.limit }),
+      createdAt: new Date().toISOString(),
+      imageShape: [IMAGE_HEIGHT, IMAGE_WIDTH, 1] as [28, 28, 1],
+      classNames: [...CLASS_NAMES],
+      splits: { train, test },
+    };
+    await writeFile(join(staging.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    await publish(staging.dir, opts.outDir, manifest.datasetId, opts.replace ?? false);
+    return manifest;
+  } catch (error) {
+    await staging.discard();
+    throw error;
+  }
+}
+
+function checkOptions(opts: IngestOptions, examplesPerShard: number): void {
+  for (const split of ['train', 'test'] as const) {
+    if (!Array.isArray(opts[split]) || opts[split].length === 0) throw new ConfigError(`no ${split} input files given`);
+    const limit = opts.limit?.[split];
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+      throw new ConfigError(`limit.${split} must be a whole number >= 1, got ${limit}`);
+    }
+  }
+  if (!Number.isSafeInteger(examplesPerShard) || examplesPerShard < 1) {
+    throw new ConfigError(`examplesPerShard must be a whole number >= 1, got ${examplesPerShard}`);
+  }
+  if (!opts.outDir) throw new ConfigError('no output directory given');
+}
+
+async function ingestSplit(split: Split, files: InputFile[], dir: string, examplesPerShard: number, limit = Infinity): Promise<SplitManifest> {
+  const digests = new Map<InputFile, SourceDigest>();
+  const labelHistogram = new Array<number>(NUM_CLASSES).fill(0);
+  const writer = new ShardWriter(dir, split, examplesPerShard);
+  let examples = 0;
+  for await (const batch of readExamples(files, { onSource: (file, digest) => digests.set(file, digest) })) {
+    const take = Math.min(batch.count, limit - examples);
+    if (take <= 0) continue;
+    for (let i = 0; i < take; i++) labelHistogram[batch.labels[i]]++;
+    await writer.add(batch, take);
+    examples += take;
+  }
+  if (examples === 0) throw new DataValidationError(files.map((file) => file.name).join(', '), `no ${split} examples`);
+  const shards = await writer.finish();
+  const sources = files.map((file) => ({ name: file.name, ...digests.get(file)! }));
+  return { examples, labelHistogram, sources, shards };
+}
