@@ -1,0 +1,163 @@
+import { HeadObjectCommand, ListObjectsV2Command, NotFound, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { requiredEnv, s3Client } from '../../lib/aws/clients.ts';
+import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
+import { PREFIXES } from '../../lib/workflow/layout.ts';
+import {
+  counterpartKeys,
+  executionName,
+  isRawDataKey,
+  latestPair,
+  type ListedObject,
+  type RawObject,
+  type RawPair,
+  splitOf,
+} from './pairing.ts';
+
+/**
+ * EventBridge target that starts the training workflow:
+ * - S3 "Object Created" under raw/: when the uploaded file's counterpart split is there too
+ *   (functions/trigger/pairing.ts), starts an execution named after the pair's identity;
+ * - "Scheduled Event" (the optional retrain schedule): starts one on the most recent complete
+ *   pair under raw/, named after the pair and the schedule tick.
+ * ExecutionAlreadyExists means this data (or this tick) already has its run: success.
+ */
+export interface TriggerDeps {
+  s3?: S3Client;
+  sfn?: SFNClient;
+  stateMachineArn?: string;
+  logger?: Logger;
+}
+
+export interface TriggerResult {
+  started: boolean;
+  duplicate?: boolean;
+  executionName?: string;
+  input?: ExecutionInput;
+  reason: string;
+}
+
+interface S3CreatedEvent {
+  'detail-type': 'Object Created';
+  time?: string;
+  detail: { bucket: { name: string }; object: { key: string; etag?: string } };
+}
+interface ScheduledEvent {
+  'detail-type': 'Scheduled Event';
+  time: string;
+  resources?: string[];
+}
+
+let sharedSfn: SFNClient | undefined;
+
+export function createTriggerHandler(deps: TriggerDeps = {}) {
+  const logger = deps.logger ?? new Logger({ serviceName: 'fmnist-trigger' });
+  return async (event: S3CreatedEvent | ScheduledEvent): Promise<TriggerResult> => {
+    const s3 = deps.s3 ?? s3Client();
+    const sfn = deps.sfn ?? (sharedSfn ??= new SFNClient({}));
+    const stateMachineArn = deps.stateMachineArn ?? requiredEnv('STATE_MACHINE_ARN');
+    let result: TriggerResult;
+    if (event['detail-type'] === 'Object Created') {
+      result = await onObjectCreated(s3, sfn, stateMachineArn, event);
+    } else if (event['detail-type'] === 'Scheduled Event') {
+      const bucket = requiredEnv('DATA_BUCKET');
+      result = await onSchedule(s3, sfn, stateMachineArn, bucket, event);
+    } else {
+      throw new Error(`unexpected event: ${JSON.stringify(event).slice(0, 300)}`);
+    }
+    logger.info(result.started ? 'workflow started' : 'no workflow started', { ...result });
+    return result;
+  };
+}
+
+async function onObjectCreated(
+  s3: S3Client,
+  sfn: SFNClient,
+  stateMachineArn: string,
+  event: S3CreatedEvent,
+): Promise<TriggerResult> {
+  const bucket = event.detail.bucket.name;
+  let self: RawObject | undefined;
+  // The key as sent; if that is not there, its URL-decoded form (S3 notifications URL-encode
+  // keys, "a b.csv" -> "a+b.csv"; EventBridge events are documented with plain keys).
+  for (const candidate of keyForms(event.detail.object.key)) {
+    if (!isRawDataKey(candidate) || !splitOf(candidate)) continue;
+    self = await head(s3, bucket, candidate);
+    if (self) break;
+  }
+  const key = self?.key ?? event.detail.object.key;
+  const split = splitOf(key);
+  if (!split) return { started: false, reason: `${key} is not raw/…train….csv[.gz] or raw/…test….csv[.gz]` };
+  if (!self) return { started: false, reason: `${key} is gone` };
+  let other: RawObject | undefined;
+  for (const candidate of counterpartKeys(key)) {
+    other = await head(s3, bucket, candidate);
+    if (other) break;
+  }
+  if (!other) {
+    return { started: false, reason: `waiting for the ${split === 'train' ? 'test' : 'train'} split of ${key}` };
+  }
+  const pair: RawPair = split === 'train' ? { train: self, test: other } : { train: other, test: self };
+  return start(sfn, stateMachineArn, executionName(bucket, pair), pair);
+}
+
+async function onSchedule(
+  s3: S3Client,
+  sfn: SFNClient,
+  stateMachineArn: string,
+  bucket: string,
+  event: ScheduledEvent,
+): Promise<TriggerResult> {
+  const objects: ListedObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: PREFIXES.raw, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) {
+      if (object.Key && object.ETag && object.LastModified) {
+        objects.push({ key: object.Key, etag: object.ETag, lastModified: object.LastModified });
+      }
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  const pair = latestPair(objects);
+  if (!pair) return { started: false, reason: `no complete train/test pair under s3://${bucket}/${PREFIXES.raw}` };
+  // One run per tick: the tick's time (minute precision) joins the data's identity.
+  const tick = new Date(event.time).toISOString().slice(0, 16).replace(/[-:]/g, '');
+  return start(sfn, stateMachineArn, executionName(bucket, pair, tick), pair);
+}
+
+async function start(sfn: SFNClient, stateMachineArn: string, name: string, pair: RawPair): Promise<TriggerResult> {
+  const input: ExecutionInput = { train: [pair.train.key], test: [pair.test.key] };
+  try {
+    await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    return { started: true, executionName: name, input, reason: `started ${name}` };
+  } catch (error) {
+    if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
+      return { started: false, duplicate: true, executionName: name, input, reason: `${name} already exists` };
+    }
+    throw error;
+  }
+}
+
+function keyForms(key: string): string[] {
+  let decoded = key;
+  try {
+    decoded = decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    // not URL-encoded
+  }
+  return decoded === key ? [key] : [key, decoded];
+}
+
+async function head(s3: S3Client, bucket: string, key: string): Promise<RawObject | undefined> {
+  try {
+    const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { key, etag: response.ETag ?? '' };
+  } catch (error) {
+    if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
+    throw error;
+  }
+}
+
+export const handler = createTriggerHandler();

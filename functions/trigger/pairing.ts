@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { PREFIXES } from '../../lib/workflow/layout.ts';
+
+/**
+ * The upload convention the S3 trigger understands (see the README's "Triggers"):
+ *
+ *   raw/<anything>/<name with the word "train">.csv[.gz]   e.g. raw/fmnist/train.csv, raw/fashion-mnist_train.csv
+ *   raw/<anything>/<same name with "test">.csv[.gz]        e.g. raw/fmnist/test.csv,  raw/fashion-mnist_test.csv
+ *
+ * A file is a split by the word "train" or "test" in its file name, delimited by anything but a
+ * letter ("contest.csv" is neither). Its counterpart is the same key with the other word (either
+ * extension). Whichever of the two arrives last starts the run; the first one finds no
+ * counterpart and is ignored. Both events may see both files when they arrive together: they
+ * build the same execution name, so the second StartExecution is a harmless duplicate.
+ */
+export type Split = 'train' | 'test';
+
+const DATA_FILE = /\.csv(\.gz)?$/i;
+const SPLIT_WORD = /(?<![A-Za-z])(train|test)(?![A-Za-z])/gi;
+
+export function isRawDataKey(key: string): boolean {
+  return key.startsWith(PREFIXES.raw) && DATA_FILE.test(key);
+}
+
+function fileName(key: string): { dir: string; name: string } {
+  const slash = key.lastIndexOf('/');
+  return { dir: key.slice(0, slash + 1), name: key.slice(slash + 1) };
+}
+
+/** The split a raw key holds, or undefined when the name has no (or both) split words. */
+export function splitOf(key: string): Split | undefined {
+  if (!isRawDataKey(key)) return undefined;
+  const words = [...fileName(key).name.matchAll(SPLIT_WORD)].map((match) => match[1].toLowerCase());
+  if (words.length !== 1) return undefined;
+  return words[0] as Split;
+}
+
+function matchCase(word: string, like: string): string {
+  if (like === like.toUpperCase()) return word.toUpperCase();
+  if (like[0] === like[0].toUpperCase()) return word[0].toUpperCase() + word.slice(1);
+  return word;
+}
+
+/** Keys that would be the other split's file, the same extension first. */
+export function counterpartKeys(key: string): string[] {
+  const split = splitOf(key);
+  if (!split) return [];
+  const { dir, name } = fileName(key);
+  const other: Split = split === 'train' ? 'test' : 'train';
+  const swapped = name.replace(SPLIT_WORD, (word) => matchCase(other, word));
+  const gz = /\.gz$/i.test(swapped);
+  const alternative = gz ? swapped.replace(/\.gz$/i, '') : `${swapped}.gz`;
+  return [dir + swapped, dir + alternative];
+}
+
+export interface RawObject {
+  key: string;
+  etag: string;
+}
+
+export interface RawPair {
+  train: RawObject;
+  test: RawObject;
+}
+
+const MAX_NAME = 80;
+
+/** A readable part for names: the key without raw/, extension and split word. */
+export function pairSlug(pair: RawPair, maxLength = 40): string {
+  const stem = pair.train.key
+    .slice(PREFIXES.raw.length)
+    .replace(DATA_FILE, '')
+    .replace(SPLIT_WORD, '')
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/[-_]{2,}/g, '-')
+    .replace(/^[-_]+|[-_]+$/g, '');
+  return (stem || 'raw').slice(0, maxLength).replace(/[-_]+$/, '');
+}
+
+/**
+ * The execution name for a pair: readable slug + a hash of bucket, keys and ETags, so the same
+ * data (same content, as S3 reports it) always gives the same name and a duplicate event cannot
+ * start a second run. Allowed characters only ([A-Za-z0-9_-]), at most 80. `suffix` (for the
+ * schedule) makes one name per tick.
+ */
+export function executionName(bucket: string, pair: RawPair, suffix?: string): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([bucket, pair.train.key, pair.train.etag, pair.test.key, pair.test.etag]))
+    .digest('hex')
+    .slice(0, 16);
+  const tail = suffix ? `-${hash}-${suffix}` : `-${hash}`;
+  const name = pairSlug(pair, MAX_NAME - tail.length) + tail;
+  return name.slice(0, MAX_NAME);
+}
+
+export interface ListedObject extends RawObject {
+  lastModified: Date;
+}
+
+/** The complete pair whose newer file is the most recent, among listed raw objects. */
+export function latestPair(objects: ListedObject[]): RawPair | undefined {
+  const byKey = new Map(objects.map((object) => [object.key, object]));
+  let best: { pair: RawPair; at: number } | undefined;
+  for (const object of objects) {
+    if (splitOf(object.key) !== 'train') continue;
+    const test = counterpartKeys(object.key)
+      .map((key) => byKey.get(key))
+      .find((found) => found !== undefined);
+    if (!test) continue;
+    const at = Math.max(object.lastModified.getTime(), test.lastModified.getTime());
+    if (!best || at > best.at) {
+      best = { pair: { train: { key: object.key, etag: object.etag }, test: { key: test.key, etag: test.etag } }, at };
+    }
+  }
+  return best?.pair;
+}

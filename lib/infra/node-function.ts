@@ -1,0 +1,113 @@
+import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { repoPath } from './paths.ts';
+
+export const POWERTOOLS_METRICS_NAMESPACE = 'FashionMnist';
+
+/** Lambda and CloudWatch Logs accept only these retention periods. */
+export function retentionDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((value): value is number => typeof value === 'number');
+  if (!allowed.includes(days)) throw new Error(`logRetentionDays must be one of ${allowed.join(', ')}; got ${days}`);
+  return days as logs.RetentionDays;
+}
+
+export interface LogSettings {
+  readonly logRetentionDays: number;
+  readonly logLevel: string;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export interface FmnistFunctionProps {
+  /** functions/<step>/handler.ts */
+  readonly step: string;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly architecture: lambda.Architecture;
+  readonly ephemeralStorageSize?: Size;
+  readonly environment?: Record<string, string>;
+  readonly layers?: lambda.ILayerVersion[];
+  /** Extra esbuild CLI args (e.g. an --alias to a layer path). */
+  readonly esbuildArgs?: Record<string, string | boolean>;
+  /** Shell commands run after esbuild, with the project root and the bundle directory. */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
+  readonly logs: LogSettings;
+}
+
+/**
+ * Modules never bundled: tfjs-node is an optional native addon the Lambdas do not ship (the
+ * backend falls back to wasm), @napi-rs/canvas is native and comes from the report-renderer
+ * layer where it is needed. The AWS SDK IS bundled (pinned versions from package-lock.json, not
+ * whatever the runtime carries: lib/aws/clients.ts relies on recent checksum options).
+ */
+const NEVER_BUNDLED = ['@tensorflow/tfjs-node', '@napi-rs/canvas'];
+
+/**
+ * CommonJS code inside the ESM bundle (tfjs' wasm backend, the SDK's dependencies) expects
+ * `require`, `__filename` and `__dirname`; define them as globals (not top-level bindings, which
+ * could collide with a bundled module's own).
+ */
+const ESM_BANNER = [
+  "import{createRequire as __fmnistRequire}from'node:module';",
+  "import{fileURLToPath as __fmnistPath}from'node:url';",
+  "import{dirname as __fmnistDir}from'node:path';",
+  'globalThis.require??=__fmnistRequire(import.meta.url);',
+  'globalThis.__filename??=__fmnistPath(import.meta.url);',
+  'globalThis.__dirname??=__fmnistDir(globalThis.__filename);',
+].join('');
+
+/**
+ * A step's Lambda: functions/<step>/handler.ts bundled by the local esbuild (never Docker) into
+ * one minified ESM file with source maps, Node.js 22, its own log group, Powertools settings.
+ */
+export class FmnistFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: FmnistFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: retentionDays(props.logs.logRetentionDays),
+      removalPolicy: props.logs.removalPolicy,
+    });
+    super(scope, id, {
+      entry: repoPath('functions', props.step, 'handler.ts'),
+      handler: 'handler',
+      projectRoot: repoPath(),
+      depsLockFilePath: repoPath('package-lock.json'),
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: props.architecture,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      ephemeralStorageSize: props.ephemeralStorageSize,
+      layers: props.layers,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: `fmnist-${props.step}`,
+        POWERTOOLS_METRICS_NAMESPACE,
+        LOG_LEVEL: props.logs.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        banner: ESM_BANNER,
+        externalModules: NEVER_BUNDLED,
+        esbuildArgs: props.esbuildArgs,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => props.afterBundling?.(inputDir, outputDir) ?? [],
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,117 @@
+import { Duration, Size } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { PREFIXES } from '../workflow/layout.ts';
+import type { DataBucket } from './data-bucket.ts';
+import { FmnistFunction, type LogSettings } from './node-function.ts';
+import { CANVAS_IN_LAYER, REPORT_FONT_DIR, ReportRendererLayer } from './report-renderer-layer.ts';
+
+export interface StepFunctionsProps {
+  readonly data: DataBucket;
+  readonly logs: LogSettings;
+}
+
+/** Ingest and evaluate get one timeout each; the workflow's task timeouts add a margin to these. */
+export const STEP_TIMEOUTS = {
+  validate: Duration.seconds(30),
+  ingest: Duration.minutes(10),
+  evaluate: Duration.minutes(10),
+  promote: Duration.minutes(1),
+} as const;
+
+/**
+ * The zip-packaged step Lambdas (train has its own container image, see training.ts).
+ *
+ * - validate / promote: tiny, arm64 (cheaper per GB-s; pure JS).
+ * - ingest: streams CSV (gzip) from S3 through validation into shards in /tmp; pure JS, arm64,
+ *   2 GB (more memory = more CPU for parsing and gunzip), 10 min, 2 GB /tmp for the shards.
+ * - evaluate: loads the model with tfjs' wasm backend (tfjs-node is not shipped in zip Lambdas)
+ *   and draws the charts with @napi-rs/canvas from the report-renderer layer: x86_64 because the
+ *   layer is assembled offline from the locally installed linux-x64 binary; 3 GB, 10 min.
+ *   The wasm binaries ship in the bundle (see wasmBinariesBesideBundle).
+ *
+ * S3 rights per prefix only: ingest reads raw/ and reads/writes datasets/, evaluate reads
+ * datasets/ and runs/ and writes runs/, promote reads runs/ and reads/writes models/.
+ */
+export class StepFunctions extends Construct {
+  readonly validate: lambda.IFunction;
+  readonly ingest: lambda.IFunction;
+  readonly evaluate: lambda.IFunction;
+  readonly promote: lambda.IFunction;
+  readonly renderer: ReportRendererLayer;
+
+  constructor(scope: Construct, id: string, props: StepFunctionsProps) {
+    super(scope, id);
+    const { data, logs } = props;
+    const environment = { DATA_BUCKET: data.bucket.bucketName };
+
+    this.validate = new FmnistFunction(this, 'Validate', {
+      step: 'validate',
+      description: 'Checks the execution input and plans the run (no AWS access)',
+      memorySize: 256,
+      timeout: STEP_TIMEOUTS.validate,
+      architecture: lambda.Architecture.ARM_64,
+      logs,
+    });
+
+    const ingest = new FmnistFunction(this, 'Ingest', {
+      step: 'ingest',
+      description: 'Streams raw CSVs from S3 into validated dataset shards',
+      memorySize: 2048,
+      timeout: STEP_TIMEOUTS.ingest,
+      ephemeralStorageSize: Size.gibibytes(2),
+      architecture: lambda.Architecture.ARM_64,
+      environment,
+      logs,
+    });
+    data.grantPrefixes(ingest, { read: [PREFIXES.raw, PREFIXES.datasets], write: [PREFIXES.datasets] });
+    this.ingest = ingest;
+
+    this.renderer = new ReportRendererLayer(this, 'ReportRenderer', { removalPolicy: logs.removalPolicy });
+    const evaluate = new FmnistFunction(this, 'Evaluate', {
+      step: 'evaluate',
+      description: 'Evaluates a trained model on the test split and writes the report',
+      memorySize: 3008,
+      timeout: STEP_TIMEOUTS.evaluate,
+      ephemeralStorageSize: Size.gibibytes(1),
+      architecture: lambda.Architecture.X86_64,
+      layers: [this.renderer.layer],
+      environment: { ...environment, FMNIST_FONT_DIR: REPORT_FONT_DIR },
+      esbuildArgs: { '--alias': `@napi-rs/canvas=${CANVAS_IN_LAYER}`, '--external:/opt/*': true },
+      afterBundling: wasmBinariesBesideBundle,
+      logs,
+    });
+    data.grantPrefixes(evaluate, { read: [PREFIXES.datasets, PREFIXES.runs], write: [PREFIXES.runs] });
+    this.evaluate = evaluate;
+
+    const promote = new FmnistFunction(this, 'Promote', {
+      step: 'promote',
+      description: 'Replaces models/champion.json when the new model beats it on the same test set',
+      memorySize: 256,
+      timeout: STEP_TIMEOUTS.promote,
+      architecture: lambda.Architecture.ARM_64,
+      environment,
+      logs,
+    });
+    data.grantPrefixes(promote, { read: [PREFIXES.runs, PREFIXES.models], write: [PREFIXES.models] });
+    this.promote = promote;
+  }
+}
+
+/**
+ * tfjs' wasm backend JS is bundled into index.mjs, but its .wasm binaries must be files:
+ * lib/model/backend.ts finds them with require.resolve('@tensorflow/tfjs-backend-wasm') from the
+ * bundle, so the bundle carries a minimal node_modules/@tensorflow/tfjs-backend-wasm holding the
+ * package.json, a stub main file (the real code is in index.mjs) and dist/*.wasm.
+ */
+export function wasmBinariesBesideBundle(inputDir: string, outputDir: string): string[] {
+  const source = `${inputDir}/node_modules/@tensorflow/tfjs-backend-wasm`;
+  const target = `${outputDir}/node_modules/@tensorflow/tfjs-backend-wasm`;
+  const main = 'dist/tf-backend-wasm.node.js';
+  return [
+    `mkdir -p "${target}/dist"`,
+    `cp "${source}/dist/"*.wasm "${target}/dist/"`,
+    `node -e 'const p=require(process.argv[1]);require("fs").writeFileSync(process.argv[2],JSON.stringify({name:p.name,version:p.version,main:"${main}"}))' "${source}/package.json" "${target}/package.json"`,
+    `echo 'throw new Error("bundled into index.mjs: this copy only carries the .wasm files");' > "${target}/${main}"`,
+  ];
+}

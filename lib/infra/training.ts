@@ -1,0 +1,175 @@
+import { Duration, Size, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { PREFIXES } from '../workflow/layout.ts';
+import type { DataBucket } from './data-bucket.ts';
+import { POWERTOOLS_METRICS_NAMESPACE, retentionDays, type LogSettings } from './node-function.ts';
+import { REPO_ROOT } from './paths.ts';
+
+/**
+ * The contract between this stack and functions/train/Dockerfile (build context: the repository
+ * root, minus TRAIN_IMAGE_EXCLUDES; platform linux/amd64):
+ * - it is a Lambda base image for Node.js 22 (public.ecr.aws/lambda/nodejs:22), code in /var/task;
+ * - CMD runs the train Lambda handler: /var/task/functions/train/handler.{mjs,js} exporting
+ *   `handler` (Lambda's runtime cannot load .ts: bundle or compile it in the image);
+ * - /var/task/functions/train/fargate.mjs is the Fargate entry (functions/train/fargate.ts,
+ *   built the same way); the task runs `node functions/train/fargate.mjs` in /var/task, with
+ *   the image's ENTRYPOINT (/lambda-entrypoint.sh) replaced by `node` (on the PATH in the image);
+ * - @tensorflow/tfjs-node works in it (built against the TensorFlow wheel), node_modules
+ *   installed inside the image: the build context has no node_modules.
+ */
+export const TRAIN_IMAGE = {
+  directory: REPO_ROOT,
+  file: 'functions/train/Dockerfile',
+  lambdaCmd: ['functions/train/handler.handler'],
+  fargateEntryPoint: ['node'],
+  fargateCommand: ['functions/train/fargate.mjs'],
+  workingDirectory: '/var/task',
+} as const;
+
+/** Left out of the Docker build context (on top of a .dockerignore, if there is one). */
+export const TRAIN_IMAGE_EXCLUDES = [
+  '.git',
+  'node_modules',
+  '**/node_modules',
+  'cdk.out',
+  'cdk.out*',
+  'data',
+  'runs',
+  'out',
+  '.cache',
+  'test',
+  'bench',
+  '*.log',
+  // Deployment code: changing the stack must not rebuild the training image.
+  'lib/infra',
+  'bin/app.ts',
+  'cdk.json',
+  'layers',
+  '.ci',
+];
+
+export interface TrainingProps {
+  readonly data: DataBucket;
+  readonly logs: LogSettings;
+  /** Fargate task size; default 4 vCPU / 16 GB. */
+  readonly fargateCpu?: number;
+  readonly fargateMemoryMiB?: number;
+}
+
+const LAMBDA_THREADS = 6; // 10,240 MB gives 6 vCPUs
+
+/**
+ * The training image, built once from functions/train/Dockerfile and used twice: by the train
+ * Lambda (10,240 MB = 6 vCPUs, 15 minutes) and by the Fargate task for jobs that do not fit in
+ * 15 minutes. Both get the same S3 rights: read datasets/, write runs/.
+ *
+ * Fargate networking costs nothing while idle: a VPC with public subnets only and no NAT
+ * gateway; the task gets a public IP (to reach ECR, S3, CloudWatch Logs and Step Functions) and
+ * a security group with no inbound rule and only HTTPS out. (The alternative, isolated subnets
+ * with an S3 gateway endpoint and ECR/Logs/States interface endpoints, costs per endpoint-hour.)
+ */
+export class Training extends Construct {
+  readonly image: ecrAssets.DockerImageAsset;
+  readonly trainFunction: lambda.DockerImageFunction;
+  readonly vpc: ec2.Vpc;
+  readonly cluster: ecs.Cluster;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+  readonly taskSecurityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: TrainingProps) {
+    super(scope, id);
+    const { data, logs: logSettings } = props;
+    const common = {
+      DATA_BUCKET: data.bucket.bucketName,
+      POWERTOOLS_METRICS_NAMESPACE,
+      LOG_LEVEL: logSettings.logLevel,
+    };
+    const threads = (n: number) => ({
+      FMNIST_THREADS: String(n),
+      TF_NUM_INTRAOP_THREADS: String(n),
+      TF_NUM_INTEROP_THREADS: '1',
+      OMP_NUM_THREADS: String(n),
+    });
+
+    this.image = new ecrAssets.DockerImageAsset(this, 'Image', {
+      directory: TRAIN_IMAGE.directory,
+      file: TRAIN_IMAGE.file,
+      platform: ecrAssets.Platform.LINUX_AMD64,
+      exclude: TRAIN_IMAGE_EXCLUDES,
+      displayName: 'fmnist-train',
+    });
+
+    // --- train Lambda ---------------------------------------------------------------------------
+    this.trainFunction = new lambda.DockerImageFunction(this, 'TrainFunction', {
+      description: 'Trains the CNN with tfjs-node (container image)',
+      code: lambda.DockerImageCode.fromEcr(this.image.repository, {
+        tagOrDigest: this.image.imageTag,
+        cmd: [...TRAIN_IMAGE.lambdaCmd],
+      }),
+      architecture: lambda.Architecture.X86_64,
+      memorySize: 10_240,
+      timeout: Duration.minutes(15),
+      ephemeralStorageSize: Size.gibibytes(4),
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup: new logs.LogGroup(this, 'TrainFunctionLogs', {
+        retention: retentionDays(logSettings.logRetentionDays),
+        removalPolicy: logSettings.removalPolicy,
+      }),
+      environment: { ...common, POWERTOOLS_SERVICE_NAME: 'fmnist-train', ...threads(LAMBDA_THREADS) },
+    });
+    data.grantPrefixes(this.trainFunction, { read: [PREFIXES.datasets], write: [PREFIXES.runs] });
+
+    // --- Fargate ---------------------------------------------------------------------------------
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+    });
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: this.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+    this.taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc: this.vpc,
+      description: 'fmnist training task: no inbound, HTTPS out only',
+      allowAllOutbound: false,
+    });
+    this.taskSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs (ECR, S3, Logs, Step Functions)');
+
+    const cpu = props.fargateCpu ?? 4096;
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu,
+      memoryLimitMiB: props.fargateMemoryMiB ?? 16_384,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+    });
+    const taskLogs = new logs.LogGroup(this, 'TaskLogs', {
+      retention: retentionDays(logSettings.logRetentionDays),
+      removalPolicy: logSettings.removalPolicy,
+    });
+    this.container = this.taskDefinition.addContainer('train', {
+      image: ecs.ContainerImage.fromDockerImageAsset(this.image),
+      entryPoint: [...TRAIN_IMAGE.fargateEntryPoint],
+      command: [...TRAIN_IMAGE.fargateCommand],
+      workingDirectory: TRAIN_IMAGE.workingDirectory,
+      essential: true,
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'train', logGroup: taskLogs }),
+      environment: {
+        ...common,
+        POWERTOOLS_SERVICE_NAME: 'fmnist-train-fargate',
+        AWS_REGION: Stack.of(this).region,
+        FMNIST_HEARTBEAT_SECONDS: '60',
+        ...threads(Math.max(1, Math.floor(cpu / 1024))),
+      },
+    });
+    data.grantPrefixes(this.taskDefinition.taskRole, { read: [PREFIXES.datasets], write: [PREFIXES.runs] });
+  }
+}

@@ -1,0 +1,164 @@
+import { afterEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { HeadObjectCommand, ListObjectsV2Command, NotFound, S3Client } from '@aws-sdk/client-s3';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createTriggerHandler } from '../../functions/trigger/handler.ts';
+import { counterpartKeys, executionName, latestPair, splitOf } from '../../functions/trigger/pairing.ts';
+
+const bucket = 'data-bucket';
+const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:fmnist';
+
+describe('raw upload pairing', () => {
+  test('a split is the word train or test in the file name, under raw/, .csv or .csv.gz', () => {
+    assert.equal(splitOf('raw/fmnist/train.csv'), 'train');
+    assert.equal(splitOf('raw/fashion-mnist_test.csv'), 'test');
+    assert.equal(splitOf('raw/a/TRAIN-part.csv.gz'), 'train');
+    assert.equal(splitOf('raw/a/contest.csv'), undefined);
+    assert.equal(splitOf('raw/a/training.csv'), undefined);
+    assert.equal(splitOf('raw/a/train-vs-test.csv'), undefined);
+    assert.equal(splitOf('raw/train/data.csv'), undefined, 'the word must be in the file name');
+    assert.equal(splitOf('datasets/x/train.csv'), undefined);
+    assert.equal(splitOf('raw/a/train.json'), undefined);
+  });
+
+  test('the counterpart swaps the word, same extension first', () => {
+    assert.deepEqual(counterpartKeys('raw/fmnist/train.csv'), ['raw/fmnist/test.csv', 'raw/fmnist/test.csv.gz']);
+    assert.deepEqual(counterpartKeys('raw/fashion-mnist_test.csv.gz'), [
+      'raw/fashion-mnist_train.csv.gz',
+      'raw/fashion-mnist_train.csv',
+    ]);
+    assert.deepEqual(counterpartKeys('raw/a/Train.csv'), ['raw/a/Test.csv', 'raw/a/Test.csv.gz']);
+    assert.deepEqual(counterpartKeys('raw/a/notes.csv'), []);
+  });
+
+  test('execution names are stable, readable, at most 80 allowed characters', () => {
+    const pair = { train: { key: 'raw/fmnist/train.csv', etag: '"a"' }, test: { key: 'raw/fmnist/test.csv', etag: '"b"' } };
+    const name = executionName(bucket, pair);
+    assert.match(name, /^fmnist-[0-9a-f]{16}$/);
+    assert.equal(executionName(bucket, pair), name);
+    assert.notEqual(executionName(bucket, { ...pair, test: { ...pair.test, etag: '"c"' } }), name);
+    assert.notEqual(executionName('other-bucket', pair), name);
+    const long = { train: { key: `raw/${'x y'.repeat(60)}/train.csv`, etag: '1' }, test: { key: 'raw/t/test.csv', etag: '2' } };
+    for (const n of [executionName(bucket, long), executionName(bucket, long, '20261129T1400')]) {
+      assert.ok(n.length <= 80, n);
+      assert.match(n, /^[A-Za-z0-9][A-Za-z0-9_-]*$/);
+    }
+  });
+
+  test('the latest complete pair is the one whose newer file is most recent', () => {
+    const at = (day: number) => new Date(Date.UTC(2026, 0, day));
+    const pair = latestPair([
+      { key: 'raw/old/train.csv', etag: '1', lastModified: at(1) },
+      { key: 'raw/old/test.csv', etag: '2', lastModified: at(2) },
+      { key: 'raw/new/train.csv', etag: '3', lastModified: at(3) },
+      { key: 'raw/new/test.csv.gz', etag: '4', lastModified: at(4) },
+      { key: 'raw/lonely/train.csv', etag: '5', lastModified: at(9) },
+    ]);
+    assert.deepEqual(pair, { train: { key: 'raw/new/train.csv', etag: '3' }, test: { key: 'raw/new/test.csv.gz', etag: '4' } });
+    assert.equal(latestPair([{ key: 'raw/lonely/train.csv', etag: '5', lastModified: at(9) }]), undefined);
+  });
+});
+
+describe('trigger handler', () => {
+  const s3 = mockClient(S3Client);
+  const sfn = mockClient(SFNClient);
+  const objects = new Map<string, { etag: string; lastModified: Date }>();
+  const handler = createTriggerHandler({
+    s3: new S3Client({ region: 'us-east-1' }),
+    sfn: new SFNClient({ region: 'us-east-1' }),
+    stateMachineArn,
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+  });
+  s3.on(HeadObjectCommand).callsFake((input) => {
+    const object = objects.get(input.Key);
+    if (!object || input.Bucket !== bucket) throw new NotFound({ message: 'not found', $metadata: {} });
+    return { ETag: object.etag };
+  });
+  s3.on(ListObjectsV2Command).callsFake((input) => ({
+    Contents: [...objects]
+      .filter(([key]) => key.startsWith(input.Prefix))
+      .map(([Key, o]) => ({ Key, ETag: o.etag, LastModified: o.lastModified })),
+    IsTruncated: false,
+  }));
+  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution', startDate: new Date() });
+  const created = (key: string) => ({
+    'detail-type': 'Object Created' as const,
+    detail: { bucket: { name: bucket }, object: { key } },
+  });
+
+  afterEach(() => {
+    objects.clear();
+    sfn.resetHistory();
+  });
+
+  test('the first file of a pair waits; the second starts one execution named after the data', async () => {
+    objects.set('raw/fmnist/train.csv', { etag: '"t1"', lastModified: new Date() });
+    const first = await handler(created('raw/fmnist/train.csv'));
+    assert.equal(first.started, false);
+    assert.match(first.reason, /waiting for the test split/);
+    assert.equal(sfn.commandCalls(StartExecutionCommand).length, 0);
+
+    objects.set('raw/fmnist/test.csv', { etag: '"t2"', lastModified: new Date() });
+    const second = await handler(created('raw/fmnist/test.csv'));
+    assert.equal(second.started, true);
+    const calls = sfn.commandCalls(StartExecutionCommand);
+    assert.equal(calls.length, 1);
+    const { name, input } = calls[0].args[0].input;
+    const expectedHash = createHash('sha256')
+      .update(JSON.stringify([bucket, 'raw/fmnist/train.csv', '"t1"', 'raw/fmnist/test.csv', '"t2"']))
+      .digest('hex')
+      .slice(0, 16);
+    assert.equal(name, `fmnist-${expectedHash}`);
+    assert.equal(calls[0].args[0].input.stateMachineArn, stateMachineArn);
+    assert.deepEqual(JSON.parse(input!), { train: ['raw/fmnist/train.csv'], test: ['raw/fmnist/test.csv'] });
+  });
+
+  test('a duplicate event is a success that starts nothing new', async () => {
+    objects.set('raw/a/train.csv', { etag: '"1"', lastModified: new Date() });
+    objects.set('raw/a/test.csv', { etag: '"2"', lastModified: new Date() });
+    sfn.on(StartExecutionCommand).rejectsOnce(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    const result = await handler(created('raw/a/train.csv'));
+    assert.equal(result.started, false);
+    assert.equal(result.duplicate, true);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution', startDate: new Date() });
+  });
+
+  test('a URL-encoded key in the event is decoded when the raw form does not exist', async () => {
+    objects.set('raw/my data/train.csv', { etag: '"1"', lastModified: new Date() });
+    objects.set('raw/my data/test.csv', { etag: '"2"', lastModified: new Date() });
+    const result = await handler(created('raw/my+data/test.csv'));
+    assert.equal(result.started, true);
+    assert.deepEqual(result.input, { train: ['raw/my data/train.csv'], test: ['raw/my data/test.csv'] });
+    assert.match(result.executionName!, /^my-data-[0-9a-f]{16}$/);
+  });
+
+  test('keys outside the convention are ignored', async () => {
+    const result = await handler(created('raw/a/notes.csv'));
+    assert.equal(result.started, false);
+    assert.equal(sfn.commandCalls(StartExecutionCommand).length, 0);
+  });
+
+  test('the schedule retrains on the latest complete pair, one execution per tick', async () => {
+    process.env.DATA_BUCKET = bucket;
+    try {
+      objects.set('raw/old/train.csv', { etag: '"1"', lastModified: new Date('2026-01-01') });
+      objects.set('raw/old/test.csv', { etag: '"2"', lastModified: new Date('2026-01-01') });
+      objects.set('raw/new/fashion-mnist_train.csv', { etag: '"3"', lastModified: new Date('2026-02-01') });
+      objects.set('raw/new/fashion-mnist_test.csv', { etag: '"4"', lastModified: new Date('2026-02-02') });
+      const tick = { 'detail-type': 'Scheduled Event' as const, time: '2026-11-29T14:00:00Z' };
+      const result = await handler(tick);
+      assert.equal(result.started, true);
+      assert.match(result.executionName!, /^new-fashion-mnist-[0-9a-f]{16}-20261129T1400$/);
+      assert.deepEqual(result.input, { train: ['raw/new/fashion-mnist_train.csv'], test: ['raw/new/fashion-mnist_test.csv'] });
+      objects.clear();
+      const empty = await handler(tick);
+      assert.equal(empty.started, false);
+      assert.match(empty.reason, /no complete train\/test pair/);
+    } finally {
+      delete process.env.DATA_BUCKET;
+    }
+  });
+});
