@@ -1,0 +1,186 @@
+import { join } from 'node:path';
+import { StartExecutionCommand, type ExecutionStatus } from '@aws-sdk/client-sfn';
+import { ConfigError } from '../../data/errors.ts';
+import { downloadPrefix, s3Url } from '../../aws/s3.ts';
+import type { ExecutionInput } from '../../workflow/execution-input.ts';
+import { reportPrefix } from '../../workflow/layout.ts';
+import {
+  awsCall,
+  cloudFormationClient,
+  parseStateMachineArn,
+  s3ClientFor,
+  sfnClient,
+  sleep as realSleep,
+  type AwsCommandDeps,
+} from './clients.ts';
+import { followExecution } from './follow.ts';
+import { formatDuration, formatPercent } from './format.ts';
+import { runOutcome, type RunOutcome } from './run-output.ts';
+import { latestRawPair, resolveSources } from './sources.ts';
+import { resolveTargets } from './stack.ts';
+import { executionNameFor, planStart, validateExecutionInput, type StartFlags } from './start-input.ts';
+
+export type { StartFlags } from './start-input.ts';
+
+export interface StartResult {
+  executionArn: string;
+  executionName: string;
+  runId: string;
+  stateMachineArn: string;
+  bucket: string;
+  input: ExecutionInput;
+  consoleUrl: string;
+  /** RUNNING when not waited for. */
+  status: ExecutionStatus;
+  /** 0: started (or, with --wait, SUCCEEDED); 1: FAILED, TIMED_OUT or ABORTED. */
+  exitCode: number;
+  outcome?: RunOutcome;
+  error?: string;
+  cause?: string;
+  /** With --wait and success: where the report went, and its files. */
+  reportDir?: string;
+  reportFiles?: string[];
+}
+
+/** The Step Functions console page of an execution. */
+export function executionConsoleUrl(executionArn: string): string {
+  const [, partition, , region] = executionArn.split(':');
+  const host =
+    partition === 'aws-cn'
+      ? `${region}.console.amazonaws.cn`
+      : partition === 'aws-us-gov'
+        ? 'console.amazonaws-us-gov.com'
+        : `${region}.console.aws.amazon.com`;
+  return `https://${host}/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/**
+ * `fmnist start`: validates the flags (no AWS call before that), finds the stack's state machine
+ * and bucket, uploads local data files, starts an execution with a readable name and, with
+ * --wait, follows it state by state and downloads its report. Never calls process.exit: the
+ * caller sets the exit code from `exitCode`.
+ */
+export async function startCommand(flags: StartFlags, deps: AwsCommandDeps = {}): Promise<StartResult> {
+  const now = deps.now?.() ?? new Date();
+  const plan = await planStart(flags, now);
+  const stdout = deps.out ?? process.stdout;
+  const progress = flags.json ? (deps.log ?? process.stderr) : stdout;
+  const say = (line = '') => progress.write(line + '\n');
+
+  const targets = await resolveTargets(flags, () => cloudFormationClient(flags, deps), {
+    bucket: 'required',
+    env: deps.env,
+  });
+  const bucket = targets.bucket!;
+  const { stateMachineArn } = targets;
+  parseStateMachineArn(stateMachineArn);
+  if (targets.stackName) say(`stack ${targets.stackName}: state machine ${stateMachineArn}, bucket ${bucket}`);
+  const s3 = s3ClientFor(flags, deps, stateMachineArn);
+  const sfn = sfnClient(flags, deps, stateMachineArn);
+
+  let train: string[];
+  let test: string[];
+  let slugSource: string;
+  if (plan.sources) {
+    ({ train, test } = await resolveSources(s3, bucket, plan.sources, say));
+    slugSource = plan.sources.train[0].text;
+  } else {
+    const pair = await latestRawPair(s3, bucket);
+    train = [pair.train.key];
+    test = [pair.test.key];
+    slugSource = pair.train.key;
+    say(`data: the latest complete pair under raw/: ${pair.train.key} + ${pair.test.key}`);
+  }
+
+  const executionName = executionNameFor(plan.settings.runId ?? slugSource, now);
+  const runId = plan.settings.runId ?? executionName;
+  const input: ExecutionInput = { train, test, ...plan.settings, runId };
+  validateExecutionInput(input);
+
+  const started = await awsCall(`starting ${stateMachineArn}`, () =>
+    sfn.send(new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) })),
+  );
+  const executionArn = started.executionArn;
+  if (!executionArn) throw new ConfigError('StartExecution returned no executionArn');
+  const consoleUrl = executionConsoleUrl(executionArn);
+  say(`started ${executionName} (run ${runId})`);
+  say(`  execution: ${executionArn}`);
+  say(`  console:   ${consoleUrl}`);
+  const result: StartResult = {
+    executionArn,
+    executionName,
+    runId,
+    stateMachineArn,
+    bucket,
+    input,
+    consoleUrl,
+    status: 'RUNNING',
+    exitCode: 0,
+  };
+
+  if (flags.wait) {
+    say('following the execution (Ctrl-C stops following, not the execution)');
+    const followed = await followExecution({
+      sfn,
+      executionArn,
+      write: say,
+      sleep: deps.sleep ?? realSleep,
+    });
+    result.status = followed.status;
+    result.error = followed.error;
+    result.cause = followed.cause;
+    if (followed.status === 'SUCCEEDED') {
+      const outcome = runOutcome(followed.output);
+      result.outcome = outcome;
+      const finalRunId = outcome.runId ?? runId;
+      say(summaryLine(outcome));
+      if (outcome.promotionReason !== undefined) {
+        say(`champion: ${outcome.promoted ? 'promoted' : 'kept'} (${outcome.promotionReason})`);
+      }
+      const prefix = outcome.reportPrefix ?? reportPrefix(finalRunId);
+      const dir = flags.out ?? join('runs', finalRunId, 'report');
+      const files = await awsCall(`downloading ${s3Url({ bucket, key: prefix })}`, () =>
+        downloadPrefix(s3, { bucket, key: prefix }, dir),
+      );
+      result.reportDir = dir;
+      result.reportFiles = files;
+      const pngs = files.filter((file) => file.endsWith('.png'));
+      say(`report: ${files.length} files from ${s3Url({ bucket, key: prefix })} in ${dir}`);
+      if (pngs.length > 0) say(`  charts: ${pngs.join(', ')}`);
+    } else {
+      result.exitCode = 1;
+      say(`execution ${followed.status}${followed.error ? `: ${followed.error}` : ''}`);
+      say(`  see ${consoleUrl}`);
+    }
+  } else {
+    say(`follow it with: fmnist status (or start with --wait to follow and fetch the report)`);
+  }
+
+  if (flags.json) {
+    stdout.write(
+      JSON.stringify({
+        executionArn,
+        executionName,
+        runId,
+        status: result.status,
+        consoleUrl,
+        input,
+        ...(result.outcome ? { outcome: result.outcome } : {}),
+        ...(result.error ? { error: result.error, cause: result.cause } : {}),
+        ...(result.reportDir ? { reportDir: result.reportDir, reportFiles: result.reportFiles } : {}),
+      }) + '\n',
+    );
+  }
+  return result;
+}
+
+function summaryLine(outcome: RunOutcome): string {
+  const parts = [`test accuracy ${formatPercent(outcome.accuracy)}`];
+  if (outcome.macroF1 !== undefined) parts.push(`macro F1 ${outcome.macroF1.toFixed(4)}`);
+  if (outcome.trainSeconds !== undefined) {
+    const epochs = outcome.epochs !== undefined ? `${outcome.epochs} epochs ` : '';
+    const backend = outcome.backend !== undefined ? ` (tfjs ${outcome.backend})` : '';
+    parts.push(`trained ${epochs}in ${formatDuration(outcome.trainSeconds * 1000)}${backend}`);
+  }
+  return parts.join(', ');
+}

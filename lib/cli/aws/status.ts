@@ -1,0 +1,245 @@
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  type ExecutionListItem,
+  type ExecutionStatus,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import { ConfigError } from '../../data/errors.ts';
+import { getJsonIfExists, s3Url } from '../../aws/s3.ts';
+import { Champion, CHAMPION_KEY } from '../../workflow/promotion.ts';
+import {
+  awsCall,
+  cloudFormationClient,
+  s3ClientFor,
+  sfnClient,
+  type AwsCommandDeps,
+  type AwsConnectionFlags,
+} from './clients.ts';
+import {
+  colour,
+  errorWithCause,
+  formatDuration,
+  formatPercent,
+  formatTable,
+  formatTime,
+  isColourTerminal,
+  readableCause,
+  truncate,
+  type Colour,
+} from './format.ts';
+import { runOutcome } from './run-output.ts';
+import { resolveTargets } from './stack.ts';
+
+export interface StatusFlags extends AwsConnectionFlags {
+  /** How many of the most recent executions (default 10). */
+  limit?: number;
+  json?: boolean;
+}
+
+export interface ExecutionSummary {
+  name: string;
+  executionArn: string;
+  status: ExecutionStatus;
+  startDate?: string;
+  stopDate?: string;
+  /** Until now for a running execution. */
+  durationSeconds?: number;
+  runId?: string;
+  /** Test accuracy (SUCCEEDED). */
+  accuracy?: number;
+  macroF1?: number;
+  promoted?: boolean;
+  /** Error and readable cause (FAILED, TIMED_OUT, ABORTED). */
+  error?: string;
+  cause?: string;
+  /** This run is the current champion. */
+  isChampion: boolean;
+}
+
+export interface StatusResult {
+  stateMachineArn: string;
+  bucket?: string;
+  executions: ExecutionSummary[];
+  /** models/champion.json; null when there is none (or no bucket to read it from). */
+  champion: Champion | null;
+  /** Why the champion could not be shown. */
+  championNote?: string;
+}
+
+export const DEFAULT_STATUS_LIMIT = 10;
+const DESCRIBE_CONCURRENCY = 4;
+
+/**
+ * `fmnist status`: the most recent executions (ListExecutions, newest first) with their
+ * duration, test accuracy or failure (DescribeExecution), and the current champion
+ * (models/champion.json). A table, or `--json`.
+ */
+export async function statusCommand(flags: StatusFlags, deps: AwsCommandDeps = {}): Promise<StatusResult> {
+  const limit = flags.limit ?? DEFAULT_STATUS_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new ConfigError(`--limit: expected a whole number >= 1, got ${limit}`);
+  const out = deps.out ?? process.stdout;
+  const now = deps.now?.() ?? new Date();
+  const targets = await resolveTargets(flags, () => cloudFormationClient(flags, deps), { bucket: 'optional', env: deps.env });
+  const { stateMachineArn, bucket } = targets;
+  const sfn = sfnClient(flags, deps, stateMachineArn);
+
+  const listed = await listExecutions(sfn, stateMachineArn, limit);
+  const executions = await mapLimit(listed, DESCRIBE_CONCURRENCY, (item) => summarize(sfn, item, now));
+
+  let champion: Champion | null = null;
+  let championNote: string | undefined;
+  if (bucket) {
+    const s3 = s3ClientFor(flags, deps, stateMachineArn);
+    const location = { bucket, key: CHAMPION_KEY };
+    const stored = await awsCall(`reading ${s3Url(location)}`, () => getJsonIfExists(s3, location));
+    if (stored === undefined) {
+      championNote = `no champion yet (${s3Url(location)} does not exist)`;
+    } else {
+      const parsed = Champion.safeParse(stored);
+      if (parsed.success) champion = parsed.data;
+      else championNote = `${s3Url(location)} is malformed: ${parsed.error.issues[0]?.message}`;
+    }
+  } else {
+    championNote = 'champion not shown: pass --bucket (or let the stack lookup find it)';
+  }
+  for (const execution of executions) execution.isChampion = champion !== null && execution.runId === champion.runId;
+
+  const result: StatusResult = {
+    stateMachineArn,
+    ...(bucket ? { bucket } : {}),
+    executions,
+    champion,
+    ...(championNote ? { championNote } : {}),
+  };
+  if (flags.json) out.write(JSON.stringify(result, null, 2) + '\n');
+  else out.write(formatStatus(result, isColourTerminal(out, deps.env ?? process.env)) + '\n');
+  return result;
+}
+
+async function listExecutions(sfn: SFNClient, stateMachineArn: string, limit: number): Promise<ExecutionListItem[]> {
+  const items: ExecutionListItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await awsCall(`listing the executions of ${stateMachineArn}`, () =>
+      sfn.send(
+        new ListExecutionsCommand({ stateMachineArn, maxResults: Math.min(1000, limit - items.length), nextToken }),
+      ),
+    );
+    items.push(...(page.executions ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken && items.length < limit);
+  return items.slice(0, limit);
+}
+
+async function summarize(sfn: SFNClient, item: ExecutionListItem, now: Date): Promise<ExecutionSummary> {
+  const status = item.status ?? 'RUNNING';
+  const start = item.startDate;
+  const stop = item.stopDate;
+  const summary: ExecutionSummary = {
+    name: item.name ?? item.executionArn?.split(':').at(-1) ?? '?',
+    executionArn: item.executionArn ?? '',
+    status,
+    ...(start ? { startDate: start.toISOString() } : {}),
+    ...(stop ? { stopDate: stop.toISOString() } : {}),
+    ...(start ? { durationSeconds: Math.round(((stop ?? now).getTime() - start.getTime()) / 100) / 10 } : {}),
+    isChampion: false,
+  };
+  if (status === 'RUNNING' || status === 'PENDING_REDRIVE' || !item.executionArn) return summary;
+  const described = await awsCall(`describing ${item.executionArn}`, () =>
+    sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn })),
+  );
+  if (status === 'SUCCEEDED') {
+    const outcome = runOutcome(described.output);
+    summary.runId = outcome.runId;
+    summary.accuracy = outcome.accuracy;
+    summary.macroF1 = outcome.macroF1;
+    summary.promoted = outcome.promoted;
+  } else {
+    summary.runId = runIdOfInput(described.input) ?? undefined;
+    summary.error = described.error;
+    summary.cause = readableCause(described.cause);
+  }
+  return summary;
+}
+
+function runIdOfInput(input: string | undefined): string | undefined {
+  if (!input) return undefined;
+  try {
+    const runId = (JSON.parse(input) as { runId?: unknown }).runId;
+    return typeof runId === 'string' ? runId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const STATUS_COLOUR: Partial<Record<string, Colour>> = {
+  SUCCEEDED: 'green',
+  FAILED: 'red',
+  TIMED_OUT: 'red',
+  ABORTED: 'yellow',
+  RUNNING: 'yellow',
+};
+
+/** The table, then the champion. */
+export function formatStatus(result: StatusResult, useColour = false): string {
+  const lines: string[] = [];
+  if (result.executions.length === 0) {
+    lines.push(`no executions of ${result.stateMachineArn} yet (start one with: fmnist start)`);
+  } else {
+    lines.push(
+      formatTable(result.executions, [
+        { header: 'NAME', value: (row) => row.name },
+        {
+          header: 'STATUS',
+          value: (row) => row.status,
+          style: (row, cell) => {
+            const name = STATUS_COLOUR[row.status];
+            return name ? colour(useColour, name, cell) : cell;
+          },
+        },
+        { header: 'STARTED (UTC)', value: (row) => formatTime(row.startDate ? new Date(row.startDate) : undefined) },
+        { header: 'STOPPED (UTC)', value: (row) => formatTime(row.stopDate ? new Date(row.stopDate) : undefined) },
+        {
+          header: 'DURATION',
+          align: 'right',
+          value: (row) => (row.durationSeconds === undefined ? '-' : formatDuration(row.durationSeconds * 1000)),
+        },
+        { header: 'ACCURACY', align: 'right', value: (row) => formatPercent(row.accuracy) },
+        { header: 'NOTE', value: note },
+      ]),
+    );
+  }
+  lines.push('');
+  const champion = result.champion;
+  if (champion) {
+    lines.push(
+      `champion: ${champion.runId}  accuracy ${formatPercent(champion.accuracy)}  macro F1 ${champion.macroF1.toFixed(4)}  ` +
+        `promoted ${champion.promotedAt}`,
+    );
+    const where = result.bucket ? `s3://${result.bucket}/` : '';
+    lines.push(`  dataset ${champion.datasetId}  model ${where}${champion.modelPrefix}  report ${where}${champion.reportPrefix}`);
+  } else {
+    lines.push(`champion: none${result.championNote ? ` (${result.championNote})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+function note(row: ExecutionSummary): string {
+  if (row.isChampion) return 'champion';
+  if (row.error) return truncate(errorWithCause(row.error, row.cause), 100);
+  return '';
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
