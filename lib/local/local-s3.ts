@@ -1,0 +1,129 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { installSingleDesCompat } from './s3rver-des.ts';
+
+/**
+ * An S3-compatible server in this process (s3rver: a Koa app storing objects as files), for the
+ * local workflow runner and tests. The handlers reach it with the same S3 client settings as in
+ * Lambda (lib/aws/clients.ts), pointed at its endpoint: path-style addressing, checksums only
+ * when required, and s3rver's built-in access key (S3RVER/S3RVER; it checks the key id of a
+ * SigV4 request but not the signature).
+ *
+ * Two s3rver quirks are handled here:
+ * - truncated listings (> 1,000 keys) need single DES, which OpenSSL 3 only has in its legacy
+ *   provider: installSingleDesCompat() (./s3rver-des.ts) makes the one call work in-process;
+ * - it stores the SDK's default `aws-chunked` streaming-checksum framing as part of the object:
+ *   clients must use requestChecksumCalculation WHEN_REQUIRED (as lib/aws/clients.ts does).
+ */
+export const LOCAL_ACCESS_KEY = 'S3RVER';
+export const LOCAL_REGION = 'us-east-1';
+export const DEFAULT_LOCAL_BUCKET = 'fmnist-local';
+
+export interface LocalS3Options {
+  /**
+   * Where s3rver keeps the buckets. Default: a fresh temporary directory, removed by stop().
+   * A directory given here is kept (state that persists between runs).
+   */
+  directory?: string;
+  /** Bucket created on start (if missing). */
+  bucket?: string;
+  /** Default 0: a free port chosen by the OS. Always bound to 127.0.0.1. */
+  port?: number;
+}
+
+export interface LocalS3 {
+  /** http://127.0.0.1:<port> */
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly directory: string;
+  /** Whether stop() removes `directory`. */
+  readonly temporary: boolean;
+  /** A client for this server, configured like lib/aws/clients.ts does for AWS_ENDPOINT_URL_S3. */
+  readonly client: S3Client;
+  /** Environment for code that builds its own client from the SDK's settings (lib/aws/clients.ts). */
+  readonly env: Record<string, string>;
+  /** Stops the server (idempotent) and removes a temporary directory. */
+  stop(): Promise<void>;
+}
+
+/** The shape of the S3rver class we use (the package ships no types). */
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  directory: string;
+  silent: boolean;
+  configureBuckets: { name: string }[];
+}) => S3rverInstance;
+
+const require = createRequire(import.meta.url);
+
+/** Client settings shared with lib/aws/clients.ts, plus this server's endpoint and key. */
+export function localS3ClientConfig(endpoint: string): S3ClientConfig {
+  return {
+    endpoint,
+    region: LOCAL_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: LOCAL_ACCESS_KEY, secretAccessKey: LOCAL_ACCESS_KEY },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
+export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS3> {
+  installSingleDesCompat();
+  const S3rver = require('s3rver') as S3rverConstructor;
+  const bucket = options.bucket ?? DEFAULT_LOCAL_BUCKET;
+  const temporary = options.directory === undefined;
+  const directory = temporary ? await mkdtemp(join(tmpdir(), 'fmnist-s3-')) : resolve(options.directory!);
+  if (!temporary) await mkdir(directory, { recursive: true });
+  let server: S3rverInstance | undefined;
+  try {
+    server = new S3rver({
+      address: '127.0.0.1',
+      port: options.port ?? 0,
+      directory,
+      silent: true,
+      configureBuckets: [{ name: bucket }],
+    });
+    const address = await server.run();
+    const endpoint = `http://127.0.0.1:${address.port}`;
+    const client = new S3Client(localS3ClientConfig(endpoint));
+    let stopped: Promise<void> | undefined;
+    return {
+      endpoint,
+      bucket,
+      directory,
+      temporary,
+      client,
+      env: {
+        AWS_ENDPOINT_URL_S3: endpoint,
+        AWS_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY: LOCAL_ACCESS_KEY,
+        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+        DATA_BUCKET: bucket,
+      },
+      stop: () =>
+        (stopped ??= (async () => {
+          client.destroy();
+          try {
+            await server!.close();
+          } finally {
+            if (temporary) await rm(directory, { recursive: true, force: true });
+          }
+        })()),
+    };
+  } catch (error) {
+    if (temporary) await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+}
