@@ -1,0 +1,109 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * fmnist: the whole Fashion-MNIST workflow from a terminal.
+ *   npm run fmnist -- <command> --help   for each command's flags.
+ */
+import { Command, Option } from 'commander';
+import { ConfigError, DataValidationError } from '../lib/data/errors.ts';
+import { defaultDataset } from '../lib/cli/default-dataset.ts';
+import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../lib/cli/commands.ts';
+import { registerAwsCommands } from '../lib/cli/aws/index.ts';
+import { finiteNumber, positiveInteger, wholeNumber } from '../lib/cli/options.ts';
+
+const program = new Command('fmnist')
+  .description('Train and evaluate a Fashion-MNIST CNN: locally, or as the serverless workflow deployed to AWS.')
+  .showHelpAfterError()
+  .configureHelp({ showGlobalOptions: true });
+
+function withTrainingOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, seed, model.layers)')
+    .option('--epochs <n>', 'passes over the training data (default 10)', positiveInteger)
+    .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInteger)
+    .option('--validation-split <fraction>', 'share of training data held out for validation (default 0.2)', finiteNumber)
+    .option('--learning-rate <rate>', 'Adam learning rate (default 0.001)', finiteNumber)
+    .option('--seed <n>', 'seed for weights, dropout and shuffling (default 42)', wholeNumber)
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend (default auto: tensorflow > wasm > cpu)').choices([
+        'auto',
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    );
+}
+
+program
+  .command('ingest')
+  .description('validate Kaggle-format CSVs (label,pixel1..pixel784; .csv or .csv.gz) or IDX .gz files and write tensor shards + manifest')
+  .requiredOption('--train <files...>', 'training data files')
+  .requiredOption('--test <files...>', 'test data files')
+  .requiredOption('--out <dir>', 'dataset directory to write')
+  .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
+  .option('--json', 'print a one-line JSON summary as the last line of stdout')
+  .action(async (flags) => {
+  await ingestCommand(flags);
+});
+
+withTrainingOptions(
+  program
+    .command('train')
+    .description('train the CNN on a dataset directory written by `ingest`')
+    .requiredOption('--data <dir>', 'dataset directory (from `ingest`)')
+    .requiredOption('--out <dir>', 'model directory to write'),
+).action(async (flags) => {
+  await trainCommand(flags);
+});
+
+program
+  .command('evaluate')
+  .description('predict the test split and write the classification report, confusion matrix and charts')
+  .requiredOption('--data <dir>', 'dataset directory (from `ingest`)')
+  .requiredOption('--model <dir>', 'model directory (from `train`)')
+  .requiredOption('--out <dir>', 'report directory to write')
+  .action(async (flags) => {
+  await evaluateCommand(flags);
+});
+
+program
+  .command('report')
+  .description('classification report and confusion matrix from two files of one label (0-9) per line')
+  .requiredOption('--labels <file>', 'true labels')
+  .requiredOption('--predictions <file>', 'predicted labels, same order')
+  .requiredOption('--out <dir>', 'report directory to write')
+  .action(async (flags) => {
+  await reportCommand(flags);
+});
+
+withTrainingOptions(
+  program
+    .command('run')
+    .description('ingest, train and evaluate end to end (with no data flags: the full Fashion-MNIST if installed, else the bundled sample)')
+    .option('--train <files...>', 'training data files')
+    .option('--test <files...>', 'test data files')
+    .option('--out <dir>', 'output directory (default runs/<run id>)')
+    .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger),
+).action(async (flags) => {
+  if (Boolean(flags.train) !== Boolean(flags.test)) {
+    throw new ConfigError('give both --train and --test, or neither to use the default dataset');
+  }
+  const fallback = flags.train ? undefined : defaultDataset();
+  await runCommand({
+    ...flags,
+    train: flags.train ?? fallback!.train,
+    test: flags.test ?? fallback!.test,
+    datasetDescription: fallback?.description,
+  });
+});
+
+registerAwsCommands(program);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof DataValidationError || error instanceof ConfigError) {
+    process.stderr.write(`fmnist: ${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}

@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import { ingestDataset } from '../../lib/data/ingest.ts';
+import { MANIFEST_FILE } from '../../lib/data/manifest.ts';
+import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
+import { objectExists, parseS3Location, s3InputFile, uploadDirectory } from '../../lib/aws/s3.ts';
+import { IngestEvent, parseEvent, type IngestResult } from '../../lib/workflow/events.ts';
+import { datasetPrefix } from '../../lib/workflow/layout.ts';
+import { withScratchDir } from '../../lib/workflow/scratch.ts';
+
+/**
+ * Streams the raw CSVs from S3 through validation into shards in /tmp, then uploads the shards
+ * and, last, the manifest. A dataset already in the bucket (same content, same id) is reused.
+ */
+export function createIngestHandler(deps: HandlerDeps = {}) {
+  const resolve = handlerDeps(deps, 'fmnist-ingest');
+  return async (event: unknown): Promise<IngestResult> => {
+    const { s3, bucket, logger } = resolve();
+    const input = parseEvent(IngestEvent, event, 'ingest');
+    const files = (keys: string[]) => keys.map((key) => s3InputFile(s3, parseS3Location(key, bucket)));
+    return withScratchDir('ingest', async (scratch) => {
+      const outDir = join(scratch, 'dataset');
+      const manifest = await ingestDataset({
+        train: files(input.train),
+        test: files(input.test),
+        outDir,
+        limit: input.limit ? { train: input.limit, test: input.limit } : undefined,
+      });
+      const prefix = datasetPrefix(manifest.datasetId);
+      const reused = await objectExists(s3, { bucket, key: prefix + MANIFEST_FILE });
+      if (!reused) await uploadDirectory(s3, outDir, { bucket, key: prefix }, [MANIFEST_FILE]);
+      const summary = (split: 'train' | 'test') => ({
+        examples: manifest.splits[split].examples,
+        labelHistogram: manifest.splits[split].labelHistogram,
+      });
+      logger.info('dataset ingested', { datasetId: manifest.datasetId, reused, train: summary('train'), test: summary('test') });
+      return { datasetId: manifest.datasetId, datasetPrefix: prefix, reused, train: summary('train'), test: summary('test') };
+    });
+  };
+}
+
+export const handler = createIngestHandler();

@@ -1,0 +1,25 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { requiredEnv, s3Client } from './clients.ts';
+
+/** What a handler talks to; tests pass their own, Lambda gets the defaults. */
+export interface HandlerDeps {
+  s3?: S3Client;
+  bucket?: string;
+  logger?: Logger;
+}
+
+export interface ResolvedDeps {
+  s3: S3Client;
+  bucket: string;
+  logger: Logger;
+}
+
+/**
+ * The logger is made once per container; the client and bucket are looked up on first use, so
+ * importing a handler (tests, the local runner) needs no environment.
+ */
+export function handlerDeps(deps: HandlerDeps, serviceName: string): () => ResolvedDeps {
+  const logger = deps.logger ?? new Logger({ serviceName });
+  return () => ({ s3: deps.s3 ?? s3Client(), bucket: deps.bucket ?? requiredEnv('DATA_BUCKET'), logger });
+}

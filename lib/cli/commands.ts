@@ -1,0 +1,169 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { loadSplit, readManifest } from '../data/dataset.ts';
+import { ingestDataset } from '../data/ingest.ts';
+import { localFile } from '../data/input-file.ts';
+import type { Manifest } from '../data/manifest.ts';
+import { formatSummary, summarize } from '../data/summary.ts';
+import { initBackend } from '../model/backend.ts';
+import { classificationReport, formatClassificationReport } from '../report/classification-report.ts';
+import { writeReport } from '../report/write-report.ts';
+import { runEvaluateStep, type EvaluationMetrics } from '../workflow/evaluate-step.ts';
+import { newRunId } from '../workflow/run-id.ts';
+import { runTrainStep, writeJson, type TrainingRecord } from '../workflow/train-step.ts';
+import { readLabelFile } from './label-file.ts';
+import { trainConfigFromFlags, type TrainFlags } from './options.ts';
+import { trainingProgress } from './progress.ts';
+
+/** Human output goes to stderr so stdout stays clean for `--json`. */
+const say = (line = '') => process.stderr.write(line + '\n');
+
+export interface IngestFlags {
+  train: string[];
+  test: string[];
+  out: string;
+  json?: boolean;
+  limit?: number;
+}
+
+export async function ingestCommand(flags: IngestFlags): Promise<Manifest> {
+  const manifest = await ingestDataset({
+    train: flags.train.map(localFile),
+    test: flags.test.map(localFile),
+    outDir: flags.out,
+    limit: flags.limit ? { train: flags.limit, test: flags.limit } : undefined,
+  });
+  say(`dataset ${manifest.datasetId} written to ${flags.out}`);
+  await printDatasetSummary(flags.out, manifest);
+  if (flags.json) {
+    const splitSummary = (split: 'train' | 'test') => ({
+      examples: manifest.splits[split].examples,
+      labelHistogram: manifest.splits[split].labelHistogram,
+    });
+    process.stdout.write(
+      JSON.stringify({ datasetId: manifest.datasetId, dir: flags.out, train: splitSummary('train'), test: splitSummary('test') }) +
+        '\n',
+    );
+  }
+  return manifest;
+}
+
+/** The walkthrough's `head()` / `label.unique()` check: does the data look like Fashion-MNIST? */
+async function printDatasetSummary(dir: string, manifest: Manifest): Promise<void> {
+  for (const split of ['train', 'test'] as const) {
+    const data = await loadSplit(dir, split, manifest);
+    say(formatSummary(`${split} split`, summarize(data)));
+  }
+}
+
+export interface TrainCommandFlags extends TrainFlags {
+  data: string;
+  out: string;
+  runId?: string;
+}
+
+export async function trainCommand(flags: TrainCommandFlags): Promise<TrainingRecord> {
+  const config = await trainConfigFromFlags(flags);
+  const backend = await initBackend(config.backend);
+  say(`training on backend ${backend.name}${backend.tensorflowVersion ? ` (TensorFlow ${backend.tensorflowVersion})` : ''}`);
+  const record = await runTrainStep({
+    datasetDir: flags.data,
+    modelDir: flags.out,
+    config,
+    runId: flags.runId ?? newRunId(),
+    hooks: trainingProgress(),
+  });
+  say(
+    `trained ${record.trainExamples} images x ${config.epochs} epochs in ${record.seconds.toFixed(1)} s ` +
+      `(${Math.round(record.imagesPerSecond)} images/s on ${record.backend.name}); model in ${flags.out}`,
+  );
+  return record;
+}
+
+export interface EvaluateFlags {
+  data: string;
+  model: string;
+  out: string;
+}
+
+export async function evaluateCommand(flags: EvaluateFlags): Promise<EvaluationMetrics> {
+  await initBackend();
+  const metrics = await runEvaluateStep({ datasetDir: flags.data, modelDir: flags.model, reportDir: flags.out });
+  say(`test loss ${metrics.loss.toFixed(4)} - test accuracy ${metrics.accuracy.toFixed(4)} (${metrics.examples} images)`);
+  say(`report written to ${flags.out}: ${metrics.files.join(', ')}`);
+  return metrics;
+}
+
+export interface ReportFlags {
+  labels: string;
+  predictions: string;
+  out: string;
+}
+
+export async function reportCommand(flags: ReportFlags): Promise<void> {
+  const [yTrue, yPred] = await Promise.all([readLabelFile(flags.labels), readLabelFile(flags.predictions)]);
+  if (yTrue.length !== yPred.length) {
+    throw new Error(
+      `${flags.labels} has ${yTrue.length} labels but ${flags.predictions} has ${yPred.length}: they must pair line by line`,
+    );
+  }
+  await mkdir(flags.out, { recursive: true });
+  const files = await writeReport(flags.out, { yTrue, yPred });
+  process.stdout.write(formatClassificationReport(classificationReport(yTrue, yPred)) + '\n');
+  say(`report written to ${flags.out}: ${files.join(', ')}`);
+}
+
+export interface RunFlags extends TrainFlags {
+  train: string[];
+  test: string[];
+  /** Default: runs/<run id> under the working directory. */
+  out?: string;
+  limit?: number;
+  datasetDescription?: string;
+}
+
+/** Ingest, train and evaluate in one go: the whole walkthrough on one machine. */
+export async function runCommand(flags: RunFlags): Promise<{ training: TrainingRecord; metrics: EvaluationMetrics }> {
+  const started = performance.now();
+  const config = await trainConfigFromFlags(flags);
+  const runId = newRunId();
+  const out = resolve(flags.out ?? join('runs', runId));
+  const dirs = { dataset: join(out, 'dataset'), model: join(out, 'model'), report: join(out, 'report') };
+  say(`run ${runId}: ${flags.datasetDescription ?? 'data from the command line'}`);
+
+  const manifest = await ingestDataset({
+    train: flags.train.map(localFile),
+    test: flags.test.map(localFile),
+    outDir: dirs.dataset,
+    limit: flags.limit ? { train: flags.limit, test: flags.limit } : undefined,
+  });
+  await printDatasetSummary(dirs.dataset, manifest);
+
+  const backend = await initBackend(config.backend);
+  say(`training on backend ${backend.name}${backend.tensorflowVersion ? ` (TensorFlow ${backend.tensorflowVersion})` : ''}`);
+  const training = await runTrainStep({
+    datasetDir: dirs.dataset,
+    modelDir: dirs.model,
+    config,
+    runId,
+    hooks: trainingProgress(),
+  });
+  say(`training took ${training.seconds.toFixed(1)} s (${Math.round(training.imagesPerSecond)} images/s)`);
+
+  const metrics = await runEvaluateStep({ datasetDir: dirs.dataset, modelDir: dirs.model, reportDir: dirs.report });
+  say(`\ntest loss ${metrics.loss.toFixed(4)} - test accuracy ${metrics.accuracy.toFixed(4)}\n`);
+  say(await readFile(join(dirs.report, 'classification_report.txt'), 'utf8'));
+
+  const seconds = (performance.now() - started) / 1000;
+  await writeJson(join(out, 'run.json'), {
+    runId,
+    datasetId: manifest.datasetId,
+    backend: training.backend,
+    trainingSeconds: training.seconds,
+    totalSeconds: seconds,
+    testAccuracy: metrics.accuracy,
+    testLoss: metrics.loss,
+  });
+  say(`done in ${seconds.toFixed(1)} s; everything is under ${out}`);
+  return { training, metrics };
+}

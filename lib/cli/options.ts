@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { InvalidArgumentError } from 'commander';
+import { ConfigError } from '../data/errors.ts';
+import { parseTrainConfig, type TrainConfig } from '../model/config.ts';
+
+/** Commander argument parser for whole numbers >= 1; the message names the flag's value. */
+export function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
+  }
+  return Number(value);
+}
+
+export function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError(`expected a whole number >= 0, got "${value}"`);
+  }
+  return Number(value);
+}
+
+export function finiteNumber(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) {
+    throw new InvalidArgumentError(`expected a number, got "${value}"`);
+  }
+  return number;
+}
+
+export interface TrainFlags {
+  config?: string;
+  epochs?: number;
+  batchSize?: number;
+  validationSplit?: number;
+  learningRate?: number;
+  seed?: number;
+  backend?: string;
+}
+
+/** A config file (JSON) with command-line flags on top; validated as a whole. */
+export async function trainConfigFromFlags(flags: TrainFlags): Promise<TrainConfig> {
+  let fromFile: Record<string, unknown> = {};
+  if (flags.config) {
+    let text: string;
+    try {
+      text = await readFile(flags.config, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`${flags.config}: cannot read config file: ${(error as Error).message}`);
+    }
+    try {
+      fromFile = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(`${flags.config}: not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new ConfigError(`${flags.config}: expected a JSON object`);
+    }
+  }
+  const fromFlags = Object.fromEntries(
+    Object.entries({
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      validationSplit: flags.validationSplit,
+      learningRate: flags.learningRate,
+      seed: flags.seed,
+      backend: flags.backend,
+    }).filter(([, value]) => value !== undefined),
+  );
+  return parseTrainConfig({ ...fromFile, ...fromFlags }, flags.config ?? 'command line');
+}

@@ -1,0 +1,138 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../data/errors.ts';
+import { BACKEND_PREFERENCES, type BackendPreference } from './config.ts';
+import { registerWasmTrainingKernels } from './wasm/register.ts';
+
+export type BackendName = Exclude<BackendPreference, 'auto'>;
+
+export interface BackendInfo {
+  name: BackendName;
+  tfjsVersion: string;
+  /** The TensorFlow C library's version, on the native backend. */
+  tensorflowVersion?: string;
+  /** Threads the backend computes with, where it says (wasm). */
+  threads?: number;
+  /** Why 'auto' did not get the native backend. */
+  fallbackReason?: string;
+}
+
+/** Forces a backend whatever the config says, e.g. to compare backends on the same config. */
+export const BACKEND_ENV_VAR = 'FMNIST_BACKEND';
+
+export const NATIVE_SETUP_HINT = 'run `npm run setup:native` to build it from the TensorFlow wheel';
+
+let current: { preference: BackendPreference; info: BackendInfo } | undefined;
+let warnedAboutFallback = false;
+
+/**
+ * Selects and initialises the tfjs backend. 'auto' takes native TensorFlow (tfjs-node) if its
+ * addon loads, else WebAssembly, else plain JS, and warns once when it falls back from native.
+ * An explicit choice fails if that backend cannot start. FMNIST_BACKEND overrides `preference`.
+ * Idempotent: a second call with the same preference returns the same info without work.
+ */
+export async function initBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
+  const effective = preferenceFromEnv() ?? preference;
+  if (current?.preference === effective && tf.getBackend() === current.info.name) return current.info;
+  const info = effective === 'auto' ? await initAuto() : await initExactly(effective);
+  current = { preference: effective, info };
+  return info;
+}
+
+function preferenceFromEnv(): BackendPreference | undefined {
+  const value = process.env[BACKEND_ENV_VAR];
+  if (value === undefined || value === '') return undefined;
+  if (!(BACKEND_PREFERENCES as readonly string[]).includes(value)) {
+    throw new ConfigError(`${BACKEND_ENV_VAR}: must be one of ${BACKEND_PREFERENCES.join(', ')}, got "${value}"`);
+  }
+  return value as BackendPreference;
+}
+
+async function initAuto(): Promise<BackendInfo> {
+  const native = await tryNative();
+  if (native.ok) return native.info;
+  const reasons = [`native TensorFlow unavailable: ${native.reason}`];
+  let info: BackendInfo;
+  try {
+    info = await initWasm();
+  } catch (error) {
+    reasons.push(`WebAssembly unavailable: ${firstLine(error)}`);
+    info = await initCpu();
+  }
+  info = { ...info, fallbackReason: reasons.join('; ') };
+  if (!warnedAboutFallback) {
+    warnedAboutFallback = true;
+    console.warn(
+      `[fmnist] Training on the ${info.name === 'wasm' ? 'WebAssembly' : 'plain JavaScript'} backend, ` +
+        `several times slower than native TensorFlow (${reasons.join('; ')}). For native speed, ${NATIVE_SETUP_HINT}.`,
+    );
+  }
+  return info;
+}
+
+async function initExactly(name: BackendName): Promise<BackendInfo> {
+  switch (name) {
+    case 'tensorflow': {
+      const native = await tryNative();
+      if (!native.ok) throw new Error(`The native TensorFlow backend is unavailable: ${native.reason}. To get it, ${NATIVE_SETUP_HINT}.`);
+      return native.info;
+    }
+    case 'wasm':
+      return initWasm();
+    case 'cpu':
+      return initCpu();
+  }
+}
+
+type NativeAttempt = { ok: true; info: BackendInfo } | { ok: false; reason: string };
+
+async function tryNative(): Promise<NativeAttempt> {
+  try {
+    // Importing registers the 'tensorflow' backend on the @tensorflow/tfjs it requires, and selects it.
+    await import('@tensorflow/tfjs-node');
+  } catch (error) {
+    return { ok: false, reason: firstLine(error) };
+  }
+  if (tf.findBackend('tensorflow') === null) {
+    // A second copy of tfjs-core: tfjs-node's backend exists, but not where our tensors live.
+    return { ok: false, reason: '@tensorflow/tfjs-node loaded a different copy of @tensorflow/tfjs-core than @tensorflow/tfjs' };
+  }
+  if (!(await tf.setBackend('tensorflow'))) return { ok: false, reason: 'the tensorflow backend failed to initialise' };
+  const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
+  return { ok: true, info: { name: 'tensorflow', tfjsVersion: tf.version.tfjs, tensorflowVersion: binding?.TF_Version } };
+}
+
+let wasmPathsSet = false;
+
+async function initWasm(): Promise<BackendInfo> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmTrainingKernels();
+  if (!wasmPathsSet && tf.findBackend('wasm') === null) {
+    // Point at the .wasm files in node_modules explicitly: bundlers move the JS away from them.
+    const directory = wasmBinaryDirectory();
+    if (directory !== undefined) wasm.setWasmPaths(directory);
+    wasmPathsSet = true;
+  }
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+  return { name: 'wasm', tfjsVersion: tf.version.tfjs, threads: wasm.getThreadsCount() };
+}
+
+/** Where the package's .wasm files are, or undefined where it cannot be resolved (then the package looks next to its own JS). */
+function wasmBinaryDirectory(): string | undefined {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')) + '/';
+  } catch {
+    return undefined;
+  }
+}
+
+async function initCpu(): Promise<BackendInfo> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+  return { name: 'cpu', tfjsVersion: tf.version.tfjs };
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0].trim();
+}

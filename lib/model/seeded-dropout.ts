@@ -1,0 +1,39 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Dropout whose masks are reproducible from a seed and differ from step to step. tfjs' own
+ * Dropout layer passes its fixed `seed` to every call, so a seeded tfjs Dropout drops the
+ * same units at every step (and an unseeded one is not reproducible). Here call n uses seed
+ * `seed + n`. At inference it is the identity, like any dropout.
+ *
+ * It serialises as a standard "Dropout" layer (same config fields), so saved models load with
+ * plain tfjs and behave identically at inference.
+ */
+export class SeededDropout extends tf.layers.Layer {
+  static readonly className = 'Dropout';
+  readonly rate: number;
+  readonly seed: number;
+  private calls = 0;
+
+  constructor(args: { rate: number; seed: number; name?: string; inputShape?: number[] }) {
+    super({ name: args.name, inputShape: args.inputShape });
+    this.rate = args.rate;
+    this.seed = args.seed;
+    this.supportsMasking = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    const input = Array.isArray(inputs) ? inputs[0] : inputs;
+    if (kwargs.training !== true || this.rate === 0) return input;
+    const seed = (this.seed + this.calls++) >>> 0;
+    return tf.dropout(input, this.rate, undefined, seed);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), rate: this.rate, seed: this.seed };
+  }
+}

@@ -1,0 +1,77 @@
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadSplit, readManifest } from '../data/dataset.ts';
+import { loadModel } from '../model/io.ts';
+import { evaluateLossAccuracy, predict } from '../model/predict.ts';
+import { classificationReport } from '../report/classification-report.ts';
+import type { EpochLog } from '../report/history.ts';
+import { writeReport } from '../report/write-report.ts';
+import { MODEL_FILES, REPORT_FILES } from './files.ts';
+import { writeJson } from './train-step.ts';
+
+export interface EvaluateStepInput {
+  datasetDir: string;
+  modelDir: string;
+  reportDir: string;
+}
+
+/** The small JSON a workflow passes on and a promotion step compares. */
+export interface EvaluationMetrics {
+  datasetId: string;
+  examples: number;
+  accuracy: number;
+  loss: number;
+  macroF1: number;
+  weightedF1: number;
+  files: string[];
+}
+
+export async function runEvaluateStep(input: EvaluateStepInput): Promise<EvaluationMetrics> {
+  const manifest = await readManifest(input.datasetDir);
+  const test = await loadSplit(input.datasetDir, 'test', manifest);
+  const { model } = await loadModel(input.modelDir);
+  let prediction;
+  try {
+    prediction = await predict(model, test);
+  } finally {
+    model.dispose();
+  }
+  const { loss, accuracy } = evaluateLossAccuracy(prediction.probabilities, test.labels);
+  const history = await readHistory(input.modelDir);
+
+  await mkdir(input.reportDir, { recursive: true });
+  const files = await writeReport(input.reportDir, {
+    yTrue: test.labels,
+    yPred: prediction.predicted,
+    history,
+    images: test,
+  });
+  await writeFile(join(input.reportDir, REPORT_FILES.predictions), Array.from(prediction.predicted).join('\n') + '\n');
+  const report = classificationReport(test.labels, prediction.predicted);
+  const metrics: EvaluationMetrics = {
+    datasetId: manifest.datasetId,
+    examples: test.count,
+    accuracy,
+    loss,
+    macroF1: averageF1(report, 'macro avg'),
+    weightedF1: averageF1(report, 'weighted avg'),
+    files: [...files, REPORT_FILES.predictions, REPORT_FILES.metrics],
+  };
+  await writeJson(join(input.reportDir, REPORT_FILES.metrics), metrics);
+  return metrics;
+}
+
+function averageF1(report: ReturnType<typeof classificationReport>, key: 'macro avg' | 'weighted avg'): number {
+  const entry = report[key];
+  if (typeof entry !== 'object') throw new Error(`classification report has no "${key}" entry`);
+  return entry['f1-score'];
+}
+
+async function readHistory(modelDir: string): Promise<EpochLog[] | undefined> {
+  try {
+    return JSON.parse(await readFile(join(modelDir, MODEL_FILES.history), 'utf8')) as EpochLog[];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,11 @@
+/** Where each thing lives in the data bucket (one prefix per kind; see the README). */
+export const PREFIXES = {
+  raw: 'raw/',
+  datasets: 'datasets/',
+  runs: 'runs/',
+  models: 'models/',
+} as const;
+
+export const datasetPrefix = (datasetId: string) => `${PREFIXES.datasets}${datasetId}/`;
+export const modelPrefix = (runId: string) => `${PREFIXES.runs}${runId}/model/`;
+export const reportPrefix = (runId: string) => `${PREFIXES.runs}${runId}/report/`;
