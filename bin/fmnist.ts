@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, DataValidationError } from '../lib/data/errors.ts';
 import { defaultDataset } from '../lib/cli/default-dataset.ts';
-import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../lib/cli/commands.ts';
+import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand, WorkflowFailedError } from '../lib/cli/commands.ts';
 import { registerAwsCommands } from '../lib/cli/aws/index.ts';
 import { finiteNumber, positiveInteger, wholeNumber } from '../lib/cli/options.ts';
 
@@ -78,11 +78,13 @@ program
 withTrainingOptions(
   program
     .command('run')
-    .description('ingest, train and evaluate end to end (with no data flags: the full Fashion-MNIST if installed, else the bundled sample)')
+    .description('ingest, train, evaluate and promote end to end on this machine: the deployed workflow run locally (with no data flags: the full Fashion-MNIST if installed, else the bundled sample)')
     .option('--train <files...>', 'training data files')
     .option('--test <files...>', 'test data files')
     .option('--out <dir>', 'output directory (default runs/<run id>)')
-    .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger),
+    .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
+    .option('--state-dir <dir>', 'where the embedded S3 server keeps the bucket between runs (default runs/.local-s3)')
+    .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept'),
 ).action(async (flags) => {
   if (Boolean(flags.train) !== Boolean(flags.test)) {
     throw new ConfigError('give both --train and --test, or neither to use the default dataset');
@@ -101,7 +103,7 @@ registerAwsCommands(program);
 try {
   await program.parseAsync();
 } catch (error) {
-  if (error instanceof DataValidationError || error instanceof ConfigError) {
+  if (error instanceof DataValidationError || error instanceof ConfigError || error instanceof WorkflowFailedError) {
     process.stderr.write(`fmnist: ${error.message}\n`);
     process.exit(1);
   }

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { ingestDataset } from '../../lib/data/ingest.ts';
 import { MANIFEST_FILE } from '../../lib/data/manifest.ts';
+import { loadSplit } from '../../lib/data/dataset.ts';
+import { DATASET_SUMMARY_MESSAGE, summarize } from '../../lib/data/summary.ts';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { objectExists, parseS3Location, s3InputFile, uploadDirectory } from '../../lib/aws/s3.ts';
 import { IngestEvent, parseEvent, type IngestResult } from '../../lib/workflow/events.ts';
@@ -25,6 +27,10 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         outDir,
         limit: input.limit ? { train: input.limit, test: input.limit } : undefined,
       });
+      // The walkthrough's head() / label.unique() check, in the logs where a user looks first.
+      for (const split of ['train', 'test'] as const) {
+        logger.info(DATASET_SUMMARY_MESSAGE, { split, summary: summarize(await loadSplit(outDir, split, manifest)) });
+      }
       const prefix = datasetPrefix(manifest.datasetId);
       const reused = await objectExists(s3, { bucket, key: prefix + MANIFEST_FILE });
       if (!reused) await uploadDirectory(s3, outDir, { bucket, key: prefix }, [MANIFEST_FILE]);

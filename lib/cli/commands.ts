@@ -11,8 +11,11 @@ import { writeReport } from '../report/write-report.ts';
 import { runEvaluateStep, type EvaluationMetrics } from '../workflow/evaluate-step.ts';
 import { newRunId } from '../workflow/run-id.ts';
 import { runTrainStep, writeJson, type TrainingRecord } from '../workflow/train-step.ts';
+import { MODEL_FILES, REPORT_FILES } from '../workflow/files.ts';
+import { runWorkflowLocally, type LocalRunResult } from '../local/runner.ts';
+import { causeMessage } from '../local/progress.ts';
 import { readLabelFile } from './label-file.ts';
-import { trainConfigFromFlags, type TrainFlags } from './options.ts';
+import { trainConfigFromFlags, trainConfigOverrides, type TrainFlags } from './options.ts';
 import { trainingProgress } from './progress.ts';
 
 /** Human output goes to stderr so stdout stays clean for `--json`. */
@@ -119,51 +122,71 @@ export interface RunFlags extends TrainFlags {
   /** Default: runs/<run id> under the working directory. */
   out?: string;
   limit?: number;
+  /** The embedded S3 server's storage; kept between runs so the champion carries over. */
+  stateDir?: string;
+  /** Use a throw-away bucket instead of stateDir. */
+  fresh?: boolean;
   datasetDescription?: string;
 }
 
-/** Ingest, train and evaluate in one go: the whole walkthrough on one machine. */
-export async function runCommand(flags: RunFlags): Promise<{ training: TrainingRecord; metrics: EvaluationMetrics }> {
+export const DEFAULT_LOCAL_STATE_DIR = join('runs', '.local-s3');
+
+/**
+ * Ingest, train, evaluate and promote end to end on this machine: the deployed workflow's own
+ * state machine definition, run in-process against an embedded S3 server (lib/local/).
+ */
+export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
   const started = performance.now();
-  const config = await trainConfigFromFlags(flags);
+  const config = await trainConfigOverrides(flags); // refuse bad settings before any work
   const runId = newRunId();
   const out = resolve(flags.out ?? join('runs', runId));
-  const dirs = { dataset: join(out, 'dataset'), model: join(out, 'model'), report: join(out, 'report') };
   say(`run ${runId}: ${flags.datasetDescription ?? 'data from the command line'}`);
 
-  const manifest = await ingestDataset({
-    train: flags.train.map(localFile),
-    test: flags.test.map(localFile),
-    outDir: dirs.dataset,
-    limit: flags.limit ? { train: flags.limit, test: flags.limit } : undefined,
-  });
-  await printDatasetSummary(dirs.dataset, manifest);
+  const abort = new AbortController();
+  const onInterrupt = () => abort.abort();
+  process.once('SIGINT', onInterrupt);
+  let result: LocalRunResult;
+  try {
+    result = await runWorkflowLocally({
+      train: flags.train,
+      test: flags.test,
+      input: { runId, config, ...(flags.limit ? { limit: flags.limit } : {}) },
+      executionName: runId,
+      outDir: out,
+      stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
+      trainHooks: trainingProgress(),
+      signal: abort.signal,
+    });
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+  if (result.status !== 'SUCCEEDED') {
+    throw new WorkflowFailedError(
+      `local workflow ${result.status}: ${result.error ?? 'unknown error'}: ${causeMessage(result.cause)} (event log in ${out})`,
+    );
+  }
 
-  const backend = await initBackend(config.backend);
-  say(`training on backend ${backend.name}${backend.tensorflowVersion ? ` (TensorFlow ${backend.tensorflowVersion})` : ''}`);
-  const training = await runTrainStep({
-    datasetDir: dirs.dataset,
-    modelDir: dirs.model,
-    config,
-    runId,
-    hooks: trainingProgress(),
-  });
-  say(`training took ${training.seconds.toFixed(1)} s (${Math.round(training.imagesPerSecond)} images/s)`);
-
-  const metrics = await runEvaluateStep({ datasetDir: dirs.dataset, modelDir: dirs.model, reportDir: dirs.report });
+  const metrics = JSON.parse(await readFile(join(out, 'report', REPORT_FILES.metrics), 'utf8')) as EvaluationMetrics;
+  const training = JSON.parse(await readFile(join(out, 'model', MODEL_FILES.training), 'utf8')) as TrainingRecord;
   say(`\ntest loss ${metrics.loss.toFixed(4)} - test accuracy ${metrics.accuracy.toFixed(4)}\n`);
-  say(await readFile(join(dirs.report, 'classification_report.txt'), 'utf8'));
-
+  say(await readFile(join(out, 'report', 'classification_report.txt'), 'utf8'));
   const seconds = (performance.now() - started) / 1000;
   await writeJson(join(out, 'run.json'), {
     runId,
-    datasetId: manifest.datasetId,
+    datasetId: training.datasetId,
     backend: training.backend,
     trainingSeconds: training.seconds,
+    imagesPerSecond: training.imagesPerSecond,
     totalSeconds: seconds,
     testAccuracy: metrics.accuracy,
     testLoss: metrics.loss,
+    promotion: (result.output as { promotion?: unknown } | undefined)?.promotion,
   });
-  say(`done in ${seconds.toFixed(1)} s; everything is under ${out}`);
-  return { training, metrics };
+  say(`done in ${seconds.toFixed(1)} s (training ${training.seconds.toFixed(1)} s on ${training.backend.name}); everything is under ${out}`);
+  return result;
+}
+
+/** The local workflow ended in FAILED, TIMED_OUT or ABORTED; the message carries the cause. */
+export class WorkflowFailedError extends Error {
+  override readonly name = 'WorkflowFailedError';
 }

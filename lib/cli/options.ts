@@ -38,6 +38,14 @@ export interface TrainFlags {
 
 /** A config file (JSON) with command-line flags on top; validated as a whole. */
 export async function trainConfigFromFlags(flags: TrainFlags): Promise<TrainConfig> {
+  return parseTrainConfig(await trainConfigOverrides(flags), flags.config ?? 'command line');
+}
+
+/**
+ * The user's overrides only (config file, then flags), validated but without the defaults
+ * filled in: what a workflow execution input carries, so it stays small and readable.
+ */
+export async function trainConfigOverrides(flags: TrainFlags): Promise<Record<string, unknown>> {
   let fromFile: Record<string, unknown> = {};
   if (flags.config) {
     let text: string;
@@ -65,5 +73,7 @@ export async function trainConfigFromFlags(flags: TrainFlags): Promise<TrainConf
       backend: flags.backend,
     }).filter(([, value]) => value !== undefined),
   );
-  return parseTrainConfig({ ...fromFile, ...fromFlags }, flags.config ?? 'command line');
+  const overrides = { ...fromFile, ...fromFlags };
+  parseTrainConfig(overrides, flags.config ?? 'command line');
+  return overrides;
 }

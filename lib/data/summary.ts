@@ -17,6 +17,9 @@ export interface DatasetSummary {
 /** How many leading pixel values each head row shows, as pandas shows only the first columns. */
 export const HEAD_PIXELS = 8;
 
+/** The log message under which the ingest step logs each split's summary (the local runner prints it). */
+export const DATASET_SUMMARY_MESSAGE = 'dataset summary';
+
 export function summarize(data: LabeledImages, headRows = 5): DatasetSummary {
   const counts = new Map<number, number>();
   for (let i = 0; i < data.count; i++) counts.set(data.labels[i], (counts.get(data.labels[i]) ?? 0) + 1);

@@ -15,6 +15,7 @@ import {
 import { downloadPrefix } from '../aws/s3.ts';
 import { ConfigError } from '../data/errors.ts';
 import { MANIFEST_FILE } from '../data/manifest.ts';
+import { DATASET_SUMMARY_MESSAGE, type DatasetSummary, formatSummary } from '../data/summary.ts';
 import type { TrainHooks } from '../model/train.ts';
 import type { EpochLog } from '../report/history.ts';
 import type { ExecutionInput } from '../workflow/execution-input.ts';
@@ -212,6 +213,10 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
   const trainHooks = options.trainHooks ? observedHooks(options.trainHooks, () => (hooksActive = true)) : undefined;
   const showLevel = levelRank(options.logLevel ?? 'WARN');
   const onLog = (record: LocalLogRecord) => {
+    if (record.message === DATASET_SUMMARY_MESSAGE) {
+      const { split, summary } = record.extra as { split: string; summary: DatasetSummary };
+      say(formatSummary(`${split} split`, summary));
+    }
     if (record.message === 'epoch finished' && !(trainHooks && hooksActive)) {
       const log = record.extra as unknown as EpochLog;
       if (typeof log.epoch === 'number') printer.note(learned.trainState ?? 'train', formatEpochLine(log, learned.epochs));

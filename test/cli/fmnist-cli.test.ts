@@ -106,7 +106,7 @@ describe('fmnist CLI', () => {
     assert.equal(existsSync(join(dir, 'never')), false);
   });
 
-  test('run trains and evaluates end to end', async () => {
+  test('run executes the workflow locally: trains, evaluates and promotes', async () => {
     const config = join(dir, 'tiny.json');
     await writeFile(
       config,
@@ -122,12 +122,12 @@ describe('fmnist CLI', () => {
       }),
     );
     const out = join(dir, 'run');
-    const result = await fmnist('run', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--out', out, '--epochs', '2', '--batch-size', '16', '--config', config);
+    const result = await fmnist('run', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--out', out, '--epochs', '2', '--batch-size', '16', '--config', config, '--fresh');
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /epoch 2\/2/);
     const summary = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
     assert.ok(['tensorflow', 'wasm', 'cpu'].includes(summary.backend.name));
-    for (const file of ['model/model.json', 'model/history.json', 'report/classification_report.json', 'report/confusion_matrix.png', 'report/learning_curves.png', 'report/samples.png']) {
+    for (const file of ['execution-events.json', 'champion.json', 'model/model.json', 'model/history.json', 'report/classification_report.json', 'report/confusion_matrix.png', 'report/learning_curves.png', 'report/samples.png']) {
       assert.ok(existsSync(join(out, file)), `missing ${file}`);
     }
     const metrics = JSON.parse(await readFile(join(out, 'report', 'metrics.json'), 'utf8'));
