@@ -3,35 +3,19 @@
  * fmnist: the whole Fashion-MNIST workflow from a terminal.
  *   npm run fmnist -- <command> --help   for each command's flags.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { ConfigError, DataValidationError } from '../lib/data/errors.ts';
 import { defaultDataset } from '../lib/cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand, WorkflowFailedError } from '../lib/cli/commands.ts';
 import { registerAwsCommands } from '../lib/cli/aws/index.ts';
-import { finiteNumber, positiveInteger, wholeNumber } from '../lib/cli/options.ts';
+import { addTrainingOptions, positiveInteger } from '../lib/cli/options.ts';
 
 const program = new Command('fmnist')
   .description('Train and evaluate a Fashion-MNIST CNN: locally, or as the serverless workflow deployed to AWS.')
   .showHelpAfterError()
   .configureHelp({ showGlobalOptions: true });
 
-function withTrainingOptions(command: Command): Command {
-  return command
-    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, seed, model.layers)')
-    .option('--epochs <n>', 'passes over the training data (default 10)', positiveInteger)
-    .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInteger)
-    .option('--validation-split <fraction>', 'share of training data held out for validation (default 0.2)', finiteNumber)
-    .option('--learning-rate <rate>', 'Adam learning rate (default 0.001)', finiteNumber)
-    .option('--seed <n>', 'seed for weights, dropout and shuffling (default 42)', wholeNumber)
-    .addOption(
-      new Option('--backend <name>', 'tfjs backend (default auto: tensorflow > wasm > cpu)').choices([
-        'auto',
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    );
-}
+const withTrainingOptions = (command: Command) => addTrainingOptions(command, { backend: true });
 
 program
   .command('ingest')

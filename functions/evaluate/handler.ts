@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
+import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { downloadPrefix, uploadDirectory } from '../../lib/aws/s3.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { runEvaluateStep } from '../../lib/workflow/evaluate-step.ts';
@@ -12,7 +13,7 @@ import { withScratchDir } from '../../lib/workflow/scratch.ts';
 export function createEvaluateHandler(deps: HandlerDeps = {}) {
   const resolve = handlerDeps(deps, 'fmnist-evaluate');
   return async (event: unknown): Promise<EvaluateResult> => {
-    const { s3, bucket, logger } = resolve();
+    const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(EvaluateEvent, event, 'evaluate');
     await initBackend();
     return withScratchDir('evaluate', async (scratch) => {
@@ -21,17 +22,22 @@ export function createEvaluateHandler(deps: HandlerDeps = {}) {
       const reportDir = join(scratch, 'report');
       await downloadPrefix(s3, { bucket, key: input.datasetPrefix }, datasetDir);
       await downloadPrefix(s3, { bucket, key: input.modelPrefix }, modelDir);
-      const metrics = await runEvaluateStep({ datasetDir, modelDir, reportDir });
+      const evaluation = await runEvaluateStep({ datasetDir, modelDir, reportDir });
       const prefix = reportPrefix(input.runId);
       await uploadDirectory(s3, reportDir, { bucket, key: prefix }, [REPORT_FILES.metrics]);
-      logger.info('evaluation finished', { runId: input.runId, accuracy: metrics.accuracy, loss: metrics.loss });
+      logger.info('evaluation finished', { runId: input.runId, accuracy: evaluation.accuracy, loss: evaluation.loss });
+      publishMetrics(metrics, {
+        TestAccuracy: { unit: MetricUnit.NoUnit, value: evaluation.accuracy },
+        TestLoss: { unit: MetricUnit.NoUnit, value: evaluation.loss },
+        MacroF1: { unit: MetricUnit.NoUnit, value: evaluation.macroF1 },
+      });
       return {
         runId: input.runId,
         reportPrefix: prefix,
-        accuracy: metrics.accuracy,
-        loss: metrics.loss,
-        macroF1: metrics.macroF1,
-        weightedF1: metrics.weightedF1,
+        accuracy: evaluation.accuracy,
+        loss: evaluation.loss,
+        macroF1: evaluation.macroF1,
+        weightedF1: evaluation.weightedF1,
       };
     });
   };

@@ -4,6 +4,7 @@ import { MANIFEST_FILE } from '../../lib/data/manifest.ts';
 import { loadSplit } from '../../lib/data/dataset.ts';
 import { DATASET_SUMMARY_MESSAGE, summarize } from '../../lib/data/summary.ts';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
+import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { objectExists, parseS3Location, s3InputFile, uploadDirectory } from '../../lib/aws/s3.ts';
 import { IngestEvent, parseEvent, type IngestResult } from '../../lib/workflow/events.ts';
 import { datasetPrefix } from '../../lib/workflow/layout.ts';
@@ -16,7 +17,7 @@ import { withScratchDir } from '../../lib/workflow/scratch.ts';
 export function createIngestHandler(deps: HandlerDeps = {}) {
   const resolve = handlerDeps(deps, 'fmnist-ingest');
   return async (event: unknown): Promise<IngestResult> => {
-    const { s3, bucket, logger } = resolve();
+    const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(IngestEvent, event, 'ingest');
     const files = (keys: string[]) => keys.map((key) => s3InputFile(s3, parseS3Location(key, bucket)));
     return withScratchDir('ingest', async (scratch) => {
@@ -37,6 +38,10 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
       const summary = (split: 'train' | 'test') => ({
         examples: manifest.splits[split].examples,
         labelHistogram: manifest.splits[split].labelHistogram,
+      });
+      publishMetrics(metrics, {
+        TrainExamples: { unit: MetricUnit.Count, value: manifest.splits.train.examples },
+        TestExamples: { unit: MetricUnit.Count, value: manifest.splits.test.examples },
       });
       logger.info('dataset ingested', { datasetId: manifest.datasetId, reused, train: summary('train'), test: summary('test') });
       return { datasetId: manifest.datasetId, datasetPrefix: prefix, reused, train: summary('train'), test: summary('test') };

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
+import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { downloadPrefix, uploadDirectory } from '../../lib/aws/s3.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
@@ -18,7 +19,7 @@ import type { TrainHooks } from '../../lib/model/train.ts';
 export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks } = {}) {
   const resolve = handlerDeps(deps, 'fmnist-train');
   return async (event: unknown): Promise<TrainResult> => {
-    const { s3, bucket, logger } = resolve();
+    const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(TrainEvent, event, 'train');
     const config = parseTrainConfig(input.config ?? {}, 'train event "config"');
     const runId = input.runId ?? newRunId();
@@ -37,6 +38,12 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks } = 
           ...deps.hooks,
           onEpochEnd: (log) => {
             logger.info('epoch finished', { runId, ...log });
+            publishMetrics(metrics, {
+              EpochSeconds: { unit: MetricUnit.Seconds, value: log.seconds },
+              Loss: { unit: MetricUnit.NoUnit, value: log.loss },
+              Accuracy: { unit: MetricUnit.NoUnit, value: log.accuracy },
+              ValAccuracy: { unit: MetricUnit.NoUnit, value: log.val_accuracy ?? Number.NaN },
+            });
             deps.hooks?.onEpochEnd?.(log);
           },
         },
@@ -44,6 +51,10 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks } = 
       const prefix = modelPrefix(runId);
       await uploadDirectory(s3, modelDir, { bucket, key: prefix }, [MODEL_FILES.model]);
       logger.info('training finished', { runId, modelPrefix: prefix, seconds: record.seconds });
+      publishMetrics(metrics, {
+        TrainingSeconds: { unit: MetricUnit.Seconds, value: record.seconds },
+        ImagesPerSecond: { unit: MetricUnit.CountPerSecond, value: record.imagesPerSecond },
+      });
       return {
         runId,
         datasetPrefix: input.datasetPrefix,

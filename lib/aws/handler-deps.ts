@@ -1,18 +1,23 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { requiredEnv, s3Client } from './clients.ts';
+import { defaultMetrics } from './metrics.ts';
 
 /** What a handler talks to; tests pass their own, Lambda gets the defaults. */
 export interface HandlerDeps {
   s3?: S3Client;
   bucket?: string;
   logger?: Logger;
+  /** CloudWatch metrics; by default only in Lambda or on Fargate (see defaultMetrics). */
+  metrics?: Metrics;
 }
 
 export interface ResolvedDeps {
   s3: S3Client;
   bucket: string;
   logger: Logger;
+  metrics?: Metrics;
 }
 
 /**
@@ -21,5 +26,6 @@ export interface ResolvedDeps {
  */
 export function handlerDeps(deps: HandlerDeps, serviceName: string): () => ResolvedDeps {
   const logger = deps.logger ?? new Logger({ serviceName });
-  return () => ({ s3: deps.s3 ?? s3Client(), bucket: deps.bucket ?? requiredEnv('DATA_BUCKET'), logger });
+  const metrics = 'metrics' in deps ? deps.metrics : defaultMetrics(serviceName);
+  return () => ({ s3: deps.s3 ?? s3Client(), bucket: deps.bucket ?? requiredEnv('DATA_BUCKET'), logger, metrics });
 }

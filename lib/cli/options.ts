@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../data/errors.ts';
 import { parseTrainConfig, type TrainConfig } from '../model/config.ts';
 
@@ -76,4 +76,21 @@ export async function trainConfigOverrides(flags: TrainFlags): Promise<Record<st
   const overrides = { ...fromFile, ...fromFlags };
   parseTrainConfig(overrides, flags.config ?? 'command line');
   return overrides;
+}
+
+/** The training flags shared by `train`, `run` and `start`; `backend` only where training runs here. */
+export function addTrainingOptions(command: Command, { backend }: { backend: boolean }): Command {
+  command
+    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, seed, model.layers)')
+    .option('--epochs <n>', 'passes over the training data (default 10)', positiveInteger)
+    .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInteger)
+    .option('--validation-split <fraction>', 'share of training data held out for validation (default 0.2)', finiteNumber)
+    .option('--learning-rate <rate>', 'Adam learning rate (default 0.001)', finiteNumber)
+    .option('--seed <n>', 'seed for weights, dropout and shuffling (default 42)', wholeNumber);
+  if (backend) {
+    command.addOption(
+      new Option('--backend <name>', 'tfjs backend (default auto: tensorflow > wasm > cpu)').choices(['auto', 'tensorflow', 'wasm', 'cpu']),
+    );
+  }
+  return command;
 }

@@ -1,7 +1,6 @@
 /**
- * One epoch of training history, Keras' `history.history` as one record per epoch. Identical
- * to lib/report/history.ts's EpochLog, which the report layer owns; kept here so the model
- * layer does not depend on the report layer.
+ * One epoch of training history, Keras' `history.history` as one record per epoch. Validation
+ * metrics are absent when training ran without a validation split.
  */
 export interface EpochLog {
   /** 1-based. */

@@ -1,14 +1,2 @@
-/**
- * One line of the training history, as the trainer logs it after each epoch (Keras'
- * `history.history`, one record per epoch). Validation metrics are absent when training ran
- * without a validation split.
- */
-export interface EpochLog {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  val_loss?: number;
-  val_accuracy?: number;
-  /** Wall-clock duration of the epoch. */
-  seconds: number;
-}
+/** The trainer owns the history's shape; the report renders it. */
+export type { EpochLog } from '../model/history.ts';

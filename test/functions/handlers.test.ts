@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createIngestHandler } from '../../functions/ingest/handler.ts';
 import { createTrainHandler } from '../../functions/train/handler.ts';
 import { createEvaluateHandler } from '../../functions/evaluate/handler.ts';
@@ -78,8 +79,11 @@ describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
     assert.equal(history.length, 2);
   });
 
-  test('evaluate writes a report whose accuracy matches its own predictions', async () => {
-    const evaluated = await createEvaluateHandler(deps)({
+  test('evaluate writes a report whose accuracy matches its own predictions, and publishes it as a metric', async (t) => {
+    const metrics = new Metrics({ namespace: 'test', serviceName: 'test' });
+    const added = t.mock.method(metrics, 'addMetric', () => {});
+    const published = t.mock.method(metrics, 'publishStoredMetrics', () => {});
+    const evaluated = await createEvaluateHandler({ ...deps, metrics })({
       runId: trained.runId,
       datasetPrefix: trained.datasetPrefix,
       modelPrefix: trained.modelPrefix,
@@ -96,6 +100,10 @@ describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
     assert.ok(Math.abs(evaluated.accuracy - correct / 40) < 1e-9);
     const report = JSON.parse(s3.objects.get(`${prefix}classification_report.json`)!.toString());
     assert.ok(Math.abs(report.accuracy - correct / 40) < 1e-9);
+    const metric = (name: string) => added.mock.calls.find((call) => call.arguments[0] === name)?.arguments[2];
+    assert.equal(metric('TestAccuracy'), evaluated.accuracy);
+    assert.equal(metric('TestLoss'), evaluated.loss);
+    assert.equal(published.mock.callCount(), 1);
     const png = s3.objects.get(`${prefix}confusion_matrix.png`)!;
     assert.deepEqual([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
   });

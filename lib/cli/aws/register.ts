@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { TRAIN_RUNTIMES } from '../../workflow/execution-input.ts';
 import { PROMOTION_MODES } from '../../workflow/promotion.ts';
-import { finiteNumber, positiveInteger, wholeNumber } from '../options.ts';
+import { addTrainingOptions, positiveInteger } from '../options.ts';
 import type { AwsCommandDeps } from './clients.ts';
 import { DEFAULT_STACK_NAME, STACK_ENV } from './stack.ts';
 import { startCommand, type StartFlags } from './start.ts';
@@ -23,20 +23,13 @@ function withConnectionOptions(command: Command): Command {
  */
 export function registerAwsCommands(program: Command, deps: AwsCommandDeps = {}): Command {
   withConnectionOptions(
-    program
-      .command('start')
+    addTrainingOptions(program.command('start'), { backend: false })
       .description(
         'start the deployed training workflow (Step Functions) on data in the bucket or local files; ' +
           'with no data flags, the latest complete train/test pair under raw/',
       )
       .option('--train <sources...>', 'training data: s3://<bucket>/raw/... URLs, raw/... keys, or local files (uploaded to raw/uploads/)')
       .option('--test <sources...>', 'test data, same forms as --train')
-      .option('--config <file>', 'JSON training config overrides (epochs, batchSize, validationSplit, learningRate, seed, model.layers)')
-      .option('--epochs <n>', 'passes over the training data (default 10)', positiveInteger)
-      .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInteger)
-      .option('--validation-split <fraction>', 'share of training data held out for validation (default 0.2)', finiteNumber)
-      .option('--learning-rate <rate>', 'Adam learning rate (default 0.001)', finiteNumber)
-      .option('--seed <n>', 'seed for weights, dropout and shuffling (default 42)', wholeNumber)
       .addOption(
         new Option('--train-on <where>', 'training runtime; auto: Fargate when the job would not fit a 15-minute Lambda').choices(
           TRAIN_RUNTIMES,

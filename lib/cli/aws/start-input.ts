@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { trainConfigOverrides } from '../options.ts';
 import { ConfigError } from '../../data/errors.ts';
 import { parseTrainConfig } from '../../model/config.ts';
 import { parseS3Location } from '../../aws/s3.ts';
@@ -71,7 +72,7 @@ export async function planStart(flags: StartFlags, now = new Date()): Promise<St
   if (flags.out !== undefined && !flags.wait) {
     throw new ConfigError('--out is where --wait downloads the report: add --wait');
   }
-  const config = await configOverrides(flags);
+  const config = await trainConfigOverrides(flags);
   const settings: StartPlan['settings'] = {
     ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
     ...(flags.runId !== undefined ? { runId: flags.runId } : {}),
@@ -100,40 +101,6 @@ export function validateExecutionInput(input: ExecutionInput): void {
     throw new ConfigError(`invalid execution input: ${problems.join('; ')}`);
   }
   parseTrainConfig(input.config ?? {}, 'training config (--config and training flags)');
-}
-
-async function configOverrides(flags: StartFlags): Promise<Record<string, unknown>> {
-  let fromFile: Record<string, unknown> = {};
-  if (flags.config !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(flags.config, 'utf8');
-    } catch (error) {
-      throw new ConfigError(`${flags.config}: cannot read config file: ${(error as Error).message}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new ConfigError(`${flags.config}: not valid JSON: ${(error as Error).message}`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ConfigError(`${flags.config}: expected a JSON object`);
-    }
-    fromFile = parsed as Record<string, unknown>;
-  }
-  const fromFlags = Object.fromEntries(
-    Object.entries({
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      validationSplit: flags.validationSplit,
-      learningRate: flags.learningRate,
-      seed: flags.seed,
-    }).filter(([, value]) => value !== undefined),
-  );
-  const config = { ...fromFile, ...fromFlags };
-  parseTrainConfig(config, flags.config ?? 'command line');
-  return config;
 }
 
 /** s3://bucket/key, a local file (uploaded later), or a raw/... key of the data bucket. */
