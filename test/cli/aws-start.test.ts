@@ -4,7 +4,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -19,6 +18,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../../lib/data/errors.ts';
 import { executionConsoleUrl, registerAwsCommands, startCommand, type StartFlags } from '../../lib/cli/aws/index.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
+import { Sink } from '../support/sink.ts';
 
 const BUCKET = 'fmnist-data-bucket';
 const REGION = 'eu-west-1';
@@ -26,13 +26,6 @@ const STATE_MACHINE = `arn:aws:states:${REGION}:123456789012:stateMachine:Traini
 const NOW = new Date('2026-03-01T12:00:00Z');
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
 
 function setup() {
   const sfn = new SFNClient({ region: REGION, credentials });

@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   DescribeExecutionCommand,
@@ -13,6 +12,7 @@ import { ConfigError } from '../../lib/data/errors.ts';
 import { statusCommand, type StatusResult } from '../../lib/cli/aws/index.ts';
 import { CHAMPION_KEY } from '../../lib/workflow/promotion.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
+import { Sink } from '../support/sink.ts';
 
 const BUCKET = 'fmnist-data-bucket';
 const REGION = 'us-east-2';
@@ -20,14 +20,6 @@ const STATE_MACHINE = `arn:aws:states:${REGION}:123456789012:stateMachine:Traini
 const NOW = new Date('2026-03-02T09:00:00Z');
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-class Sink extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
 
 const arnOf = (name: string) => `arn:aws:states:${REGION}:123456789012:execution:TrainingWorkflow:${name}`;
 const at = (iso: string) => new Date(iso);

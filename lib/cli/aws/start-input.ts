@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { trainConfigOverrides } from '../options.ts';
+import { trainConfigOverrides, type TrainFlags } from '../options.ts';
 import { ConfigError } from '../../data/errors.ts';
 import { parseTrainConfig } from '../../model/config.ts';
 import { parseS3Location } from '../../aws/s3.ts';
@@ -12,17 +12,10 @@ import type { AwsConnectionFlags } from './clients.ts';
 import { validateConnectionFlags } from './stack.ts';
 
 /** `fmnist start` flags (commander's camelCase names). */
-export interface StartFlags extends AwsConnectionFlags {
+export interface StartFlags extends AwsConnectionFlags, Omit<TrainFlags, 'backend'> {
   /** s3://<data bucket>/raw/... URLs, raw/... keys in the data bucket, or local files (uploaded). */
   train?: string[];
   test?: string[];
-  /** JSON training config overrides (a file); the flags below win over it. */
-  config?: string;
-  epochs?: number;
-  batchSize?: number;
-  validationSplit?: number;
-  learningRate?: number;
-  seed?: number;
   trainOn?: TrainRuntime;
   promote?: PromotionMode;
   /** Keep only the first N examples of each split. */
