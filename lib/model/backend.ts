@@ -7,6 +7,9 @@ import { registerWasmTrainingKernels } from './wasm/register.ts';
 
 export type BackendName = Exclude<BackendPreference, 'auto'>;
 
+/** How training ran its steps: one TensorFlow graph per step (native backend), or tfjs op by op. */
+export type TrainingStep = 'graph' | 'eager';
+
 export interface BackendInfo {
   name: BackendName;
   tfjsVersion: string;
@@ -16,6 +19,8 @@ export interface BackendInfo {
   threads?: number;
   /** Why 'auto' did not get the native backend. */
   fallbackReason?: string;
+  /** Set by training: how its steps ran. */
+  trainingStep?: TrainingStep;
 }
 
 /** Forces a backend whatever the config says, e.g. to compare backends on the same config. */
@@ -87,7 +92,16 @@ async function initExactly(name: BackendName): Promise<BackendInfo> {
 
 type NativeAttempt = { ok: true; info: BackendInfo } | { ok: false; reason: string };
 
+/**
+ * TensorFlow's C++ info logs (oneDNN notices, a few lines per graph session loaded) would
+ * interleave with progress output; warnings and errors still show. An explicit setting wins.
+ */
+function quietTensorFlowInfoLogs(): void {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+}
+
 async function tryNative(): Promise<NativeAttempt> {
+  quietTensorFlowInfoLogs();
   try {
     // Importing registers the 'tensorflow' backend on the @tensorflow/tfjs it requires, and selects it.
     await import('@tensorflow/tfjs-node');

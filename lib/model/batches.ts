@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES, PIXELS_PER_IMAGE } from '../data/classes.ts';
 
 /** The walkthrough's `X / 255.0`, one float per byte value (float64 division, then rounded once to float32). */
-const UNIT_PIXEL = Float32Array.from({ length: 256 }, (_, value) => value / 255);
+export const UNIT_PIXEL = Float32Array.from({ length: 256 }, (_, value) => value / 255);
 
 /**
  * Turns raw examples into model-ready tensors one batch at a time, so the data set stays one

@@ -25,8 +25,15 @@ export class SeededDropout extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
     if (kwargs.training !== true || this.rate === 0) return input;
-    const seed = (this.seed + this.calls++) >>> 0;
-    return tf.dropout(input, this.rate, undefined, seed);
+    return tf.dropout(input, this.rate, undefined, this.nextSeed());
+  }
+
+  /**
+   * The seed of the next training call's mask, counting the call. The graph training step
+   * (lib/model/graph) draws its masks from here too, so both steps drop the same units.
+   */
+  nextSeed(): number {
+    return (this.seed + this.calls++) >>> 0;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from '../data/classes.ts';
 import { ConfigError } from '../data/errors.ts';
-import { initBackend, type BackendInfo } from './backend.ts';
+import { initBackend, type BackendInfo, type TrainingStep } from './backend.ts';
 import { BatchBuffers } from './batches.ts';
 import { buildModel } from './build.ts';
 import type { TrainConfig } from './config.ts';
 import type { EpochLog } from './history.ts';
+import { GraphTrainer } from './graph/graph-trainer.ts';
+import { nativeBinding } from './graph/session.ts';
+import { graphSupports } from './graph/train-graph.ts';
 import { evaluateLossAccuracy, predict } from './predict.ts';
 import { seededRandom, shuffleInPlace } from './shuffle.ts';
 
@@ -43,10 +46,20 @@ export interface TrainResult {
 export const PROGRESS_INTERVAL_MS = 200;
 
 /**
+ * How a step runs on the native backend: 'graph' (default there) compiles the whole step into
+ * one TensorFlow graph (lib/model/graph); 'eager' runs it op by op through tfjs, as on every
+ * other backend. For comparisons and as an escape hatch.
+ */
+export const TRAIN_STEP_ENV_VAR = 'FMNIST_TRAIN_STEP';
+
+/**
  * The walkthrough's `model.fit(X, y, epochs, batch_size, validation_split)`: validation is
  * the last `validationSplit` of the examples (Keras takes it before shuffling), the rest is
  * shuffled every epoch from `config.seed`. Pixels are scaled and labels one-hot encoded batch
  * by batch. The caller owns (and must dispose) the returned model.
+ *
+ * On native TensorFlow the step runs as one TensorFlow graph per batch (see GraphEpochs),
+ * elsewhere as tfjs ops (EagerEpochs); both compute the same step from the same start.
  */
 export async function trainModel(data: TrainingData, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   checkData(data);
@@ -59,8 +72,10 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
 
   const started = performance.now();
   const model = buildModel(config.model, config);
+  let runner: EpochRunner | undefined;
   try {
-    const stepper = new TrainStepper(model, Math.min(config.batchSize, trainExamples));
+    const batchSize = Math.min(config.batchSize, trainExamples);
+    runner = await createRunner(backend, model, config, data, batchSize);
     const order = Uint32Array.from({ length: trainExamples }, (_, i) => i);
     const random = seededRandom(config.seed);
     const batches = Math.ceil(trainExamples / config.batchSize);
@@ -71,26 +86,25 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
       const epochStarted = performance.now();
       hooks.onEpochBegin?.(epoch, config.epochs, batches);
       shuffleInPlace(order, random);
-      const totals = new RunningTotals();
       let lastProgress = performance.now();
       for (let batch = 0; batch < batches; batch++) {
         const from = batch * config.batchSize;
         const to = Math.min(from + config.batchSize, trainExamples);
-        totals.add(stepper.step(data, order, from, to), to - from);
+        runner.step(order, from, to);
         const now = performance.now();
         if (hooks.onBatchEnd && (now - lastProgress >= PROGRESS_INTERVAL_MS || batch === batches - 1)) {
-          hooks.onBatchEnd(epoch, batch + 1, batches, totals.read());
+          hooks.onBatchEnd(epoch, batch + 1, batches, runner.means());
           lastProgress = now;
           // Let timers run (progress bars redraw on them) between otherwise synchronous batches.
           await new Promise((resolve) => setImmediate(resolve));
         }
       }
-      const trained = totals.readAndDispose();
+      const trained = runner.endEpoch();
       stepSeconds += (performance.now() - epochStarted) / 1000;
 
       const log: EpochLog = { epoch, loss: trained.loss, accuracy: trained.accuracy, seconds: 0 };
       if (validationExamples > 0) {
-        const validation = await validate(model, data, trainExamples);
+        const validation = await runner.validate(trainExamples);
         log.val_loss = validation.loss;
         log.val_accuracy = validation.accuracy;
       }
@@ -98,10 +112,11 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
       history.push(log);
       hooks.onEpochEnd?.(log);
     }
+    runner.finish();
     return {
       model,
       history,
-      backend,
+      backend: { ...backend, trainingStep: runner.kind },
       seconds: (performance.now() - started) / 1000,
       imagesPerSecond: (trainExamples * config.epochs) / stepSeconds,
       trainExamples,
@@ -110,6 +125,141 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
   } catch (error) {
     model.dispose();
     throw error;
+  } finally {
+    runner?.dispose();
+  }
+}
+
+/** An epoch loop's view of a training step, whichever way it runs. */
+interface EpochRunner {
+  readonly kind: TrainingStep;
+  /** Trains on examples `order[from]`…`order[to - 1]`. */
+  step(order: Uint32Array, from: number, to: number): void;
+  /** The epoch's running mean loss and accuracy so far. */
+  means(): { loss: number; accuracy: number };
+  /** The epoch's means; the next step starts a new epoch. */
+  endEpoch(): { loss: number; accuracy: number };
+  /** Loss and accuracy of the current weights on examples `from`… to the end. */
+  validate(from: number): Promise<{ loss: number; accuracy: number }>;
+  /** Leaves the trained weights in the model. */
+  finish(): void;
+  dispose(): void;
+}
+
+let warnedAboutGraph = false;
+
+async function createRunner(
+  backend: BackendInfo,
+  model: tf.LayersModel,
+  config: TrainConfig,
+  data: TrainingData,
+  batchSize: number,
+): Promise<EpochRunner> {
+  const wanted = trainingStepFromEnv();
+  const binding = backend.name === 'tensorflow' && wanted !== 'eager' ? nativeBinding() : undefined;
+  if (binding !== undefined && graphSupports(config.model)) {
+    try {
+      return new GraphEpochs(await GraphTrainer.create(binding, model, config.model, data, batchSize), data);
+    } catch (error) {
+      if (wanted === 'graph') throw error;
+      if (!warnedAboutGraph) {
+        warnedAboutGraph = true;
+        console.warn(`[fmnist] The TensorFlow graph training step failed to load (${String(error)}); training op by op, several times slower.`);
+      }
+    }
+  } else if (wanted === 'graph') {
+    throw new ConfigError(
+      `${TRAIN_STEP_ENV_VAR}=graph needs the native TensorFlow backend and a model without batchNormalization (backend: ${backend.name})`,
+    );
+  }
+  return new EagerEpochs(model, data, batchSize);
+}
+
+function trainingStepFromEnv(): TrainingStep | undefined {
+  const value = process.env[TRAIN_STEP_ENV_VAR];
+  if (value === undefined || value === '' || value === 'auto') return undefined;
+  if (value !== 'graph' && value !== 'eager') throw new ConfigError(`${TRAIN_STEP_ENV_VAR}: must be auto, graph or eager, got "${value}"`);
+  return value;
+}
+
+/** The step as one TensorFlow graph run per batch; metrics come back as numbers with the step. */
+class GraphEpochs implements EpochRunner {
+  readonly kind = 'graph';
+  private lossSum = 0;
+  private correct = 0;
+  private examples = 0;
+
+  constructor(
+    private readonly trainer: GraphTrainer,
+    private readonly data: TrainingData,
+  ) {}
+
+  step(order: Uint32Array, from: number, to: number): void {
+    const { loss, correct } = this.trainer.step(order, from, to);
+    this.lossSum += loss * (to - from);
+    this.correct += correct;
+    this.examples += to - from;
+  }
+
+  means(): { loss: number; accuracy: number } {
+    return { loss: this.lossSum / this.examples, accuracy: this.correct / this.examples };
+  }
+
+  endEpoch(): { loss: number; accuracy: number } {
+    const means = this.means();
+    this.lossSum = this.correct = this.examples = 0;
+    return means;
+  }
+
+  async validate(from: number): Promise<{ loss: number; accuracy: number }> {
+    return evaluateLossAccuracy(this.trainer.predictRange(from, this.data.count), this.data.labels.subarray(from, this.data.count));
+  }
+
+  finish(): void {
+    this.trainer.copyWeightsToModel();
+  }
+
+  dispose(): void {
+    this.trainer.dispose();
+  }
+}
+
+/** The step as tfjs ops (layers API, optimizer.minimize); metrics summed on the backend. */
+class EagerEpochs implements EpochRunner {
+  readonly kind = 'eager';
+  private readonly stepper: TrainStepper;
+  private totals = new RunningTotals();
+
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly data: TrainingData,
+    batchSize: number,
+  ) {
+    this.stepper = new TrainStepper(model, batchSize);
+  }
+
+  step(order: Uint32Array, from: number, to: number): void {
+    this.totals.add(this.stepper.step(this.data, order, from, to), to - from);
+  }
+
+  means(): { loss: number; accuracy: number } {
+    return this.totals.read();
+  }
+
+  endEpoch(): { loss: number; accuracy: number } {
+    const means = this.totals.readAndDispose();
+    this.totals = new RunningTotals();
+    return means;
+  }
+
+  validate(from: number): Promise<{ loss: number; accuracy: number }> {
+    return validate(this.model, this.data, from);
+  }
+
+  finish(): void {}
+
+  dispose(): void {
+    this.totals.dispose();
   }
 }
 
@@ -139,9 +289,9 @@ export class TrainStepper {
       let correct: tf.Scalar | undefined;
       const loss = this.optimizer.minimize(
         () => {
-          const probabilities = this.model.apply(images, { training: true }) as tf.Tensor2D;
-          correct = tf.keep(tf.sum(tf.metrics.categoricalAccuracy(targets, probabilities)) as tf.Scalar);
-          return tf.mean(tf.metrics.categoricalCrossentropy(targets, probabilities)) as tf.Scalar;
+          const objective = this.objective(images, targets);
+          correct = tf.keep(objective.correct);
+          return objective.loss;
         },
         true,
         this.variables,
@@ -150,6 +300,31 @@ export class TrainStepper {
     } finally {
       tf.dispose([images, targets]);
     }
+  }
+
+  /**
+   * For tests and diagnostics: the gradients `step` would apply on these examples, in weight
+   * order, without applying them (a dropout mask is used up, as by a step).
+   */
+  gradients(data: TrainingData, order: ArrayLike<number>, from: number, to: number): Float32Array[] {
+    const images = this.buffers.imagesAt(data.images, order, from, to);
+    const targets = this.buffers.oneHotAt(data.labels, order, from, to);
+    try {
+      const { value, grads } = tf.variableGrads(() => this.objective(images, targets).loss, this.variables);
+      const names = this.variables.map((variable) => variable.name);
+      const values = names.map((name) => grads[name].dataSync() as Float32Array);
+      tf.dispose([value, ...Object.values(grads)]);
+      return values;
+    } finally {
+      tf.dispose([images, targets]);
+    }
+  }
+
+  /** Forward pass in training mode (dropout on), Keras-style cross-entropy, accuracy. */
+  private objective(images: tf.Tensor4D, targets: tf.Tensor2D): { loss: tf.Scalar; correct: tf.Scalar } {
+    const probabilities = this.model.apply(images, { training: true }) as tf.Tensor2D;
+    const correct = tf.sum(tf.metrics.categoricalAccuracy(targets, probabilities)) as tf.Scalar;
+    return { loss: tf.mean(tf.metrics.categoricalCrossentropy(targets, probabilities)) as tf.Scalar, correct };
   }
 }
 
@@ -174,8 +349,12 @@ class RunningTotals {
 
   readAndDispose(): { loss: number; accuracy: number } {
     const means = this.read();
-    tf.dispose([this.lossSum, this.correct]);
+    this.dispose();
     return means;
+  }
+
+  dispose(): void {
+    tf.dispose([this.lossSum, this.correct]);
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
 import { BACKEND_ENV_VAR } from '../../lib/model/backend.ts';
@@ -29,16 +30,16 @@ export async function on(backend: 'cpu' | 'wasm', compute: () => tf.Tensor | tf.
   return values;
 }
 
-/** Largest absolute difference, relative to the reference's largest magnitude (at least 1). */
-export function relativeMaxDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+/** Largest absolute difference, relative to the reference's largest magnitude (at least `floor`). */
+export function relativeMaxDiff(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1): number {
   assert.equal(actual.length, expected.length, 'lengths differ');
   let diff = 0;
-  let magnitude = 1;
+  let magnitude = floor;
   for (let i = 0; i < expected.length; i++) {
     diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
     magnitude = Math.max(magnitude, Math.abs(expected[i]));
   }
-  return diff / magnitude;
+  return magnitude === 0 ? diff : diff / magnitude;
 }
 
 /**
@@ -62,4 +63,17 @@ export function squaresDataset(count: number, seed = 1): { images: Uint8Array; l
     }
   }
   return { images, labels, count };
+}
+
+let nativeProbe: boolean | undefined;
+
+/** Decided apart from the code under test: can this install load tfjs-node's native addon at all? */
+export function nativeAddonLoads(): boolean {
+  nativeProbe ??= spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], { cwd: process.cwd(), stdio: 'ignore' }).status === 0;
+  return nativeProbe;
+}
+
+/** Largest absolute difference relative to the reference's own largest magnitude (for small values such as gradients). */
+export function scaledMaxDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  return relativeMaxDiff(actual, expected, 0);
 }

@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs';
+import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from '../../data/classes.ts';
+import { SeededDropout } from '../seeded-dropout.ts';
+import type { ModelSpec } from '../spec.ts';
+import { GraphSession, type Feed, type NativeBinding } from './session.ts';
+import { buildTrainGraph, type AdamSettings, type GraphOptions, type TrainGraph } from './train-graph.ts';
+
+/** Rows per predict run: big enough to keep TensorFlow's kernels busy, small enough for modest activations (~45 MB). */
+export const GRAPH_PREDICT_BATCH = 512;
+
+/**
+ * Trains a tfjs model's weights inside one TensorFlow session (see train-graph.ts): the data
+ * set is uploaded once as uint8, each step feeds only example indices and dropout noise, and
+ * the weights come back into the tfjs model at the end (`copyWeightsToModel`). Same start, same
+ * dropout masks and same arithmetic as the layers-API step (TrainStepper).
+ */
+export class GraphTrainer {
+  private readonly dropouts: { layer: SeededDropout; shape: number[] }[];
+  private readonly indices: Int32Array;
+
+  private constructor(
+    private readonly session: GraphSession,
+    private readonly graph: TrainGraph,
+    /** The model whose weights this trains. */
+    readonly model: tf.LayersModel,
+    batchSize: number,
+    private readonly count: number,
+  ) {
+    this.dropouts = graph.dropouts.map(({ layer, shape }) => {
+      const instance = model.layers[layer];
+      if (!(instance instanceof SeededDropout)) throw new Error(`layer ${layer} is not the model's seeded dropout`);
+      return { layer: instance, shape };
+    });
+    this.indices = new Int32Array(Math.max(batchSize, GRAPH_PREDICT_BATCH));
+  }
+
+  /**
+   * Builds the graph for `spec`, loads it, uploads `data` (every example, validation included)
+   * and the model's current weights. The model must have been built from `spec` with an Adam
+   * optimiser (buildModel).
+   */
+  static async create(
+    binding: NativeBinding,
+    model: tf.LayersModel,
+    spec: ModelSpec,
+    data: { images: Uint8Array; labels: Uint8Array; count: number },
+    batchSize: number,
+    options?: GraphOptions,
+  ): Promise<GraphTrainer> {
+    const graph = buildTrainGraph(spec, adamSettings(model), options);
+    const weights = model.trainableWeights.map((weight) => weight.read());
+    if (weights.length !== graph.weightShapes.length || weights.some((w, i) => !tf.util.arraysEqual(w.shape, graph.weightShapes[i]))) {
+      throw new Error('the model does not match its spec: weight shapes differ');
+    }
+    const session = await GraphSession.load(binding, graph.nodes);
+    try {
+      session.run(
+        [
+          { name: graph.feeds.images, shape: [data.count, IMAGE_HEIGHT, IMAGE_WIDTH, 1], values: data.images },
+          { name: graph.feeds.labels, shape: [data.count], values: data.labels },
+        ],
+        [graph.fetches.loadData],
+      );
+      const initial = weights.map((w, i) => ({ name: graph.feeds.initialWeights[i], shape: w.shape, values: w.dataSync() as Float32Array }));
+      session.run(initial, [graph.fetches.init]);
+      return new GraphTrainer(session, graph, model, batchSize, data.count);
+    } catch (error) {
+      session.dispose();
+      throw error;
+    }
+  }
+
+  /** One Adam step on examples `order[from]`…`order[to - 1]`: the batch's mean loss and its count of correct predictions. */
+  step(order: ArrayLike<number>, from: number, to: number): { loss: number; correct: number } {
+    const [loss, correct] = this.session.run(this.batchFeeds(order, from, to), [this.graph.fetches.loss, this.graph.fetches.correct]);
+    return { loss: loss[0], correct: correct[0] };
+  }
+
+  /**
+   * For tests and diagnostics: what `step` would compute on these examples, without updating
+   * anything (it does use up a dropout mask, as a step would): gradients in weight order, and
+   * the scaled input batch.
+   */
+  inspectStep(order: ArrayLike<number>, from: number, to: number): { gradients: Float32Array[]; images: Float32Array } {
+    const fetched = this.session.run(this.batchFeeds(order, from, to), [...this.graph.fetches.gradients, this.graph.fetches.images]) as Float32Array[];
+    return { gradients: fetched.slice(0, -1), images: fetched[fetched.length - 1] };
+  }
+
+  private batchFeeds(order: ArrayLike<number>, from: number, to: number): Feed[] {
+    const n = this.checkRange(from, to);
+    const indices = this.indices.subarray(0, n);
+    for (let i = 0; i < n; i++) indices[i] = order[from + i];
+    const feeds: Feed[] = [{ name: this.graph.feeds.indices, shape: [n], values: indices }];
+    this.dropouts.forEach(({ layer, shape }, i) => {
+      feeds.push({ name: this.graph.feeds.noise[i], shape: [n, ...shape], values: uniformNoise([n, ...shape], layer.nextSeed()) });
+    });
+    return feeds;
+  }
+
+  /** Class probabilities (inference: dropout off) for examples `from`…`to - 1`, row-major [to - from, 10]. */
+  predictRange(from: number, to: number): Float32Array {
+    if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= this.count)) {
+      throw new RangeError(`rows ${from}..${to} are outside the ${this.count} loaded examples`);
+    }
+    const probabilities = new Float32Array((to - from) * NUM_CLASSES);
+    for (let start = from; start < to; start += GRAPH_PREDICT_BATCH) {
+      const end = Math.min(start + GRAPH_PREDICT_BATCH, to);
+      const indices = this.indices.subarray(0, end - start);
+      for (let i = 0; i < indices.length; i++) indices[i] = start + i;
+      const [batch] = this.session.run([{ name: this.graph.feeds.indices, shape: [indices.length], values: indices }], [this.graph.fetches.probabilities]);
+      probabilities.set(batch, (start - from) * NUM_CLASSES);
+    }
+    return probabilities;
+  }
+
+  /** Sets the model's weights to the trained ones. */
+  copyWeightsToModel(): void {
+    const values = this.session.run([], this.graph.fetches.weights);
+    const tensors = values.map((v, i) => tf.tensor(v as Float32Array, this.graph.weightShapes[i], 'float32'));
+    try {
+      this.model.setWeights(tensors);
+    } finally {
+      tf.dispose(tensors);
+    }
+  }
+
+  dispose(): void {
+    this.session.dispose();
+  }
+
+  private checkRange(from: number, to: number): number {
+    const n = to - from;
+    if (n < 1 || n > this.indices.length) throw new RangeError(`a batch of ${n} examples does not fit buffers for ${this.indices.length}`);
+    return n;
+  }
+}
+
+/** tf.dropout's noise: tf.randomUniform(shape, 0, 1, 'float32', seed), so masks equal the eager step's. */
+function uniformNoise(shape: number[], seed: number): Float32Array {
+  const noise = tf.randomUniform(shape, 0, 1, 'float32', seed);
+  try {
+    return noise.dataSync() as Float32Array;
+  } finally {
+    noise.dispose();
+  }
+}
+
+/** The model's Adam settings, as its optimiser reports them. */
+function adamSettings(model: tf.LayersModel): AdamSettings {
+  const optimizer = model.optimizer;
+  if (optimizer?.getClassName() !== 'Adam') throw new Error(`the graph step implements Adam only, not ${optimizer?.getClassName()}`);
+  const config = optimizer.getConfig() as { learningRate: number; beta1: number; beta2: number; epsilon: number };
+  return { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon };
+}

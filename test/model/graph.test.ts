@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
+import { ConfigError } from '../../lib/data/errors.ts';
+import { initBackend } from '../../lib/model/backend.ts';
+import { UNIT_PIXEL } from '../../lib/model/batches.ts';
+import { buildModel } from '../../lib/model/build.ts';
+import { parseTrainConfig } from '../../lib/model/config.ts';
+import { GraphTrainer } from '../../lib/model/graph/graph-trainer.ts';
+import { encodeSavedModel, varint } from '../../lib/model/graph/proto.ts';
+import { nativeBinding, type NativeBinding } from '../../lib/model/graph/session.ts';
+import { graphSupports, type GraphOptions } from '../../lib/model/graph/train-graph.ts';
+import { predict } from '../../lib/model/predict.ts';
+import { seededRandom, shuffleInPlace } from '../../lib/model/shuffle.ts';
+import { WALKTHROUGH_CNN, type ModelSpec } from '../../lib/model/spec.ts';
+import { TRAIN_STEP_ENV_VAR, TrainStepper, trainModel } from '../../lib/model/train.ts';
+import { nativeAddonLoads, scaledMaxDiff, squaresDataset } from './helpers.ts';
+
+describe('protobuf encoding', () => {
+  it('writes varints as protobuf does, negative int64 as ten bytes', () => {
+    assert.deepEqual(Array.from(varint(1)), [1]);
+    assert.deepEqual(Array.from(varint(300)), [0xac, 0x02]);
+    assert.deepEqual(Array.from(varint(-1)), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+  });
+
+  it('starts a SavedModel with its schema version', () => {
+    assert.deepEqual(Array.from(encodeSavedModel([], ['serve']).subarray(0, 2)), [0x08, 0x01]);
+  });
+});
+
+/** Every layer type and activation the graph implements, odd strides and paddings, inputs with one channel and several. */
+const EXOTIC: ModelSpec = {
+  layers: [
+    { type: 'conv2d', filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh' },
+    { type: 'conv2d', filters: 4, kernelSize: 2, activation: 'relu6' },
+    { type: 'maxPool2d', poolSize: 3, strides: 2, padding: 'same' },
+    { type: 'conv2d', filters: 5, kernelSize: 3, padding: 'same', activation: 'elu' },
+    { type: 'dropout', rate: 0.3 },
+    { type: 'flatten' },
+    { type: 'dense', units: 12, activation: 'selu' },
+    { type: 'dense', units: 11, activation: 'sigmoid' },
+    { type: 'dropout', rate: 0 },
+    { type: 'dense', units: 9, activation: 'softplus' },
+    { type: 'dense', units: 8, activation: 'linear' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+};
+
+/** Dropout and max pooling before the first weights: the graph must not differentiate past them. */
+const POOL_FIRST: ModelSpec = {
+  layers: [
+    { type: 'dropout', rate: 0.2 },
+    { type: 'maxPool2d', poolSize: 2 },
+    { type: 'conv2d', filters: 6, kernelSize: 3, activation: 'relu' },
+    { type: 'flatten' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+};
+
+/**
+ * Weights after the same Adam steps by two implementations agree to a tiny fraction of the
+ * learning rate, except where a gradient is itself rounding noise around zero: Adam scales such
+ * a gradient by learningRate / epsilon (1e5 here), so a few such weights may differ by a
+ * noticeable part of one step. A wrong gradient or update formula moves most weights by O(lr).
+ */
+function assertSameUpdates(actual: Float32Array, expected: Float32Array, learningRate: number, what: string): void {
+  const diffs = Array.from(actual, (v, j) => Math.abs(v - expected[j]) / learningRate).sort((x, y) => x - y);
+  const mean = diffs.reduce((sum, d) => sum + d, 0) / diffs.length;
+  const p999 = diffs[Math.floor(0.999 * (diffs.length - 1))];
+  const max = diffs[diffs.length - 1];
+  assert.ok(mean < 1e-3 && p999 < 1e-2 && max < 0.25, `${what}: differences in learning rates: mean ${mean}, 99.9th percentile ${p999}, max ${max}`);
+}
+
+/** The graph's alternative ways to the same step (the default is the third). */
+const WINDOWS_EVERYWHERE: GraphOptions = { windowsMaxChannels: 64, poolFirst: true };
+const PLAIN: GraphOptions = { windowsMaxChannels: 0, poolFirst: false };
+
+describe('the graph training step on native TensorFlow', { skip: nativeAddonLoads() ? false : 'tfjs-node is not installed' }, () => {
+  let binding: NativeBinding;
+  const data = squaresDataset(40);
+  const settings = { learningRate: 0.01, seed: 11 };
+  const order = shuffleInPlace(Uint32Array.from({ length: data.count }, (_, i) => i), seededRandom(3));
+  const models: tf.LayersModel[] = [];
+  const trainers: GraphTrainer[] = [];
+
+  before(async () => {
+    await initBackend('tensorflow');
+    binding = nativeBinding()!;
+    assert.ok(binding, 'the tensorflow backend exposes its binding');
+  });
+
+  after(() => {
+    trainers.forEach((trainer) => trainer.dispose());
+    models.forEach((model) => model.dispose());
+  });
+
+  function model(spec: ModelSpec): tf.LayersModel {
+    const built = buildModel(spec, settings);
+    models.push(built);
+    return built;
+  }
+
+  async function trainer(spec: ModelSpec, options?: GraphOptions): Promise<GraphTrainer> {
+    const created = await GraphTrainer.create(binding, model(spec), spec, data, 16, options);
+    trainers.push(created);
+    return created;
+  }
+
+  function weights(m: tf.LayersModel): Float32Array[] {
+    return m.getWeights().map((w) => w.dataSync() as Float32Array);
+  }
+
+  const cases = [
+    { name: 'the walkthrough CNN', spec: WALKTHROUGH_CNN, variants: [undefined, PLAIN] },
+    { name: 'every layer and activation', spec: EXOTIC, variants: [undefined, PLAIN, WINDOWS_EVERYWHERE] },
+    { name: 'pooling first', spec: POOL_FIRST, variants: [undefined, PLAIN] },
+  ];
+  for (const { name, spec, variants } of cases) {
+    it(`takes the gradients tfjs' autodiff takes, for ${name}`, async () => {
+      for (const options of variants) {
+        const eager = new TrainStepper(model(spec), 16);
+        const graph = await trainer(spec, options);
+        // Two batches: the second uses the next dropout masks, on both sides.
+        for (const from of [0, 16]) {
+          const expected = eager.gradients(data, order, from, from + 16);
+          const actual = graph.inspectStep(order, from, from + 16).gradients;
+          assert.equal(actual.length, expected.length);
+          actual.forEach((gradient, i) => {
+            const diff = scaledMaxDiff(gradient, expected[i]);
+            assert.ok(diff < 1e-4, `${JSON.stringify(options)} batch at ${from}: gradient ${i} differs by ${diff} of its largest value`);
+          });
+        }
+      }
+    });
+
+    it(`leaves the weights the layers-API steps leave, for ${name}`, async () => {
+      const eagerModel = model(spec);
+      const eager = new TrainStepper(eagerModel, 16);
+      const graph = await trainer(spec);
+      for (const from of [0, 16, 24]) {
+        const to = Math.min(from + 16, data.count);
+        const expected = eager.step(data, order, from, to);
+        const actual = graph.step(order, from, to);
+        assert.ok(Math.abs(actual.loss - expected.loss.dataSync()[0]) < 1e-5 * Math.max(1, actual.loss), `loss at ${from}`);
+        assert.equal(actual.correct, expected.correct.dataSync()[0], `correct at ${from}`);
+        tf.dispose([expected.loss, expected.correct]);
+      }
+      graph.copyWeightsToModel();
+      const [after, reference] = [weights(graph.model), weights(eagerModel)];
+      const start = weights(model(spec));
+      after.forEach((w, i) => {
+        assertSameUpdates(w, reference[i], settings.learningRate, `weight ${i}`);
+        assert.ok(scaledMaxDiff(w, start[i]) > 0, `weight ${i} moved`);
+      });
+    });
+  }
+
+  it("applies Adam in one fused kernel as tfjs' element-wise ops do", async () => {
+    const [fused, ops] = [await trainer(EXOTIC), await trainer(EXOTIC, { adam: 'ops' })];
+    for (const from of [0, 16, 24]) {
+      const [a, b] = [fused.step(order, from, from + 16), ops.step(order, from, from + 16)];
+      assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss at ${from}: ${a.loss} vs ${b.loss}`);
+    }
+    fused.copyWeightsToModel();
+    ops.copyWeightsToModel();
+    const [a, b] = [weights(fused.model), weights(ops.model)];
+    a.forEach((w, i) => assertSameUpdates(w, b[i], settings.learningRate, `weight ${i}`));
+  });
+
+  it('scales pixels exactly as the eager batches do, for every byte value', async () => {
+    const images = new Uint8Array(256 * PIXELS_PER_IMAGE);
+    for (let v = 0; v < 256; v++) images.fill(v, v * PIXELS_PER_IMAGE, (v + 1) * PIXELS_PER_IMAGE);
+    const m = model(WALKTHROUGH_CNN);
+    const graph = await GraphTrainer.create(binding, m, WALKTHROUGH_CNN, { images, labels: new Uint8Array(256), count: 256 }, 256);
+    trainers.push(graph);
+    const { images: scaled } = graph.inspectStep(Uint32Array.from({ length: 256 }, (_, i) => i), 0, 256);
+    for (let v = 0; v < 256; v++) assert.equal(scaled[v * PIXELS_PER_IMAGE], UNIT_PIXEL[v], `byte ${v}`);
+  });
+
+  it('predicts what the trained tfjs model predicts', async () => {
+    const graph = await trainer(EXOTIC);
+    graph.step(order, 0, 16);
+    graph.copyWeightsToModel();
+    const expected = (await predict(graph.model, data)).probabilities;
+    assert.ok(scaledMaxDiff(graph.predictRange(0, data.count), expected) < 1e-5);
+    assert.deepEqual(graph.predictRange(5, 5), new Float32Array(0));
+    assert.throws(() => graph.predictRange(0, data.count + 1), RangeError);
+  });
+
+  it('trains through trainModel as a graph, reproducibly, without leaking native tensors or sessions', async () => {
+    const config = parseTrainConfig({ epochs: 2, batchSize: 8, validationSplit: 0.25, learningRate: 0.01, model: EXOTIC, backend: 'tensorflow' });
+    const [tensors, sessions, tfjsTensors] = [binding.getNumOfTensors(), binding.getNumOfSavedModels(), tf.memory().numTensors];
+    const runs = [];
+    for (let i = 0; i < 2; i++) {
+      const result = await trainModel(data, config);
+      assert.equal(result.backend.trainingStep, 'graph');
+      const validation = { images: data.images.subarray(30 * PIXELS_PER_IMAGE), labels: data.labels.subarray(30), count: 10 };
+      const { probabilities } = await predict(result.model, validation);
+      assert.ok(Number.isFinite(result.history[1].val_loss), 'validation ran');
+      runs.push({ history: result.history.map((log) => [log.loss, log.accuracy, log.val_loss, log.val_accuracy]), weights: weights(result.model), probabilities });
+      result.model.dispose();
+    }
+    assert.deepEqual(runs[0], runs[1]);
+    assert.equal(binding.getNumOfTensors(), tensors);
+    assert.equal(binding.getNumOfSavedModels(), sessions);
+    assert.equal(tf.memory().numTensors, tfjsTensors);
+  });
+
+  it(`trains op by op with ${TRAIN_STEP_ENV_VAR}=eager, or for layers the graph lacks, to nearly the same result`, async () => {
+    const config = parseTrainConfig({ epochs: 1, batchSize: 8, validationSplit: 0.25, learningRate: 0.01, model: POOL_FIRST, backend: 'tensorflow' });
+    const graph = await trainModel(data, config);
+    process.env[TRAIN_STEP_ENV_VAR] = 'eager';
+    try {
+      const eager = await trainModel(data, config);
+      assert.equal(eager.backend.trainingStep, 'eager');
+      assert.ok(Math.abs(eager.history[0].loss - graph.history[0].loss) < 1e-4, `${eager.history[0].loss} vs ${graph.history[0].loss}`);
+      assert.equal(eager.history[0].accuracy, graph.history[0].accuracy);
+      eager.model.dispose();
+    } finally {
+      delete process.env[TRAIN_STEP_ENV_VAR];
+    }
+    graph.model.dispose();
+
+    const normalised = parseTrainConfig({ ...config, model: { layers: [{ type: 'batchNormalization' }, ...POOL_FIRST.layers] } });
+    assert.equal(graphSupports(normalised.model), false);
+    const fallback = await trainModel(data, normalised);
+    assert.equal(fallback.backend.trainingStep, 'eager');
+    fallback.model.dispose();
+
+    // Insisting on the graph where it cannot run, or a misspelt setting, fails before training.
+    for (const [value, spec] of [['graph', normalised], ['graf', config]] as const) {
+      process.env[TRAIN_STEP_ENV_VAR] = value;
+      try {
+        await assert.rejects(trainModel(data, spec), (error: unknown) => error instanceof ConfigError && error.message.includes(TRAIN_STEP_ENV_VAR));
+      } finally {
+        delete process.env[TRAIN_STEP_ENV_VAR];
+      }
+    }
+  });
+});
