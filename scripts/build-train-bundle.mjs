@@ -61,14 +61,14 @@ const ESM_BANNER = [
  * selfcheck.mjs, bundled next to the entries and run by the image build (`node
  * functions/train/selfcheck.mjs` in /var/task): the two entries import and export what the
  * contract says; the project's own initBackend gets the native backend (an explicit 'tensorflow',
- * so it throws instead of falling back) and trains the default CNN for one step on it; then the
- * same on the wasm fallback. Exit 1 with the reason on any failure.
+ * so it throws instead of falling back) and its trainModel trains the default CNN for one step
+ * there, as one TensorFlow graph (FMNIST_TRAIN_STEP=graph: no silent fallback to op by op); then
+ * one step on the wasm fallback. Exit 1 with the reason on any failure.
  */
 const SELFCHECK = `
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './lib/model/backend.ts';
-import { buildModel } from './lib/model/build.ts';
 import { DEFAULT_TRAIN_CONFIG } from './lib/model/config.ts';
+import { trainModel } from './lib/model/train.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -92,16 +92,17 @@ function nativeFilesLoaded(tfjsNodeDir) {
   return [...files].sort();
 }
 
-async function trainOneStep() {
-  const model = buildModel(DEFAULT_TRAIN_CONFIG.model, { learningRate: 0.001, seed: 1 });
-  const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
-  const history = await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
-  const loss = Number(history.history.loss[0]);
-  tf.dispose([x, y]);
-  model.dispose();
-  if (!Number.isFinite(loss)) throw new Error('one training step gave loss ' + loss + ' on ' + tf.getBackend());
-  return loss;
+/** One batch of 8 made-up images through the project's trainModel on the backend selected. */
+async function trainOneStep(backend) {
+  const count = 8;
+  const images = Uint8Array.from({ length: count * 784 }, (_, i) => (i * 37) % 256);
+  const labels = Uint8Array.from({ length: count }, (_, i) => i);
+  const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: count, validationSplit: 0, backend };
+  const result = await trainModel({ images, labels, count }, config);
+  result.model.dispose();
+  const loss = result.history[0].loss;
+  if (!Number.isFinite(loss)) throw new Error('one training step gave loss ' + loss + ' on ' + result.backend.name);
+  return { loss, trainingStep: result.backend.trainingStep };
 }
 
 try {
@@ -112,11 +113,13 @@ try {
   if (typeof fargateEntry.runFargateTraining !== 'function') throw new Error('fargate.mjs does not export runFargateTraining');
   const tfjsNodeDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-node/package.json'));
   const native = await initBackend('tensorflow');
-  const nativeLoss = await trainOneStep();
+  process.env.FMNIST_TRAIN_STEP = 'graph';
+  const nativeStep = await trainOneStep('tensorflow');
   const loaded = nativeFilesLoaded(tfjsNodeDir);
+  delete process.env.FMNIST_TRAIN_STEP;
   const wasm = await initBackend('wasm');
-  const wasmLoss = await trainOneStep();
-  console.log(JSON.stringify({ ok: true, native: { ...native, loss: nativeLoss, loaded }, wasm: { ...wasm, loss: wasmLoss },
+  const wasmStep = await trainOneStep('wasm');
+  console.log(JSON.stringify({ ok: true, native: { ...native, ...nativeStep, loaded }, wasm: { ...wasm, ...wasmStep },
     seconds: (Date.now() - t0) / 1000 }));
   process.exit(0);
 } catch (error) {

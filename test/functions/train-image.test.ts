@@ -3,7 +3,7 @@
 // lib/infra/training.ts), and scripts/build-train-bundle.mjs for real: the bundles it writes
 // import in a fresh Node process, and (where the native backend is set up) the pruned
 // node_modules it writes runs the image's selfcheck: native TensorFlow through the addon's rpath,
-// one training step, the wasm fallback.
+// one graph training step, the wasm fallback.
 //
 // The pruned-tree test is skipped when tfjs-node's addon or libraries are missing, unless
 // FMNIST_EXPECT_NATIVE=1 (CI), in which case that is a failure.
@@ -128,7 +128,7 @@ describe('functions/train/Dockerfile against the stack contract', () => {
 
   test('threads and backend are left to the environment the stack sets', () => {
     const envs = stages.flatMap((s) => s.body.filter((i) => i.keyword === 'ENV').map((i) => i.args));
-    for (const name of ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS', 'OMP_NUM_THREADS', 'FMNIST_THREADS', 'FMNIST_BACKEND']) {
+    for (const name of ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS', 'OMP_NUM_THREADS', 'FMNIST_BACKEND']) {
       assert.equal(envs.some((e) => e.includes(name)), false, `${name} set in the Dockerfile`);
     }
   });
@@ -247,7 +247,7 @@ describe('scripts/build-train-bundle.mjs', () => {
     assert.match(r.stderr, /cannot be combined with --link/);
   });
 
-  test('the pruned node_modules runs the image selfcheck: native via the rpath, one training step, wasm fallback', { skip: skipNative }, () => {
+  test('the pruned node_modules runs the image selfcheck: native via the rpath, one graph training step, wasm fallback', { skip: skipNative }, () => {
     const nm = path.join(image, 'node_modules');
     const pruneRun = node([SCRIPT, '--prune', nm, '--link', '--json'], REPO_ROOT);
     assert.equal(pruneRun.status, 0, pruneRun.output);
@@ -273,7 +273,10 @@ describe('scripts/build-train-bundle.mjs', () => {
     assert.equal(check.native.name, 'tensorflow');
     assert.ok(check.native.tensorflowVersion, 'TF_Version reported');
     assert.ok(Number.isFinite(check.native.loss));
+    assert.equal(check.native.trainingStep, 'graph', 'native trains through the TensorFlow graph step');
     assert.equal(check.wasm.name, 'wasm');
+    assert.ok(Number.isFinite(check.wasm.loss));
+    assert.equal(check.wasm.trainingStep, 'eager');
     const libDir = fs.realpathSync(path.join(tfjsNodeOut));
     for (const file of check.native.loaded) assert.ok(file.startsWith(libDir + path.sep), `${file} loaded from outside the pruned tree`);
   });
