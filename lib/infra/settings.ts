@@ -21,9 +21,10 @@ export interface FmnistSettings {
 
 /**
  * trainOn "auto" sends a job to Fargate when epochs x train examples exceeds this. Default:
- * 1,000 images/s x 780 s = 780,000 image-passes. 1,000 images/s is below the low end measured
- * for tfjs-node on a 2-core shared machine (1,100-1,700, docs/ARCHITECTURE), and the Lambda has
- * 6 vCPUs, so it is conservative; 780 s leaves 120 s of the 15-minute limit for cold start,
+ * 1,000 images/s x 780 s = 780,000 image-passes. 1,000 images/s is what tfjs-node's op-by-op
+ * step reaches on a 2-core shared machine, the step that still trains models the graph step
+ * cannot express (batchNormalization); the graph step runs ~4x faster (bench/README.md) and the
+ * Lambda has 6 vCPUs, so it is conservative; 780 s leaves 120 s of the 15-minute limit for cold start,
  * backend init, shard download and model upload. The whole train split counts (validation
  * included), which adds margin. Fashion-MNIST's 60,000 examples x 10 epochs = 600,000: Lambda.
  */

@@ -90,10 +90,12 @@ export class Training extends Construct {
       POWERTOOLS_METRICS_NAMESPACE,
       LOG_LEVEL: logSettings.logLevel,
     };
+    // Intra-op threads match the vCPUs the function or task is given (TensorFlow may otherwise
+    // size its pools from the host's cores). Inter-op stays TensorFlow's default: the graph
+    // training step runs independent kernels (a convolution's two gradients) side by side, and
+    // forcing one inter-op thread measured slower (bench/README.md, threads).
     const threads = (n: number) => ({
-      FMNIST_THREADS: String(n),
       TF_NUM_INTRAOP_THREADS: String(n),
-      TF_NUM_INTEROP_THREADS: '1',
       OMP_NUM_THREADS: String(n),
     });
 

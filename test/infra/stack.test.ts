@@ -120,7 +120,7 @@ describe('functions', () => {
     assert.deepEqual(p.ImageConfig.Command, TRAIN_IMAGE.lambdaCmd);
     const env = p.Environment.Variables;
     assert.equal(env.TF_NUM_INTRAOP_THREADS, '6');
-    assert.equal(env.FMNIST_THREADS, '6');
+    assert.equal(env.TF_NUM_INTEROP_THREADS, undefined, "inter-op threads stay TensorFlow's default (the graph step runs kernels side by side)");
     assert.equal(env.DATA_BUCKET.Ref, bucketId);
   });
 });
@@ -202,8 +202,8 @@ describe('Fargate training', () => {
     assert.equal(container.WorkingDirectory, '/var/task');
     assert.equal(container.LogConfiguration.LogDriver, 'awslogs');
     const env = Object.fromEntries((container.Environment as Json[]).map((e) => [e.Name, e.Value]));
-    assert.equal(env.FMNIST_THREADS, '4');
     assert.deepEqual(env.DATA_BUCKET, { Ref: bucketId });
+    assert.equal(env.TF_NUM_INTRAOP_THREADS, '4');
   });
 
   test('the task and the train Lambda use the same image asset (built once)', () => {
