@@ -1,0 +1,86 @@
+/**
+ * End to end: the project's whole local workflow (`fmnist run`, what `npm start` runs: ingest,
+ * train 10 epochs, evaluate with report and charts, promote) against the walkthrough's Keras
+ * script from reading its CSVs to its classification report, alternating, fresh processes,
+ * wall time measured from outside.
+ *
+ *   node --import tsx bench/e2e.ts [--rounds 1] [--python python3] [--idx]
+ *
+ * Both read the same Kaggle CSVs; --idx adds a third contender, `fmnist run` on the IDX .gz
+ * files (exactly `npm start` where Debian's dataset is installed).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { countFlag, kaggleCsvs, summarise } from './fashion-mnist.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '1' },
+    python: { type: 'string', default: process.env.FMNIST_PYTHON ?? 'python3' },
+    idx: { type: 'boolean', default: false },
+  },
+});
+const root = join(import.meta.dirname, '..');
+
+function timed(command: string, args: string[]): Promise<{ seconds: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output.slice(-4000)}`));
+      resolve({ seconds: (performance.now() - started) / 1000, output });
+    });
+  });
+}
+
+const csv = await kaggleCsvs();
+const scratch = await mkdtemp(join(tmpdir(), 'fmnist-e2e-'));
+const fmnistRun = (train: string[], test: string[]) => async () => {
+  const out = join(scratch, `run-${Date.now()}`);
+  const { seconds } = await timed(process.execPath, ['--import', 'tsx', 'bin/fmnist.ts', 'run', '--fresh', '--out', out, '--train', ...train, '--test', ...test]);
+  const metrics = JSON.parse(await readFile(join(out, 'report', 'metrics.json'), 'utf8')) as { accuracy: number };
+  const run = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as { trainingSeconds?: number };
+  return { seconds, accuracy: metrics.accuracy, training: run.trainingSeconds };
+};
+const idx = (name: string) => join(process.env.FMNIST_IDX_DIR ?? '/usr/share/datasets/fashion-mnist', name);
+const contenders: Record<string, () => Promise<{ seconds: number; accuracy: number; training?: number }>> = {
+  'fmnist run (CSV)': fmnistRun([csv.train], [csv.test]),
+  keras: async () => {
+    const json = join(scratch, 'keras.json');
+    const { seconds } = await timed(values.python!, ['bench/keras/walkthrough.py', csv.train, csv.test, '--json', json]);
+    const result = JSON.parse(await readFile(json, 'utf8')) as { testAccuracy: number; fitSeconds: number };
+    return { seconds, accuracy: result.testAccuracy, training: result.fitSeconds };
+  },
+  ...(values.idx
+    ? { 'fmnist run (IDX)': fmnistRun([idx('train-images-idx3-ubyte.gz'), idx('train-labels-idx1-ubyte.gz')], [idx('t10k-images-idx3-ubyte.gz'), idx('t10k-labels-idx1-ubyte.gz')]) }
+    : {}),
+};
+
+console.log(`machine: ${cpus().length} x ${cpus()[0].model}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const results: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
+try {
+  for (let round = 1; round <= countFlag(values.rounds, 'rounds'); round++) {
+    for (const [name, run] of Object.entries(contenders)) {
+      const load = loadavg()[0];
+      const r = await run();
+      results[name].push(r.seconds);
+      console.log(
+        `round ${round} ${name.padEnd(18)} ${r.seconds.toFixed(1)} s end to end (training ${r.training?.toFixed(1)} s), test accuracy ${r.accuracy.toFixed(4)}, load before ${load.toFixed(2)}`,
+      );
+    }
+  }
+} finally {
+  await rm(scratch, { recursive: true, force: true });
+}
+console.log('\nmedian end to end:');
+for (const [name, seconds] of Object.entries(results)) {
+  const s = summarise(seconds);
+  console.log(`${name.padEnd(18)} ${s.median.toFixed(1)} s (${s.min.toFixed(1)}-${s.max.toFixed(1)})`);
+}

@@ -1,0 +1,79 @@
+/**
+ * Evaluation time: the workflow's evaluate step (lib/workflow/evaluate-step.ts runEvaluateStep:
+ * load the model, predict the 10,000 test images, write the classification report, confusion
+ * matrix and charts) on a trained model, and its parts on their own.
+ *
+ *   node --import tsx bench/evaluate.ts [--rounds 5] [--epochs 1]
+ *
+ * The first run ingests the IDX files into bench/.cache/dataset and trains a model for
+ * --epochs into bench/.cache/eval-model (reused afterwards; delete them to start over).
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadSplit, readManifest } from '../lib/data/dataset.ts';
+import { ingestDataset } from '../lib/data/ingest.ts';
+import { localFile } from '../lib/data/input-file.ts';
+import { initBackend } from '../lib/model/backend.ts';
+import { parseTrainConfig } from '../lib/model/config.ts';
+import { loadModel } from '../lib/model/io.ts';
+import { predict } from '../lib/model/predict.ts';
+import { buildReportFiles } from '../lib/report/write-report.ts';
+import { runEvaluateStep } from '../lib/workflow/evaluate-step.ts';
+import { runTrainStep } from '../lib/workflow/train-step.ts';
+import { CACHE_DIR, countFlag, IDX_DIR, summarise } from './fashion-mnist.ts';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, epochs: { type: 'string', default: '1' } } });
+const rounds = countFlag(values.rounds, 'rounds');
+const datasetDir = join(CACHE_DIR, 'dataset');
+const modelDir = join(CACHE_DIR, 'eval-model');
+const reportDir = join(CACHE_DIR, 'eval-report');
+
+const backend = await initBackend('auto');
+if (!existsSync(join(datasetDir, 'manifest.json'))) {
+  const idx = (name: string) => localFile(join(IDX_DIR, name));
+  await ingestDataset({
+    train: [idx('train-images-idx3-ubyte.gz'), idx('train-labels-idx1-ubyte.gz')],
+    test: [idx('t10k-images-idx3-ubyte.gz'), idx('t10k-labels-idx1-ubyte.gz')],
+    outDir: datasetDir,
+  });
+}
+if (!existsSync(join(modelDir, 'model.json'))) {
+  console.log(`training a model for ${values.epochs} epoch(s) to evaluate…`);
+  await runTrainStep({ datasetDir, modelDir, runId: 'bench-evaluate', config: parseTrainConfig({ epochs: countFlag(values.epochs, 'epochs') }) });
+}
+
+console.log(`machine: ${cpus().length} x ${cpus()[0].model}; backend ${backend.name}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const timings = { step: [] as number[], load: [] as number[], predict: [] as number[], report: [] as number[] };
+const test = await loadSplit(datasetDir, 'test', await readManifest(datasetDir));
+let accuracy = NaN;
+for (let round = 0; round < rounds; round++) {
+  await rm(reportDir, { recursive: true, force: true });
+  let t = performance.now();
+  accuracy = (await runEvaluateStep({ datasetDir, modelDir, reportDir })).accuracy;
+  timings.step.push((performance.now() - t) / 1000);
+
+  t = performance.now();
+  const { model } = await loadModel(modelDir);
+  timings.load.push((performance.now() - t) / 1000);
+  t = performance.now();
+  const prediction = await predict(model, test);
+  timings.predict.push((performance.now() - t) / 1000);
+  model.dispose();
+  t = performance.now();
+  buildReportFiles({ yTrue: test.labels, yPred: prediction.predicted, images: test });
+  timings.report.push((performance.now() - t) / 1000);
+}
+const line = (name: string, seconds: number[]) => {
+  const s = summarise(seconds);
+  return `${name.padEnd(44)} ${s.median.toFixed(3)} s (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
+};
+console.log(`${rounds} rounds, test accuracy ${accuracy.toFixed(4)}`);
+console.log(line('runEvaluateStep (load, predict, report, PNGs)', timings.step));
+console.log(line('  loadModel', timings.load));
+console.log(line(`  predict ${test.count} images`, timings.predict));
+console.log(line('  report files in memory (JSON, text, PNGs)', timings.report));
+const predictRate = summarise(timings.predict.map((s) => test.count / s)).median;
+console.log(`predict: ${predictRate.toFixed(0)} images/s`);
