@@ -56,13 +56,16 @@ export class GraphBuilder {
 
   /** An int32 constant vector. */
   ints(values: readonly number[]): Ref {
-    const content = new Uint8Array(Int32Array.from(values).buffer);
-    return this.node('Const', [], { dtype: attr.type(DT.int32), value: { kind: 'tensor', value: { dtype: DT.int32, shape: [values.length], content } } }, 'ints');
+    return this.intConstant(values, [values.length], 'ints');
   }
 
   intScalar(value: number): Ref {
-    const content = new Uint8Array(Int32Array.of(value).buffer);
-    return this.node('Const', [], { dtype: attr.type(DT.int32), value: { kind: 'tensor', value: { dtype: DT.int32, shape: [], content } } }, 'int');
+    return this.intConstant([value], [], 'int');
+  }
+
+  private intConstant(values: readonly number[], shape: readonly number[], name: string): Ref {
+    const content = new Uint8Array(Int32Array.from(values).buffer);
+    return this.node('Const', [], { dtype: attr.type(DT.int32), value: { kind: 'tensor', value: { dtype: DT.int32, shape, content } } }, name);
   }
 
   // ---- resource variables -----------------------------------------------------------------
@@ -96,7 +99,7 @@ export class GraphBuilder {
     return this.node(op, [x], { T: FLOAT });
   }
 
-  binary(op: 'AddV2' | 'Sub' | 'Mul' | 'RealDiv' | 'Maximum' | 'Minimum', a: Ref, b: Ref): Ref {
+  private binary(op: 'AddV2' | 'Sub' | 'Mul' | 'RealDiv', a: Ref, b: Ref): Ref {
     return this.node(op, [a, b], { T: FLOAT });
   }
 
@@ -139,8 +142,8 @@ export class GraphBuilder {
     return this.node('Cast', [x], { SrcT: attr.type(from), DstT: attr.type(to), Truncate: attr.bool(false) });
   }
 
-  identity(x: Ref, name: string, control: readonly string[] = [], dtype: DataType = DT.float): Ref {
-    return this.node('Identity', [x], { T: attr.type(dtype) }, name, control);
+  identity(x: Ref, name: string, control: readonly string[] = []): Ref {
+    return this.node('Identity', [x], { T: FLOAT }, name, control);
   }
 
   // ---- reductions and shapes --------------------------------------------------------------
@@ -244,8 +247,7 @@ export class GraphBuilder {
   }
 
   pad(x: Ref, paddings: readonly (readonly [number, number])[]): Ref {
-    const content = new Uint8Array(Int32Array.from(paddings.flat()).buffer);
-    const constant = this.node('Const', [], { dtype: attr.type(DT.int32), value: { kind: 'tensor', value: { dtype: DT.int32, shape: [paddings.length, 2], content } } }, 'paddings');
+    const constant = this.intConstant(paddings.flat(), [paddings.length, 2], 'paddings');
     return this.node('Pad', [x, constant], { T: FLOAT, Tpaddings: attr.type(DT.int32) });
   }
 

@@ -6,7 +6,7 @@
  */
 
 /** TensorFlow's DataType enum (types.proto), for the dtypes the training graph uses. */
-export const DT = { float: 1, int32: 3, uint8: 4, bool: 10, resource: 20 } as const;
+export const DT = { float: 1, int32: 3, uint8: 4, bool: 10 } as const;
 export type DataType = (typeof DT)[keyof typeof DT];
 
 /** A message under construction: encoded fields, concatenated in order. */
@@ -19,7 +19,7 @@ class Message {
     this.length += bytes.length;
   }
 
-  private key(field: number, wireType: 0 | 2 | 5): void {
+  private key(field: number, wireType: 0 | 2): void {
     this.push(varint((field << 3) | wireType));
   }
 
@@ -31,14 +31,6 @@ class Message {
 
   bool(field: number, value: boolean): this {
     return this.int(field, value ? 1 : 0);
-  }
-
-  float(field: number, value: number): this {
-    this.key(field, 5);
-    const bytes = new Uint8Array(4);
-    new DataView(bytes.buffer).setFloat32(0, value, true);
-    this.push(bytes);
-    return this;
   }
 
   bytes(field: number, value: Uint8Array): this {
@@ -93,7 +85,6 @@ export type Shape = readonly number[] | undefined;
 export type AttrValue =
   | { kind: 's'; value: string }
   | { kind: 'i'; value: number }
-  | { kind: 'f'; value: number }
   | { kind: 'b'; value: boolean }
   | { kind: 'type'; value: DataType }
   | { kind: 'shape'; value: Shape }
@@ -134,8 +125,6 @@ function attrMessage(attr: AttrValue): Message {
       return message.string(2, attr.value);
     case 'i':
       return message.int(3, attr.value);
-    case 'f':
-      return message.float(4, attr.value);
     case 'b':
       return message.bool(5, attr.value);
     case 'type':

@@ -103,20 +103,21 @@ interface Trace {
   spec: LayerSpec;
   x: Ref;
   y: Ref;
-  /** Before the activation (conv2d, dense). */
-  z?: Ref;
+  /** Before the activation: conv2d's and dense's z, max pooling's output (see forwardLayer). */
+  pre?: Ref;
   kernel?: Ref;
   /** Variable indices of kernel and bias. */
-  params?: [number, number];
+  params?: LayerParams;
   /** Dropout multiplier. */
   multiplier?: Ref;
   /** Convolution input as a [k*k*channels, positions] matrix, when the kernel gradient is a matrix product. */
   windows?: Ref;
   /** The activation this layer applies: its own, 'linear' for a convolution whose pooling applies it, or that one for the pooling. */
   activation: Activation;
-  /** Max pooling's output before the activation it took over. */
-  pooled?: Ref;
 }
+
+/** Variable indices of a layer's kernel and bias. */
+type LayerParams = readonly [number, number];
 
 export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: GraphOptions = {}): TrainGraph {
   const { adam: adamKind, windowsMaxChannels, poolFirst } = { ...DEFAULT_GRAPH_OPTIONS, ...options };
@@ -126,12 +127,14 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
 
   // ---- variables --------------------------------------------------------------------------
   const weightShapes: number[][] = [];
+  const layerParams: (LayerParams | undefined)[] = [];
   let inputShape: ExampleShape = [IMAGE_HEIGHT, IMAGE_WIDTH, 1];
   spec.layers.forEach((layer, index) => {
-    if (layer.type === 'conv2d') {
-      weightShapes.push([layer.kernelSize, layer.kernelSize, inputShape[2], layer.filters], [layer.filters]);
-    } else if (layer.type === 'dense') {
-      weightShapes.push([inputShape[0], layer.units], [layer.units]);
+    if (layer.type === 'conv2d' || layer.type === 'dense') {
+      layerParams[index] = [weightShapes.length, weightShapes.length + 1];
+      weightShapes.push(...(layer.type === 'conv2d'
+        ? [[layer.kernelSize, layer.kernelSize, inputShape[2], layer.filters], [layer.filters]]
+        : [[inputShape[0], layer.units], [layer.units]]));
     }
     inputShape = plans[index].outputShape;
   });
@@ -177,52 +180,25 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   const dropouts: TrainGraph['dropouts'] = [];
   const traces: Trace[] = [];
   let x = images;
-  let param = 0;
   inputShape = [IMAGE_HEIGHT, IMAGE_WIDTH, 1];
   const activations = layerActivations(spec, poolFirst);
   spec.layers.forEach((layer, index) => {
-    const trace: Trace = { spec: layer, x, y: x, activation: activations[index] };
-    switch (layer.type) {
-      case 'conv2d': {
-        trace.params = [param, param + 1];
-        trace.kernel = reads[param];
-        if (inputShape[2] <= windowsMaxChannels) {
-          trace.windows = windowMatrix(g, x, inputShape, plans[index].outputShape, layer.kernelSize, layer.strides ?? 1, padding(layer.padding));
-        }
-        trace.z = g.biasAdd(g.conv2d(x, reads[param], layer.strides ?? 1, padding(layer.padding)), reads[param + 1]);
-        trace.y = activate(g, trace.activation, trace.z);
-        param += 2;
-        break;
-      }
-      case 'dense': {
-        trace.params = [param, param + 1];
-        trace.kernel = reads[param];
-        trace.z = g.biasAdd(g.matMul(x, reads[param]), reads[param + 1]);
-        trace.y = activate(g, trace.activation, trace.z);
-        param += 2;
-        break;
-      }
-      case 'maxPool2d':
-        trace.pooled = g.maxPool(x, layer.poolSize, layer.strides ?? layer.poolSize, padding(layer.padding));
-        trace.y = activate(g, trace.activation, trace.pooled);
-        break;
-      case 'flatten':
-        trace.y = g.reshape(x, g.ints([-1, plans[index].outputShape[0]]));
-        break;
-      case 'dropout': {
-        if (layer.rate > 0) {
-          // tf.dropout: x * floor(u + keepProb) / keepProb, u ~ U[0, 1) fed from tfjs' seeded generator.
-          const noise = g.placeholder(`feed_noise${noiseFeeds.length}`, DT.float, [-1, ...inputShape]);
-          noiseFeeds.push(noise);
-          dropouts.push({ layer: index, shape: inputShape });
-          const keep = 1 - layer.rate;
-          trace.multiplier = g.div(g.unary('Floor', g.add(noise, g.scalar(keep))), g.scalar(keep));
-          trace.y = g.mul(x, trace.multiplier);
-        }
-        break;
-      }
-      case 'batchNormalization':
-        throw new UnsupportedLayerError('batchNormalization');
+    const params = layerParams[index];
+    const trace: Trace = { spec: layer, x, y: x, activation: activations[index], params, kernel: params && reads[params[0]] };
+    if (layer.type === 'conv2d' && inputShape[2] <= windowsMaxChannels) {
+      trace.windows = windowMatrix(g, x, inputShape, plans[index].outputShape, layer.kernelSize, layer.strides ?? 1, padding(layer.padding));
+    }
+    const forward = forwardLayer(g, layer, plans[index].outputShape, x, params && [reads[params[0]], reads[params[1]]], trace.activation);
+    trace.pre = forward.pre;
+    trace.y = forward.y;
+    if (layer.type === 'dropout' && layer.rate > 0) {
+      // tf.dropout: x * floor(u + keepProb) / keepProb, u ~ U[0, 1) fed from tfjs' seeded generator.
+      const noise = g.placeholder(`feed_noise${noiseFeeds.length}`, DT.float, [-1, ...inputShape]);
+      noiseFeeds.push(noise);
+      dropouts.push({ layer: index, shape: inputShape });
+      const keep = 1 - layer.rate;
+      trace.multiplier = g.div(g.unary('Floor', g.add(noise, g.scalar(keep))), g.scalar(keep));
+      trace.y = g.mul(x, trace.multiplier);
     }
     traces.push(trace);
     x = trace.y;
@@ -264,7 +240,7 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
       case 'conv2d': {
         const [k, b] = trace.params!;
         const strides = layer.strides ?? 1;
-        const dz = activationGradient(g, trace.activation, dy, trace.z!, trace.y);
+        const dz = activationGradient(g, trace.activation, dy, trace.pre!, trace.y);
         gradients[b] = g.biasAddGrad(dz);
         gradients[k] =
           trace.windows !== undefined
@@ -274,7 +250,7 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
         break;
       }
       case 'dense': {
-        const dz = activationGradient(g, trace.activation, dy, trace.z!, trace.y);
+        const dz = activationGradient(g, trace.activation, dy, trace.pre!, trace.y);
         const [k, b] = trace.params!;
         gradients[k] = g.matMul(trace.x, dz, true, false);
         gradients[b] = g.biasAddGrad(dz);
@@ -283,8 +259,8 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
       }
       case 'maxPool2d':
         if (needInputGradient) {
-          const dPooled = activationGradient(g, trace.activation, dy, trace.pooled!, trace.y);
-          dy = g.maxPoolGrad(trace.x, trace.pooled!, dPooled, layer.poolSize, layer.strides ?? layer.poolSize, padding(layer.padding));
+          const dPooled = activationGradient(g, trace.activation, dy, trace.pre!, trace.y);
+          dy = g.maxPoolGrad(trace.x, trace.pre!, dPooled, layer.poolSize, layer.strides ?? layer.poolSize, padding(layer.padding));
         }
         break;
       case 'flatten':
@@ -332,28 +308,9 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   // ---- predict: inference mode on freshly read weights ------------------------------------
   const predictReads = weights.map((handle) => g.read(handle));
   let p = images;
-  param = 0;
   spec.layers.forEach((layer, index) => {
-    switch (layer.type) {
-      case 'conv2d':
-        p = activate(g, activations[index], g.biasAdd(g.conv2d(p, predictReads[param], layer.strides ?? 1, padding(layer.padding)), predictReads[param + 1]));
-        param += 2;
-        break;
-      case 'dense':
-        p = activate(g, activations[index], g.biasAdd(g.matMul(p, predictReads[param]), predictReads[param + 1]));
-        param += 2;
-        break;
-      case 'maxPool2d':
-        p = activate(g, activations[index], g.maxPool(p, layer.poolSize, layer.strides ?? layer.poolSize, padding(layer.padding)));
-        break;
-      case 'flatten':
-        p = g.reshape(p, g.ints([-1, plans[index].outputShape[0]]));
-        break;
-      case 'dropout':
-        break;
-      case 'batchNormalization':
-        throw new UnsupportedLayerError('batchNormalization');
-    }
+    const params = layerParams[index];
+    p = forwardLayer(g, layer, plans[index].outputShape, p, params && [predictReads[params[0]], predictReads[params[1]]], activations[index]).y;
   });
   const predicted = g.identity(p, 'predict_probabilities');
   const weightsOut = predictReads.map((read, i) => g.identity(read, `weights_out${i}`));
@@ -376,6 +333,39 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
     dropouts,
     weightShapes,
   };
+}
+
+/**
+ * One layer's forward pass without dropout (the training pass adds it): `pre` is the value
+ * before the activation (conv2d's and dense's z, max pooling's output), for the backward pass.
+ */
+function forwardLayer(
+  g: GraphBuilder,
+  layer: LayerSpec,
+  outputShape: ExampleShape,
+  x: Ref,
+  weights: readonly [Ref, Ref] | undefined,
+  activation: Activation,
+): { pre?: Ref; y: Ref } {
+  let pre: Ref;
+  switch (layer.type) {
+    case 'conv2d':
+      pre = g.biasAdd(g.conv2d(x, weights![0], layer.strides ?? 1, padding(layer.padding)), weights![1]);
+      break;
+    case 'dense':
+      pre = g.biasAdd(g.matMul(x, weights![0]), weights![1]);
+      break;
+    case 'maxPool2d':
+      pre = g.maxPool(x, layer.poolSize, layer.strides ?? layer.poolSize, padding(layer.padding));
+      break;
+    case 'flatten':
+      return { y: g.reshape(x, g.ints([-1, outputShape[0]])) };
+    case 'dropout':
+      return { y: x };
+    case 'batchNormalization':
+      throw new UnsupportedLayerError('batchNormalization');
+  }
+  return { pre, y: activate(g, activation, pre) };
 }
 
 /** Activations that commute exactly with max pooling: max(f(a), f(b)) = f(max(a, b)), bit for bit. */
