@@ -9,12 +9,12 @@
  * Both read the same Kaggle CSVs; --idx adds a third contender, `fmnist run` on the IDX .gz
  * files (exactly `npm start` where Debian's dataset is installed).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { countFlag, kaggleCsvs, summarise } from './fashion-mnist.ts';
+import { kaggleCsvs } from './fashion-mnist.ts';
+import { countFlag, currentLoad, describeMachine, runQuietly, summarise } from './harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,26 +25,11 @@ const { values } = parseArgs({
 });
 const root = join(import.meta.dirname, '..');
 
-function timed(command: string, args: string[]): Promise<{ seconds: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output.slice(-4000)}`));
-      resolve({ seconds: (performance.now() - started) / 1000, output });
-    });
-  });
-}
-
 const csv = await kaggleCsvs();
 const scratch = await mkdtemp(join(tmpdir(), 'fmnist-e2e-'));
 const fmnistRun = (train: string[], test: string[]) => async () => {
   const out = join(scratch, `run-${Date.now()}`);
-  const { seconds } = await timed(process.execPath, ['--import', 'tsx', 'bin/fmnist.ts', 'run', '--fresh', '--out', out, '--train', ...train, '--test', ...test]);
+  const { seconds } = await runQuietly(process.execPath, ['--import', 'tsx', 'bin/fmnist.ts', 'run', '--fresh', '--out', out, '--train', ...train, '--test', ...test], { cwd: root });
   const metrics = JSON.parse(await readFile(join(out, 'report', 'metrics.json'), 'utf8')) as { accuracy: number };
   const run = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as { trainingSeconds?: number };
   return { seconds, accuracy: metrics.accuracy, training: run.trainingSeconds };
@@ -54,7 +39,7 @@ const contenders: Record<string, () => Promise<{ seconds: number; accuracy: numb
   'fmnist run (CSV)': fmnistRun([csv.train], [csv.test]),
   keras: async () => {
     const json = join(scratch, 'keras.json');
-    const { seconds } = await timed(values.python!, ['bench/keras/walkthrough.py', csv.train, csv.test, '--json', json]);
+    const { seconds } = await runQuietly(values.python!, ['bench/keras/walkthrough.py', csv.train, csv.test, '--json', json], { cwd: root });
     const result = JSON.parse(await readFile(json, 'utf8')) as { testAccuracy: number; fitSeconds: number };
     return { seconds, accuracy: result.testAccuracy, training: result.fitSeconds };
   },
@@ -63,12 +48,12 @@ const contenders: Record<string, () => Promise<{ seconds: number; accuracy: numb
     : {}),
 };
 
-console.log(`machine: ${cpus().length} x ${cpus()[0].model}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`machine: ${describeMachine()}`);
 const results: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
 try {
   for (let round = 1; round <= countFlag(values.rounds, 'rounds'); round++) {
     for (const [name, run] of Object.entries(contenders)) {
-      const load = loadavg()[0];
+      const load = currentLoad();
       const r = await run();
       results[name].push(r.seconds);
       console.log(

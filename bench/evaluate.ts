@@ -10,7 +10,6 @@
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSplit, readManifest } from '../lib/data/dataset.ts';
@@ -23,7 +22,8 @@ import { predict } from '../lib/model/predict.ts';
 import { buildReportFiles } from '../lib/report/write-report.ts';
 import { runEvaluateStep } from '../lib/workflow/evaluate-step.ts';
 import { runTrainStep } from '../lib/workflow/train-step.ts';
-import { CACHE_DIR, countFlag, IDX_DIR, summarise } from './fashion-mnist.ts';
+import { CACHE_DIR, IDX_DIR } from './fashion-mnist.ts';
+import { countFlag, describeMachine, summarise } from './harness.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, epochs: { type: 'string', default: '1' } } });
 const rounds = countFlag(values.rounds, 'rounds');
@@ -45,7 +45,7 @@ if (!existsSync(join(modelDir, 'model.json'))) {
   await runTrainStep({ datasetDir, modelDir, runId: 'bench-evaluate', config: parseTrainConfig({ epochs: countFlag(values.epochs, 'epochs') }) });
 }
 
-console.log(`machine: ${cpus().length} x ${cpus()[0].model}; backend ${backend.name}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`machine: ${describeMachine()}; backend ${backend.name}`);
 const timings = { step: [] as number[], load: [] as number[], predict: [] as number[], report: [] as number[] };
 const test = await loadSplit(datasetDir, 'test', await readManifest(datasetDir));
 let accuracy = NaN;

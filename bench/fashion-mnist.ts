@@ -61,18 +61,3 @@ export async function kaggleCsvs(): Promise<{ train: string; test: string }> {
   }
   return paths;
 }
-
-/** Median and range of a list of figures. */
-export function summarise(values: number[]): { median: number; min: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
-}
-
-/** A whole-number flag of at least 1, or an error naming it. */
-export function countFlag(value: string | undefined, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag}: expected a whole number of at least 1, got "${value}"`);
-  return n;
-}

@@ -8,12 +8,12 @@
  * The test split ingestDataset insists on is a 10-row CSV, so the figure is the training file's.
  * MB/s counts the CSV's bytes (1 MB = 10^6 bytes).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CACHE_DIR, countFlag, kaggleCsvs, summarise } from './fashion-mnist.ts';
+import { CACHE_DIR, kaggleCsvs } from './fashion-mnist.ts';
+import { countFlag, currentLoad, describeMachine, runQuietly, summarise } from './harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -57,19 +57,9 @@ seconds = time.perf_counter() - started
 print(json.dumps({'seconds': seconds, 'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'rows': len(df)}))
 `;
 
-function measure(command: string, args: string[]): Promise<Measurement> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${command} exited with ${code}: ${stderr.slice(-2000)}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Measurement);
-    });
-  });
+async function measure(command: string, args: string[]): Promise<Measurement> {
+  const { stdout } = await runQuietly(command, args);
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Measurement;
 }
 
 const csv = await kaggleCsvs();
@@ -80,7 +70,7 @@ await writeFile(tinyTest, testLines.join('\n') + '\n');
 const bytes = (await stat(csv.train)).size;
 const rounds = countFlag(values.rounds, 'rounds');
 
-console.log(`machine: ${cpus().length} x ${cpus()[0].model}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`machine: ${describeMachine()}`);
 console.log(`${csv.train}: ${(bytes / 1e6).toFixed(1)} MB; ${rounds} round(s), alternating ours, pandas\n`);
 const results: Record<'ours' | 'pandas', Measurement[]> = { ours: [], pandas: [] };
 for (let round = 1; round <= rounds; round++) {
@@ -89,7 +79,7 @@ for (let round = 1; round <= rounds; round++) {
     pandas: () => measure(values.python!, ['-c', PANDAS, csv.train]),
   };
   for (const [name, run] of Object.entries(contenders) as ['ours' | 'pandas', () => Promise<Measurement>][]) {
-    const load = loadavg()[0];
+    const load = currentLoad();
     const m = await run();
     results[name].push(m);
     console.log(

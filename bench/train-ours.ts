@@ -13,7 +13,8 @@ import { localFile } from '../lib/data/input-file.ts';
 import { parseTrainConfig } from '../lib/model/config.ts';
 import { evaluateLossAccuracy, predict } from '../lib/model/predict.ts';
 import { trainModel } from '../lib/model/train.ts';
-import { countFlag, loadExamples, type Examples } from './fashion-mnist.ts';
+import { loadExamples, type Examples } from './fashion-mnist.ts';
+import { countFlag } from './harness.ts';
 
 const tStart = performance.now();
 const { values, positionals } = parseArgs({

@@ -10,12 +10,11 @@
  * time, the epoch's validation pass included. --eager adds a third contender each round: ours
  * with FMNIST_TRAIN_STEP=eager (tfjs op by op, the way training ran before the graph step).
  */
-import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CACHE_DIR, countFlag, kaggleCsvs, summarise } from './fashion-mnist.ts';
+import { CACHE_DIR, kaggleCsvs } from './fashion-mnist.ts';
+import { countFlag, currentLoad, describeMachine, runQuietly, summarise } from './harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,33 +63,17 @@ const keras: Contender = {
 };
 const contenders = [ours('ours', undefined), keras, ...(values.eager ? [ours('ours (eager)', 'eager')] : [])];
 
-/** Runs a command, timing it from outside and keeping its output quiet unless it fails. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve((performance.now() - started) / 1000);
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output.slice(-4000)}`));
-    });
-  });
-}
-
 const csv = await kaggleCsvs();
-console.log(`machine: ${cpus().length} x ${cpus()[0].model}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`machine: ${describeMachine()}`);
 console.log(`${epochs} epoch(s), batch ${batchSize}, ${rounds} round(s), alternating ${contenders.map((c) => c.name).join(', ')}\n`);
 
 const results = new Map<string, (RunSummary & { wallSeconds: number; load: number })[]>(contenders.map((c) => [c.name, []]));
 for (let round = 1; round <= rounds; round++) {
   for (const contender of contenders) {
     const json = join(CACHE_DIR, `train-${process.pid}-${contender.name.replace(/\W+/g, '_')}.json`);
-    const load = loadavg()[0];
+    const load = currentLoad();
     const [command, args, env] = contender.command(csv, json);
-    const wallSeconds = await run(command, args, env);
+    const { seconds: wallSeconds } = await runQuietly(command, args, { env });
     const summary = JSON.parse(await readFile(json, 'utf8')) as RunSummary;
     await rm(json, { force: true });
     results.get(contender.name)!.push({ ...summary, wallSeconds, load });
