@@ -9,3 +9,5 @@ export const PREFIXES = {
 export const datasetPrefix = (datasetId: string) => `${PREFIXES.datasets}${datasetId}/`;
 export const modelPrefix = (runId: string) => `${PREFIXES.runs}${runId}/model/`;
 export const reportPrefix = (runId: string) => `${PREFIXES.runs}${runId}/report/`;
+/** The TrainEvent the state machine writes for the Fargate task (lib/workflow/fargate-task.ts). */
+export const trainEventKey = (runId: string) => `${PREFIXES.runs}${runId}/train-event.json`;
