@@ -3,7 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { repoPath } from './paths.ts';
+import { repoPath, SOURCE_ENTRY_METADATA } from './paths.ts';
 
 export const POWERTOOLS_METRICS_NAMESPACE = 'FashionMnist';
 
@@ -109,5 +109,6 @@ export class FmnistFunction extends NodejsFunction {
         },
       },
     });
+    (this.node.defaultChild as lambda.CfnFunction).addMetadata(SOURCE_ENTRY_METADATA, `functions/${props.step}/handler.ts`);
   }
 }

@@ -1,16 +1,15 @@
-import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DockerImage, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { repoPath } from './paths.ts';
+import { LAYER_ASSEMBLER_METADATA, repoPath } from './paths.ts';
+import { assembleReportRendererLayer, CANVAS_NATIVE_PACKAGE } from './report-renderer-assembly.ts';
+
+export { assembleReportRendererLayer, CANVAS_NATIVE_PACKAGE };
 
 /** Where the layer's pieces land inside Lambda (layers unpack into /opt). */
 export const REPORT_FONT_DIR = '/opt/fonts';
 export const CANVAS_IN_LAYER = '/opt/nodejs/node_modules/@napi-rs/canvas/index.js';
 
-/** The @napi-rs/canvas native package for the layer's architecture (Lambda: Amazon Linux, glibc). */
-export const CANVAS_NATIVE_PACKAGE = '@napi-rs/canvas-linux-x64-gnu';
 
 /**
  * layers/report-renderer: @napi-rs/canvas (JS + the linux-x64-gnu Skia binary, ~35 MB) and the
@@ -46,27 +45,9 @@ export class ReportRendererLayer extends Construct {
         },
       }),
     });
+    (this.layer.node.defaultChild as lambda.CfnLayerVersion).addMetadata(LAYER_ASSEMBLER_METADATA, {
+      module: 'lib/infra/report-renderer-assembly.ts',
+      exportName: 'assembleReportRendererLayer',
+    });
   }
-}
-
-/** Copies canvas, its linux-x64-gnu binary and the fonts into `outputDir` (the layer's root). */
-export function assembleReportRendererLayer(outputDir: string): boolean {
-  const modules = repoPath('node_modules', '@napi-rs');
-  const canvas = join(modules, 'canvas');
-  const native = join(modules, CANVAS_NATIVE_PACKAGE.split('/')[1]);
-  const version = (dir: string) => (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-  if (!existsSync(canvas)) throw new Error('report-renderer layer: @napi-rs/canvas is not installed (npm ci)');
-  const wanted = version(canvas);
-  if (!existsSync(native) || version(native) !== wanted) {
-    throw new Error(
-      `report-renderer layer: ${CANVAS_NATIVE_PACKAGE}@${wanted} is not in node_modules. Install it with\n` +
-        `  npm install --no-save --os=linux --cpu=x64 --libc=glibc ${CANVAS_NATIVE_PACKAGE}@${wanted}`,
-    );
-  }
-  const target = join(outputDir, 'nodejs', 'node_modules', '@napi-rs');
-  mkdirSync(target, { recursive: true });
-  cpSync(canvas, join(target, 'canvas'), { recursive: true });
-  cpSync(native, join(target, 'canvas-linux-x64-gnu'), { recursive: true });
-  cpSync(repoPath('assets', 'fonts'), join(outputDir, 'fonts'), { recursive: true });
-  return true;
 }

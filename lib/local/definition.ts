@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { AslDefinition } from '../infra/synthesized-definition.ts';
 import { REPO_ROOT } from '../infra/paths.ts';
+import type { Template } from './cloud/template.ts';
 
 /**
  * The state machine definition the local runner executes: the one `cdk synth` puts in the
@@ -26,6 +27,15 @@ export interface LoadDefinitionOptions {
   cacheDir?: string | false;
 }
 
+export interface LoadedTemplate {
+  template: Template;
+  /** 'cache' or 'synth' */
+  source: 'cache' | 'synth';
+  /** The cache key (sha256 of the inputs). */
+  key: string;
+  milliseconds: number;
+}
+
 export interface LoadedDefinition {
   definition: AslDefinition;
   /** 'cache' or 'synth' */
@@ -38,43 +48,61 @@ export interface LoadedDefinition {
 const ENTRY = join(REPO_ROOT, 'lib', 'infra', 'synthesized-definition.ts');
 export const DEFAULT_DEFINITION_CACHE_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'fmnist-local');
 
-export async function loadWorkflowDefinition(options: LoadDefinitionOptions = {}): Promise<LoadedDefinition> {
+/**
+ * The stack's CloudFormation template, as `cdk synth` renders it now (no bundling): what the local
+ * cloud deploys. Cached by the content of every input to the synthesis.
+ */
+export async function loadStackTemplate(options: LoadDefinitionOptions = {}): Promise<LoadedTemplate> {
   const started = performance.now();
   const key = await definitionCacheKey(options.context ?? {});
   const cacheDir = options.cacheDir === undefined ? DEFAULT_DEFINITION_CACHE_DIR : options.cacheDir;
-  const cacheFile = cacheDir === false ? undefined : join(cacheDir, `definition-${key.slice(0, 32)}.json`);
+  const cacheFile = cacheDir === false ? undefined : join(cacheDir, `template-${key.slice(0, 32)}.json`);
   if (cacheFile) {
     const cached = await readFile(cacheFile, 'utf8').catch(() => undefined);
     if (cached !== undefined) {
       try {
-        const parsed = JSON.parse(cached) as { key?: string; definition?: AslDefinition };
-        if (parsed.key === key && parsed.definition?.States) {
-          return { definition: parsed.definition, source: 'cache', key, milliseconds: performance.now() - started };
+        const parsed = JSON.parse(cached) as { key?: string; template?: Template };
+        if (parsed.key === key && parsed.template?.Resources) {
+          return { template: parsed.template, source: 'cache', key, milliseconds: performance.now() - started };
         }
       } catch {
         // a torn or foreign file: synthesize again and overwrite it
       }
     }
   }
-  const { synthesizeWorkflowDefinition } = await import('../infra/synthesized-definition.ts');
-  const definition = synthesizeWorkflowDefinition({ context: options.context });
+  const { synthesizeStack } = await import('../infra/synthesized-definition.ts');
+  const synthesized = synthesizeStack({ context: options.context });
+  let template: Template;
+  try {
+    template = synthesized.template.toJSON() as Template;
+  } finally {
+    synthesized.cleanup();
+  }
   if (cacheFile) {
     try {
       await mkdir(dirname(cacheFile), { recursive: true });
       const temp = `${cacheFile}.${process.pid}.tmp`;
-      await writeFile(temp, JSON.stringify({ key, definition }, null, 2) + '\n');
+      await writeFile(temp, JSON.stringify({ key, template }) + '\n');
       await rename(temp, cacheFile);
     } catch {
       // a read-only checkout still runs, it just synthesizes every time
     }
   }
-  return { definition, source: 'synth', key, milliseconds: performance.now() - started };
+  return { template, source: 'synth', key, milliseconds: performance.now() - started };
+}
+
+/** The state machine definition of the stack's template, references as placeholders (see definitionFromTemplate). */
+export async function loadWorkflowDefinition(options: LoadDefinitionOptions = {}): Promise<LoadedDefinition> {
+  const loaded = await loadStackTemplate(options);
+  const { definitionFromTemplate } = await import('../infra/synthesized-definition.ts');
+  const definition = definitionFromTemplate(loaded.template as never);
+  return { definition, source: loaded.source, key: loaded.key, milliseconds: loaded.milliseconds };
 }
 
 /** sha256 over the synthesis inputs (see the module comment). */
 export async function definitionCacheKey(context: Record<string, unknown>): Promise<string> {
   const hash = createHash('sha256');
-  hash.update('fmnist-local-definition-v1\n');
+  hash.update('fmnist-local-template-v2\n');
   for (const file of await importClosure(ENTRY)) {
     hash.update(`${relative(REPO_ROOT, file)}\n`);
     hash.update(await readFile(file));

@@ -33,6 +33,11 @@ export interface LocalS3Options {
   bucket?: string;
   /** Default 0: a free port chosen by the OS. Always bound to 127.0.0.1. */
   port?: number;
+  /**
+   * Koa middleware run before s3rver's own, in this order (IAM, conditional writes): s3rver is a
+   * Koa app, and what S3 checks before serving a request is added in front of it.
+   */
+  middleware?: ((ctx: never, next: () => Promise<void>) => Promise<void>)[];
 }
 
 export interface LocalS3 {
@@ -54,6 +59,8 @@ export interface LocalS3 {
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+  /** Koa's middleware list, composed when the server starts. */
+  middleware: unknown[];
 }
 type S3rverConstructor = new (options: {
   address: string;
@@ -93,6 +100,7 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
       silent: true,
       configureBuckets: [{ name: bucket }],
     });
+    server.middleware.unshift(...(options.middleware ?? []));
     const address = await server.run();
     const endpoint = `http://127.0.0.1:${address.port}`;
     const client = new S3Client(localS3ClientConfig(endpoint));

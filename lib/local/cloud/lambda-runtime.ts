@@ -1,0 +1,90 @@
+/**
+ * Runs inside a local Lambda execution environment (a child process started by
+ * ./lambda-service.ts): what the Lambda runtime does for a Node.js function. It imports the
+ * function's module once (the init phase), then serves invocations one at a time: calls the
+ * exported handler with the event and a context object, and answers with the JSON result or
+ * the error document {errorType, errorMessage, trace}, as Lambda's runtime API does.
+ *
+ *   node --import tsx lib/local/cloud/lambda-runtime.ts <module> <export>
+ *
+ * Training progress published on the diagnostics channel (lib/model/progress-channel.ts) goes
+ * to the parent too, for the progress display; nothing else crosses the boundary.
+ */
+import { subscribe } from 'node:diagnostics_channel';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export type RuntimeRequest = { type: 'invoke'; id: number; event: unknown; deadline: number; requestId: string; functionArn: string };
+export type RuntimeReply =
+  | { type: 'ready' }
+  | { type: 'init-error'; errorType: string; errorMessage: string; trace: string[] }
+  | { type: 'result'; id: number; payload: string }
+  | { type: 'error'; id: number; errorType: string; errorMessage: string; trace: string[] }
+  | { type: 'progress'; message: unknown };
+
+const TRAINING_PROGRESS_CHANNEL = 'fmnist:training-progress';
+const PROGRESS_INTERVAL_MS = 100;
+
+type Handler = (event: unknown, context: Record<string, unknown>) => Promise<unknown>;
+
+const send = (reply: RuntimeReply) => process.send!(reply);
+
+function errorDocument(error: unknown): { errorType: string; errorMessage: string; trace: string[] } {
+  const err = error instanceof Error ? error : undefined;
+  return {
+    errorType: err?.name || (typeof error === 'string' ? 'string' : 'Error'),
+    errorMessage: err ? err.message : String(error),
+    trace: err?.stack ? err.stack.split('\n') : [],
+  };
+}
+
+async function main(): Promise<void> {
+  const [module, exportName] = process.argv.slice(2);
+  let handler: Handler;
+  try {
+    const loaded = (await import(pathToFileURL(resolve(module)).href)) as Record<string, unknown>;
+    if (typeof loaded[exportName] !== 'function') {
+      throw Object.assign(new Error(`${module} does not export a function named ${exportName}`), { name: 'Runtime.HandlerNotFound' });
+    }
+    handler = loaded[exportName] as Handler;
+  } catch (error) {
+    const document = errorDocument(error);
+    send({ type: 'init-error', ...document, errorType: document.errorType === 'Error' ? 'Runtime.ImportModuleError' : document.errorType });
+    return;
+  }
+
+  let lastBatch = 0;
+  subscribe(TRAINING_PROGRESS_CHANNEL, (message) => {
+    const kind = (message as { kind?: string }).kind;
+    if (kind === 'batchEnd') {
+      const now = Date.now();
+      if (now - lastBatch < PROGRESS_INTERVAL_MS) return;
+      lastBatch = now;
+    }
+    send({ type: 'progress', message });
+  });
+
+  process.on('message', (request: RuntimeRequest) => {
+    if (request.type !== 'invoke') return;
+    const context = {
+      awsRequestId: request.requestId,
+      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+      invokedFunctionArn: request.functionArn,
+      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => Math.max(0, request.deadline - Date.now()),
+    };
+    Promise.resolve()
+      .then(() => handler(request.event, context))
+      .then(
+        (result) => send({ type: 'result', id: request.id, payload: JSON.stringify(result === undefined ? null : result) }),
+        (error: unknown) => send({ type: 'error', id: request.id, ...errorDocument(error) }),
+      );
+  });
+  send({ type: 'ready' });
+}
+
+void main();
