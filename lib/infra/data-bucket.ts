@@ -1,17 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge, arnRef } from './nag-suppressions.ts';
-import { PREFIXES } from '../workflow/layout.ts';
-
-export type Prefix = (typeof PREFIXES)[keyof typeof PREFIXES];
-
-/** What one principal may do, by prefix: read = list + get, write = put (+ abort multipart). */
-export interface PrefixAccess {
-  read?: readonly Prefix[];
-  write?: readonly Prefix[];
-}
 
 export interface DataBucketProps {
   /** DESTROY empties (custom resource) and deletes the buckets with the stack; default RETAIN. */
@@ -29,7 +18,10 @@ export interface DataBucketProps {
  * - Server access logs ON, to a separate bucket kept 90 days: the bucket holds the training data
  *   and the models, who read or replaced what is worth a cheap audit trail (CloudTrail data events
  *   would cost more).
- * - Incomplete multipart uploads are aborted after 7 days.
+ * - Incomplete multipart uploads are aborted after 7 days (no code here uploads in parts, but a
+ *   user's `aws s3 cp` of a large raw/ file does).
+ *
+ * Who may read and write what: lib/infra/data-access.ts.
  */
 export class DataBucket extends Construct {
   readonly bucket: s3.Bucket;
@@ -62,46 +54,5 @@ export class DataBucket extends Construct {
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
       ],
     });
-  }
-
-  /**
-   * Grants exactly the prefixes named: GetObject / PutObject on `<bucket>/<prefix>*` and
-   * ListBucket on the bucket for listings under the readable prefixes (s3:prefix condition).
-   * Never s3:* and never the whole bucket's objects.
-   */
-  grantPrefixes(grantee: iam.IGrantable, access: PrefixAccess): void {
-    const objects = (prefixes: readonly Prefix[]) => prefixes.map((prefix) => this.bucket.arnForObjects(`${prefix}*`));
-    const read = [...new Set(access.read ?? [])];
-    const write = [...new Set(access.write ?? [])];
-    if (read.length > 0) {
-      grantee.grantPrincipal.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects(read) }),
-      );
-      grantee.grantPrincipal.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [this.bucket.bucketArn],
-          // IfExists: S3 answers a GET/HEAD of a missing key with 404 only to a caller allowed to
-          // ListBucket, and it checks that without an s3:prefix; with a plain StringLike the
-          // handlers' "does it exist?" checks (manifest.json, champion.json, the other split)
-          // would get 403 instead. A listing WITH a prefix stays limited to these prefixes.
-          conditions: { StringLikeIfExists: { 's3:prefix': read.map((prefix) => `${prefix}*`) } },
-        }),
-      );
-    }
-    if (write.length > 0) {
-      grantee.grantPrincipal.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: objects(write) }),
-      );
-    }
-    const principal = grantee.grantPrincipal;
-    if (!Construct.isConstruct(principal)) return;
-    for (const prefix of new Set([...read, ...write])) {
-      acknowledge(
-        principal,
-        `AwsSolutions-IAM5[Resource::${arnRef(this.bucket)}/${prefix}*]`,
-        `Object access is limited to the ${prefix} prefix of the data bucket; the keys under it are created at run time (dataset ids, run ids, upload names), so they cannot be listed in advance.`,
-      );
-    }
   }
 }

@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { functionRole } from './function-role.ts';
 import { repoPath, SOURCE_ENTRY_METADATA } from './paths.ts';
 
 export const POWERTOOLS_METRICS_NAMESPACE = 'FashionMnist';
@@ -35,6 +36,10 @@ export interface FmnistFunctionProps {
   /** Shell commands run after esbuild, with the project root and the bundle directory. */
   readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
   readonly logs: LogSettings;
+  /** Asynchronous invocations (EventBridge targets): where failures go after Lambda's own retries. */
+  readonly onFailure?: lambda.IDestination;
+  readonly retryAttempts?: number;
+  readonly maxEventAge?: Duration;
 }
 
 /**
@@ -61,7 +66,8 @@ const ESM_BANNER = [
 
 /**
  * A step's Lambda: functions/<step>/handler.ts bundled by the local esbuild (never Docker) into
- * one minified ESM file with source maps, Node.js 22, its own log group, Powertools settings.
+ * one minified ESM file with source maps, Node.js 22, Powertools settings, its own log group and
+ * a role that may write only there (function-role.ts); its other rights are granted by the caller.
  */
 export class FmnistFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: FmnistFunctionProps) {
@@ -70,6 +76,10 @@ export class FmnistFunction extends NodejsFunction {
       removalPolicy: props.logs.removalPolicy,
     });
     super(scope, id, {
+      role: functionRole(scope, `${id}Role`, logGroup, `fmnist ${props.step} function`),
+      onFailure: props.onFailure,
+      retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge,
       entry: repoPath('functions', props.step, 'handler.ts'),
       handler: 'handler',
       projectRoot: repoPath(),

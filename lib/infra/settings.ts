@@ -15,8 +15,15 @@ export interface FmnistSettings {
   readonly logLevel: string;
   /** See LAMBDA_TRAIN_MAX_IMAGES. */
   readonly lambdaTrainMaxImages: number;
-  /** Email address subscribed to the workflow's alarms; no notifications when empty. */
+  /** Email address subscribed to the alarm topic; the topic and the alarms exist either way. */
   readonly alarmEmail?: string;
+  /**
+   * The training image's base, pinned by digest (`<registry/repository>[:<tag>]@sha256:<64 hex>`);
+   * passed to functions/train/Dockerfile as BASE_IMAGE. Unset: the Dockerfile's default tag.
+   */
+  readonly trainBaseImage?: string;
+  /** Reserved concurrency of the train Lambda (see TRAIN_RESERVED_CONCURRENCY); undefined = none reserved. */
+  readonly trainReservedConcurrency?: number;
 }
 
 /**
@@ -32,12 +39,43 @@ export const LAMBDA_TRAIN_IMAGES_PER_SECOND = 1_000;
 export const LAMBDA_TRAIN_SECONDS_BUDGET = 780;
 export const LAMBDA_TRAIN_MAX_IMAGES = LAMBDA_TRAIN_IMAGES_PER_SECOND * LAMBDA_TRAIN_SECONDS_BUDGET;
 
+/**
+ * At most this many train Lambdas at once: each can hold 10,240 MB for 15 minutes (~$0.15), so a
+ * burst of uploads or a script starting runs in a loop is capped here instead of taking that many
+ * times the account's concurrency and cost; a run over the cap waits in TrainOnLambda's throttling
+ * retry (lib/infra/workflow-definition.ts). Two, not one: an upload-started run and a manual one
+ * can train side by side. Lambda refuses a reservation that leaves the account fewer than its
+ * minimum unreserved executions (new accounts with a concurrency quota of 10 cannot reserve
+ * any): deploy there with `-c trainReservedConcurrency=none`.
+ */
+export const TRAIN_RESERVED_CONCURRENCY = 2;
+
 export const DEFAULT_SETTINGS: FmnistSettings = {
   destroyOnRemoval: false,
   logRetentionDays: 30,
   logLevel: 'INFO',
   lambdaTrainMaxImages: LAMBDA_TRAIN_MAX_IMAGES,
+  trainReservedConcurrency: TRAIN_RESERVED_CONCURRENCY,
 };
+
+/**
+ * An image reference pinned by digest: `<registry>/<repository>[:<tag>]@sha256:<64 hex>`. The
+ * registry host is required (Docker Hub shorthand like `node:22` is not what the Dockerfile is
+ * built for) and the tag, when present, only documents what the digest was looked up from.
+ */
+const PINNED_IMAGE =
+  /^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$/;
+
+export function asPinnedImage(value: unknown, key: string): string {
+  if (typeof value !== 'string' || !PINNED_IMAGE.test(value.trim())) {
+    throw new Error(
+      `context "${key}" must be an image pinned by digest, <registry/repository>:<tag>@sha256:<64 hex> or ` +
+        `<registry/repository>@sha256:<64 hex> (look it up with "docker buildx imagetools inspect public.ecr.aws/lambda/nodejs:22"), ` +
+        `got ${JSON.stringify(value)}`,
+    );
+  }
+  return value.trim();
+}
 
 function asBoolean(value: unknown, key: string): boolean {
   if (typeof value === 'boolean') return value;
@@ -54,8 +92,24 @@ function asPositiveInt(value: unknown, key: string): number {
   return number;
 }
 
+/** Not given, or an empty string (cdk.json's way of leaving a key unset). */
+function isUnset(value: unknown): boolean {
+  return value === undefined || (typeof value === 'string' && value.trim() === '');
+}
+
 function asOptionalString(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/** A positive integer, or "none" for no reservation; unset keeps the default. */
+function reservedConcurrency(value: unknown, fallback: number | undefined): number | undefined {
+  if (isUnset(value)) return fallback;
+  if (value === 'none') return undefined;
+  try {
+    return asPositiveInt(value, 'trainReservedConcurrency');
+  } catch {
+    throw new Error(`context "trainReservedConcurrency" must be a positive integer or "none", got ${JSON.stringify(value)}`);
+  }
 }
 
 export function settingsFromContext(node: Node): FmnistSettings {
@@ -76,5 +130,7 @@ export function settingsFromContext(node: Node): FmnistSettings {
         ? d.lambdaTrainMaxImages
         : asPositiveInt(get('lambdaTrainMaxImages'), 'lambdaTrainMaxImages'),
     alarmEmail: asOptionalString(get('alarmEmail')),
+    trainBaseImage: isUnset(get('trainBaseImage')) ? undefined : asPinnedImage(get('trainBaseImage'), 'trainBaseImage'),
+    trainReservedConcurrency: reservedConcurrency(get('trainReservedConcurrency'), d.trainReservedConcurrency),
   };
 }

@@ -1,7 +1,7 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { PREFIXES } from '../workflow/layout.ts';
+import { DATA_ACCESS, grantDataAccess } from './data-access.ts';
 import type { DataBucket } from './data-bucket.ts';
 import { FmnistFunction, type LogSettings } from './node-function.ts';
 import { CANVAS_IN_LAYER, REPORT_FONT_DIR, ReportRendererLayer } from './report-renderer-layer.ts';
@@ -30,8 +30,7 @@ export const STEP_TIMEOUTS = {
  *   layer is assembled offline from the locally installed linux-x64 binary; 3 GB, 10 min.
  *   The wasm binaries ship in the bundle (see wasmBinariesBesideBundle).
  *
- * S3 rights per prefix only: ingest reads raw/ and reads/writes datasets/, evaluate reads
- * datasets/ and runs/ and writes runs/, promote reads runs/ and reads/writes models/.
+ * S3 rights: exactly DATA_ACCESS (data-access.ts); validate has none.
  */
 export class StepFunctions extends Construct {
   readonly validate: lambda.IFunction;
@@ -54,17 +53,19 @@ export class StepFunctions extends Construct {
       logs,
     });
 
+    const ingestStorage = Size.gibibytes(2);
     const ingest = new FmnistFunction(this, 'Ingest', {
       step: 'ingest',
       description: 'Streams raw CSVs from S3 into validated dataset shards',
       memorySize: 2048,
       timeout: STEP_TIMEOUTS.ingest,
-      ephemeralStorageSize: Size.gibibytes(2),
+      ephemeralStorageSize: ingestStorage,
       architecture: lambda.Architecture.ARM_64,
-      environment,
+      // Lambda does not tell a function how much /tmp it has; ingest stages the shards there.
+      environment: { ...environment, FMNIST_EPHEMERAL_STORAGE_MIB: String(ingestStorage.toMebibytes()) },
       logs,
     });
-    data.grantPrefixes(ingest, { read: [PREFIXES.raw, PREFIXES.datasets], write: [PREFIXES.datasets] });
+    grantDataAccess(data.bucket, ingest, DATA_ACCESS.ingest);
     this.ingest = ingest;
 
     this.renderer = new ReportRendererLayer(this, 'ReportRenderer', { removalPolicy: logs.removalPolicy });
@@ -81,7 +82,7 @@ export class StepFunctions extends Construct {
       afterBundling: wasmBinariesBesideBundle,
       logs,
     });
-    data.grantPrefixes(evaluate, { read: [PREFIXES.datasets, PREFIXES.runs], write: [PREFIXES.runs] });
+    grantDataAccess(data.bucket, evaluate, DATA_ACCESS.evaluate);
     this.evaluate = evaluate;
 
     const promote = new FmnistFunction(this, 'Promote', {
@@ -93,7 +94,7 @@ export class StepFunctions extends Construct {
       environment,
       logs,
     });
-    data.grantPrefixes(promote, { read: [PREFIXES.runs, PREFIXES.models], write: [PREFIXES.models] });
+    grantDataAccess(data.bucket, promote, DATA_ACCESS.promote);
     this.promote = promote;
   }
 }

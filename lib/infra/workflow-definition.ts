@@ -1,21 +1,29 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { TASK_TOKEN_ENV, TRAIN_EVENT_ENV } from '../../functions/train/fargate.ts';
+import { FARGATE_ENV } from '../workflow/fargate-task.ts';
+import { trainEventKey } from '../workflow/layout.ts';
+import { DATA_ACCESS, objectArns } from './data-access.ts';
 
 /**
  * The training workflow, one state per step. State names are an interface: the local runner
  * (lib/local) maps each Task state to the same handler by name.
  *
- *   ValidateInput ─▶ Ingest ─▶ PrepareTrainEvent ─▶ ChooseTrainingRuntime ─┬▶ TrainOnLambda ──┬▶ Evaluate ─▶ Promote ─▶ Done
- *                                                                         └▶ TrainOnFargate ─┘
- *   TrainOnLambda hitting the 15-minute limit ─▶ FallBackToFargate: TrainOnFargate when trainOn
+ *   ValidateInput ─▶ Ingest ─▶ PrepareTrainEvent ─▶ ChooseTrainingRuntime ─┬▶ TrainOnLambda ─────────────────────┬▶ Evaluate ─▶ Promote ─▶ Done
+ *                                                                         └▶ WriteTrainEvent ─▶ TrainOnFargate ─┘
+ *   TrainOnLambda hitting the 15-minute limit ─▶ FallBackToFargate: WriteTrainEvent when trainOn
  *   was "auto" (the size estimate was wrong: the run starts over on Fargate), else Failed.
  *   every Task: Catch States.ALL ─▶ Failed (error and cause of the failing state)
+ *
+ * The Fargate task gets its TrainEvent from S3 (WriteTrainEvent puts it at trainEventKey(runId)),
+ * never in the RunTask container overrides: those are limited to 8,192 characters (a valid config
+ * with many layers would fail only on AWS) and readable by anyone allowed ecs:DescribeTasks.
  *
  * The state document stays small: { plan, dataset, trainEvent, training, evaluation, promotion }.
  */
@@ -25,6 +33,7 @@ export const STATE_NAMES = {
   prepareTrainEvent: 'PrepareTrainEvent',
   chooseRuntime: 'ChooseTrainingRuntime',
   trainOnLambda: 'TrainOnLambda',
+  writeTrainEvent: 'WriteTrainEvent',
   trainOnFargate: 'TrainOnFargate',
   fallBackToFargate: 'FallBackToFargate',
   evaluate: 'Evaluate',
@@ -40,10 +49,22 @@ export const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ];
+/** The train Lambda is at its reserved concurrency: wait for a slot (TrainOnLambda only). */
+export const LAMBDA_THROTTLED_ERRORS = ['Lambda.TooManyRequestsException'];
 /** A Lambda that ran out of time (function timeout), or the state's own timeout. */
 export const LAMBDA_TIMEOUT_ERRORS = ['Sandbox.Timedout', 'States.Timeout'];
-/** RunTask throttling or capacity problems. */
-export const ECS_TRANSIENT_ERRORS = ['ECS.AmazonECSException'];
+/**
+ * RunTask refused (throttling, a service error: ECS.AmazonECSException) or answered with a
+ * non-empty `Failures` list and no task, which Step Functions reports as AmazonECS.Unknown: on
+ * Fargate that is nearly always capacity (RESOURCE:FARGATE), which frees up in minutes.
+ */
+export const ECS_TRANSIENT_ERRORS = ['ECS.AmazonECSException', 'AmazonECS.Unknown'];
+/**
+ * S3 PutObject throttled (503 SlowDown) or failing on S3's side (500 InternalError, 503
+ * ServiceUnavailable). AWS SDK integrations name errors `<Service>.<ErrorCode>Exception`, the
+ * suffix added even where S3's own code has none.
+ */
+export const S3_TRANSIENT_ERRORS = ['S3.SlowDownException', 'S3.InternalErrorException', 'S3.ServiceUnavailableException'];
 
 export interface WorkflowTargets {
   readonly validate: lambda.IFunction;
@@ -55,11 +76,15 @@ export interface WorkflowTargets {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly container: ecs.ContainerDefinition;
   readonly taskSecurityGroup: ec2.ISecurityGroup;
+  /** Where WriteTrainEvent puts the Fargate task's TrainEvent (and what ValidateInput reports). */
+  readonly dataBucket: s3.IBucket;
 }
 
 export interface WorkflowOptions {
   /** trainOn "auto" picks Fargate above this many images (epochs x train examples). */
   readonly lambdaTrainMaxImages: number;
+  /** Memory of the train Lambda and of the Fargate task, for ValidateInput to check a run against. */
+  readonly trainMemoryMiB: { readonly lambda: number; readonly fargate: number };
   /** Lambda timeouts per function; each task's timeout adds one minute to its function's. */
   readonly timeouts: {
     readonly validate: Duration;
@@ -80,34 +105,35 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     errorPath: sfn.JsonPath.stringAt('$.error.Error'),
     causePath: sfn.JsonPath.stringAt('$.error.Cause'),
   });
-  const guard = <T extends sfn.TaskStateBase>(
-    task: T,
-    transientErrors: string[],
-    interval: Duration,
-    catchFirst?: (task: T) => void,
-  ): T => {
-    task.addRetry({ errors: transientErrors, interval, backoffRate: 2, maxAttempts: 3 });
+  const guard = <T extends sfn.TaskStateBase>(task: T, retries: sfn.RetryProps[], catchFirst?: (task: T) => void): T => {
+    for (const retry of retries) task.addRetry(retry);
     catchFirst?.(task);
     task.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     return task;
   };
+  const transient = (errors: string[], interval: Duration): sfn.RetryProps => ({ errors, interval, backoffRate: 2, maxAttempts: 3 });
   const lambdaTask = (
     name: string,
     fn: lambda.IFunction,
     timeout: Duration,
     props: Partial<tasks.LambdaInvokeProps>,
+    retries: sfn.RetryProps[] = [transient(LAMBDA_TRANSIENT_ERRORS, Duration.seconds(2))],
     catchFirst?: (task: tasks.LambdaInvoke) => void,
   ): tasks.LambdaInvoke =>
     guard(
-      new tasks.LambdaInvoke(scope, name, {
-        lambdaFunction: fn,
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: false,
-        taskTimeout: sfn.Timeout.duration(timeout.plus(Duration.minutes(1))),
-        ...props,
-      }),
-      LAMBDA_TRANSIENT_ERRORS,
-      Duration.seconds(2),
+      withExactPolicies(
+        new tasks.LambdaInvoke(scope, name, {
+          lambdaFunction: fn,
+          payloadResponseOnly: true,
+          retryOnServiceExceptions: false,
+          taskTimeout: sfn.Timeout.duration(timeout.plus(Duration.minutes(1))),
+          ...props,
+        }),
+        // The state invokes the unqualified function ARN; CDK's default also allows `<arn>:*`
+        // (every version and alias), which nothing here invokes.
+        [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] })],
+      ),
+      retries,
       catchFirst,
     );
   const t = options.timeouts;
@@ -118,6 +144,8 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
       input: sfn.JsonPath.entirePayload,
       executionName: sfn.JsonPath.executionName,
       lambdaTrainMaxImages: options.lambdaTrainMaxImages,
+      dataBucket: targets.dataBucket.bucketName,
+      trainMemoryMiB: { lambda: options.trainMemoryMiB.lambda, fargate: options.trainMemoryMiB.fargate },
     }),
     resultSelector: { plan: sfn.JsonPath.entirePayload },
     resultPath: '$',
@@ -146,37 +174,86 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     resultPath: '$.trainEvent',
   });
 
-  const trainOnFargate = guard(
-    new tasks.EcsRunTask(scope, STATE_NAMES.trainOnFargate, {
-      comment: 'Same image on Fargate; the task answers with SendTaskSuccess/SendTaskFailure',
-      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      cluster: targets.cluster,
-      taskDefinition: targets.taskDefinition,
-      launchTarget: new tasks.EcsFargateLaunchTarget({ platformVersion: ecs.FargatePlatformVersion.LATEST }),
-      assignPublicIp: true,
-      subnets: { subnetType: ec2.SubnetType.PUBLIC },
-      securityGroups: [targets.taskSecurityGroup],
-      containerOverrides: [
-        {
-          containerDefinition: targets.container,
-          environment: [
-            { name: TRAIN_EVENT_ENV, value: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.trainEvent')) },
-            { name: TASK_TOKEN_ENV, value: sfn.JsonPath.taskToken },
-          ],
-        },
-      ],
-      taskTimeout: sfn.Timeout.duration(options.fargateTimeout),
-      heartbeatTimeout: sfn.Timeout.duration(options.fargateHeartbeat),
-      resultPath: '$.training',
+  // Same pattern as trainEventKey(runId): the key the Fargate entry reads (lib/workflow/layout.ts).
+  const trainEventKeyOfThisRun = sfn.JsonPath.format(trainEventKey('{}'), sfn.JsonPath.stringAt('$.trainEvent.runId'));
+  const writeTrainEvent = guard(
+    new tasks.CallAwsService(scope, STATE_NAMES.writeTrainEvent, {
+      comment: 'The TrainEvent for the Fargate task, at runs/<runId>/train-event.json (container overrides are too small for it)',
+      service: 's3',
+      action: 'putObject',
+      parameters: {
+        Bucket: targets.dataBucket.bucketName,
+        Key: trainEventKeyOfThisRun,
+        Body: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.trainEvent')),
+        ContentType: 'application/json',
+      },
+      iamAction: 's3:PutObject',
+      iamResources: objectArns(targets.dataBucket, DATA_ACCESS.stateMachine.put),
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(1)),
     }),
-    ECS_TRANSIENT_ERRORS,
-    Duration.seconds(10),
+    [transient(S3_TRANSIENT_ERRORS, Duration.seconds(2))],
   );
+
+  const { taskDefinition, cluster } = targets;
+  const trainOnFargate = guard(
+    withExactPolicies(
+      new tasks.EcsRunTask(scope, STATE_NAMES.trainOnFargate, {
+        comment: 'Same image on Fargate; the task answers with SendTaskSuccess/SendTaskFailure',
+        integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        cluster,
+        taskDefinition,
+        launchTarget: new tasks.EcsFargateLaunchTarget({ platformVersion: ecs.FargatePlatformVersion.LATEST }),
+        assignPublicIp: true,
+        subnets: { subnetType: ec2.SubnetType.PUBLIC },
+        securityGroups: [targets.taskSecurityGroup],
+        containerOverrides: [
+          {
+            containerDefinition: targets.container,
+            environment: [
+              { name: FARGATE_ENV.trainEventKey, value: trainEventKeyOfThisRun },
+              { name: FARGATE_ENV.taskToken, value: sfn.JsonPath.taskToken },
+              { name: FARGATE_ENV.stateEnteredTime, value: sfn.JsonPath.stringAt('$$.State.EnteredTime') },
+              { name: FARGATE_ENV.stateTimeoutSeconds, value: String(options.fargateTimeout.toSeconds()) },
+            ],
+          },
+        ],
+        taskTimeout: sfn.Timeout.duration(options.fargateTimeout),
+        heartbeatTimeout: sfn.Timeout.duration(options.fargateHeartbeat),
+        resultPath: '$.training',
+      }),
+      // CDK's default adds ecs:StopTask and ecs:DescribeTasks on "*", which only the .sync pattern
+      // uses (it polls the task and stops it on abort); with a task token the state machine only
+      // starts the task. Stopping the tasks of dead executions is StopTraining's job (stop-training.ts).
+      [
+        new iam.PolicyStatement({
+          actions: ['ecs:RunTask'],
+          resources: [taskDefinition.taskDefinitionArn],
+          conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
+        }),
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [taskDefinition.taskRole.roleArn, taskDefinition.obtainExecutionRole().roleArn],
+        }),
+      ],
+    ),
+    [
+      {
+        errors: ECS_TRANSIENT_ERRORS,
+        interval: Duration.seconds(30),
+        backoffRate: 2,
+        maxAttempts: 5,
+        maxDelay: Duration.minutes(5),
+        jitterStrategy: sfn.JitterType.FULL,
+      },
+    ],
+  );
+  writeTrainEvent.next(trainOnFargate);
 
   const fallBack = new sfn.Choice(scope, STATE_NAMES.fallBackToFargate, {
     comment: 'Lambda training ran out of time: start over on Fargate if the runtime was picked automatically',
   })
-    .when(sfn.Condition.stringEquals('$.plan.trainOn', 'auto'), trainOnFargate)
+    .when(sfn.Condition.stringEquals('$.plan.trainOn', 'auto'), writeTrainEvent)
     .otherwise(failed);
 
   const trainOnLambda = lambdaTask(
@@ -184,6 +261,22 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     targets.trainFunction,
     t.train,
     { comment: 'Container Lambda, 10,240 MB, 15 minutes at most', inputPath: '$.trainEvent', resultPath: '$.training' },
+    [
+      // At its reserved concurrency the function throttles: wait for a slot (up to ~an hour)
+      // rather than fail the run after seconds.
+      {
+        errors: LAMBDA_THROTTLED_ERRORS,
+        interval: Duration.minutes(1),
+        backoffRate: 2,
+        maxAttempts: 8,
+        maxDelay: Duration.minutes(10),
+        jitterStrategy: sfn.JitterType.FULL,
+      },
+      transient(
+        LAMBDA_TRANSIENT_ERRORS.filter((error) => !LAMBDA_THROTTLED_ERRORS.includes(error)),
+        Duration.seconds(2),
+      ),
+    ],
     (task) => task.addCatch(fallBack, { errors: LAMBDA_TIMEOUT_ERRORS, resultPath: '$.error' }),
   );
 
@@ -226,12 +319,23 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     comment: 'trainOn "lambda" | "fargate" | "auto": Fargate when trainExamples > plan.lambdaMaxTrainExamples',
   })
     .when(sfn.Condition.stringEquals('$.plan.trainOn', 'lambda'), trainOnLambda)
-    .when(sfn.Condition.stringEquals('$.plan.trainOn', 'fargate'), trainOnFargate)
+    .when(sfn.Condition.stringEquals('$.plan.trainOn', 'fargate'), writeTrainEvent)
     .when(
       sfn.Condition.numberGreaterThanJsonPath('$.dataset.trainExamples', '$.plan.lambdaMaxTrainExamples'),
-      trainOnFargate,
+      writeTrainEvent,
     )
     .otherwise(trainOnLambda);
 
   return validate.next(ingest).next(prepare).next(choose);
+}
+
+/**
+ * Replaces the IAM statements a CDK task state adds to the state machine role with exactly
+ * `statements`. CDK's defaults are broader than this workflow needs (see the callers), and they
+ * are fixed in the task's constructor (TaskStateBase.taskPolicies, read when the state machine
+ * binds the graph), so they are swapped before that. test/infra asserts the resulting role.
+ */
+function withExactPolicies<T extends sfn.TaskStateBase>(task: T, statements: iam.PolicyStatement[]): T {
+  Object.defineProperty(task, 'taskPolicies', { value: statements, configurable: true });
+  return task;
 }

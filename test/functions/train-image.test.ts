@@ -15,6 +15,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TRAIN_IMAGE, TRAIN_IMAGE_EXCLUDES } from '../../lib/infra/training.ts';
 import { REPO_ROOT } from '../../lib/infra/paths.ts';
+import { asPinnedImage } from '../../lib/infra/settings.ts';
 
 const SCRIPT = path.join(REPO_ROOT, 'scripts', 'build-train-bundle.mjs');
 const SETUP = path.join(REPO_ROOT, 'scripts', 'native', 'setup-tfjs-node.mjs');
@@ -32,8 +33,13 @@ interface Stage {
   name?: string;
   body: Instruction[];
 }
+interface Dockerfile {
+  /** `ARG name[=default]` lines before the first FROM (usable in FROM lines only). */
+  globalArgs: Map<string, string | undefined>;
+  stages: Stage[];
+}
 
-function parseDockerfile(text: string): Stage[] {
+function parseDockerfile(text: string): Dockerfile {
   const logical: string[] = [];
   let current = '';
   for (const raw of text.split('\n')) {
@@ -47,21 +53,25 @@ function parseDockerfile(text: string): Stage[] {
     current = '';
   }
   const stages: Stage[] = [];
+  const globalArgs = new Map<string, string | undefined>();
   for (const line of logical) {
     const [, keyword, args] = /^(\S+)\s*(.*)$/.exec(line)!;
     if (keyword.toUpperCase() === 'FROM') {
       const [from, as, name] = args.split(/\s+/);
       stages.push({ from, name: as?.toUpperCase() === 'AS' ? name : undefined, body: [] });
+    } else if (stages.length === 0) {
+      assert.equal(keyword.toUpperCase(), 'ARG', `${keyword} before the first FROM`);
+      const [name, ...value] = args.split('=');
+      globalArgs.set(name, value.length ? value.join('=') : undefined);
     } else {
-      assert.ok(stages.length, `${keyword} before the first FROM`);
       stages.at(-1)!.body.push({ keyword: keyword.toUpperCase(), args });
     }
   }
-  return stages;
+  return { globalArgs, stages };
 }
 
 const dockerfileText = fs.readFileSync(DOCKERFILE, 'utf8');
-const stages = parseDockerfile(dockerfileText);
+const { globalArgs, stages } = parseDockerfile(dockerfileText);
 const [buildStage, runtimeStage] = stages;
 const runs = (stage: Stage) => stage.body.filter((i) => i.keyword === 'RUN').map((i) => i.args);
 
@@ -81,11 +91,40 @@ function excluded(p: string): string | undefined {
 }
 
 describe('functions/train/Dockerfile against the stack contract', () => {
-  test('two stages, both FROM the Lambda Node.js 22 base image, the first named build', () => {
+  test('two stages, both FROM the BASE_IMAGE argument (default: the Lambda Node.js 22 image), the first named build', () => {
     assert.equal(stages.length, 2, `stages: ${stages.map((s) => s.from).join(', ')}`);
-    for (const stage of stages) assert.match(stage.from, BASE_IMAGE);
+    assert.deepEqual([...globalArgs.keys()], [TRAIN_IMAGE.baseImageArg]);
+    const base = globalArgs.get(TRAIN_IMAGE.baseImageArg);
+    assert.match(base ?? '', BASE_IMAGE);
+    for (const stage of stages) assert.equal(stage.from, `\${${TRAIN_IMAGE.baseImageArg}}`);
     assert.equal(buildStage.name, 'build');
     assert.equal(stages.filter((s) => s.name === undefined).length, 1);
+  });
+
+  test('the default base image, pinned with a digest, is what context trainBaseImage accepts', () => {
+    const base = globalArgs.get(TRAIN_IMAGE.baseImageArg)!;
+    const pinned = `${base}@sha256:${'0'.repeat(64)}`;
+    assert.equal(asPinnedImage(pinned, 'trainBaseImage'), pinned);
+    assert.throws(() => asPinnedImage(base, 'trainBaseImage'), /trainBaseImage/);
+    assert.match(dockerfileText, /docker buildx imagetools inspect public\.ecr\.aws\/lambda\/nodejs:22/, 'says how to look the digest up');
+  });
+
+  test('the runtime stage runs as the non-root TRAIN_IMAGE.user, checks itself as that user, and declares /tmp (1777) a volume', () => {
+    const body = runtimeStage.body;
+    const at = (predicate: (i: Instruction) => boolean) => body.findIndex(predicate);
+    const users = body.filter((i) => i.keyword === 'USER');
+    assert.deepEqual(users.map((i) => i.args), [TRAIN_IMAGE.user]);
+    assert.notEqual(TRAIN_IMAGE.user.split(':')[0], '0');
+    assert.notEqual(TRAIN_IMAGE.user.split(':')[0], 'root');
+    const user = at((i) => i.keyword === 'USER');
+    const chmod = at((i) => i.keyword === 'RUN' && i.args.trim() === `chmod 1777 ${TRAIN_IMAGE.scratchPath}`);
+    const selfcheck = at((i) => i.keyword === 'RUN' && i.args.trim() === 'node functions/train/selfcheck.mjs');
+    const lastCopy = body.map((i) => i.keyword).lastIndexOf('COPY');
+    assert.ok(chmod >= 0 && chmod < user, 'chmod 1777 /tmp as root, before USER');
+    assert.ok(lastCopy < user && user < selfcheck, 'USER after the copies, before the selfcheck');
+    const volumes = body.filter((i) => i.keyword === 'VOLUME').map((i) => JSON.parse(i.args));
+    assert.deepEqual(volumes, [[TRAIN_IMAGE.scratchPath]]);
+    assert.equal(buildStage.body.some((i) => i.keyword === 'USER' || i.keyword === 'VOLUME'), false, 'the build stage stays root');
   });
 
   test('the runtime stage: CMD is the Lambda handler, WORKDIR the task root, both bundles copied there', () => {

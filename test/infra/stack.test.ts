@@ -5,6 +5,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { synthesizeStack, type SynthesizedStack } from '../../lib/infra/synthesized-definition.ts';
 import { TRAIN_IMAGE } from '../../lib/infra/training.ts';
 import {
+  allowedOf,
+  executionRoleOf,
   grantsOfRole,
   type Json,
   logicalIdStartingWith,
@@ -18,6 +20,9 @@ let template: Template;
 let resources: Record<string, Json>;
 let bucketId: string;
 const fn = (prefix: string) => logicalIdStartingWith(template, 'AWS::Lambda::Function', prefix);
+const id = (type: string, prefix: string) => logicalIdStartingWith(template, type, prefix);
+const taskDefinitionId = () => id('AWS::ECS::TaskDefinition', 'TrainingTaskDefinition');
+const machineId = () => id('AWS::StepFunctions::StateMachine', 'Workflow');
 
 before(() => {
   synthesized = synthesizeStack();
@@ -82,6 +87,7 @@ describe('functions', () => {
     StepsEvaluate: { memory: 3008, timeout: 600, arch: 'x86_64', tmp: 1024 },
     StepsPromote: { memory: 256, timeout: 60, arch: 'arm64' },
     TriggersFunction: { memory: 256, timeout: 30, arch: 'arm64' },
+    StopTrainingFunction: { memory: 256, timeout: 60, arch: 'arm64' },
   };
 
   for (const [prefix, want] of Object.entries(expected)) {
@@ -100,6 +106,17 @@ describe('functions', () => {
       assert.ok(p.LoggingConfig.LogGroup, 'its own log group');
     });
   }
+
+  test('ingest is told the size of its /tmp (Lambda does not say)', () => {
+    const p = resources[fn('StepsIngest')].Properties;
+    assert.equal(p.Environment.Variables.FMNIST_EPHEMERAL_STORAGE_MIB, String(p.EphemeralStorage.Size));
+    assert.equal(p.EphemeralStorage.Size, 2048);
+  });
+
+  test('stop-training knows the training cluster', () => {
+    const env = resources[fn('StopTrainingFunction')].Properties.Environment.Variables;
+    assert.deepEqual(env.TRAINING_CLUSTER_ARN, { 'Fn::GetAtt': [id('AWS::ECS::Cluster', 'TrainingCluster'), 'Arn'] });
+  });
 
   test('evaluate gets the report-renderer layer and reads its font from /opt/fonts', () => {
     const p = resources[fn('StepsEvaluate')].Properties;
@@ -122,69 +139,179 @@ describe('functions', () => {
     assert.equal(env.TF_NUM_INTRAOP_THREADS, '6');
     assert.equal(env.TF_NUM_INTEROP_THREADS, undefined, "inter-op threads stay TensorFlow's default (the graph step runs kernels side by side)");
     assert.equal(env.DATA_BUCKET.Ref, bucketId);
+    assert.equal(p.ReservedConcurrentExecutions, 2, 'a cap on concurrent 10 GB training runs');
+  });
+
+  test('every function writes to its own log group and no other function reserves concurrency', () => {
+    const groups = new Set<string>();
+    for (const [logicalId, f] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      if (!f.Properties.LoggingConfig) continue; // CDK's helper functions (see the IAM tests)
+      const group = f.Properties.LoggingConfig.LogGroup.Ref as string;
+      assert.equal(resources[group].Type, 'AWS::Logs::LogGroup', logicalId);
+      assert.ok(!groups.has(group), `${logicalId} shares ${group}`);
+      groups.add(group);
+      if (!logicalId.startsWith('TrainingTrainFunction')) assert.equal(f.Properties.ReservedConcurrentExecutions, undefined, logicalId);
+    }
+    assert.equal(groups.size, 7);
   });
 });
 
-describe('IAM: each principal gets only its prefixes', () => {
-  const objects = (prefix: string) => `<${bucketId}.Arn>/${prefix}*`;
-  const s3Grants = (roleId: string) =>
-    grantsOfRole(template, roleId)
-      .filter((g) => g.action.startsWith('s3:'))
-      .map((g) => `${g.action} ${g.resource}${g.condition ? ' ' + JSON.stringify(g.condition) : ''}`)
-      .sort();
-  const expectS3 = (read: string[], write: string[]) =>
-    [
-      ...read.map((p) => `s3:GetObject ${objects(p)}`),
-      ...(read.length
-        ? [`s3:ListBucket <${bucketId}.Arn> ${JSON.stringify({ StringLikeIfExists: { 's3:prefix': read.map((p) => `${p}*`) } })}`]
-        : []),
-      ...write.flatMap((p) => [`s3:AbortMultipartUpload ${objects(p)}`, `s3:PutObject ${objects(p)}`]),
-    ].sort();
+describe('IAM: every role, exactly', () => {
+  const B = () => `<${bucketId}.Arn>`;
+  const logs = (logGroupPrefix: string) => {
+    const group = id('AWS::Logs::LogGroup', logGroupPrefix);
+    return [`logs:CreateLogStream <${group}.Arn>`, `logs:PutLogEvents <${group}.Arn>`];
+  };
+  const list = (...prefixes: string[]) => `s3:ListBucket ${B()} ${JSON.stringify({ StringLike: { 's3:prefix': prefixes } })}`;
+  const get = (key: string) => `s3:GetObject ${B()}/${key}`;
+  const put = (key: string) => `s3:PutObject ${B()}/${key}`;
+  const same = (actual: string[], expected: string[]) => assert.deepEqual(actual, [...expected].sort());
 
-  const cases: [string, () => string, string[], string[]][] = [
-    ['ingest', () => roleOf(template, fn('StepsIngest')), ['raw/', 'datasets/'], ['datasets/']],
-    ['train Lambda', () => roleOf(template, fn('TrainingTrainFunction')), ['datasets/'], ['runs/']],
-    [
-      'train Fargate task',
-      () => roleOf(template, logicalIdStartingWith(template, 'AWS::ECS::TaskDefinition', 'TrainingTaskDefinition')),
-      ['datasets/'],
-      ['runs/'],
-    ],
-    ['evaluate', () => roleOf(template, fn('StepsEvaluate')), ['datasets/', 'runs/'], ['runs/']],
-    ['promote', () => roleOf(template, fn('StepsPromote')), ['runs/', 'models/'], ['models/']],
-    ['trigger', () => roleOf(template, fn('TriggersFunction')), ['raw/'], []],
-    ['validate', () => roleOf(template, fn('StepsValidate')), [], []],
-  ];
-  for (const [name, role, read, write] of cases) {
-    test(`${name}: read ${read.join(' ') || 'nothing'}, write ${write.join(' ') || 'nothing'}`, () => {
-      assert.deepEqual(s3Grants(role()), expectS3(read, write));
-    });
-  }
+  test('validate: only its logs', () => {
+    same(allowedOf(template, roleOf(template, fn('StepsValidate'))), logs('StepsValidateLogs'));
+  });
+
+  test('ingest: get raw/, list and put datasets/', () => {
+    same(allowedOf(template, roleOf(template, fn('StepsIngest'))), [
+      ...logs('StepsIngestLogs'),
+      get('raw/*'),
+      list('datasets/*'),
+      put('datasets/*'),
+    ]);
+  });
+
+  test('train Lambda: list and get datasets/, put runs/*/model/*', () => {
+    same(allowedOf(template, roleOf(template, fn('TrainingTrainFunction'))), [
+      ...logs('TrainingTrainFunctionLogs'),
+      list('datasets/*'),
+      get('datasets/*'),
+      put('runs/*/model/*'),
+    ]);
+  });
+
+  test('Fargate task role: the train Lambda’s access, its TrainEvent, and answering its own state machine', () => {
+    same(allowedOf(template, roleOf(template, taskDefinitionId())), [
+      list('datasets/*'),
+      get('datasets/*'),
+      get('runs/*/train-event.json'),
+      put('runs/*/model/*'),
+      `states:SendTaskFailure <${machineId()}>`,
+      `states:SendTaskHeartbeat <${machineId()}>`,
+      `states:SendTaskSuccess <${machineId()}>`,
+    ]);
+  });
+
+  test('Fargate execution role: pull the image, write the task log', () => {
+    const repository =
+      'arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}';
+    same(allowedOf(template, executionRoleOf(template, taskDefinitionId())), [
+      `ecr:BatchCheckLayerAvailability ${repository}`,
+      `ecr:BatchGetImage ${repository}`,
+      `ecr:GetDownloadUrlForLayer ${repository}`,
+      'ecr:GetAuthorizationToken *',
+      ...logs('TrainingTaskLogs'),
+    ]);
+  });
+
+  test('evaluate: datasets/ and the models in, the report out', () => {
+    same(allowedOf(template, roleOf(template, fn('StepsEvaluate'))), [
+      ...logs('StepsEvaluateLogs'),
+      list('datasets/*', 'runs/*/model/*'),
+      get('datasets/*'),
+      get('runs/*/model/*'),
+      put('runs/*/report/*'),
+    ]);
+  });
+
+  test('promote: list the candidate model, read and replace models/champion.json', () => {
+    same(allowedOf(template, roleOf(template, fn('StepsPromote'))), [
+      ...logs('StepsPromoteLogs'),
+      list('runs/*/model/*', 'models/champion.json'),
+      get('models/champion.json'),
+      put('models/champion.json'),
+    ]);
+  });
+
+  test('trigger: read raw/, start the workflow, send its failures to its queue', () => {
+    same(allowedOf(template, roleOf(template, fn('TriggersFunction'))), [
+      ...logs('TriggersFunctionLogs'),
+      list('raw/*'),
+      get('raw/*'),
+      `states:StartExecution <${machineId()}>`,
+      `sqs:SendMessage <${id('AWS::SQS::Queue', 'TriggersFailures')}.Arn>`,
+    ]);
+  });
+
+  test('stop-training: this state machine’s execution histories, StopTask in the training cluster only', () => {
+    const cluster = id('AWS::ECS::Cluster', 'TrainingCluster');
+    same(allowedOf(template, roleOf(template, fn('StopTrainingFunction'))), [
+      ...logs('StopTrainingFunctionLogs'),
+      `states:GetExecutionHistory arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${machineId()}.Name>:*`,
+      `ecs:StopTask arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${cluster}>/* ${JSON.stringify({ ArnEquals: { 'ecs:cluster': `<${cluster}.Arn>` } })}`,
+      `sqs:SendMessage <${id('AWS::SQS::Queue', 'StopTrainingFailures')}.Arn>`,
+    ]);
+  });
+
+  test('state machine: its five functions (unqualified), RunTask in its cluster, PassRole of the two task roles, the TrainEvent; "*" only for logs and X-Ray', () => {
+    const taskDefinition = taskDefinitionId();
+    const cluster = id('AWS::ECS::Cluster', 'TrainingCluster');
+    const functions = ['StepsValidate', 'StepsIngest', 'TrainingTrainFunction', 'StepsEvaluate', 'StepsPromote'];
+    same(allowedOf(template, roleOf(template, machineId())), [
+      ...functions.map((f) => `lambda:InvokeFunction <${fn(f)}.Arn>`),
+      `ecs:RunTask <${taskDefinition}> ${JSON.stringify({ ArnEquals: { 'ecs:cluster': `<${cluster}.Arn>` } })}`,
+      `iam:PassRole <${roleOf(template, taskDefinition)}.Arn>`,
+      `iam:PassRole <${executionRoleOf(template, taskDefinition)}.Arn>`,
+      put('runs/*/train-event.json'),
+      ...[
+        'logs:CreateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:DescribeLogGroups',
+        'logs:DescribeResourcePolicies',
+        'logs:GetLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:UpdateLogDelivery',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].map((action) => `${action} *`),
+    ]);
+  });
+
+  test('no other roles but CDK’s own helpers, which keep what CDK gives them', () => {
+    const ours = [
+      ...['StepsValidate', 'StepsIngest', 'StepsEvaluate', 'StepsPromote', 'TrainingTrainFunction', 'TriggersFunction', 'StopTrainingFunction'].map((f) =>
+        roleOf(template, fn(f)),
+      ),
+      roleOf(template, taskDefinitionId()),
+      executionRoleOf(template, taskDefinitionId()),
+      roleOf(template, machineId()),
+    ];
+    const helpers = resourcesOfType(template, 'AWS::IAM::Role')
+      .map(([roleId]) => roleId)
+      .filter((roleId) => !ours.includes(roleId))
+      .sort();
+    assert.deepEqual(
+      helpers.map((roleId) => roleId.replace(/[0-9A-F]{8}$/, '')),
+      ['BucketNotificationsHandler050a0587b7544547bf325f094a3db834Role', 'CustomVpcRestrictDefaultSGCustomResourceProviderRole'],
+    );
+    assert.deepEqual(
+      grantsOfRole(template, helpers[0]).map((g) => `${g.action} ${g.resource}`),
+      [`s3:PutBucketNotification ${B()}`],
+    );
+  });
 
   test('no policy anywhere allows s3:* or an S3 action on *', () => {
-    for (const [id, policy] of resourcesOfType(template, 'AWS::IAM::Policy')) {
+    for (const [policyId, policy] of resourcesOfType(template, 'AWS::IAM::Policy')) {
       const statements = [policy.Properties.PolicyDocument.Statement].flat() as Json[];
-      for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+      for (const statement of statements.filter((st) => st.Effect === 'Allow')) {
         const actions = [statement.Action].flat() as string[];
         const targets = [statement.Resource].flat().map(render);
-        assert.ok(!actions.includes('s3:*') && !actions.includes('*'), `${id} allows ${actions}`);
-        if (actions.some((a) => a.startsWith('s3:'))) assert.ok(!targets.includes('*'), `${id}: ${actions} on *`);
+        assert.ok(!actions.includes('s3:*') && !actions.includes('*'), `${policyId} allows ${actions}`);
+        if (actions.some((a) => a.startsWith('s3:'))) assert.ok(!targets.includes('*'), `${policyId}: ${actions} on *`);
       }
     }
-  });
-
-  test('the Fargate task may answer only its own state machine', () => {
-    const taskRole = roleOf(template, logicalIdStartingWith(template, 'AWS::ECS::TaskDefinition', 'TrainingTaskDefinition'));
-    const machine = logicalIdStartingWith(template, 'AWS::StepFunctions::StateMachine', 'Workflow');
-    const states = grantsOfRole(template, taskRole).filter((g) => g.action.startsWith('states:'));
-    assert.deepEqual(states.map((g) => g.action).sort(), ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
-    for (const g of states) assert.equal(g.resource, `<${machine}>`);
-  });
-
-  test('the trigger may start only the training workflow', () => {
-    const machine = logicalIdStartingWith(template, 'AWS::StepFunctions::StateMachine', 'Workflow');
-    const grants = grantsOfRole(template, roleOf(template, fn('TriggersFunction'))).filter((g) => g.action.startsWith('states:'));
-    assert.deepEqual(grants.map((g) => `${g.action} ${g.resource}`), [`states:StartExecution <${machine}>`]);
   });
 });
 
@@ -204,6 +331,20 @@ describe('Fargate training', () => {
     const env = Object.fromEntries((container.Environment as Json[]).map((e) => [e.Name, e.Value]));
     assert.deepEqual(env.DATA_BUCKET, { Ref: bucketId });
     assert.equal(env.TF_NUM_INTRAOP_THREADS, '4');
+    assert.equal(env.FMNIST_HEARTBEAT_SECONDS, '60');
+    for (const perRun of ['FMNIST_TRAIN_EVENT', 'FMNIST_TRAIN_EVENT_KEY', 'SFN_TASK_TOKEN']) assert.equal(env[perRun], undefined, perRun);
+  });
+
+  test('not root, read-only root filesystem, /tmp the only writable path (a scratch volume), HOME there', () => {
+    const p = resources[taskDefinitionId()].Properties;
+    const [container] = p.ContainerDefinitions as Json[];
+    assert.equal(container.User, TRAIN_IMAGE.user);
+    assert.notEqual(container.User.split(':')[0], '0');
+    assert.equal(container.ReadonlyRootFilesystem, true);
+    assert.deepEqual(container.MountPoints, [{ ContainerPath: '/tmp', ReadOnly: false, SourceVolume: 'scratch' }]);
+    assert.deepEqual(p.Volumes, [{ Name: 'scratch' }], 'a bind mount of the task storage (no host path, no EFS)');
+    const env = Object.fromEntries((container.Environment as Json[]).map((e) => [e.Name, e.Value]));
+    assert.equal(env.HOME, '/tmp');
   });
 
   test('the task and the train Lambda use the same image asset (built once)', () => {
@@ -245,11 +386,128 @@ describe('trigger', () => {
     });
     for (const { wildcard } of rule.EventPattern.detail.object.key) assert.ok(wildcard.startsWith('raw/'));
     assert.deepEqual(rule.Targets[0].Arn, { 'Fn::GetAtt': [fn('TriggersFunction'), 'Arn'] });
-    assert.equal(rule.Targets[0].RetryPolicy.MaximumRetryAttempts, 4);
+  });
+
+  test('failures do not vanish: the target’s DLQ and the function’s on-failure destination are its queue', () => {
+    expectDeadLetters('TriggersRawUpload', 'TriggersFunction', 'TriggersFailures');
   });
 
   test('no retrain schedule unless configured', () => {
-    assert.equal(resourcesOfType(template, 'AWS::Events::Rule').length, 1);
+    assert.deepEqual(
+      resourcesOfType(template, 'AWS::Events::Rule').map(([ruleId]) => ruleId.replace(/[0-9A-F]{8}$/, '')).sort(),
+      ['StopTrainingDeadExecution', 'TriggersRawUpload'],
+    );
+  });
+});
+
+/** EventBridge → function, asynchronously: failures of either hop land in the function's queue. */
+function expectDeadLetters(rulePrefix: string, functionPrefix: string, queuePrefix: string) {
+  const ruleId = id('AWS::Events::Rule', rulePrefix);
+  const queue = id('AWS::SQS::Queue', queuePrefix);
+  const [target] = resources[ruleId].Properties.Targets as Json[];
+  assert.deepEqual(target.DeadLetterConfig, { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } });
+  assert.deepEqual(target.RetryPolicy, { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 });
+
+  const [[, invokeConfig], ...more] = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').filter(
+    ([, c]) => c.Properties.FunctionName.Ref === fn(functionPrefix),
+  );
+  assert.equal(more.length, 0);
+  assert.deepEqual(invokeConfig.Properties.DestinationConfig, { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } });
+  assert.equal(invokeConfig.Properties.MaximumRetryAttempts, 2);
+  assert.equal(invokeConfig.Properties.MaximumEventAgeInSeconds, 3600);
+
+  const q = resources[queue].Properties;
+  assert.equal(q.SqsManagedSseEnabled, true);
+  assert.equal(q.MessageRetentionPeriod, 14 * 24 * 3600);
+  const [[, queuePolicy]] = resourcesOfType(template, 'AWS::SQS::QueuePolicy').filter(([, qp]) =>
+    (qp.Properties.Queues as Json[]).some((ref) => ref.Ref === queue),
+  );
+  const statements = queuePolicy.Properties.PolicyDocument.Statement as Json[];
+  assert.ok(
+    statements.some((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
+    'TLS only',
+  );
+  const allows = statements.filter((st) => st.Effect === 'Allow');
+  assert.deepEqual(
+    allows.map((st) => ({ ...st, Sid: undefined })),
+    [
+      {
+        Sid: undefined,
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Principal: { Service: 'events.amazonaws.com' },
+        Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } },
+      },
+    ],
+    'EventBridge may send only this rule’s undeliverable events',
+  );
+}
+
+describe('stopping the Fargate tasks of dead executions', () => {
+  test('a rule on this state machine’s FAILED, TIMED_OUT and ABORTED executions invokes stop-training', () => {
+    const rule = resources[id('AWS::Events::Rule', 'StopTrainingDeadExecution')].Properties;
+    assert.deepEqual(rule.EventPattern, {
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { stateMachineArn: [{ Ref: machineId() }], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+    });
+    assert.deepEqual(rule.Targets[0].Arn, { 'Fn::GetAtt': [fn('StopTrainingFunction'), 'Arn'] });
+  });
+
+  test('its failures do not vanish either', () => {
+    expectDeadLetters('StopTrainingDeadExecution', 'StopTrainingFunction', 'StopTrainingFailures');
+  });
+});
+
+describe('alarms', () => {
+  const topicId = () => id('AWS::SNS::Topic', 'AlarmsTopic');
+  const alarms = () => resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties as Json);
+
+  test('one per failure that must not pass unnoticed, each ≥ 1 in 5 minutes', () => {
+    const machine = { Name: 'StateMachineArn', Value: { Ref: machineId() } };
+    const trigger = { Name: 'FunctionName', Value: { Ref: fn('TriggersFunction') } };
+    const queue = (prefix: string) => ({ Name: 'QueueName', Value: { 'Fn::GetAtt': [id('AWS::SQS::Queue', prefix), 'QueueName'] } });
+    const seen = alarms()
+      .map((a) => JSON.stringify([a.Namespace, a.MetricName, a.Dimensions, a.Statistic]))
+      .sort();
+    const expected = [
+      ['AWS/States', 'ExecutionsFailed', [machine], 'Sum'],
+      ['AWS/States', 'ExecutionsTimedOut', [machine], 'Sum'],
+      ['AWS/States', 'ExecutionsAborted', [machine], 'Sum'],
+      ['AWS/Lambda', 'Errors', [trigger], 'Sum'],
+      ['AWS/Lambda', 'Throttles', [trigger], 'Sum'],
+      ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', [queue('TriggersFailures')], 'Maximum'],
+      ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', [queue('StopTrainingFailures')], 'Maximum'],
+    ].map((e) => JSON.stringify(e));
+    assert.deepEqual(seen, expected.sort());
+    for (const a of alarms()) {
+      assert.equal(a.Period, 300);
+      assert.equal(a.Threshold, 1);
+      assert.equal(a.EvaluationPeriods, 1);
+      assert.equal(a.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+      assert.equal(a.TreatMissingData, 'notBreaching');
+    }
+  });
+
+  test('every alarm notifies the topic, which exists without alarmEmail (and has no subscription then)', () => {
+    for (const a of alarms()) assert.deepEqual(a.AlarmActions, [{ Ref: topicId() }], a.MetricName);
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    assert.deepEqual((template.toJSON().Outputs as Json).AlarmTopicArn.Value, { Ref: topicId() });
+  });
+
+  test('the topic takes what CloudWatch can publish: no AWS-managed key, TLS only, this account’s alarms only', () => {
+    const topic = resources[topicId()].Properties;
+    assert.equal(topic.KmsMasterKeyId, undefined, 'CloudWatch cannot use alias/aws/sns (its key policy does not allow cloudwatch.amazonaws.com)');
+    const [[, policy]] = resourcesOfType(template, 'AWS::SNS::TopicPolicy');
+    const statements = policy.Properties.PolicyDocument.Statement as Json[];
+    assert.ok(statements.some((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+    const allow = statements.filter((st) => st.Effect === 'Allow');
+    assert.equal(allow.length, 1);
+    assert.deepEqual(allow[0].Principal, { Service: 'cloudwatch.amazonaws.com' });
+    assert.equal(allow[0].Action, 'sns:Publish');
+    assert.equal(render(allow[0].Condition.ArnLike['aws:SourceArn']), 'arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*');
+    assert.deepEqual(allow[0].Condition.StringEquals, { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
   });
 });
 
@@ -267,31 +525,16 @@ describe('state machine', () => {
     });
     assert.equal(resources[logGroup].Properties.RetentionInDays, 30);
   });
-
-  test('alarms on failed and timed-out executions', () => {
-    const machine = logicalIdStartingWith(template, 'AWS::StepFunctions::StateMachine', 'Workflow');
-    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/States',
-        MetricName: metric,
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
-        Statistic: 'Sum',
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-      });
-    }
-  });
 });
 
 describe('outputs and checks', () => {
-  test('DataBucketName and StateMachineArn, without exports', () => {
+  test('DataBucketName, StateMachineArn and AlarmTopicArn, without exports', () => {
     const outputs = template.toJSON().Outputs as Json;
     const machine = logicalIdStartingWith(template, 'AWS::StepFunctions::StateMachine', 'Workflow');
     assert.deepEqual(outputs.DataBucketName.Value, { Ref: bucketId });
     assert.deepEqual(outputs.StateMachineArn.Value, { Ref: machine });
-    assert.equal(outputs.DataBucketName.Export, undefined);
-    assert.equal(outputs.StateMachineArn.Export, undefined);
+    assert.deepEqual(Object.keys(outputs).sort(), ['AlarmTopicArn', 'DataBucketName', 'StateMachineArn']);
+    for (const output of Object.values(outputs)) assert.equal(output.Export, undefined);
   });
 
   test('cdk-nag AwsSolutions: no finding left unacknowledged', () => {

@@ -18,6 +18,17 @@ export function render(value: unknown): string {
   return JSON.stringify(v);
 }
 
+/** `render` applied to every intrinsic inside a value (condition blocks, parameters). */
+export function renderDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(renderDeep);
+  if (value !== null && typeof value === 'object') {
+    const v = value as Json;
+    if (v['Fn::Join'] || v['Fn::GetAtt'] || v.Ref || typeof v['Fn::Sub'] === 'string') return render(v);
+    return Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, renderDeep(inner)]));
+  }
+  return value;
+}
+
 const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 export interface Grant {
@@ -44,11 +55,32 @@ export function grantsOfRole(template: Template, roleLogicalId: string): Grant[]
   return grants;
 }
 
-/** The role of a Lambda function (logical id) or an ECS task definition's task role. */
+/**
+ * Everything a role is allowed, one line per (action, resource[, condition]), sorted: the exact
+ * content of its inline policies whatever CDK's statement merging made of them. Fails if the role
+ * has managed policies or inline `Policies` of its own (they would escape this list).
+ */
+export function allowedOf(template: Template, roleLogicalId: string): string[] {
+  const role = template.toJSON().Resources[roleLogicalId] as Json;
+  if (role.Properties.ManagedPolicyArns !== undefined || role.Properties.Policies !== undefined) {
+    throw new Error(`${roleLogicalId} has managed or inline policies: ${JSON.stringify(role.Properties)}`);
+  }
+  return grantsOfRole(template, roleLogicalId)
+    .map((g) => `${g.action} ${g.resource}${g.condition ? ' ' + JSON.stringify(renderDeep(g.condition)) : ''}`)
+    .sort();
+}
+
+/** The role of a Lambda function or a state machine (logical id), or an ECS task definition's task role. */
 export function roleOf(template: Template, logicalId: string): string {
   const resource = template.toJSON().Resources[logicalId] as Json;
-  const role = resource.Properties.Role ?? resource.Properties.TaskRoleArn;
+  const role = resource.Properties.Role ?? resource.Properties.TaskRoleArn ?? resource.Properties.RoleArn;
   return role['Fn::GetAtt'][0];
+}
+
+/** An ECS task definition's execution role. */
+export function executionRoleOf(template: Template, taskDefinitionLogicalId: string): string {
+  const resource = template.toJSON().Resources[taskDefinitionLogicalId] as Json;
+  return resource.Properties.ExecutionRoleArn['Fn::GetAtt'][0];
 }
 
 /** The single resource of a type whose logical id starts with a prefix (construct path based). */

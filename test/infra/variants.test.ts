@@ -1,18 +1,22 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Node } from 'constructs';
 import { App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_SETTINGS, settingsFromContext } from '../../lib/infra/settings.ts';
+import { DEFAULT_SETTINGS, settingsFromContext, TRAIN_RESERVED_CONCURRENCY } from '../../lib/infra/settings.ts';
 import { synthesizeStack, type SynthesizedStack } from '../../lib/infra/synthesized-definition.ts';
 import { logicalIdStartingWith, resourcesOfType, type Json } from './template-helpers.ts';
 
 describe('settings from CDK context', () => {
   const settings = (context: Record<string, unknown>) => settingsFromContext(Node.of(new App({ context })));
 
-  test('defaults: retain data, no schedule, 30 days of logs', () => {
-    assert.deepEqual(settings({}), { ...DEFAULT_SETTINGS, retrainSchedule: undefined, alarmEmail: undefined });
+  test('defaults: retain data, no schedule, 30 days of logs, the Dockerfile’s base image, 2 train Lambdas at most', () => {
+    assert.deepEqual(settings({}), { ...DEFAULT_SETTINGS, retrainSchedule: undefined, alarmEmail: undefined, trainBaseImage: undefined });
     assert.equal(DEFAULT_SETTINGS.destroyOnRemoval, false);
+    assert.equal(DEFAULT_SETTINGS.trainReservedConcurrency, TRAIN_RESERVED_CONCURRENCY);
+    assert.equal(TRAIN_RESERVED_CONCURRENCY, 2);
   });
 
   test('command-line strings and cdk.json values both work; empty strings mean unset', () => {
@@ -29,7 +33,57 @@ describe('settings from CDK context', () => {
     assert.throws(() => settings({ retrainSchedule: 'weekly' }), /retrainSchedule.*rate\(\.\.\.\) or cron\(\.\.\.\)/);
     assert.throws(() => settings({ lambdaTrainMaxImages: 0 }), /lambdaTrainMaxImages/);
   });
+
+  const digest = 'sha256:' + 'ab12'.repeat(16);
+  test('trainBaseImage: an image pinned by digest, with or without its tag', () => {
+    for (const image of [
+      `public.ecr.aws/lambda/nodejs:22@${digest}`,
+      `public.ecr.aws/lambda/nodejs@${digest}`,
+      `123456789012.dkr.ecr.eu-west-1.amazonaws.com/mirror/lambda-nodejs:22.2025.01.01@${digest}`,
+      `registry.example.com:5000/lambda/nodejs:22@${digest}`,
+    ]) {
+      assert.equal(settings({ trainBaseImage: image }).trainBaseImage, image);
+    }
+    assert.equal(settings({ trainBaseImage: '' }).trainBaseImage, undefined);
+  });
+
+  test('trainBaseImage: anything not pinned by a full sha256 digest fails, naming the key and how to look the digest up', () => {
+    for (const image of [
+      'public.ecr.aws/lambda/nodejs:22', // a tag moves
+      `public.ecr.aws/lambda/nodejs:22@sha256:${'ab12'.repeat(15)}`, // 60 hex
+      `public.ecr.aws/lambda/nodejs:22@sha256:${'AB12'.repeat(16)}`, // upper case
+      `public.ecr.aws/lambda/nodejs:22@sha512:${'ab12'.repeat(32)}`,
+      `nodejs:22@${digest}`, // no registry/repository
+      `public.ecr.aws/lambda/nodejs:22@${digest} --build-arg X=1`,
+      42,
+    ]) {
+      assert.throws(
+        () => settings({ trainBaseImage: image }),
+        (error: Error) => /context "trainBaseImage"/.test(error.message) && /docker buildx imagetools inspect/.test(error.message),
+        String(image),
+      );
+    }
+  });
+
+  test('trainReservedConcurrency: a positive integer, or "none" for accounts that cannot reserve any', () => {
+    assert.equal(settings({ trainReservedConcurrency: '5' }).trainReservedConcurrency, 5);
+    assert.equal(settings({ trainReservedConcurrency: 3 }).trainReservedConcurrency, 3);
+    assert.equal(settings({ trainReservedConcurrency: 'none' }).trainReservedConcurrency, undefined);
+    for (const bad of [0, '0', '-1', '1.5', 'off', true]) {
+      assert.throws(() => settings({ trainReservedConcurrency: bad }), /context "trainReservedConcurrency" must be a positive integer or "none"/, String(bad));
+    }
+  });
 });
+
+const BASE_IMAGE = `public.ecr.aws/lambda/nodejs:22@sha256:${'0123456789abcdef'.repeat(4)}`;
+
+/** The Docker build args of the stack's one image asset, from the cloud assembly's asset manifest. */
+function imageBuildArgs(synthesized: SynthesizedStack): Record<string, string> | undefined {
+  const manifest = JSON.parse(readFileSync(join(synthesized.app.outdir, `${synthesized.stack.artifactId}.assets.json`), 'utf8')) as Json;
+  const images = Object.values(manifest.dockerImages ?? {}) as Json[];
+  assert.equal(images.length, 1);
+  return images[0].source.dockerBuildArgs;
+}
 
 describe('a dev stack with a retrain schedule and alarm mail', () => {
   let synthesized: SynthesizedStack;
@@ -42,6 +96,8 @@ describe('a dev stack with a retrain schedule and alarm mail', () => {
         alarmEmail: 'ml-ops@example.com',
         logRetentionDays: 7,
         lambdaTrainMaxImages: 100_000,
+        trainBaseImage: BASE_IMAGE,
+        trainReservedConcurrency: 'none',
       },
     });
     resources = synthesized.template.toJSON().Resources;
@@ -67,16 +123,40 @@ describe('a dev stack with a retrain schedule and alarm mail', () => {
     assert.deepEqual(rule.Properties.Targets[0].Arn, { 'Fn::GetAtt': [trigger, 'Arn'] });
   });
 
-  test('alarms notify an encrypted, TLS-only topic with the mail subscribed', () => {
-    const topic = logicalIdStartingWith(synthesized.template, 'AWS::SNS::Topic', 'WorkflowAlarmTopic');
+  test('the schedule’s target has the same dead-letter queue and retries as the upload rule', () => {
+    const target = (prefix: string) => resources[logicalIdStartingWith(synthesized.template, 'AWS::Events::Rule', prefix)].Properties.Targets[0];
+    const schedule = target('TriggersRetrainSchedule');
+    const upload = target('TriggersRawUpload');
+    assert.deepEqual(schedule.DeadLetterConfig, upload.DeadLetterConfig);
+    assert.deepEqual(schedule.RetryPolicy, upload.RetryPolicy);
+    assert.ok(schedule.DeadLetterConfig.Arn);
+  });
+
+  test('trainBaseImage reaches the Dockerfile as BASE_IMAGE; without it, no build args', () => {
+    assert.deepEqual(imageBuildArgs(synthesized), { BASE_IMAGE });
+    const plain = synthesizeStack();
+    try {
+      assert.equal(imageBuildArgs(plain), undefined);
+    } finally {
+      plain.cleanup();
+    }
+  });
+
+  test('trainReservedConcurrency "none": nothing reserved', () => {
+    const train = resources[logicalIdStartingWith(synthesized.template, 'AWS::Lambda::Function', 'TrainingTrainFunction')];
+    assert.equal(train.Properties.ReservedConcurrentExecutions, undefined);
+  });
+
+  test('alarms notify the TLS-only topic with the mail subscribed', () => {
+    const topic = logicalIdStartingWith(synthesized.template, 'AWS::SNS::Topic', 'AlarmsTopic');
     synthesized.template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ml-ops@example.com',
       TopicArn: { Ref: topic },
     });
-    for (const [, alarm] of resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm')) {
-      assert.deepEqual(alarm.Properties.AlarmActions, [{ Ref: topic }]);
-    }
+    const alarms = resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm');
+    assert.equal(alarms.length, 7);
+    for (const [, alarm] of alarms) assert.deepEqual(alarm.Properties.AlarmActions, [{ Ref: topic }]);
   });
 
   test('the Lambda budget comes from context', () => {

@@ -8,9 +8,18 @@ import {
   type SynthesizedStack,
 } from '../../lib/infra/synthesized-definition.ts';
 import { LAMBDA_TRAIN_MAX_IMAGES } from '../../lib/infra/settings.ts';
-import { LAMBDA_TIMEOUT_ERRORS, LAMBDA_TRANSIENT_ERRORS, STATE_NAMES } from '../../lib/infra/workflow-definition.ts';
+import {
+  ECS_TRANSIENT_ERRORS,
+  LAMBDA_THROTTLED_ERRORS,
+  LAMBDA_TIMEOUT_ERRORS,
+  LAMBDA_TRANSIENT_ERRORS,
+  S3_TRANSIENT_ERRORS,
+  STATE_NAMES,
+} from '../../lib/infra/workflow-definition.ts';
 import { planExecution } from '../../lib/workflow/execution-input.ts';
-import type { Json } from './template-helpers.ts';
+import { FARGATE_ENV } from '../../lib/workflow/fargate-task.ts';
+import { trainEventKey } from '../../lib/workflow/layout.ts';
+import { logicalIdStartingWith, type Json } from './template-helpers.ts';
 
 type AslValidator = (definition: unknown, options?: { checkPaths?: boolean; checkArn?: boolean }) => {
   isValid: boolean;
@@ -46,7 +55,7 @@ describe('the synthesized state machine definition', () => {
     assert.equal(result.isValid, true);
   });
 
-  test('runs validate -> ingest -> choose runtime -> train -> evaluate -> promote -> done', () => {
+  test('runs validate -> ingest -> choose runtime -> train (Fargate: write the TrainEvent first) -> evaluate -> promote -> done', () => {
     assert.equal(definition.StartAt, STATE_NAMES.validate);
     assert.equal(state(STATE_NAMES.validate).Next, STATE_NAMES.ingest);
     assert.equal(state(STATE_NAMES.ingest).Next, STATE_NAMES.prepareTrainEvent);
@@ -54,6 +63,7 @@ describe('the synthesized state machine definition', () => {
     assert.equal(state(STATE_NAMES.prepareTrainEvent).Next, STATE_NAMES.chooseRuntime);
     assert.equal(state(STATE_NAMES.chooseRuntime).Type, 'Choice');
     assert.equal(state(STATE_NAMES.trainOnLambda).Next, STATE_NAMES.evaluate);
+    assert.equal(state(STATE_NAMES.writeTrainEvent).Next, STATE_NAMES.trainOnFargate);
     assert.equal(state(STATE_NAMES.trainOnFargate).Next, STATE_NAMES.evaluate);
     assert.equal(state(STATE_NAMES.evaluate).Next, STATE_NAMES.promote);
     assert.equal(state(STATE_NAMES.promote).Next, STATE_NAMES.done);
@@ -61,17 +71,26 @@ describe('the synthesized state machine definition', () => {
     assert.deepEqual(Object.keys(definition.States).sort(), Object.values(STATE_NAMES).sort());
   });
 
-  test('every Task has a timeout, a retry on transient errors only, and a catch to Failed', () => {
-    assert.equal(tasks().length, 6);
+  test('every Task has a timeout, retries on transient errors only, and a catch to Failed', () => {
+    assert.deepEqual(tasks().map(([name]) => name).sort(), [
+      STATE_NAMES.evaluate,
+      STATE_NAMES.ingest,
+      STATE_NAMES.promote,
+      STATE_NAMES.trainOnFargate,
+      STATE_NAMES.trainOnLambda,
+      STATE_NAMES.validate,
+      STATE_NAMES.writeTrainEvent,
+    ]);
     for (const [name, task] of tasks()) {
       assert.ok(Number.isInteger(task.TimeoutSeconds) && task.TimeoutSeconds > 0, `${name}: TimeoutSeconds`);
       const retries = task.Retry as Json[];
-      assert.equal(retries.length, 1, name);
-      const [retry] = retries;
-      assert.ok(!retry.ErrorEquals.includes('States.ALL'), `${name} retries States.ALL`);
-      assert.ok(!retry.ErrorEquals.some((e: string) => /ConfigError|DataValidationError|States\.(Timeout|TaskFailed)/.test(e)));
-      assert.equal(retry.BackoffRate, 2);
-      assert.ok(retry.IntervalSeconds >= 2 && retry.MaxAttempts === 3, name);
+      assert.ok(retries.length >= 1, name);
+      for (const retry of retries) {
+        assert.ok(!retry.ErrorEquals.includes('States.ALL'), `${name} retries States.ALL`);
+        assert.ok(!retry.ErrorEquals.some((e: string) => /ConfigError|DataValidationError|States\.(Timeout|TaskFailed)/.test(e)));
+        assert.equal(retry.BackoffRate, 2);
+        assert.ok(retry.IntervalSeconds >= 2 && retry.MaxAttempts >= 3, name);
+      }
       const catchAll = { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE_NAMES.failed };
       const fallBack = { ErrorEquals: LAMBDA_TIMEOUT_ERRORS, ResultPath: '$.error', Next: STATE_NAMES.fallBackToFargate };
       assert.deepEqual(task.Catch, name === STATE_NAMES.trainOnLambda ? [fallBack, catchAll] : [catchAll], name);
@@ -79,9 +98,12 @@ describe('the synthesized state machine definition', () => {
   });
 
   test('Lambda tasks retry exactly the Lambda service errors and return plain results', () => {
-    for (const [name, task] of tasks().filter(([n]) => n !== STATE_NAMES.trainOnFargate)) {
-      assert.deepEqual(task.Retry[0].ErrorEquals, LAMBDA_TRANSIENT_ERRORS, name);
-      assert.match(task.Resource, /^arn:aws:lambda:[^:]+:\d{12}:function:/, `${name}: payloadResponseOnly`);
+    const lambdaTasks = [STATE_NAMES.validate, STATE_NAMES.ingest, STATE_NAMES.evaluate, STATE_NAMES.promote];
+    for (const name of lambdaTasks) {
+      assert.deepEqual(state(name).Retry, [{ ErrorEquals: LAMBDA_TRANSIENT_ERRORS, IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }], name);
+    }
+    for (const name of [...lambdaTasks, STATE_NAMES.trainOnLambda]) {
+      assert.match(state(name).Resource, /^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$/, `${name}: payloadResponseOnly, unqualified`);
     }
     assert.deepEqual(LAMBDA_TRANSIENT_ERRORS, [
       'Lambda.ServiceException',
@@ -89,6 +111,23 @@ describe('the synthesized state machine definition', () => {
       'Lambda.SdkClientException',
       'Lambda.TooManyRequestsException',
     ]);
+  });
+
+  test('TrainOnLambda waits for a slot when throttled at its reserved concurrency (about an hour at most), with jitter', () => {
+    const [throttled, transient] = state(STATE_NAMES.trainOnLambda).Retry as Json[];
+    assert.deepEqual(throttled, {
+      ErrorEquals: LAMBDA_THROTTLED_ERRORS,
+      IntervalSeconds: 60,
+      MaxAttempts: 8,
+      BackoffRate: 2,
+      MaxDelaySeconds: 600,
+      JitterStrategy: 'FULL',
+    });
+    assert.deepEqual(LAMBDA_THROTTLED_ERRORS, ['Lambda.TooManyRequestsException']);
+    // the longest wait: each delay capped, no jitter
+    const longest = Array.from({ length: 8 }, (_, i) => Math.min(60 * 2 ** i, 600)).reduce((a, b) => a + b, 0);
+    assert.ok(longest >= 3000 && longest <= 4000, `${longest} s`);
+    assert.deepEqual(transient.ErrorEquals, ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException']);
   });
 
   test('Failed carries the failing state’s error and cause', () => {
@@ -100,28 +139,93 @@ describe('the synthesized state machine definition', () => {
     });
   });
 
-  test('the Fargate task waits for its token, heartbeats, and gets the TrainEvent by environment', () => {
+  test('every way into TrainOnFargate goes through WriteTrainEvent', () => {
+    const into = (target: string) =>
+      Object.entries(definition.States)
+        .filter(([, st]) => {
+          const s = st as Json;
+          return s.Next === target || s.Default === target || (s.Choices as Json[] | undefined)?.some((c) => c.Next === target) ||
+            (s.Catch as Json[] | undefined)?.some((c) => c.Next === target);
+        })
+        .map(([name]) => name)
+        .sort();
+    assert.deepEqual(into(STATE_NAMES.trainOnFargate), [STATE_NAMES.writeTrainEvent]);
+    assert.deepEqual(into(STATE_NAMES.writeTrainEvent), [STATE_NAMES.chooseRuntime, STATE_NAMES.fallBackToFargate]);
+    const choose = state(STATE_NAMES.chooseRuntime);
+    assert.equal(choose.Choices.filter((c: Json) => c.Next === STATE_NAMES.writeTrainEvent).length, 2, 'trainOn "fargate" and too big for Lambda');
+  });
+
+  /** What States.Format('…{}…', $.trainEvent.runId) yields for a run id. */
+  const formatKey = (expression: string, runId: string) => {
+    const match = /^States\.Format\('([^']*)', \$\.trainEvent\.runId\)$/.exec(expression);
+    assert.ok(match, expression);
+    return match[1].replace('{}', runId);
+  };
+
+  test('WriteTrainEvent puts the TrainEvent as JSON at trainEventKey(runId) in the data bucket, retries S3 throttling and 5xx, keeps the state', () => {
+    const write = state(STATE_NAMES.writeTrainEvent);
+    assert.equal(write.Resource, 'arn:aws:states:::aws-sdk:s3:putObject');
+    const bucket = logicalIdStartingWith(synthesized.template, 'AWS::S3::Bucket', 'DataBucket');
+    assert.deepEqual(Object.keys(write.Parameters).sort(), ['Body.$', 'Bucket', 'ContentType', 'Key.$']);
+    assert.equal(write.Parameters.Bucket, bucket);
+    assert.equal(write.Parameters['Body.$'], 'States.JsonToString($.trainEvent)');
+    assert.equal(write.Parameters.ContentType, 'application/json');
+    for (const runId of ['20250101T000000Z-abc', 'my-run', 'x.y_z']) assert.equal(formatKey(write.Parameters['Key.$'], runId), trainEventKey(runId));
+    assert.equal(write.ResultPath, null, 'the S3 response is discarded: the state document is unchanged');
+    assert.deepEqual(write.Retry, [{ ErrorEquals: S3_TRANSIENT_ERRORS, IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }]);
+    assert.deepEqual(S3_TRANSIENT_ERRORS, ['S3.SlowDownException', 'S3.InternalErrorException', 'S3.ServiceUnavailableException']);
+  });
+
+  test('the Fargate task waits for its token and heartbeats; its overrides carry the TrainEvent key, the token, the start time and the timeout only', () => {
     const fargate = state(STATE_NAMES.trainOnFargate);
     assert.equal(fargate.Resource, 'arn:aws:states:::ecs:runTask.waitForTaskToken');
     assert.equal(fargate.HeartbeatSeconds, 600);
     assert.equal(fargate.TimeoutSeconds, 12 * 3600);
-    assert.deepEqual(fargate.Retry[0].ErrorEquals, ['ECS.AmazonECSException']);
     const p = fargate.Parameters;
     assert.equal(p.LaunchType, 'FARGATE');
     assert.equal(p.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'ENABLED');
-    assert.deepEqual(p.Overrides.ContainerOverrides[0].Environment, [
-      { Name: 'FMNIST_TRAIN_EVENT', 'Value.$': 'States.JsonToString($.trainEvent)' },
-      { Name: 'SFN_TASK_TOKEN', 'Value.$': '$$.Task.Token' },
+    const [override, ...others] = p.Overrides.ContainerOverrides as Json[];
+    assert.equal(others.length, 0);
+    assert.deepEqual(Object.keys(override).sort(), ['Environment', 'Name']);
+    const environment = override.Environment as Json[];
+    assert.deepEqual(environment, [
+      { Name: FARGATE_ENV.trainEventKey, 'Value.$': state(STATE_NAMES.writeTrainEvent).Parameters['Key.$'] },
+      { Name: FARGATE_ENV.taskToken, 'Value.$': '$$.Task.Token' },
+      { Name: FARGATE_ENV.stateEnteredTime, 'Value.$': '$$.State.EnteredTime' },
+      { Name: FARGATE_ENV.stateTimeoutSeconds, Value: String(fargate.TimeoutSeconds) },
     ]);
+    assert.equal(formatKey(environment[0]['Value.$'], 'run-1'), trainEventKey('run-1'));
     assert.equal(fargate.ResultPath, '$.training');
   });
 
+  test('the overrides stay far below RunTask’s 8,192 characters whatever the config', () => {
+    // A token is at most 1,024 characters; the rest is fixed text.
+    const worst = JSON.stringify(state(STATE_NAMES.trainOnFargate).Parameters.Overrides)
+      .replace('$$.Task.Token', 'x'.repeat(1024))
+      .replace('$$.State.EnteredTime', '2025-01-01T00:00:00.000Z')
+      .replace(/States\.Format\([^)]*\)/, trainEventKey('r'.repeat(80)));
+    assert.ok(worst.length < 2000, `${worst.length}`);
+  });
+
+  test('RunTask refusals and capacity failures (AmazonECS.Unknown) are retried with backoff and full jitter', () => {
+    assert.deepEqual(state(STATE_NAMES.trainOnFargate).Retry, [
+      { ErrorEquals: ECS_TRANSIENT_ERRORS, IntervalSeconds: 30, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 300, JitterStrategy: 'FULL' },
+    ]);
+    assert.deepEqual(ECS_TRANSIENT_ERRORS, ['ECS.AmazonECSException', 'AmazonECS.Unknown']);
+  });
+
   test('states pass small documents: S3 keys, counts and metrics only', () => {
+    const resources = synthesized.template.toJSON().Resources as Json;
+    const trainFunction = resources[logicalIdStartingWith(synthesized.template, 'AWS::Lambda::Function', 'TrainingTrainFunction')];
+    const taskDefinition = resources[logicalIdStartingWith(synthesized.template, 'AWS::ECS::TaskDefinition', 'TrainingTaskDefinition')];
     assert.deepEqual(state(STATE_NAMES.validate).Parameters, {
       'input.$': '$',
       'executionName.$': '$$.Execution.Name',
       lambdaTrainMaxImages: LAMBDA_TRAIN_MAX_IMAGES,
+      dataBucket: logicalIdStartingWith(synthesized.template, 'AWS::S3::Bucket', 'DataBucket'),
+      trainMemoryMiB: { lambda: trainFunction.Properties.MemorySize, fargate: Number(taskDefinition.Properties.Memory) },
     });
+    assert.deepEqual(state(STATE_NAMES.validate).Parameters.trainMemoryMiB, { lambda: 10_240, fargate: 16_384 });
     assert.equal(state(STATE_NAMES.validate).ResultPath, '$');
     assert.equal(state(STATE_NAMES.ingest).InputPath, '$.plan.ingest');
     assert.deepEqual(state(STATE_NAMES.ingest).ResultSelector, {
@@ -166,32 +270,33 @@ describe('a Lambda training run that runs out of time', () => {
   test('starts over on Fargate when the runtime was picked automatically, else fails', () => {
     const fallBack = state(STATE_NAMES.fallBackToFargate);
     assert.equal(fallBack.Type, 'Choice');
-    assert.equal(choose(fallBack, { plan: { trainOn: 'auto' } }), STATE_NAMES.trainOnFargate);
+    assert.equal(choose(fallBack, { plan: { trainOn: 'auto' } }), STATE_NAMES.writeTrainEvent);
     assert.equal(choose(fallBack, { plan: { trainOn: 'lambda' } }), STATE_NAMES.failed);
   });
 });
 
 describe('routing between Lambda and Fargate', () => {
+  // The event ValidateInput sends: its static parameters, the execution input and name.
+  const validateEvent = (input: Json) => {
+    const staticParameters = Object.entries(state(STATE_NAMES.validate).Parameters as Json).filter(([key]) => !key.endsWith('.$'));
+    return { ...Object.fromEntries(staticParameters), input, executionName: 'test' };
+  };
   const route = (execution: Json, trainExamples: number) => {
-    const plan = planExecution({
-      input: { train: ['raw/a/train.csv'], test: ['raw/a/test.csv'], ...execution },
-      executionName: 'test',
-      lambdaTrainMaxImages: state(STATE_NAMES.validate).Parameters.lambdaTrainMaxImages,
-    });
+    const plan = planExecution(validateEvent({ train: ['raw/a/train.csv'], test: ['raw/a/test.csv'], ...execution }));
     return choose(state(STATE_NAMES.chooseRuntime), { plan, dataset: { trainExamples } });
   };
 
   test('trainOn "lambda" and "fargate" are obeyed whatever the size', () => {
     assert.equal(route({ trainOn: 'lambda' }, 10_000_000), STATE_NAMES.trainOnLambda);
-    assert.equal(route({ trainOn: 'fargate' }, 10), STATE_NAMES.trainOnFargate);
+    assert.equal(route({ trainOn: 'fargate' }, 10), STATE_NAMES.writeTrainEvent);
   });
 
   test('auto: Fashion-MNIST (60,000 x 10 epochs = 600,000 images) fits the Lambda budget of 780,000', () => {
     assert.equal(LAMBDA_TRAIN_MAX_IMAGES, 780_000);
     assert.equal(route({}, 60_000), STATE_NAMES.trainOnLambda);
     assert.equal(route({ config: { epochs: 13 } }, 60_000), STATE_NAMES.trainOnLambda); // 780,000: still fits
-    assert.equal(route({ config: { epochs: 14 } }, 60_000), STATE_NAMES.trainOnFargate); // 840,000
+    assert.equal(route({ config: { epochs: 14 } }, 60_000), STATE_NAMES.writeTrainEvent); // 840,000: Fargate
     assert.equal(route({ config: { epochs: 1000 } }, 780), STATE_NAMES.trainOnLambda);
-    assert.equal(route({ config: { epochs: 1000 } }, 781), STATE_NAMES.trainOnFargate);
+    assert.equal(route({ config: { epochs: 1000 } }, 781), STATE_NAMES.writeTrainEvent);
   });
 });
