@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { FARGATE_ENV } from '../../workflow/fargate-task.ts';
 import { type LocalS3, localS3ClientConfig, startLocalS3 } from '../local-s3.ts';
 import { s3AccessControl } from '../s3/access-control.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
@@ -91,7 +92,7 @@ export class LocalCloud {
         AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
         AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       };
-      const localEnvironment: Record<string, string> = timeScale === 1 ? {} : { FMNIST_TIME_SCALE: String(timeScale) };
+      const localEnvironment: Record<string, string> = timeScale === 1 ? {} : { [FARGATE_ENV.timeScale]: String(timeScale) };
       const lambda = new LambdaService({
         credentials,
         roles: model.roles,

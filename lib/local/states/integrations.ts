@@ -26,7 +26,7 @@ import type { JsonValue, TaskTokens } from './task-tokens.ts';
  *   as AmazonECS.Unknown, the state completed by the task's SendTaskSuccess/SendTaskFailure and
  *   failed by States.HeartbeatTimeout when heartbeats stop (./task-tokens.ts);
  * - `arn:aws:states:::aws-sdk:s3:<action>`: the S3 call made with the state machine role's
- *   credentials against the local S3, which checks IAM itself; errors as `S3.<code>`.
+ *   credentials against the local S3, which checks IAM itself; errors as `S3.<Code>Exception`.
  *
  * Every Task state gets its TimeoutSeconds (States.Timeout) enforced here, and its input and
  * result checked against the 256 KiB payload limit (States.DataLimitExceeded).
@@ -228,8 +228,10 @@ function awsSdkS3(name: string, resource: string, ctx: TaskContext): Handler {
       const { $metadata: _metadata, ...output } = (await client.send(new Command(input))) as unknown as Record<string, unknown>;
       return checkSize(name, 'result', asJson(output));
     } catch (error) {
-      const err = error as Error & { Code?: string };
-      throw new StatesError(`S3.${err.Code ?? err.name}`, `${err.message} (Service: S3, Status Code: ${(error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? '?'})`);
+      // Step Functions names SDK integration errors <Service>.<Code>Exception (S3.NoSuchKeyException).
+      const code = (error as Error & { Code?: string }).Code ?? (error as Error).name;
+      const err = error as Error;
+      throw new StatesError(`S3.${code.endsWith('Exception') ? code : `${code}Exception`}`, `${err.message} (Service: S3, Status Code: ${(error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? '?'})`);
     }
   };
 }
