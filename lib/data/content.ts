@@ -27,7 +27,7 @@ const GUNZIP_CHUNK_BYTES = 256 * 1024;
  * a `.csv` may be compressed and a `.gz` may not). The raw bytes are hashed on the way through so
  * the manifest can name its sources without a second read.
  */
-export async function openContent(file: InputFile): Promise<Content> {
+export async function openContent(file: InputFile, onContent?: (bytes: number) => void): Promise<Content> {
   const hash = createHash('sha256');
   let bytes = 0;
   let complete = false;
@@ -50,7 +50,8 @@ export async function openContent(file: InputFile): Promise<Content> {
   const rawChunks = raw();
   const peeked = await peek(rawChunks, GZIP_MAGIC.length);
   const isGzip = GZIP_MAGIC.every((byte, i) => peeked.head[i] === byte);
-  const chunks = isGzip ? gunzip(peeked.chunks, file.name) : peeked.chunks;
+  const content = isGzip ? gunzip(peeked.chunks, file.name) : peeked.chunks;
+  const chunks = onContent ? counted(content, onContent) : content;
   let sha256: string | undefined;
   return {
     chunks,
@@ -61,9 +62,22 @@ export async function openContent(file: InputFile): Promise<Content> {
     },
     async close() {
       await chunks.return(undefined);
+      await content.return(undefined);
       await peeked.close();
     },
   };
+}
+
+/** Reports each chunk before handing it on: a callback that throws stops the read (and the gunzip) there. */
+async function* counted(chunks: AsyncGenerator<Buffer>, onContent: (bytes: number) => void): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of chunks) {
+      onContent(chunk.length);
+      yield chunk;
+    }
+  } finally {
+    await chunks.return(undefined);
+  }
 }
 
 async function* gunzip(compressed: AsyncGenerator<Buffer>, name: string): AsyncGenerator<Buffer> {
