@@ -50,7 +50,9 @@ function codeOf(error: Error): string | undefined {
 }
 
 function describe(error: Error, code: string | undefined): string {
-  if (code === 'NoSuchKey' || error.name === 'NoSuchKey') return 'NoSuchKey: no object has this key';
+  if ((code === 'NoSuchKey' || error.name === 'NoSuchKey') && (!error.message || /specified key does not exist/i.test(error.message))) {
+    return 'NoSuchKey: no object has this key';
+  }
   if (code === 'NoSuchBucket' || error.name === 'NoSuchBucket') return 'NoSuchBucket: the bucket does not exist';
   // S3's own message for service errors (AccessDenied: "Access Denied", ...), Node's for network errors.
   const label = error.name && error.name !== 'Error' && !error.message.startsWith(error.name) ? `${error.name}: ` : '';

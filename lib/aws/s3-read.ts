@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { S3_MAX_ATTEMPTS } from './clients.ts';
 import { S3OperationError } from './s3-errors.ts';
+import { findObject } from './s3-list.ts';
 import type { S3Location } from './s3-location.ts';
 
 export interface ReadObjectOptions {
@@ -40,6 +41,9 @@ export async function* readObject(client: S3Client, location: S3Location, option
     } catch (error) {
       if (isPreconditionFailed(error)) {
         throw new S3OperationError('GetObject', location, changedWhileRead(etag!, offset), attempt);
+      }
+      if (!resuming && isAccessDenied(error) && (await isMissing(client, location))) {
+        throw new S3OperationError('GetObject', location, missingBehindAccessDenied(error));
       }
       throw new S3OperationError('GetObject', location, error, resuming ? attempt : undefined);
     }
@@ -86,6 +90,32 @@ export async function readObjectBytes(client: S3Client, location: S3Location, op
   const chunks: Buffer[] = [];
   for await (const chunk of readObject(client, location, options)) chunks.push(chunk);
   return Buffer.concat(chunks);
+}
+
+/**
+ * S3 answers GET of a missing key with 403 AccessDenied, not 404, to a caller that may not list
+ * the bucket unconditionally (these functions may list only their prefixes). A listing of the
+ * key tells a missing key (a typo in the execution input) from a real denial; if the listing is
+ * denied too, the original error stands.
+ */
+async function isMissing(client: S3Client, location: S3Location): Promise<boolean> {
+  try {
+    return (await findObject(client, location)) === undefined;
+  } catch {
+    return false;
+  }
+}
+
+function isAccessDenied(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
+  return e?.name === 'AccessDenied' || e?.$metadata?.httpStatusCode === 403;
+}
+
+function missingBehindAccessDenied(error: unknown): Error {
+  const denial = error instanceof Error ? error.message : String(error);
+  return Object.assign(new Error(`no object has this key (S3 answered AccessDenied: ${denial}; a listing of the key finds nothing)`), {
+    name: 'NoSuchKey',
+  });
 }
 
 function isPreconditionFailed(error: unknown): boolean {

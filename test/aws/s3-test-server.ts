@@ -30,6 +30,8 @@ export interface TestS3Options {
   breakAfter?: (request: RecordedRequest, attempt: number) => number | undefined;
   /** Answer Range requests with the whole object (a server that ignores Range). */
   ignoreRange?: boolean;
+  /** Requests a bucket policy denies (403 AccessDenied), whether or not the object exists. */
+  denied?: (request: RecordedRequest) => boolean;
 }
 
 export class TestS3Server {
@@ -77,6 +79,7 @@ export class TestS3Server {
     const key = decodeURIComponent(rest.join('/'));
     if (bucket !== this.bucket) return this.error(res, 404, 'NoSuchBucket', 'The specified bucket does not exist');
     if (req.method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') return this.list(url, res);
+    const denied = this.options.denied;
     const request: RecordedRequest = {
       method: req.method!,
       key,
@@ -84,6 +87,7 @@ export class TestS3Server {
       ifMatch: req.headers['if-match'] as string | undefined,
     };
     this.requests.push(request);
+    if (denied?.(request)) return this.error(res, 403, 'AccessDenied', 'Access Denied');
     const object = this.objects.get(key);
     if (!object) {
       if (this.options.missingKey === 403) return this.error(res, 403, 'AccessDenied', 'Access Denied');
@@ -114,7 +118,9 @@ export class TestS3Server {
 
   private list(url: URL, res: ServerResponse): void {
     const prefix = url.searchParams.get('prefix') ?? '';
-    this.requests.push({ method: 'LIST', prefix });
+    const request: RecordedRequest = { method: 'LIST', prefix };
+    this.requests.push(request);
+    if (this.options.denied?.(request)) return this.error(res, 403, 'AccessDenied', 'Access Denied');
     const pageSize = Math.min(Number(url.searchParams.get('max-keys') ?? Infinity), this.options.pageSize ?? 1000);
     const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
     const start = Number(url.searchParams.get('continuation-token') ?? 0);

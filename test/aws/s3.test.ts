@@ -126,11 +126,31 @@ describe('S3 failures name the object', () => {
     }));
 
   test("AccessDenied keeps S3's message and adds the key", () =>
-    withServer({ missingKey: 403 }, async (server) => {
+    withServer({ denied: (request) => request.key === 'runs/x/model.json' }, async (server) => {
+      server.put('runs/x/model.json', '{}');
       await assert.rejects(getObjectBytes(server.client(), { bucket: server.bucket, key: 'runs/x/model.json' }), (error: Error) => {
         assert.equal(error.name, 'AccessDenied');
-        assert.match(error.message, /^s3:\/\/test-bucket\/runs\/x\/model\.json: GetObject failed: AccessDenied: Access Denied$/);
+        assert.equal(error.message, 's3://test-bucket/runs/x/model.json: GetObject failed: AccessDenied: Access Denied');
         return true;
+      });
+    }));
+
+  test('a missing key behind a 403 (no unconditional s3:ListBucket) is told apart by listing it', () =>
+    withServer({ missingKey: 403 }, async (server) => {
+      server.put('raw/typo.csv.gz', 'a longer key that the prefix lists');
+      await assert.rejects(getObjectBytes(server.client(), { bucket: server.bucket, key: 'raw/typo.csv' }), (error: Error) => {
+        assert.equal(error.name, 'NoSuchKey');
+        assert.match(error.message, /^s3:\/\/test-bucket\/raw\/typo\.csv: GetObject failed: NoSuchKey: no object has this key \(S3 answered AccessDenied: Access Denied; a listing of the key finds nothing\)$/);
+        return true;
+      });
+      assert.deepEqual(server.requests.map((r) => r.method), ['GET', 'LIST']);
+    }));
+
+  test('when the listing is denied too, the AccessDenied stands', () =>
+    withServer({ missingKey: 403, denied: (request) => request.method === 'LIST' }, async (server) => {
+      await assert.rejects(getObjectBytes(server.client(), { bucket: server.bucket, key: 'datasets/x/manifest.json' }), {
+        name: 'AccessDenied',
+        message: 's3://test-bucket/datasets/x/manifest.json: GetObject failed: AccessDenied: Access Denied',
       });
     }));
 
