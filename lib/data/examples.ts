@@ -1,5 +1,5 @@
 import { DEFAULT_BATCH_SIZE, type ExampleBatch } from './batch.ts';
-import { peek } from './chunks.ts';
+import { countChunks, peek } from './chunks.ts';
 import { openContent, type SourceDigest } from './content.ts';
 import { readCsvExamples } from './csv-reader.ts';
 import { DataValidationError } from './errors.ts';
@@ -36,6 +36,7 @@ export async function* readExamples(files: InputFile[], options: ReadExamplesOpt
   const report = options.onSource ?? (() => {});
   const budget = options.budget;
   const counter = (file: InputFile) => (budget ? (bytes: number) => budget.addContent(file.name, bytes) : undefined);
+  const announced = (file: InputFile) => (budget ? (count: number) => budget.checkAnnounced(file.name, count) : undefined);
 
   // First pass: learn every format, and read labels files whole, since an images file may come
   // before its labels file in the list.
@@ -48,9 +49,8 @@ export async function* readExamples(files: InputFile[], options: ReadExamplesOpt
       const format = detectFormat(file.name, head);
       formats.set(file, format);
       if (format === 'idx-labels') {
-        const count = (bytes: number) => budget?.addContent(file.name, bytes);
-        const announced = (n: number) => budget?.checkAnnounced(file.name, n);
-        labels.set(file, await readIdxLabels(file.name, countChunks(chunks, count), announced));
+        const onContent = counter(file);
+        labels.set(file, await readIdxLabels(file.name, onContent ? countChunks(chunks, onContent) : chunks, announced(file)));
         report(file, content.digest());
       }
     } finally {
@@ -77,12 +77,5 @@ export async function* readExamples(files: InputFile[], options: ReadExamplesOpt
     } finally {
       await content.close();
     }
-  }
-}
-
-async function* countChunks(chunks: AsyncIterable<Buffer>, count: (bytes: number) => void): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    count(chunk.length);
-    yield chunk;
   }
 }

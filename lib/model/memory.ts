@@ -51,7 +51,7 @@ const INFERENCE_BATCH = 512;
 export interface LayerMemory {
   /** `model.layers[2]`. */
   path: string;
-  /** `conv2d, 1024 filters, same`. */
+  /** `conv2d, 1024 filters, 3x3, same`. */
   description: string;
   /** Its activations and their gradients at the batch size. */
   bytes: number;
@@ -60,7 +60,7 @@ export interface LayerMemory {
 export interface TrainingMemoryEstimate {
   batchSize: number;
   parameters: number;
-  /** Weights, gradients and Adam's two moments. */
+  /** Weights, gradients, Adam's two moments and the copies around the session. */
   stateBytes: number;
   /** Every layer's activations and gradients at the batch size (or the inference pass, if larger). */
   activationBytes: number;
