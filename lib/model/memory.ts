@@ -191,7 +191,7 @@ export function formatBytes(bytes: number): string {
  *   node --import tsx test/workflow/support/measure-training-memory.ts '<config JSON>' <examples>
  * peak = process.resourceUsage().maxRSS after 3 training steps, one epoch, and the validation
  * pass over the last 20 % (at least 2,561 examples, so it runs full 512-row batches); random
- * pixels (memory does not depend on values). 2 vCPUs shared, load 0.2-11; tsx adds ~30 MiB that a
+ * pixels (memory does not depend on values). 2 vCPUs shared, load 0.2-11; run through tsx, which loads more code than a
  * bundled Lambda does not have. Estimates at the time of writing, for comparison:
  *
  *   step   batch  layers                                        examples  peak MiB  estimate MiB
