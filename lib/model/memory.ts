@@ -191,8 +191,8 @@ export function formatBytes(bytes: number): string {
  *   node --import tsx test/workflow/support/measure-training-memory.ts '<config JSON>' <examples>
  * peak = process.resourceUsage().maxRSS after 3 training steps, one epoch, and the validation
  * pass over the last 20 % (at least 2,561 examples, so it runs full 512-row batches); random
- * pixels (memory does not depend on values). 2 vCPUs shared, load 0.2-11; run through tsx, which loads more code than a
- * bundled Lambda does not have. Estimates at the time of writing, for comparison:
+ * pixels (memory does not depend on values). 2 vCPUs shared, load 0.2-11; run through tsx,
+ * which loads more code than a bundled Lambda. Estimates at the time of writing, for comparison:
  *
  *   step   batch  layers                                        examples  peak MiB  estimate MiB
  *   graph      1  flatten, dense 10                                 2561       457     519
