@@ -5,21 +5,26 @@ import { loadSplit } from '../../lib/data/dataset.ts';
 import { DATASET_SUMMARY_MESSAGE, summarize } from '../../lib/data/summary.ts';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
-import { objectExists, parseS3Location, s3InputFile, uploadDirectory } from '../../lib/aws/s3.ts';
-import { IngestEvent, parseEvent, type IngestResult } from '../../lib/workflow/events.ts';
+import { runtimeResources } from '../../lib/aws/runtime-env.ts';
+import { objectExists, s3InputFile, uploadDirectory } from '../../lib/aws/s3.ts';
+import { ingestLimitsFor } from '../../lib/data/ingest-limits.ts';
+import { ingestEventSchema, parseEvent, type IngestResult } from '../../lib/workflow/events.ts';
 import { datasetPrefix } from '../../lib/workflow/layout.ts';
 import { withScratchDir } from '../../lib/workflow/scratch.ts';
 
 /**
  * Streams the raw CSVs from S3 through validation into shards in /tmp, then uploads the shards
  * and, last, the manifest. A dataset already in the bucket (same content, same id) is reused.
+ * Source keys must be under raw/ of its own bucket (lib/workflow/keys.ts); what it takes in is
+ * capped by its memory and /tmp (lib/data/ingest-limits.ts).
  */
 export function createIngestHandler(deps: HandlerDeps = {}) {
   const resolve = handlerDeps(deps, 'fmnist-ingest');
   return async (event: unknown): Promise<IngestResult> => {
     const { s3, bucket, logger, metrics } = resolve();
-    const input = parseEvent(IngestEvent, event, 'ingest');
-    const files = (keys: string[]) => keys.map((key) => s3InputFile(s3, parseS3Location(key, bucket)));
+    const input = parseEvent(ingestEventSchema(bucket), event, 'ingest');
+    const limits = ingestLimitsFor(runtimeResources());
+    const files = (keys: string[]) => keys.map((key) => s3InputFile(s3, { bucket, key }));
     return withScratchDir('ingest', async (scratch) => {
       const outDir = join(scratch, 'dataset');
       const manifest = await ingestDataset({
@@ -27,6 +32,7 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         test: files(input.test),
         outDir,
         limit: input.limit ? { train: input.limit, test: input.limit } : undefined,
+        limits,
       });
       // The walkthrough's head() / label.unique() check, in the logs where a user looks first.
       for (const split of ['train', 'test'] as const) {

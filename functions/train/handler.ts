@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
+import { runtimeResources } from '../../lib/aws/runtime-env.ts';
 import { downloadPrefix, uploadDirectory } from '../../lib/aws/s3.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
@@ -23,6 +24,7 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks } = 
     const input = parseEvent(TrainEvent, event, 'train');
     const config = parseTrainConfig(input.config ?? {}, 'train event "config"');
     const runId = input.runId ?? newRunId();
+    const { memoryMiB } = runtimeResources();
     const backend = await initBackend(config.backend);
     logger.info('training started', { runId, datasetPrefix: input.datasetPrefix, backend, config });
     return withScratchDir('train', async (scratch) => {
@@ -34,6 +36,7 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks } = 
         modelDir,
         config,
         runId,
+        memoryMiB,
         hooks: {
           ...deps.hooks,
           onEpochEnd: (log) => {

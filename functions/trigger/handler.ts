@@ -1,7 +1,8 @@
-import { HeadObjectCommand, ListObjectsV2Command, NotFound, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { requiredEnv, s3Client } from '../../lib/aws/clients.ts';
+import { findObject, listObjects } from '../../lib/aws/s3.ts';
 import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
 import { PREFIXES } from '../../lib/workflow/layout.ts';
 import {
@@ -110,16 +111,7 @@ async function onSchedule(
   event: ScheduledEvent,
 ): Promise<TriggerResult> {
   const objects: ListedObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: PREFIXES.raw, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) {
-      if (object.Key && object.ETag && object.LastModified) {
-        objects.push({ key: object.Key, etag: object.ETag, lastModified: object.LastModified });
-      }
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  for await (const object of listObjects(s3, bucket, PREFIXES.raw)) objects.push(object);
   const pair = latestPair(objects);
   if (!pair) return { started: false, reason: `no complete train/test pair under s3://${bucket}/${PREFIXES.raw}` };
   // One run per tick: the tick's time (minute precision) joins the data's identity.
@@ -150,14 +142,10 @@ function keyForms(key: string): string[] {
   return decoded === key ? [key] : [key, decoded];
 }
 
+/** The object and its ETag, or undefined: by listing, since HEAD of a missing key answers 403 to a function that may list only raw/. */
 async function head(s3: S3Client, bucket: string, key: string): Promise<RawObject | undefined> {
-  try {
-    const response = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { key, etag: response.ETag ?? '' };
-  } catch (error) {
-    if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
-    throw error;
-  }
+  const found = await findObject(s3, { bucket, key });
+  return found && { key, etag: found.etag };
 }
 
 export const handler = createTriggerHandler();

@@ -1,20 +1,43 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 /**
- * One S3 client per container (created lazily, reused across invocations). The endpoint comes
- * from the SDK's own settings (AWS_ENDPOINT_URL_S3), so the same code talks to AWS or to a local
- * S3-compatible server. Checksums only when required: some S3-compatible servers mishandle the
- * SDK's default streaming checksums.
+ * Attempts per S3 request (the SDK's standard retry strategy: exponential backoff with jitter on
+ * throttling, 5xx, timeouts and connection errors such as ECONNRESET), and GETs per object when
+ * a download breaks halfway (lib/aws/s3-read.ts resumes it). Four: one network blip, or a short
+ * burst of them, does not fail a workflow step; a real outage still fails within seconds.
  */
-let shared: S3Client | undefined;
+export const S3_MAX_ATTEMPTS = 4;
 
-export function s3Client(overrides: S3ClientConfig = {}): S3Client {
-  shared ??= new S3Client({
+/**
+ * A socket that sends nothing for this long is dropped; the SDK retries the request, or a
+ * download resumes where it stopped. S3 streams a healthy body continuously, so a minute of
+ * silence is a dead connection, not a slow one.
+ */
+export const S3_SOCKET_TIMEOUT_MS = 60_000;
+
+/**
+ * An S3 client with this project's settings. The endpoint comes from the SDK's own settings
+ * (AWS_ENDPOINT_URL_S3), so the same code talks to AWS or to a local S3-compatible server.
+ * Checksums only when required: some S3-compatible servers mishandle the SDK's default
+ * streaming checksums.
+ */
+export function createS3Client(overrides: S3ClientConfig = {}): S3Client {
+  return new S3Client({
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined,
+    retryMode: 'standard',
+    maxAttempts: S3_MAX_ATTEMPTS,
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: S3_SOCKET_TIMEOUT_MS },
     ...overrides,
   });
+}
+
+/** One S3 client per container (created lazily, reused across invocations). */
+let shared: S3Client | undefined;
+
+export function s3Client(overrides: S3ClientConfig = {}): S3Client {
+  shared ??= createS3Client(overrides);
   return shared;
 }
 

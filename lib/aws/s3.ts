@@ -1,38 +1,20 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  NotFound,
-  NoSuchKey,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { InputFile } from '../data/input-file.ts';
 import { ConfigError } from '../data/errors.ts';
+import { s3Call } from './s3-errors.ts';
+import { findObject, listObjects } from './s3-list.ts';
+import { s3Url, type S3Location } from './s3-location.ts';
+import { readObject, readObjectBytes } from './s3-read.ts';
 
-export interface S3Location {
-  bucket: string;
-  key: string;
-}
-
-/** Accepts `s3://bucket/key` or a bare key (resolved against `defaultBucket`). */
-export function parseS3Location(value: string, defaultBucket?: string): S3Location {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(value);
-  if (match) return { bucket: match[1], key: match[2] };
-  if (value.startsWith('s3://')) throw new ConfigError(`"${value}" is not an s3://bucket/key URL`);
-  if (!defaultBucket) throw new ConfigError(`"${value}" has no bucket and no default bucket is configured`);
-  if (value.length === 0 || value.startsWith('/')) throw new ConfigError(`"${value}" is not a valid S3 key`);
-  return { bucket: defaultBucket, key: value };
-}
-
-export function s3Url({ bucket, key }: S3Location): string {
-  return `s3://${bucket}/${key}`;
-}
+export { parseS3Location, parseS3Url, s3Url, type S3Location } from './s3-location.ts';
+export { S3OperationError } from './s3-errors.ts';
+export { findObject, listObjects, type S3ObjectSummary } from './s3-list.ts';
+export { readObject } from './s3-read.ts';
 
 /** Joins key parts with single slashes; prefixes we hand around always end in '/'. */
 export function joinKey(prefix: string, ...parts: string[]): string {
@@ -41,20 +23,18 @@ export function joinKey(prefix: string, ...parts: string[]): string {
     .join('/');
 }
 
-/** An S3 object as a data input: streamed, never held whole in memory. */
+/** An S3 object as a data input: streamed, never held whole in memory, resumed if the connection breaks. */
 export function s3InputFile(client: S3Client, location: S3Location): InputFile {
   return {
     name: s3Url(location),
     async open() {
-      const response = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
-      return response.Body as Readable;
+      return Readable.from(readObject(client, location), { objectMode: false });
     },
   };
 }
 
 export async function getObjectBytes(client: S3Client, location: S3Location): Promise<Buffer> {
-  const response = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
-  return Buffer.from(await response.Body!.transformToByteArray());
+  return readObjectBytes(client, location);
 }
 
 export async function getJson(client: S3Client, location: S3Location): Promise<unknown> {
@@ -66,24 +46,15 @@ export async function getJson(client: S3Client, location: S3Location): Promise<u
   }
 }
 
-/** JSON object, or undefined when the key does not exist. */
+/** JSON object, or undefined when the key does not exist (asked by listing: see findObject). */
 export async function getJsonIfExists(client: S3Client, location: S3Location): Promise<unknown | undefined> {
-  try {
-    return await getJson(client, location);
-  } catch (error) {
-    if (error instanceof NoSuchKey || error instanceof NotFound) return undefined;
-    throw error;
-  }
+  if (!(await findObject(client, location))) return undefined;
+  return getJson(client, location);
 }
 
+/** Whether an object has exactly this key (asked by listing: see findObject). */
 export async function objectExists(client: S3Client, location: S3Location): Promise<boolean> {
-  try {
-    await client.send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key }));
-    return true;
-  } catch (error) {
-    if (error instanceof NotFound || error instanceof NoSuchKey) return false;
-    throw error;
-  }
+  return (await findObject(client, location)) !== undefined;
 }
 
 export async function putObject(
@@ -92,8 +63,8 @@ export async function putObject(
   body: Buffer | string,
   contentType = 'application/octet-stream',
 ): Promise<void> {
-  await client.send(
-    new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: contentType }),
+  await s3Call('PutObject', location, () =>
+    client.send(new PutObjectCommand({ Bucket: location.bucket, Key: location.key, Body: body, ContentType: contentType })),
   );
 }
 
@@ -128,14 +99,7 @@ export async function uploadDirectory(
   const keys: string[] = [];
   for (const file of ordered) {
     const key = joinKey(target.key, file);
-    await client.send(
-      new PutObjectCommand({
-        Bucket: target.bucket,
-        Key: key,
-        Body: await readFile(join(dir, file)),
-        ContentType: contentTypeFor(file),
-      }),
-    );
+    await putObject(client, { bucket: target.bucket, key }, await readFile(join(dir, file)), contentTypeFor(file));
     keys.push(key);
   }
   return keys;
@@ -145,23 +109,15 @@ export async function uploadDirectory(
 export async function downloadPrefix(client: S3Client, source: S3Location, dir: string): Promise<string[]> {
   const prefix = source.key.endsWith('/') ? source.key : `${source.key}/`;
   const written: string[] = [];
-  let continuationToken: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, ContinuationToken: continuationToken }),
-    );
-    for (const object of page.Contents ?? []) {
-      const relativeKey = object.Key!.slice(prefix.length);
-      if (relativeKey.length === 0 || relativeKey.endsWith('/')) continue;
-      const path = join(dir, ...relativeKey.split('/'));
-      if (relative(dir, path).startsWith('..')) throw new ConfigError(`refusing S3 key outside prefix: ${object.Key}`);
-      await mkdir(dirname(path), { recursive: true });
-      const response = await client.send(new GetObjectCommand({ Bucket: source.bucket, Key: object.Key }));
-      await pipeline(response.Body as Readable, createWriteStream(path));
-      written.push(relativeKey);
-    }
-    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (continuationToken);
+  for await (const object of listObjects(client, source.bucket, prefix)) {
+    const relativeKey = object.key.slice(prefix.length);
+    if (relativeKey.length === 0 || relativeKey.endsWith('/')) continue;
+    const path = join(dir, ...relativeKey.split('/'));
+    if (relative(dir, path).startsWith('..')) throw new ConfigError(`refusing S3 key outside prefix: ${object.key}`);
+    await mkdir(dirname(path), { recursive: true });
+    await pipeline(Readable.from(readObject(client, { bucket: source.bucket, key: object.key }), { objectMode: false }), createWriteStream(path));
+    written.push(relativeKey);
+  }
   if (written.length === 0) throw new ConfigError(`nothing found under ${s3Url({ bucket: source.bucket, key: prefix })}`);
   return written;
 }

@@ -54,3 +54,11 @@ export async function peek(source: AsyncIterable<Buffer>, n: number): Promise<Pe
   };
   return { head: joined.subarray(0, n), chunks, close };
 }
+
+/** Reports each chunk's size before handing it on; a callback that throws ends the stream there (and releases its source). */
+export async function* countChunks(chunks: AsyncIterable<Buffer>, onChunk: (bytes: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    onChunk(chunk.length);
+    yield chunk;
+  }
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { peek, toBuffer } from './chunks.ts';
+import { countChunks, peek, toBuffer } from './chunks.ts';
 import { DataValidationError } from './errors.ts';
 import type { InputFile } from './input-file.ts';
 
@@ -27,7 +27,8 @@ const GUNZIP_CHUNK_BYTES = 256 * 1024;
  * a `.csv` may be compressed and a `.gz` may not). The raw bytes are hashed on the way through so
  * the manifest can name its sources without a second read.
  */
-export async function openContent(file: InputFile): Promise<Content> {
+/** @param onContent sees the size of every chunk of content (after gunzip) before it is handed on; may throw to stop the read */
+export async function openContent(file: InputFile, onContent?: (bytes: number) => void): Promise<Content> {
   const hash = createHash('sha256');
   let bytes = 0;
   let complete = false;
@@ -50,7 +51,9 @@ export async function openContent(file: InputFile): Promise<Content> {
   const rawChunks = raw();
   const peeked = await peek(rawChunks, GZIP_MAGIC.length);
   const isGzip = GZIP_MAGIC.every((byte, i) => peeked.head[i] === byte);
-  const chunks = isGzip ? gunzip(peeked.chunks, file.name) : peeked.chunks;
+  const content = isGzip ? gunzip(peeked.chunks, file.name) : peeked.chunks;
+  // Counted after gunzip: a limit on decompressed bytes stops a gzip bomb within one chunk.
+  const chunks = onContent ? countChunks(content, onContent) : content;
   let sha256: string | undefined;
   return {
     chunks,
@@ -61,6 +64,8 @@ export async function openContent(file: InputFile): Promise<Content> {
     },
     async close() {
       await chunks.return(undefined);
+      // A counting wrapper that never started does not pass return() on.
+      await content.return(undefined);
       await peeked.close();
     },
   };

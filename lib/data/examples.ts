@@ -1,5 +1,5 @@
 import { DEFAULT_BATCH_SIZE, type ExampleBatch } from './batch.ts';
-import { peek } from './chunks.ts';
+import { countChunks, peek } from './chunks.ts';
 import { openContent, type SourceDigest } from './content.ts';
 import { readCsvExamples } from './csv-reader.ts';
 import { DataValidationError } from './errors.ts';
@@ -7,6 +7,7 @@ import { readIdxImages, readIdxLabels } from './idx-reader.ts';
 import { detectFormat, FORMAT_SIGNATURE_BYTES, type InputFormat } from './input-format.ts';
 import type { InputFile } from './input-file.ts';
 import { pairIdxFiles } from './idx-pairing.ts';
+import type { IngestBudget } from './ingest-limits.ts';
 
 export type { ExampleBatch } from './batch.ts';
 export type { SourceDigest } from './content.ts';
@@ -16,6 +17,12 @@ export interface ReadExamplesOptions {
   batchSize?: number;
   /** Called once per input after it has been read to the end, with the stored file's size and sha256. */
   onSource?: (file: InputFile, digest: SourceDigest) => void;
+  /**
+   * Counts the decompressed bytes read (IDX labels files and every input's main read; the first
+   * bytes peeked to learn a format are not counted twice) and the examples an IDX labels file
+   * announces, before they are allocated. Throws to stop the read.
+   */
+  budget?: IngestBudget;
 }
 
 /**
@@ -27,6 +34,9 @@ export async function* readExamples(files: InputFile[], options: ReadExamplesOpt
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const report = options.onSource ?? (() => {});
+  const budget = options.budget;
+  const counter = (file: InputFile) => (budget ? (bytes: number) => budget.addContent(file.name, bytes) : undefined);
+  const announced = (file: InputFile) => (budget ? (count: number) => budget.checkAnnounced(file.name, count) : undefined);
 
   // First pass: learn every format, and read labels files whole, since an images file may come
   // before its labels file in the list.
@@ -39,7 +49,8 @@ export async function* readExamples(files: InputFile[], options: ReadExamplesOpt
       const format = detectFormat(file.name, head);
       formats.set(file, format);
       if (format === 'idx-labels') {
-        labels.set(file, await readIdxLabels(file.name, chunks));
+        const onContent = counter(file);
+        labels.set(file, await readIdxLabels(file.name, onContent ? countChunks(chunks, onContent) : chunks, announced(file)));
         report(file, content.digest());
       }
     } finally {
@@ -52,7 +63,7 @@ export async function* readExamples(files: InputFile[], options: ReadExamplesOpt
   for (const file of files) {
     const expected = formats.get(file);
     if (expected === 'idx-labels') continue;
-    const content = await openContent(file);
+    const content = await openContent(file, counter(file));
     try {
       const { head, chunks } = await peek(content.chunks, FORMAT_SIGNATURE_BYTES);
       if (detectFormat(file.name, head) !== expected) throw new DataValidationError(file.name, 'the file changed while being read');

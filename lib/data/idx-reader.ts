@@ -22,10 +22,16 @@ export function hex32(value: number): string {
  * Reads a whole labels file. It is held in memory (one byte per example, 60 KB for the training
  * set) so the images file, the big one, can stream past it.
  */
-export async function readIdxLabels(name: string, chunks: AsyncIterable<Buffer>): Promise<Uint8Array> {
+export async function readIdxLabels(
+  name: string,
+  chunks: AsyncIterable<Buffer>,
+  /** Sees the announced count before the labels are allocated; throws to refuse it. */
+  onCount?: (count: number) => void,
+): Promise<Uint8Array> {
   const { header, body } = await splitHeader(name, chunks, LABELS_HEADER_BYTES, 'labels');
   checkMagic(name, header, IDX_LABELS_MAGIC, 'labels');
   const count = header.readUInt32BE(4);
+  onCount?.(count);
   const labels = new Uint8Array(count);
   let filled = 0;
   for await (const chunk of body) {

@@ -5,6 +5,7 @@ import type { SourceDigest } from './content.ts';
 import { datasetIdFor } from './dataset-id.ts';
 import { ConfigError, DataValidationError } from './errors.ts';
 import { readExamples } from './examples.ts';
+import { IngestBudget, type IngestLimits } from './ingest-limits.ts';
 import type { InputFile } from './input-file.ts';
 import { MANIFEST_FILE, type Manifest, type SplitManifest } from './manifest.ts';
 import { createStaging, existingDataset, publish } from './publish-dir.ts';
@@ -29,6 +30,12 @@ export interface IngestOptions {
    * is never replaced.
    */
   replace?: boolean;
+  /**
+   * What this ingest may take in (ingest-limits.ts: ingestLimitsFor derives them from a
+   * function's memory and /tmp), checked while streaming; a rejected input leaves nothing
+   * behind, as for any other. None by default.
+   */
+  limits?: IngestLimits;
 }
 
 export const DEFAULT_EXAMPLES_PER_SHARD = 10_000;
@@ -43,10 +50,11 @@ export async function ingestDataset(opts: IngestOptions): Promise<Manifest> {
   // Fail before the long read if the output directory is something we must not replace.
   await existingDataset(opts.outDir);
 
+  const budget = new IngestBudget(opts.limits);
   const staging = await createStaging(opts.outDir);
   try {
-    const train = await ingestSplit('train', opts.train, staging.dir, examplesPerShard, opts.limit?.train);
-    const test = await ingestSplit('test', opts.test, staging.dir, examplesPerShard, opts.limit?.test);
+    const train = await ingestSplit('train', opts.train, staging.dir, examplesPerShard, budget, opts.limit?.train);
+    const test = await ingestSplit('test', opts.test, staging.dir, examplesPerShard, budget, opts.limit?.test);
     const manifest: Manifest = {
       formatVersion: 1,
       datasetId: datasetIdFor({ train: train.sources, test: test.sources, limit: opts.limit }),
@@ -78,14 +86,24 @@ function checkOptions(opts: IngestOptions, examplesPerShard: number): void {
   if (!opts.outDir) throw new ConfigError('no output directory given');
 }
 
-async function ingestSplit(split: Split, files: InputFile[], dir: string, examplesPerShard: number, limit = Infinity): Promise<SplitManifest> {
+async function ingestSplit(
+  split: Split,
+  files: InputFile[],
+  dir: string,
+  examplesPerShard: number,
+  budget: IngestBudget,
+  limit = Infinity,
+): Promise<SplitManifest> {
   const digests = new Map<InputFile, SourceDigest>();
   const labelHistogram = new Array<number>(NUM_CLASSES).fill(0);
   const writer = new ShardWriter(dir, split, examplesPerShard);
   let examples = 0;
-  for await (const batch of readExamples(files, { onSource: (file, digest) => digests.set(file, digest) })) {
+  const options = { onSource: (file: InputFile, digest: SourceDigest) => digests.set(file, digest), budget };
+  for await (const batch of readExamples(files, options)) {
     const take = Math.min(batch.count, limit - examples);
     if (take <= 0) continue;
+    // Inputs are read in order and reported when done: the batch is from the first one not reported yet.
+    budget.addExamples((files.find((file) => !digests.has(file)) ?? files[files.length - 1]).name, take);
     for (let i = 0; i < take; i++) labelHistogram[batch.labels[i]]++;
     await writer.add(batch, take);
     examples += take;

@@ -1,24 +1,36 @@
 import { z } from 'zod';
 import { ConfigError } from '../data/errors.ts';
+import { DatasetPrefix, ownRunPrefixes, RunId, sourceKeys } from './keys.ts';
+import { modelPrefix } from './layout.ts';
 
 /**
  * The small JSON documents Step Functions passes between the steps: S3 keys, counts and
- * metrics, never tensors (state payloads are limited to 256 KiB).
+ * metrics, never tensors (state payloads are limited to 256 KiB). Which keys each may name is
+ * decided in keys.ts.
  */
-const s3KeyOrUrl = z.string().min(1).max(1024);
 const prefix = z
   .string()
   .min(1)
   .max(1024)
   .regex(/^[^/].*\/$/, 'must be an S3 key prefix ending in "/"');
-const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, "1-80 letters, digits, '.', '_' or '-'");
 
-export const IngestEvent = z.strictObject({
-  train: z.array(s3KeyOrUrl).min(1),
-  test: z.array(s3KeyOrUrl).min(1),
-  limit: z.int().min(1).optional(),
-});
-export type IngestEvent = z.infer<typeof IngestEvent>;
+/**
+ * The ingest step's event, for the function whose data bucket is `dataBucket`: source files
+ * under raw/ of that bucket (s3:// URLs only for it), given back as bare keys.
+ */
+export function ingestEventSchema(dataBucket: string) {
+  return z.strictObject({
+    train: sourceKeys(dataBucket),
+    test: sourceKeys(dataBucket),
+    limit: z.int().min(1).optional(),
+  });
+}
+export interface IngestEvent {
+  /** Bare keys under raw/ (the plan normalises s3:// forms). */
+  train: string[];
+  test: string[];
+  limit?: number;
+}
 
 const splitSummary = z.strictObject({ examples: z.int(), labelHistogram: z.array(z.int()) });
 export const IngestResult = z.strictObject({
@@ -31,8 +43,8 @@ export const IngestResult = z.strictObject({
 export type IngestResult = z.infer<typeof IngestResult>;
 
 export const TrainEvent = z.strictObject({
-  datasetPrefix: prefix,
-  runId: runId.optional(),
+  datasetPrefix: DatasetPrefix,
+  runId: RunId.optional(),
   /** Training config overrides, validated by parseTrainConfig (it names the offending field). */
   config: z.record(z.string(), z.unknown()).optional(),
 });
@@ -49,11 +61,13 @@ export interface TrainResult {
   valAccuracy?: number;
 }
 
-export const EvaluateEvent = z.strictObject({
-  runId,
-  datasetPrefix: prefix,
-  modelPrefix: prefix,
-});
+export const EvaluateEvent = z
+  .strictObject({
+    runId: RunId,
+    datasetPrefix: DatasetPrefix,
+    modelPrefix: z.string(),
+  })
+  .superRefine(ownRunPrefixes({ modelPrefix }));
 export type EvaluateEvent = z.infer<typeof EvaluateEvent>;
 
 export interface EvaluateResult {
@@ -69,6 +83,11 @@ export interface EvaluateResult {
 export function parseEvent<T>(schema: z.ZodType<T>, event: unknown, what: string): T {
   const result = schema.safeParse(event);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`);
+  const problems = result.error.issues.map((issue) => `${fieldPath(issue.path) || '(event)'}: ${issue.message}`);
   throw new ConfigError(`invalid ${what} event: ${problems.join('; ')}`);
+}
+
+/** `train[0]`, `candidate.modelPrefix`: the way the config's own errors name fields. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)), '');
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { PREFIXES } from './layout.ts';
+import { ownRunPrefixes, RunId } from './keys.ts';
+import { modelPrefix, PREFIXES, reportPrefix } from './layout.ts';
 
 /**
  * Champion promotion: which trained model `models/champion.json` points at.
@@ -21,14 +22,17 @@ export type PromotionMode = (typeof PROMOTION_MODES)[number];
 const prefix = z.string().regex(/^[^/].*\/$/, 'must be an S3 key prefix ending in "/"');
 const metric = z.number().min(0).max(1);
 
-export const Candidate = z.strictObject({
-  runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/),
-  datasetId: z.string().min(1),
-  accuracy: metric,
-  macroF1: metric,
-  modelPrefix: prefix,
-  reportPrefix: prefix,
-});
+/** The run to promote: its model and report prefixes must be its own (the champion points there). */
+export const Candidate = z
+  .strictObject({
+    runId: RunId,
+    datasetId: z.string().min(1),
+    accuracy: metric,
+    macroF1: metric,
+    modelPrefix: z.string(),
+    reportPrefix: z.string(),
+  })
+  .superRefine(ownRunPrefixes({ modelPrefix, reportPrefix }));
 export type Candidate = z.infer<typeof Candidate>;
 
 /** What models/champion.json holds. Unknown extra keys are tolerated (older or newer writers). */

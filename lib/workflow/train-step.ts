@@ -7,6 +7,7 @@ import { trainModel, type TrainHooks } from '../model/train.ts';
 import type { BackendInfo } from '../model/backend.ts';
 import type { EpochLog } from '../report/history.ts';
 import { MODEL_FILES } from './files.ts';
+import { checkTrainingMemory } from './train-memory.ts';
 
 export interface TrainStepInput {
   datasetDir: string;
@@ -14,6 +15,8 @@ export interface TrainStepInput {
   config: TrainConfig;
   runId: string;
   hooks?: TrainHooks;
+  /** The memory training may use, MiB (a Lambda function's); checked before the data is loaded. */
+  memoryMiB?: number;
 }
 
 /** What a training run records next to its model, so every model says how it was made. */
@@ -32,6 +35,7 @@ export interface TrainingRecord {
 
 export async function runTrainStep(input: TrainStepInput): Promise<TrainingRecord> {
   const manifest = await readManifest(input.datasetDir);
+  checkTrainingMemory(input.config, manifest.splits.train.examples, input.memoryMiB, `training ${manifest.datasetId}`);
   const train = await loadSplit(input.datasetDir, 'train', manifest);
   const result = await trainModel(train, input.config, input.hooks);
   try {

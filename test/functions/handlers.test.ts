@@ -8,6 +8,9 @@ import { createEvaluateHandler } from '../../functions/evaluate/handler.ts';
 import { CLASS_NAMES } from '../../lib/data/classes.ts';
 import { ConfigError, DataValidationError } from '../../lib/data/errors.ts';
 import type { IngestResult, TrainResult } from '../../lib/workflow/events.ts';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
 import { syntheticKaggleCsv } from '../support/kaggle-csv.ts';
 
@@ -138,12 +141,114 @@ describe('handlers reject bad input before doing any work', () => {
       assert.match(error.message, /colour/);
       return true;
     });
-    await assert.rejects(createTrainHandler(deps)({ datasetPrefix: 'datasets/x/', config: { epochs: 0 } }), (error: Error) => {
+    await assert.rejects(createTrainHandler(deps)({ datasetPrefix: 'datasets/0123456789abcdef/', config: { epochs: 0 } }), (error: Error) => {
       assert.ok(error instanceof ConfigError);
       assert.match(error.message, /epochs/);
       return true;
     });
-    await assert.rejects(createEvaluateHandler(deps)({ runId: '../etc', datasetPrefix: 'datasets/x/', modelPrefix: 'runs/x/model/' }), /runId/);
+    await assert.rejects(
+      createEvaluateHandler(deps)({ runId: '../etc', datasetPrefix: 'datasets/0123456789abcdef/', modelPrefix: 'runs/x/model/' }),
+      /runId/,
+    );
     assert.equal(s3.mock.calls().length, 0);
+  });
+
+  test('ingest reads only raw/ of its own bucket: keys elsewhere are refused before any S3 call', async () => {
+    s3.mock.resetHistory();
+    const refused: [unknown, RegExp][] = [
+      [{ train: ['datasets/'], test: ['raw/test.csv'] }, /train\[0\]: "datasets\/" is not under raw\//],
+      [{ train: ['raw/train.csv'], test: ['s3://other-bucket/raw/test.csv'] }, /test\[0\]: .* is in bucket "other-bucket"; the workflow reads only its data bucket "test-bucket"/],
+      [{ train: ['raw/folder/'], test: ['raw/test.csv'] }, /train\[0\]: .* ends in "\/"/],
+      [{ train: ['raw/../runs/x/model.json'], test: ['raw/test.csv'] }, /train\[0\]: .* "\.\." path segment/],
+    ];
+    for (const [event, message] of refused) {
+      await assert.rejects(createIngestHandler(deps)(event), (error: Error) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.match(error.message, /^invalid ingest event: /);
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+    assert.equal(s3.mock.calls().length, 0);
+  });
+
+  test('train and evaluate take exactly datasets/<datasetId>/ and their own run\'s model prefix', async () => {
+    s3.mock.resetHistory();
+    for (const datasetPrefix of ['datasets/', 'datasets/0123456789abcdef/shard/', 'datasets/../runs/', 'datasets/0123456789ABCDEF/', 'raw/']) {
+      await assert.rejects(createTrainHandler(deps)({ datasetPrefix }), /invalid train event: datasetPrefix: must be "datasets\/<datasetId>\/" \(16 lowercase hex digits\)/);
+      await assert.rejects(
+        createEvaluateHandler(deps)({ runId: 'run-1', datasetPrefix, modelPrefix: 'runs/run-1/model/' }),
+        /invalid evaluate event: datasetPrefix: must be "datasets\/<datasetId>\/"/,
+      );
+    }
+    for (const modelPrefix of ['runs/run-2/model/', 'runs/', 'runs/run-1/', 'runs/run-1/report/']) {
+      await assert.rejects(
+        createEvaluateHandler(deps)({ runId: 'run-1', datasetPrefix: 'datasets/0123456789abcdef/', modelPrefix }),
+        new RegExp(`invalid evaluate event: modelPrefix: must be "runs/run-1/model/" \\(the prefix of run run-1\\), got "${modelPrefix}"`),
+      );
+    }
+    assert.equal(s3.mock.calls().length, 0);
+  });
+});
+
+/** Runs `work` with these environment variables set, as Lambda (or the local runtime) would. */
+async function withEnv<T>(vars: Record<string, string>, work: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, vars);
+  try {
+    return await work();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+describe('handlers stay within the memory and /tmp of their function', () => {
+  const s3 = new FakeS3();
+  const deps = { s3: s3.client, bucket: s3.bucket, logger: silent };
+  after(() => s3.restore());
+
+  test('ingest stops a .csv.gz bomb at the limits of its function, and stores nothing', async () => {
+    const header = ['label', ...Array.from({ length: PIXELS_PER_IMAGE }, (_, i) => `pixel${i + 1}`)].join(',');
+    const row = [3, ...new Array(PIXELS_PER_IMAGE).fill(0)].join(',') + '\n';
+    const bomb = gzipSync(header + '\n' + row.repeat(20_000)); // 31 MB of rows in ~30 KB
+    s3.put('raw/bomb.csv.gz', bomb);
+    s3.put('raw/test.csv', syntheticKaggleCsv(5).text);
+    s3.mock.resetHistory();
+    // 257 MiB: 1 MiB above the ingest runtime's own share, room for 1,334 examples.
+    const env = { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '257', FMNIST_EPHEMERAL_STORAGE_MIB: '2048' };
+    await withEnv(env, () =>
+      assert.rejects(createIngestHandler(deps)({ train: ['raw/bomb.csv.gz'], test: ['raw/test.csv'] }), (error: Error) => {
+        assert.ok(error instanceof DataValidationError, String(error));
+        assert.match(
+          error.message,
+          /^s3:\/\/test-bucket\/raw\/bomb\.csv\.gz: too large to ingest here: more than [\d,]+ (examples|bytes of content after decompression) \(train and test together\), the most this ingest's 257 MiB of memory and 2048 MiB of \/tmp can hold; stopped after/,
+        );
+        return true;
+      }),
+    );
+    assert.deepEqual(s3.keys('datasets/'), []);
+    assert.equal(s3.mock.commandCalls(PutObjectCommand).length, 0);
+    // The same data within the limits of the deployed function (2048 MiB each) is accepted.
+    const ingested = await withEnv({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '2048', FMNIST_EPHEMERAL_STORAGE_MIB: '2048' }, () =>
+      createIngestHandler(deps)({ train: ['raw/bomb.csv.gz'], test: ['raw/test.csv'], limit: 100 }),
+    );
+    assert.equal(ingested.train.examples, 100);
+  });
+
+  test('train refuses, before loading the data, a run its function cannot hold', async () => {
+    s3.put('raw/train.csv', syntheticKaggleCsv(50, 3).text);
+    const ingested = await createIngestHandler(deps)({ train: ['raw/train.csv'], test: ['raw/test.csv'] });
+    s3.mock.resetHistory();
+    await withEnv({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512' }, () =>
+      assert.rejects(createTrainHandler(deps)({ datasetPrefix: ingested.datasetPrefix, runId: 'too-small', config: { epochs: 1, model: tinyModel } }), (error: Error) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.match(error.message, new RegExp(`^training ${ingested.datasetId}: model\\.layers\\[0\\] \\(conv2d, 4 filters, 3x3, valid\\): .* with 50 train examples, and this function has 512 MiB$`));
+        return true;
+      }),
+    );
+    assert.deepEqual(s3.keys('runs/'), []);
   });
 });

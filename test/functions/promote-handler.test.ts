@@ -80,5 +80,10 @@ describe('promote handler against a mocked S3', () => {
     await assert.rejects(promote({ candidate: { ...candidate('run-1', 1.5) } }), /candidate\.accuracy/);
     await assert.rejects(promote({ candidate: candidate('run-1', 0.5), mode: 'sometimes' }), /mode/);
     await assert.rejects(promote({ candidate: candidate('run-1', 0.5), extra: 1 }), /extra|Unrecognized/);
+    await assert.rejects(
+      promote({ candidate: { ...candidate('run-1', 0.9), modelPrefix: 'runs/run-2/model/' } }),
+      /candidate\.modelPrefix: must be "runs\/run-1\/model\/" \(the prefix of run run-1\)/,
+    );
+    assert.deepEqual(s3.putOrder, []);
   });
 });

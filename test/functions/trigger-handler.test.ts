@@ -1,7 +1,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { HeadObjectCommand, ListObjectsV2Command, NotFound, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -72,17 +72,19 @@ describe('trigger handler', () => {
     stateMachineArn,
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
   });
-  s3.on(HeadObjectCommand).callsFake((input) => {
-    const object = objects.get(input.Key);
-    if (!object || input.Bucket !== bucket) throw new NotFound({ message: 'not found', $metadata: {} });
-    return { ETag: object.etag };
+  // The trigger may list raw/ only (s3:ListBucket with an s3:prefix condition): HEAD of a missing
+  // key would answer 403, so it must ask by listing.
+  s3.on(HeadObjectCommand).rejects(new Error('HEAD is not allowed: ask by listing'));
+  s3.on(ListObjectsV2Command).callsFake((input) => {
+    if (input.Bucket !== bucket || !input.Prefix?.startsWith('raw/')) throw new Error(`AccessDenied: list ${input.Bucket}/${input.Prefix}`);
+    return {
+      Contents: [...objects]
+        .filter(([key]) => key.startsWith(input.Prefix!))
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([Key, o]) => ({ Key, ETag: o.etag, LastModified: o.lastModified })),
+      IsTruncated: false,
+    };
   });
-  s3.on(ListObjectsV2Command).callsFake((input) => ({
-    Contents: [...objects]
-      .filter(([key]) => key.startsWith(input.Prefix))
-      .map(([Key, o]) => ({ Key, ETag: o.etag, LastModified: o.lastModified })),
-    IsTruncated: false,
-  }));
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution', startDate: new Date() });
   const created = (key: string) => ({
     'detail-type': 'Object Created' as const,
@@ -133,6 +135,15 @@ describe('trigger handler', () => {
     assert.equal(result.started, true);
     assert.deepEqual(result.input, { train: ['raw/my data/train.csv'], test: ['raw/my data/test.csv'] });
     assert.match(result.executionName!, /^my-data-[0-9a-f]{16}$/);
+  });
+
+  test('a counterpart is found by its exact key, not by a longer key it prefixes', async () => {
+    objects.set('raw/b/train.csv', { etag: '"1"', lastModified: new Date() });
+    objects.set('raw/b/test.csv.bak', { etag: '"2"', lastModified: new Date() });
+    const result = await handler(created('raw/b/train.csv'));
+    assert.equal(result.started, false);
+    assert.match(result.reason, /waiting for the test split/);
+    assert.equal(s3.commandCalls(HeadObjectCommand).length, 0);
   });
 
   test('keys outside the convention are ignored', async () => {

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createValidateHandler } from '../../functions/validate/handler.ts';
 import { ConfigError } from '../../lib/data/errors.ts';
+import { estimateTrainingMemory } from '../../lib/model/memory.ts';
+import { parseTrainConfig } from '../../lib/model/config.ts';
 import { planExecution } from '../../lib/workflow/execution-input.ts';
 
 const validate = createValidateHandler({ logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }) });
@@ -10,7 +12,13 @@ const event = (input: unknown, executionName = 'fashion-mnist-0123456789abcdef')
   input,
   executionName,
   lambdaTrainMaxImages: 780_000,
+  dataBucket: BUCKET,
+  trainMemoryMiB: MEMORY,
 });
+const BUCKET = 'fmnist-data';
+/** What the stack gives the train Lambda and the Fargate task. */
+const MEMORY = { lambda: 10_240, fargate: 16_384 };
+const GiB = 2 ** 30;
 const minimal = { train: ['raw/fmnist/train.csv'], test: ['raw/fmnist/test.csv'] };
 
 async function rejectsWith(input: unknown, pattern: RegExp) {
@@ -22,8 +30,8 @@ async function rejectsWith(input: unknown, pattern: RegExp) {
 }
 
 describe('validate handler (execution input -> plan)', () => {
-  test('fills the defaults and names the run after the execution', async () => {
-    const plan = await validate(event(minimal));
+  test('fills the defaults and names the run after the execution; the default config trains on Lambda', async () => {
+    const { memory, ...plan } = await validate(event(minimal));
     assert.deepEqual(plan, {
       ingest: minimal,
       runId: 'fashion-mnist-0123456789abcdef',
@@ -33,6 +41,10 @@ describe('validate handler (execution input -> plan)', () => {
       epochs: 10,
       lambdaMaxTrainExamples: 78_000,
     });
+    assert.equal(memory.reason, undefined);
+    // Memory allows millions of examples; the 15 minutes are what bound the default config.
+    assert.ok(memory.lambdaMaxTrainExamples > 1_000_000, String(memory.lambdaMaxTrainExamples));
+    assert.ok(memory.modelMiB < 1024, `${memory.modelMiB} MiB`);
   });
 
   test('keeps explicit choices and derives the Lambda limit from the epochs', async () => {
@@ -40,6 +52,7 @@ describe('validate handler (execution input -> plan)', () => {
       event({ ...minimal, limit: 500, runId: 'my-run', config: { epochs: 40, batchSize: 128 }, trainOn: 'fargate', promote: 'never' }),
     );
     assert.deepEqual(plan.ingest, { ...minimal, limit: 500 });
+    assert.equal(plan.memory.reason, undefined);
     assert.equal(plan.runId, 'my-run');
     assert.deepEqual(plan.config, { epochs: 40, batchSize: 128 });
     assert.equal(plan.trainOn, 'fargate');
@@ -69,5 +82,111 @@ describe('validate handler (execution input -> plan)', () => {
 
   test('rejects a malformed task payload (state machine wiring bug)', async () => {
     await assert.rejects(validate({ input: minimal }), /lambdaTrainMaxImages/);
+    const { dataBucket: _b, ...noBucket } = event(minimal);
+    await assert.rejects(validate(noBucket), /invalid validate event: dataBucket: /);
+    const { trainMemoryMiB: _m, ...noMemory } = event(minimal);
+    await assert.rejects(validate(noMemory), /invalid validate event: trainMemoryMiB: /);
+    await assert.rejects(validate({ ...event(minimal), trainMemoryMiB: { lambda: 10_240 } }), /trainMemoryMiB\.fargate/);
+    await assert.rejects(validate({ ...event(minimal), dataBucket: 'Not_A_Bucket' }), /dataBucket: must be an S3 bucket name/);
+  });
+});
+
+describe('validate handler: source files stay under raw/ of the data bucket', () => {
+  test('bare raw/ keys and s3:// URLs of the data bucket are accepted, as bare keys', async () => {
+    const plan = await validate(
+      event({ train: [`s3://${BUCKET}/raw/fmnist/train.csv`, 'raw/fmnist/more.csv.gz'], test: ['raw/fmnist/test.csv'] }),
+    );
+    assert.deepEqual(plan.ingest, { train: ['raw/fmnist/train.csv', 'raw/fmnist/more.csv.gz'], test: ['raw/fmnist/test.csv'] });
+  });
+
+  const refused: [string, unknown, RegExp][] = [
+    ['another bucket', { ...minimal, train: ['s3://someone-else/raw/train.csv'] }, /train\[0\]: "s3:\/\/someone-else\/raw\/train\.csv" is in bucket "someone-else"; the workflow reads only its data bucket "fmnist-data"/],
+    ['a key outside raw/', { ...minimal, test: ['datasets/0123456789abcdef/manifest.json'] }, /test\[0\]: "datasets\/0123456789abcdef\/manifest\.json" is not under raw\//],
+    ['datasets/ itself', { ...minimal, train: ['datasets/'] }, /train\[0\]: "datasets\/" is not under raw\//],
+    ['raw/ itself', { ...minimal, train: ['raw/'] }, /train\[0\]: "raw\/" ends in "\/": name each file/],
+    ['a prefix under raw/', { ...minimal, train: [`s3://${BUCKET}/raw/fmnist/`] }, /train\[0\]: .* ends in "\/"/],
+    ['a .. segment', { ...minimal, train: ['raw/../datasets/x.csv'] }, /train\[0\]: .* has a "\." or "\.\." path segment/],
+    ['a . segment', { ...minimal, test: ['raw/./test.csv'] }, /test\[0\]: .* has a "\." or "\.\." path segment/],
+    ['an empty segment', { ...minimal, test: ['raw//test.csv'] }, /test\[0\]: .* empty path segment/],
+    ['a key over 1024 bytes', { ...minimal, train: [`raw/${'é'.repeat(511)}`] }, /train\[0\]: .* is 1026 bytes long; S3 keys are at most 1024/],
+    ['a control character', { ...minimal, train: ['raw/a\nb.csv'] }, /train\[0\]: .* contains a control character/],
+    ['an s3 URL without a key', { ...minimal, train: [`s3://${BUCKET}`] }, /train\[0\]: "s3:\/\/fmnist-data" is not an s3:\/\/bucket\/key URL/],
+    ['no files', { ...minimal, train: [] }, /train: needs at least one file/],
+    ['too many files', { ...minimal, test: Array.from({ length: 51 }, (_, i) => `raw/part-${i}.csv`) }, /test: at most 50 files per split/],
+  ];
+  for (const [what, input, message] of refused) {
+    test(`refuses ${what}, naming the field`, () => rejectsWith(input, message));
+  }
+
+  test('the limits are inclusive: 50 files and a 1024-byte key pass', async () => {
+    const long = `raw/${'x'.repeat(1020)}`;
+    assert.equal(Buffer.byteLength(long), 1024);
+    const plan = await validate(event({ train: [long], test: Array.from({ length: 50 }, (_, i) => `raw/part-${i}.csv`) }));
+    assert.equal(plan.ingest.train[0], long);
+    assert.equal(plan.ingest.test.length, 50);
+  });
+});
+
+describe('validate handler: training must fit the memory where it runs', () => {
+  // Two 1024-filter "same" convolutions at batch 8192 (the issue's example): 9.45 M parameters,
+  // within the 50 M cap, but every activation of the batch is 8192 x 28 x 28 x 1024 floats.
+  const huge = {
+    batchSize: 8192,
+    model: {
+      layers: [
+        { type: 'conv2d', filters: 1024, kernelSize: 3, activation: 'relu', padding: 'same' },
+        { type: 'conv2d', filters: 1024, kernelSize: 3, activation: 'relu', padding: 'same' },
+        { type: 'maxPool2d', poolSize: 28 },
+        { type: 'flatten' },
+        { type: 'dense', units: 10, activation: 'softmax' },
+      ],
+    },
+  };
+  // About 10.6 GiB: more than the Lambda's 10 GiB, less than Fargate's 16.
+  const mid = {
+    batchSize: 4096,
+    model: {
+      layers: [
+        { type: 'conv2d', filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' },
+        { type: 'conv2d', filters: 128, kernelSize: 3, activation: 'relu', padding: 'same' },
+        { type: 'maxPool2d', poolSize: 2 },
+        { type: 'flatten' },
+        { type: 'dense', units: 10, activation: 'softmax' },
+      ],
+    },
+  };
+
+  test("the issue's example is refused at ValidateInput, naming the layer, the batch, the estimate and the task's memory", async () => {
+    for (const trainOn of ['auto', 'fargate'] as const) {
+      await rejectsWith(
+        { ...minimal, config: huge, trainOn },
+        /execution input "config": model\.layers\[0\] \(conv2d, 1024 filters, 3x3, same\): activations at batch 8192 need ~\d+\.\d GiB; training needs ~\d+\.\d GiB in all, and the training task has 16\.0 GiB; lower batchSize or shrink model\.layers\[0\]/,
+      );
+    }
+    await rejectsWith({ ...minimal, config: huge, trainOn: 'lambda' }, /the train Lambda has 10\.0 GiB; lower batchSize or shrink model\.layers\[0\]$/);
+  });
+
+  test('a config that fits Fargate but not the Lambda goes to Fargate with "auto", and is refused with "lambda"', async () => {
+    const estimate = estimateTrainingMemory(parseTrainConfig(mid));
+    assert.ok(estimate.fixedBytes > 10 * GiB && estimate.fixedBytes < 16 * GiB, `premise: ${estimate.fixedBytes / GiB} GiB`);
+    const auto = await validate(event({ ...minimal, config: mid }));
+    assert.equal(auto.lambdaMaxTrainExamples, 0, 'the Choice sends every data set to Fargate');
+    assert.match(auto.memory.reason!, /^model\.layers\[0\] \(conv2d, 128 filters, 3x3, same\): .* the train Lambda has 10\.0 GiB: training on Fargate$/);
+    const fargate = await validate(event({ ...minimal, config: mid, trainOn: 'fargate' }));
+    assert.equal(fargate.trainOn, 'fargate');
+    await rejectsWith({ ...minimal, config: mid, trainOn: 'lambda' }, /the train Lambda has 10\.0 GiB; lower batchSize or shrink model\.layers\[0\], or use trainOn "auto" or "fargate"$/);
+  });
+
+  test('a limit counts the data set in; without one, the train step checks the real size', async () => {
+    const plan = await validate(event({ ...minimal, config: { batchSize: 8 } }));
+    const perExample = plan.memory.bytesPerTrainExample;
+    const fits = Math.floor((MEMORY.lambda * 2 ** 20 - plan.memory.modelMiB * 2 ** 20) / perExample);
+    // The Lambda's memory bounds the examples (within rounding of modelMiB), and the time bound is smaller still.
+    assert.ok(Math.abs(plan.memory.lambdaMaxTrainExamples - fits) <= 2 ** 20 / perExample, `${plan.memory.lambdaMaxTrainExamples} vs ${fits}`);
+    assert.equal(plan.lambdaMaxTrainExamples, 78_000);
+    const tooMany = plan.memory.lambdaMaxTrainExamples + 1_000_000;
+    const limited = await validate(event({ ...minimal, limit: tooMany, config: { batchSize: 8 } }));
+    assert.equal(limited.lambdaMaxTrainExamples, 0);
+    assert.match(limited.memory.reason!, new RegExp(`with ${tooMany} train examples`));
   });
 });

@@ -1,6 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { createS3Client } from '../../aws/clients.ts';
 import { ConfigError } from '../../data/errors.ts';
 
 /**
@@ -67,17 +68,9 @@ export function sfnClient(flags: AwsConnectionFlags, deps: AwsCommandDeps, state
   return deps.sfn ?? new SFNClient(clientConfig(flags, regionOfArn(stateMachineArn)));
 }
 
-/** Same checksum settings as lib/aws/clients.ts (S3-compatible servers), region of the stack. */
+/** The workflow's own S3 settings (lib/aws/clients.ts: retries, timeouts, checksums), region of the stack. */
 export function s3ClientFor(flags: AwsConnectionFlags, deps: AwsCommandDeps, stateMachineArn: string): S3Client {
-  return (
-    deps.s3 ??
-    new S3Client({
-      ...clientConfig(flags, regionOfArn(stateMachineArn)),
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined,
-    })
-  );
+  return deps.s3 ?? createS3Client(clientConfig(flags, regionOfArn(stateMachineArn)));
 }
 
 const SETUP_HINT =

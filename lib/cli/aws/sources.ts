@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { latestPair, type ListedObject, type RawPair } from '../../../functions/trigger/pairing.ts';
 import { ConfigError } from '../../data/errors.ts';
-import { objectExists, s3Url } from '../../aws/s3.ts';
+import { listObjects, objectExists, s3Url } from '../../aws/s3.ts';
 import { PREFIXES } from '../../workflow/layout.ts';
 import { awsCall } from './clients.ts';
 import type { DataSource } from './start-input.ts';
@@ -93,18 +93,9 @@ async function uploadKey(path: string, split: 'train' | 'test'): Promise<string>
 /** The most recently completed train/test pair under raw/ (the schedule's choice, pairing.ts). */
 export async function latestRawPair(s3: S3Client, bucket: string): Promise<RawPair> {
   const objects: ListedObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await awsCall(`listing s3://${bucket}/${PREFIXES.raw}`, () =>
-      s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: PREFIXES.raw, ContinuationToken: token })),
-    );
-    for (const object of page.Contents ?? []) {
-      if (object.Key && object.LastModified) {
-        objects.push({ key: object.Key, etag: object.ETag ?? '', lastModified: object.LastModified });
-      }
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  await awsCall(`listing s3://${bucket}/${PREFIXES.raw}`, async () => {
+    for await (const object of listObjects(s3, bucket, PREFIXES.raw)) objects.push(object);
+  });
   const pair = latestPair(objects);
   if (!pair) {
     throw new ConfigError(

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { ConfigError } from '../data/errors.ts';
+
+/**
+ * What a function may use, from its environment: Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE
+ * (MB, which for Lambda are MiB), the local runtime sets it the same way for the functions it
+ * emulates, and the stack sets FMNIST_EPHEMERAL_STORAGE_MIB (/tmp) where a function's work
+ * depends on it. Absent on a laptop: no limit. Present but malformed fails loudly, naming the
+ * variable: a wrong limit would silently change what is accepted.
+ */
+export const RUNTIME_ENV = {
+  memoryMiB: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  ephemeralStorageMiB: 'FMNIST_EPHEMERAL_STORAGE_MIB',
+} as const;
+
+/** Lambda's range for both settings (MiB). */
+const MiBSetting = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number of MiB')
+  .transform(Number)
+  .pipe(z.int().min(128, 'must be at least 128').max(10_240, 'must be at most 10240'));
+
+function read(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const parsed = MiBSetting.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(`environment variable ${name}: ${parsed.error.issues[0]?.message}, got ${JSON.stringify(value)}`);
+  }
+  return parsed.data;
+}
+
+export interface RuntimeResources {
+  /** MiB of memory the function has, if it runs in (or as) a Lambda function. */
+  memoryMiB?: number;
+  /** MiB of /tmp, if the stack says. */
+  ephemeralStorageMiB?: number;
+}
+
+export function runtimeResources(env: NodeJS.ProcessEnv = process.env): RuntimeResources {
+  return { memoryMiB: read(env, RUNTIME_ENV.memoryMiB), ephemeralStorageMiB: read(env, RUNTIME_ENV.ephemeralStorageMiB) };
+}
