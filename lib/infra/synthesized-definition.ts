@@ -12,7 +12,7 @@ import { FmnistStack } from './stack.ts';
  * local runner (which executes this very definition with the handlers mapped by state name) and
  * for tests. CloudFormation references inside it become stable placeholders:
  *   AWS::Partition / AWS::Region / AWS::AccountId -> aws / us-east-1 / 123456789012
- *   { Ref: X }                                     -> X (the logical id)
+ *   { Ref: X }                                     -> X (the logical id; lowercased for a bucket)
  *   { Fn::GetAtt: [X, "Arn"] } of a Lambda function -> arn:aws:lambda:us-east-1:123456789012:function:X
  */
 export const PLACEHOLDER_ACCOUNT = '123456789012';
@@ -86,7 +86,8 @@ function placeholder(part: unknown, resources: Resources): string {
   if (intrinsic.Ref === 'AWS::Region') return PLACEHOLDER_REGION;
   if (intrinsic.Ref === 'AWS::AccountId') return PLACEHOLDER_ACCOUNT;
   if (intrinsic.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
-  if (intrinsic.Ref !== undefined) return intrinsic.Ref;
+  // A bucket's name must be a valid bucket name (lowercase), as the local cloud names it too.
+  if (intrinsic.Ref !== undefined) return resources[intrinsic.Ref]?.Type === 'AWS::S3::Bucket' ? intrinsic.Ref.toLowerCase() : intrinsic.Ref;
   const getAtt = intrinsic['Fn::GetAtt'];
   if (getAtt) {
     const [logicalId, attribute] = getAtt;

@@ -165,7 +165,7 @@ describe('the synthesized state machine definition', () => {
   test('WriteTrainEvent puts the TrainEvent as JSON at trainEventKey(runId) in the data bucket, retries S3 throttling and 5xx, keeps the state', () => {
     const write = state(STATE_NAMES.writeTrainEvent);
     assert.equal(write.Resource, 'arn:aws:states:::aws-sdk:s3:putObject');
-    const bucket = logicalIdStartingWith(synthesized.template, 'AWS::S3::Bucket', 'DataBucket');
+    const bucket = logicalIdStartingWith(synthesized.template, 'AWS::S3::Bucket', 'DataBucket').toLowerCase(); // as a placeholder bucket name
     assert.deepEqual(Object.keys(write.Parameters).sort(), ['Body.$', 'Bucket', 'ContentType', 'Key.$']);
     assert.equal(write.Parameters.Bucket, bucket);
     assert.equal(write.Parameters['Body.$'], 'States.JsonToString($.trainEvent)');
@@ -222,7 +222,7 @@ describe('the synthesized state machine definition', () => {
       'input.$': '$',
       'executionName.$': '$$.Execution.Name',
       lambdaTrainMaxImages: LAMBDA_TRAIN_MAX_IMAGES,
-      dataBucket: logicalIdStartingWith(synthesized.template, 'AWS::S3::Bucket', 'DataBucket'),
+      dataBucket: logicalIdStartingWith(synthesized.template, 'AWS::S3::Bucket', 'DataBucket').toLowerCase(),
       trainMemoryMiB: { lambda: trainFunction.Properties.MemorySize, fargate: Number(taskDefinition.Properties.Memory) },
     });
     assert.deepEqual(state(STATE_NAMES.validate).Parameters.trainMemoryMiB, { lambda: 10_240, fargate: 16_384 });
