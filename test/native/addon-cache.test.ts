@@ -40,9 +40,9 @@ describe('addon cache name', () => {
     ['architecture', { arch: 'arm64' }],
     ['binding source content', { sources: [base.sources[0]!, ['binding/tfjs_binding.cc', Buffer.from('int y;')]] }],
     ['binding source name', { sources: [base.sources[0]!, ['binding/other.cc', Buffer.from('int x;')]] }],
-    ['an added binding source', { sources: [...base.sources, ['binding/extra.h', Buffer.from('')]] }],
+    ['set of binding sources (one added)', { sources: [...base.sources, ['binding/extra.h', Buffer.from('')]] }],
   ] as const) {
-    test(`a different ${what} gives a different name`, () => {
+    test(`another ${what} gives another name`, () => {
       assert.notEqual(addonCacheName({ ...base, ...change } as AddonBuildInputs), addonCacheName(base));
     });
   }
