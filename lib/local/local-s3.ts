@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { conditionalWrites } from './s3/conditional-writes.ts';
+import { installBefore, type S3rverApp, type S3rverMiddleware } from './s3/s3rver-app.ts';
 import { installSingleDesCompat } from './s3rver-des.ts';
 
 /**
@@ -12,6 +14,9 @@ import { installSingleDesCompat } from './s3rver-des.ts';
  * Lambda (lib/aws/clients.ts), pointed at its endpoint: path-style addressing, checksums only
  * when required, and s3rver's built-in access key (S3RVER/S3RVER; it checks the key id of a
  * SigV4 request but not the signature).
+ *
+ * S3 conditional writes (If-None-Match / If-Match), which s3rver ignores, are added by
+ * lib/local/s3/conditional-writes.ts.
  *
  * Two s3rver quirks are handled here:
  * - truncated listings (> 1,000 keys) need single DES, which OpenSSL 3 only has in its legacy
@@ -34,7 +39,7 @@ export interface LocalS3Options {
   /** Default 0: a free port chosen by the OS. Always bound to 127.0.0.1. */
   port?: number;
   /**
-   * Koa middleware run before s3rver's own, in this order (IAM, conditional writes): s3rver is a
+   * Koa middleware run before everything else (the local cloud's IAM check): s3rver is a
    * Koa app, and what S3 checks before serving a request is added in front of it.
    */
   middleware?: ((ctx: never, next: () => Promise<void>) => Promise<void>)[];
@@ -55,12 +60,16 @@ export interface LocalS3 {
   stop(): Promise<void>;
 }
 
+/**
+ * S3 behaviour s3rver lacks, as middleware run before s3rver's own, in this order (lib/local/s3/).
+ * Factories: every server gets fresh instances (their state, e.g. locks, is per server).
+ */
+const S3_BEHAVIOUR: readonly (() => S3rverMiddleware)[] = [conditionalWrites];
+
 /** The shape of the S3rver class we use (the package ships no types). */
-interface S3rverInstance {
+interface S3rverInstance extends S3rverApp {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
-  /** Koa's middleware list, composed when the server starts. */
-  middleware: unknown[];
 }
 type S3rverConstructor = new (options: {
   address: string;
@@ -100,7 +109,8 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
       silent: true,
       configureBuckets: [{ name: bucket }],
     });
-    server.middleware.unshift(...(options.middleware ?? []));
+    // Who may call first (IAM, given by the local cloud), then what S3 does that s3rver does not.
+    installBefore(server, [...((options.middleware ?? []) as S3rverMiddleware[]), ...S3_BEHAVIOUR.map((create) => create())]);
     const address = await server.run();
     const endpoint = `http://127.0.0.1:${address.port}`;
     const client = new S3Client(localS3ClientConfig(endpoint));

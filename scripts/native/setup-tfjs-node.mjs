@@ -13,7 +13,8 @@
 //      where binding.gyp links them (-ltensorflow -ltensorflow_framework) and
 //      where the addon's rpath ($ORIGIN/../../deps/lib) finds them at run time.
 //   3. Build the addon with node-gyp (or reuse a cached build keyed by the
-//      binding sources, tfjs-node version, N-API version and wheel sha) into
+//      binding sources, tfjs-node version, N-API version, wheel sha and the
+//      Node.js version that builds it: addon-cache.mjs) into
 //      lib/napi-v<N>/tfjs_binding.node, where node-pre-gyp's find() looks.
 //   4. Verify in a child process: backend 'tensorflow', TF version, a conv2d.
 //
@@ -37,6 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { addonCacheName, readBindingSources } from './addon-cache.mjs';
 
 // ---- pins -------------------------------------------------------------------
 const TF_VERSION = '2.21.0';
@@ -190,8 +192,16 @@ print(n)
     fs.writeFileSync(path.join(out, 'COMPLETE.json'), JSON.stringify({
       wheel: pin.file, sha256: pin.sha256, headers: Number(r.out.trim()), at: new Date().toISOString(),
     }, null, 2) + '\n');
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(out, dir); // atomic publish into the cache
+    // Another install sharing the cache may have published the same extraction meanwhile: keep
+    // theirs (it may be in use); only a leftover without its marker is replaced.
+    if (!fs.existsSync(marker)) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        fs.renameSync(out, dir); // atomic publish into the cache
+      } catch (e) {
+        if (!fs.existsSync(marker)) throw e;
+      }
+    }
     log(`extracted libs + ${r.out.trim()} headers to ${dir} (${secs()})`);
     return dir;
   } finally {
@@ -247,9 +257,22 @@ function findNodeGyp() {
   ];
   const npmPrefix = run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['prefix', '-g']);
   if (npmPrefix.ok) cands.push(path.join(npmPrefix.out.trim(), 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  const npmOnPath = npmCliDir();
+  if (npmOnPath) cands.push(path.join(npmOnPath, '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   for (const c of cands) if (c && fs.existsSync(c)) return [process.execPath, [c]];
   if (run('node-gyp', ['--version']).ok) return ['node-gyp', []];
   throw new Soft('node-gyp not found (it ships with npm)', 'reinstall npm or `npm i -g node-gyp`, then run `npm run setup:native`');
+}
+
+// The directory of the npm on PATH (its bin/), whichever Node runs it: a Node from a tarball
+// without npm (e.g. CI's second Node version) borrows the machine's npm, whose global prefix
+// (`npm prefix -g`) then points at that tarball instead.
+function npmCliDir() {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try { return path.dirname(fs.realpathSync(path.join(dir, 'npm'))); } catch { /* not here */ }
+  }
+  return null;
 }
 
 function localNodeDir() {
@@ -265,20 +288,16 @@ function localNodeDir() {
   return null;
 }
 
-function addonKey(pkg, napi, pin, tfjsNodeDir) {
-  const h = createHash('sha256');
-  h.update(JSON.stringify({ v: SETUP_VERSION, tfjsNode: pkg.version, napi, pin: pin.sha256, plat: process.platform, arch: process.arch }));
-  for (const f of ['binding.gyp', ...fs.readdirSync(path.join(tfjsNodeDir, 'binding')).sort().map((f) => path.join('binding', f))]) {
-    h.update(f); h.update(fs.readFileSync(path.join(tfjsNodeDir, f)));
-  }
-  return h.digest('hex').slice(0, 16);
-}
-
 function addonPlan(pkg, pin, base, tfjsNodeDir) {
   const napi = napiBuildVersion(pkg);
   const modulePath = path.join(tfjsNodeDir, pkg.binary.module_path.replace('{napi_build_version}', String(napi)));
   const target = path.join(modulePath, `${pkg.binary.module_name}.node`);
-  const cached = path.join(base, `addon-${process.platform}-${process.arch}-tfjs-node-${pkg.version}-napi${napi}-${addonKey(pkg, napi, pin, tfjsNodeDir)}`, 'tfjs_binding.node');
+  const cacheName = addonCacheName({
+    setupVersion: SETUP_VERSION, tfjsNodeVersion: pkg.version, napi, wheelSha256: pin.sha256,
+    nodeVersion: process.version, platform: process.platform, arch: process.arch,
+    sources: readBindingSources(tfjsNodeDir),
+  });
+  const cached = path.join(base, cacheName, 'tfjs_binding.node');
   const plan = { napi, modulePath, target, cached, build: FORCE || !fs.existsSync(cached) };
   if (plan.build) {
     // Check the toolchain before downloading/extracting ~1 GB.
@@ -297,7 +316,7 @@ function ensureAddon(pkg, plan, tfjsNodeDir) {
   if (!plan.build) {
     fs.copyFileSync(cached, target);
     log(`addon: reused cached build ${cached}`);
-    return target;
+    return 'cached';
   }
   const [gypCmd, gypPre] = plan.gyp;
   const args = [...gypPre, 'rebuild', `--jobs=${Math.max(1, os.availableParallelism?.() ?? os.cpus().length)}`,
@@ -313,10 +332,13 @@ function ensureAddon(pkg, plan, tfjsNodeDir) {
   if (!fs.existsSync(target)) fs.copyFileSync(path.join(tfjsNodeDir, 'build', 'Release', 'tfjs_binding.node'), target);
   fs.rmSync(path.join(tfjsNodeDir, 'build'), { recursive: true, force: true }); // object files, not needed
   fs.mkdirSync(path.dirname(cached), { recursive: true });
-  fs.copyFileSync(target, cached + '.tmp');
-  fs.renameSync(cached + '.tmp', cached);
+  // Per-process temporary name: two installs building at once (parallel CI jobs sharing the
+  // cache) must not interleave their copies.
+  const tmp = `${cached}.${process.pid}.tmp`;
+  fs.copyFileSync(target, tmp);
+  fs.renameSync(tmp, cached);
   log(`addon built -> ${path.relative(ROOT, target)} (${secs()})`);
-  return target;
+  return 'built';
 }
 
 // ---- step 4: verify in a clean child process ----------------------------------
@@ -377,9 +399,10 @@ function main() {
   const tfDir = ensureTfLibs(pin, base);
   const how = placeDeps(pin, tfDir, tfjsNodeDir);
   log(`libs placed in ${path.relative(ROOT, path.join(tfjsNodeDir, 'deps', 'lib'))} (${how}s to the cache)`);
-  ensureAddon(pkg, plan, tfjsNodeDir);
+  const addon = ensureAddon(pkg, plan, tfjsNodeDir);
   const v = verify();
-  console.log(`[setup:native] OK: @tensorflow/tfjs-node ${v.tfjsNode} native backend '${v.backend}', TensorFlow ${v.tf} (${secs()})`);
+  console.log(`[setup:native] OK: @tensorflow/tfjs-node ${v.tfjsNode} native backend '${v.backend}', TensorFlow ${v.tf}; ` +
+    `addon ${addon === 'built' ? 'built' : 'from the cache'} for Node.js ${process.version} (${secs()})`);
 }
 
 try { main(); } catch (e) { finish(e); }
