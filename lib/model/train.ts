@@ -5,11 +5,13 @@ import { initBackend, type BackendInfo, type TrainingStep } from './backend.ts';
 import { BatchBuffers } from './batches.ts';
 import { buildModel } from './build.ts';
 import type { TrainConfig } from './config.ts';
+import { CooperativeLoop } from './cooperative.ts';
 import type { EpochLog } from './history.ts';
-import { GraphTrainer } from './graph/graph-trainer.ts';
+import { GRAPH_PREDICT_BATCH, GraphTrainer } from './graph/graph-trainer.ts';
 import { nativeBinding } from './graph/session.ts';
 import { graphSupports } from './graph/train-graph.ts';
-import { evaluateLossAccuracy, predict } from './predict.ts';
+import { evaluateLossAccuracy, predict, PREDICT_BATCH_SIZE } from './predict.ts';
+import { progressWanted, publishProgress } from './progress-channel.ts';
 import { seededRandom, shuffleInPlace } from './shuffle.ts';
 
 export interface TrainingData {
@@ -29,6 +31,16 @@ export interface TrainHooks {
    */
   onBatchEnd?(epoch: number, batch: number, batches: number, logs: { loss: number; accuracy: number }): void;
   onEpochEnd?(log: EpochLog): void;
+  /**
+   * Stops training between two batches (or validation chunks): trainModel then rejects with
+   * TrainingAbortedError (name 'TrainingAborted'), having released its tensors and graph session.
+   */
+  signal?: AbortSignal;
+  /**
+   * @internal Milliseconds of work between yields to the event loop (default YIELD_INTERVAL_MS);
+   * Infinity never yields. Only for tests and benchmarks that measure what yielding buys and costs.
+   */
+  yieldEveryMs?: number;
 }
 
 export interface TrainResult {
@@ -45,6 +57,8 @@ export interface TrainResult {
 
 export const PROGRESS_INTERVAL_MS = 200;
 
+export { TrainingAbortedError, YIELD_INTERVAL_MS } from './cooperative.ts';
+
 /**
  * How a step runs on the native backend: 'graph' (default there) compiles the whole step into
  * one TensorFlow graph (lib/model/graph); 'eager' runs it op by op through tfjs, as on every
@@ -60,9 +74,17 @@ export const TRAIN_STEP_ENV_VAR = 'FMNIST_TRAIN_STEP';
  *
  * On native TensorFlow the step runs as one TensorFlow graph per batch (see GraphEpochs),
  * elsewhere as tfjs ops (EagerEpochs); both compute the same step from the same start.
+ *
+ * Either way it yields to the event loop every YIELD_INTERVAL_MS of work and stops when
+ * `hooks.signal` fires (TrainingAbortedError). Progress also goes to TRAINING_PROGRESS_CHANNEL
+ * while it has subscribers.
  */
 export async function trainModel(data: TrainingData, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   checkData(data);
+  // Training is synchronous work: without these yields no timer (heartbeat, deadline) and no
+  // signal handler of the process would run until it ends.
+  const loop = new CooperativeLoop(hooks.signal, hooks.yieldEveryMs);
+  loop.throwIfAborted();
   const backend = await initBackend(config.backend);
   const trainExamples = Math.floor(data.count * (1 - config.validationSplit));
   const validationExamples = data.count - trainExamples;
@@ -85,18 +107,21 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
     for (let epoch = 1; epoch <= config.epochs; epoch++) {
       const epochStarted = performance.now();
       hooks.onEpochBegin?.(epoch, config.epochs, batches);
+      publishProgress({ kind: 'epochBegin', epoch, epochs: config.epochs, batches });
       shuffleInPlace(order, random);
       let lastProgress = performance.now();
       for (let batch = 0; batch < batches; batch++) {
+        await loop.checkpoint();
         const from = batch * config.batchSize;
         const to = Math.min(from + config.batchSize, trainExamples);
         runner.step(order, from, to);
         const now = performance.now();
-        if (hooks.onBatchEnd && (now - lastProgress >= PROGRESS_INTERVAL_MS || batch === batches - 1)) {
-          hooks.onBatchEnd(epoch, batch + 1, batches, runner.means());
+        // Reading the running means back costs a sync: only when someone shows them.
+        if ((hooks.onBatchEnd || progressWanted()) && (now - lastProgress >= PROGRESS_INTERVAL_MS || batch === batches - 1)) {
+          const means = runner.means();
+          hooks.onBatchEnd?.(epoch, batch + 1, batches, means);
+          publishProgress({ kind: 'batchEnd', epoch, batch: batch + 1, batches, ...means });
           lastProgress = now;
-          // Let timers run (progress bars redraw on them) between otherwise synchronous batches.
-          await new Promise((resolve) => setImmediate(resolve));
         }
       }
       const trained = runner.endEpoch();
@@ -104,13 +129,14 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
 
       const log: EpochLog = { epoch, loss: trained.loss, accuracy: trained.accuracy, seconds: 0 };
       if (validationExamples > 0) {
-        const validation = await runner.validate(trainExamples);
+        const validation = await runner.validate(trainExamples, loop);
         log.val_loss = validation.loss;
         log.val_accuracy = validation.accuracy;
       }
       log.seconds = (performance.now() - epochStarted) / 1000;
       history.push(log);
       hooks.onEpochEnd?.(log);
+      publishProgress({ kind: 'epochEnd', log });
     }
     runner.finish();
     return {
@@ -139,8 +165,8 @@ interface EpochRunner {
   means(): { loss: number; accuracy: number };
   /** The epoch's means; the next step starts a new epoch. */
   endEpoch(): { loss: number; accuracy: number };
-  /** Loss and accuracy of the current weights on examples `from`… to the end. */
-  validate(from: number): Promise<{ loss: number; accuracy: number }>;
+  /** Loss and accuracy of the current weights on examples `from`… to the end, passing `loop`'s checkpoint between chunks. */
+  validate(from: number, loop: CooperativeLoop): Promise<{ loss: number; accuracy: number }>;
   /** Leaves the trained weights in the model. */
   finish(): void;
   dispose(): void;
@@ -211,8 +237,14 @@ class GraphEpochs implements EpochRunner {
     return means;
   }
 
-  async validate(from: number): Promise<{ loss: number; accuracy: number }> {
-    return evaluateLossAccuracy(this.trainer.predictRange(from, this.data.count), this.data.labels.subarray(from, this.data.count));
+  async validate(from: number, loop: CooperativeLoop): Promise<{ loss: number; accuracy: number }> {
+    const { count } = this.data;
+    const probabilities = new Float32Array((count - from) * NUM_CLASSES);
+    for (let start = from; start < count; start += GRAPH_PREDICT_BATCH) {
+      await loop.checkpoint();
+      probabilities.set(this.trainer.predictRange(start, Math.min(start + GRAPH_PREDICT_BATCH, count)), (start - from) * NUM_CLASSES);
+    }
+    return evaluateLossAccuracy(probabilities, this.data.labels.subarray(from, count));
   }
 
   finish(): void {
@@ -252,8 +284,8 @@ class EagerEpochs implements EpochRunner {
     return means;
   }
 
-  validate(from: number): Promise<{ loss: number; accuracy: number }> {
-    return validate(this.model, this.data, from);
+  validate(from: number, loop: CooperativeLoop): Promise<{ loss: number; accuracy: number }> {
+    return validate(this.model, this.data, from, loop);
   }
 
   finish(): void {}
@@ -358,11 +390,22 @@ class RunningTotals {
   }
 }
 
-async function validate(model: tf.LayersModel, data: TrainingData, from: number): Promise<{ loss: number; accuracy: number }> {
-  const images = data.images.subarray(from * PIXELS_PER_IMAGE, data.count * PIXELS_PER_IMAGE);
-  const labels = data.labels.subarray(from, data.count);
-  const { probabilities } = await predict(model, { images, count: data.count - from });
-  return evaluateLossAccuracy(probabilities, labels);
+/** Predicts in chunks of one predict batch, so the loop's checkpoint runs between them. */
+async function validate(
+  model: tf.LayersModel,
+  data: TrainingData,
+  from: number,
+  loop: CooperativeLoop,
+): Promise<{ loss: number; accuracy: number }> {
+  const probabilities = new Float32Array((data.count - from) * NUM_CLASSES);
+  for (let start = from; start < data.count; start += PREDICT_BATCH_SIZE) {
+    await loop.checkpoint();
+    const end = Math.min(start + PREDICT_BATCH_SIZE, data.count);
+    const images = data.images.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE);
+    const chunk = await predict(model, { images, count: end - start });
+    probabilities.set(chunk.probabilities, (start - from) * NUM_CLASSES);
+  }
+  return evaluateLossAccuracy(probabilities, data.labels.subarray(from, data.count));
 }
 
 function checkData(data: TrainingData): void {

@@ -207,6 +207,35 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
     assert.equal(tf.memory().numTensors, tfjsTensors);
   });
 
+  it('stops when aborted mid-training, closing its session and releasing every tensor', async () => {
+    const config = parseTrainConfig({ epochs: 500, batchSize: 8, validationSplit: 0.25, learningRate: 0.01, model: EXOTIC, backend: 'tensorflow' });
+    const [tensors, sessions, tfjsTensors] = [binding.getNumOfTensors(), binding.getNumOfSavedModels(), tf.memory().numTensors];
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let epochs = 0;
+    let openSessions = 0;
+    try {
+      await assert.rejects(
+        trainModel(data, config, {
+          signal: controller.signal,
+          onEpochEnd: () => {
+            epochs++;
+            openSessions = binding.getNumOfSavedModels();
+            timer ??= setTimeout(() => controller.abort(new Error('SIGTERM')), 20);
+          },
+        }),
+        (error: unknown) => error instanceof Error && error.name === 'TrainingAborted' && /SIGTERM/.test(error.message),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.ok(epochs >= 1 && epochs < 500, `aborted after ${epochs} epochs`);
+    assert.equal(openSessions, sessions + 1, 'a graph session was open while training');
+    assert.equal(binding.getNumOfTensors(), tensors);
+    assert.equal(binding.getNumOfSavedModels(), sessions);
+    assert.equal(tf.memory().numTensors, tfjsTensors);
+  });
+
   it(`trains op by op with ${TRAIN_STEP_ENV_VAR}=eager, or for layers the graph lacks, to nearly the same result`, async () => {
     const config = parseTrainConfig({ epochs: 1, batchSize: 8, validationSplit: 0.25, learningRate: 0.01, model: POOL_FIRST, backend: 'tensorflow' });
     const graph = await trainModel(data, config);
