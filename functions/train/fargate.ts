@@ -30,11 +30,6 @@ import { TaskAbandonedError, TaskStoppedError, TaskWatch, type Log, type SignalS
  * $FMNIST_TIME_SCALE multiplies every timer (the local runtime runs the contract fast).
  */
 
-/** @deprecated The TrainEvent no longer travels in the environment (see FARGATE_ENV.trainEventKey); not read. */
-export const TRAIN_EVENT_ENV = 'FMNIST_TRAIN_EVENT';
-/** @deprecated Use FARGATE_ENV.taskToken from lib/workflow/fargate-task.ts. */
-export const TASK_TOKEN_ENV = FARGATE_ENV.taskToken;
-
 /** Exit codes: success, failure (reported, or the execution gone), stopped by SIGTERM (128 + 15, as a shell reports it). */
 export const EXIT = { succeeded: 0, failed: 1, sigterm: 143 } as const;
 
@@ -55,8 +50,6 @@ export interface FargateEntryDeps {
   /** SIGTERM's source; defaults to the process. */
   signals?: SignalSource;
   log?: Log;
-  /** @deprecated Called when Step Functions says the task is gone; the entry now stops training and returns 1 by itself. */
-  onAbandoned?: () => void;
 }
 
 const defaultLog: Log = (message, extra = {}) =>
@@ -94,10 +87,7 @@ export async function runFargateTraining(deps: FargateEntryDeps = {}): Promise<n
     // A stop request wins over whatever training rejected with meanwhile (TrainingAborted).
     const error = toError(watch?.signal.aborted ? watch.signal.reason : caught);
     log('training failed', { error: error.name, cause: error.message, stack: error.stack });
-    if (error instanceof TaskAbandonedError) {
-      deps.onAbandoned?.();
-      return EXIT.failed;
-    }
+    if (error instanceof TaskAbandonedError) return EXIT.failed;
     await reportFailure(sfn, taskToken, error, log);
     return error instanceof TaskStoppedError ? EXIT.sigterm : EXIT.failed;
   }

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createIngestHandler } from '../../functions/ingest/handler.ts';
-import { EXIT, runFargateTraining, TRAIN_EVENT_ENV, type FargateEntryDeps } from '../../functions/train/fargate.ts';
+import { EXIT, runFargateTraining, type FargateEntryDeps } from '../../functions/train/fargate.ts';
 import { createTrainHandler } from '../../functions/train/handler.ts';
 import { ConfigError } from '../../lib/data/errors.ts';
 import { TrainingAbortedError } from '../../lib/model/cooperative.ts';
@@ -98,7 +98,8 @@ describe('Fargate training entry', () => {
   });
 
   test('no longer reads the TrainEvent from the environment', async () => {
-    const code = await run({ env: { [FARGATE_ENV.taskToken]: 'token-123', [TRAIN_EVENT_ENV]: JSON.stringify(trainEvent) }, train: async () => result });
+    // FMNIST_TRAIN_EVENT carried the event inline before it moved to S3 (RunTask overrides are limited to 8,192 characters).
+    const code = await run({ env: { [FARGATE_ENV.taskToken]: 'token-123', FMNIST_TRAIN_EVENT: JSON.stringify(trainEvent) }, train: async () => result });
     assert.equal(code, EXIT.failed);
     assert.equal(failures()[0].error, 'ConfigError');
     assert.match(failures()[0].cause!, new RegExp(`no training event: set ${FARGATE_ENV.trainEventKey}`));

@@ -146,14 +146,19 @@ export class EcsService {
     return task;
   }
 
-  /** StopTask: SIGTERM now, SIGKILL after the container's stopTimeout (30 s by default). */
+  /**
+   * StopTask: SIGTERM now, SIGKILL after the container's stopTimeout (30 s by default). Scaled,
+   * but never below 5 s (or the stopTimeout itself): reacting to SIGTERM takes a process real time.
+   */
   stop(task: EcsTask, reason: string, by: string): void {
     if (task.lastStatus === 'STOPPED' || task.desiredStatus === 'STOPPED') return;
     task.desiredStatus = 'STOPPED';
     task.stoppedReason = reason;
     task.stoppedBy = by;
     task.process.kill('SIGTERM');
-    const timer = setTimeout(() => task.process.kill('SIGKILL'), task.container.stopTimeoutSeconds * 1000 * this.options.timeScale);
+    const stopTimeoutMs = task.container.stopTimeoutSeconds * 1000;
+    const graceMs = Math.max(stopTimeoutMs * this.options.timeScale, Math.min(stopTimeoutMs, 5000));
+    const timer = setTimeout(() => task.process.kill('SIGKILL'), graceMs);
     timer.unref();
     void task.process.exited.then(() => clearTimeout(timer));
   }

@@ -10,9 +10,9 @@
  * Training progress published on the diagnostics channel (lib/model/progress-channel.ts) goes
  * to the parent too, for the progress display; nothing else crosses the boundary.
  */
-import { subscribe } from 'node:diagnostics_channel';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { subscribeToTrainingProgress } from '../../model/progress-channel.ts';
 
 export type RuntimeRequest = { type: 'invoke'; id: number; event: unknown; deadline: number; requestId: string; functionArn: string };
 export type RuntimeReply =
@@ -22,8 +22,6 @@ export type RuntimeReply =
   | { type: 'error'; id: number; errorType: string; errorMessage: string; trace: string[] }
   | { type: 'progress'; message: unknown };
 
-const TRAINING_PROGRESS_CHANNEL = 'fmnist:training-progress';
-const PROGRESS_INTERVAL_MS = 100;
 
 type Handler = (event: unknown, context: Record<string, unknown>) => Promise<unknown>;
 
@@ -53,16 +51,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  let lastBatch = 0;
-  subscribe(TRAINING_PROGRESS_CHANNEL, (message) => {
-    const kind = (message as { kind?: string }).kind;
-    if (kind === 'batchEnd') {
-      const now = Date.now();
-      if (now - lastBatch < PROGRESS_INTERVAL_MS) return;
-      lastBatch = now;
-    }
-    send({ type: 'progress', message });
-  });
+  subscribeToTrainingProgress((message) => send({ type: 'progress', message }));
 
   process.on('message', (request: RuntimeRequest) => {
     if (request.type !== 'invoke') return;
