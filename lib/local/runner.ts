@@ -176,6 +176,7 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
     });
     const { definition, adjustments } = localizeDefinition(machine.definition, timeScale);
 
+    await cloud.lambda.warm();
     const executionStarted = performance.now();
     const outcome = await runExecution({
       definition,

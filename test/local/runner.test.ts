@@ -149,16 +149,16 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
   });
 
   test('trainOn "fargate": WriteTrainEvent puts the TrainEvent in S3, the entry runs as a container with the task role and heartbeats while it trains', async () => {
-    // Scale 0.002: heartbeats every 0.12 s, HeartbeatSeconds 600 -> 1.2 s.
-    const result = await run({ input: { trainOn: 'fargate', config: { ...TINY_CONFIG, epochs: 3 } }, timeScale: 0.002 });
+    // Scale 0.01: heartbeats every 0.6 s, HeartbeatSeconds 600 -> 6 s (a container takes seconds to start, unscaled).
+    const result = await run({ input: { trainOn: 'fargate', config: { ...TINY_CONFIG, epochs: 20 } }, timeScale: 0.01 });
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${causeMessage(result.cause)}`);
     assert.deepEqual(entered(result.events).slice(3, 7), ['ChooseTrainingRuntime', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
     const parameters = ofType(result.events, 'StateEntered', 'TrainOnFargate')[0];
     assert.ok(parameters, 'TrainOnFargate entered');
     const beats = result.heartbeats.find((times) => times.length > 0) ?? [];
-    assert.ok(beats.length >= 5, `heartbeats sent while training: ${beats.length}`);
+    assert.ok(beats.length >= 4, `heartbeats sent while training: ${beats.length}`);
     const gaps = beats.slice(1).map((time, i) => time - beats[i]);
-    assert.ok(Math.max(...gaps) < 1200, `the largest gap between heartbeats (${Math.max(...gaps)} ms) stays under HeartbeatSeconds`);
+    assert.ok(Math.max(...gaps) < 6000, `the largest gap between heartbeats (${Math.max(...gaps)} ms) stays under HeartbeatSeconds`);
     const training = (result.output as { training: { runId: string; modelPrefix: string } }).training;
     assert.equal(training.modelPrefix, `runs/${result.runId}/model/`);
     assert.deepEqual(result.orphanedTasks, []);

@@ -83,9 +83,10 @@ export class LambdaService {
   constructor(readonly options: LambdaServiceOptions) {}
 
   /**
-   * Starts one environment for each function ahead of its first invocation (what provisioned
-   * concurrency does): cold starts then overlap with other work. An init failure surfaces at the
-   * first invocation, as it would.
+   * Starts one environment for each function ahead of its first invocation, as provisioned
+   * concurrency does: the cold starts overlap with other work, and (once warm() resolved) no
+   * process start counts against a state's timeout, which matters when time is scaled. An init
+   * failure surfaces at the first invocation, as it would.
    */
   prewarm(fns: LambdaSpec[]): void {
     for (const fn of fns) {
@@ -93,8 +94,10 @@ export class LambdaService {
       const pool: Environment[] = [];
       this.#environments.set(fn.logicalId, pool);
       const starting = this.#start(fn).then(
-        (environment) => {
+        async (environment) => {
           pool.push(environment);
+          // Warm means initialised: the module imported (an init error surfaces at the first invocation).
+          await environment.ready.catch(() => undefined);
         },
         () => {
           this.#environments.delete(fn.logicalId);
@@ -103,6 +106,11 @@ export class LambdaService {
       this.#starting.set(fn.logicalId, starting);
       void starting.finally(() => this.#starting.delete(fn.logicalId));
     }
+  }
+
+  /** Resolves when every prewarmed environment has started (or failed to). */
+  async warm(): Promise<void> {
+    await Promise.allSettled([...this.#starting.values()]);
   }
 
   /** Invokes `fn` with `event` (a JSON value) and resolves with its JSON result. */
