@@ -117,7 +117,7 @@ async function readTrainEvent(source: FargateSettings['trainEvent'], s3: S3Clien
   try {
     bytes = await getObjectBytes(s3 ?? s3Client(), source);
   } catch (error) {
-    if (error instanceof NoSuchKey) throw new ConfigError(`the training event ${url} does not exist (${FARGATE_ENV.trainEventKey})`);
+    if (error instanceof NoSuchKey || (error as { code?: string }).code === 'NoSuchKey') throw new ConfigError(`the training event ${url} does not exist (${FARGATE_ENV.trainEventKey})`);
     const { name, message } = toError(error);
     throw Object.assign(new Error(`reading the training event ${url}: ${message}`, { cause: error }), { name });
   }

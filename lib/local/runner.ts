@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { TrainHooks } from '../model/train.ts';
 import type { ExecutionInput } from '../workflow/execution-input.ts';
+import { ConfigError } from '../data/errors.ts';
 import { newRunId } from '../workflow/run-id.ts';
 import { checkLogPermissions, LocalCloud } from './cloud/local-cloud.ts';
 import type { LambdaSpec } from './cloud/model.ts';
@@ -42,6 +43,12 @@ export interface LocalRunOptions {
   bucket?: string;
   /** Deploy this template instead of synthesizing the stack (tests: variants of the stack). */
   template?: Template;
+  /**
+   * Run in this already started cloud (its template, bucket and time scale), and leave it
+   * running: warm environments carry over between runs, as they do in AWS. Default: a cloud of
+   * its own, stopped at the end.
+   */
+  cloud?: LocalCloud;
   /** CDK context for synthesizing, e.g. { lambdaTrainMaxImages: 50 }. */
   context?: Record<string, unknown>;
   /** See loadStackTemplate: cache directory, or false. */
@@ -105,24 +112,31 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
   const say = (line: string) => stream && stream.write(line + '\n');
   const printer = new ProgressPrinter(stream ? (line) => stream.write(line + '\n') : () => {});
   const inputs = await checkInputs(options.train, options.test);
+  if (options.cloud && (options.template || options.context || options.stateDir || options.bucket || options.timeScale !== undefined)) {
+    throw new ConfigError('a given cloud has its own template, bucket, state directory and time scale: pass either the cloud or those options');
+  }
 
-  const loaded = options.template
-    ? { template: options.template, source: 'given' as const, milliseconds: 0 }
-    : await loadStackTemplate({ context: options.context, cacheDir: options.definitionCacheDir });
-  const timeScale = options.timeScale ?? 1;
+  const loaded = options.cloud
+    ? { template: options.cloud.model.resolver.template, source: 'given' as const, milliseconds: 0 }
+    : options.template
+      ? { template: options.template, source: 'given' as const, milliseconds: 0 }
+      : await loadStackTemplate({ context: options.context, cacheDir: options.definitionCacheDir });
 
   const display = new LogDisplay(printer, say, { logLevel: options.logLevel, trainHooks: options.trainHooks });
   const learned: { runId?: string; datasetId?: string; taskState?: string } = {};
-  const cloudStarted = performance.now();
-  const cloud = await LocalCloud.start({
-    template: loaded.template,
-    bucket: options.bucket,
-    stateDir: options.stateDir,
-    timeScale,
-    onLog: (source, line) =>
+  const observers = {
+    onLog: (source: { kind: 'lambda'; fn: LambdaSpec } | { kind: 'task'; task: { taskArn: string } }, line: string) =>
       display.line(source.kind === 'lambda' ? source.fn.name : `task ${source.task.taskArn.slice(-8)}`, learned.taskState, line),
-    onProgress: (_fn, message) => display.progress(learned.taskState ?? 'train', message),
-  });
+    onProgress: (_fn: LambdaSpec, message: unknown) => display.progress(learned.taskState ?? 'train', message),
+  };
+  const cloudStarted = performance.now();
+  const cloud =
+    options.cloud ??
+    (await LocalCloud.start({ template: loaded.template, bucket: options.bucket, stateDir: options.stateDir, timeScale: options.timeScale ?? 1 }));
+  Object.assign(cloud.observers, observers);
+  const timeScale = cloud.timeScale;
+  const firstInvocation = cloud.lambda.reports.length;
+  const firstDelivery = cloud.events.deliveries.length;
   const timings: LocalRunResult['timings'] = {
     templateMs: loaded.milliseconds,
     templateSource: loaded.source,
@@ -233,8 +247,8 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
       uploads: uploads.map(({ path, key, bytes }) => ({ path, key, bytes })),
       adjustments,
       orphanedTasks,
-      deliveries: cloud.events.deliveries.map((delivery) => ({ ...delivery })),
-      invocations: cloud.lambda.reports.map(({ requestId: _id, ...report }) => report),
+      deliveries: cloud.events.deliveries.slice(firstDelivery).map((delivery) => ({ ...delivery })),
+      invocations: cloud.lambda.reports.slice(firstInvocation).map(({ requestId: _id, ...report }) => report),
       heartbeats: tokens.tokens().map((token) => tokens.heartbeats(token)),
       timings,
     };
@@ -252,7 +266,9 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
     say(`outputs in ${outDir}`);
     return result;
   } finally {
-    await cloud.stop();
+    cloud.observers.onLog = undefined;
+    cloud.observers.onProgress = undefined;
+    if (!options.cloud) await cloud.stop();
   }
 }
 

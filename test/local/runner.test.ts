@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SOURCE_ENTRY_METADATA } from '../../lib/infra/paths.ts';
+import { LocalCloud } from '../../lib/local/cloud/local-cloud.ts';
 import type { Template } from '../../lib/local/cloud/template.ts';
 import { loadStackTemplate } from '../../lib/local/definition.ts';
 import { causeMessage } from '../../lib/local/progress.ts';
@@ -36,6 +37,8 @@ let trainCsv: string;
 let testCsv: string;
 let testLabels: number[];
 let stack: Template;
+/** Most runs share one cloud: its environments stay warm between runs, as Lambda's do. */
+let shared: LocalCloud;
 let runs = 0;
 
 before(async () => {
@@ -47,8 +50,12 @@ before(async () => {
   await writeFile(trainCsv, syntheticKaggleCsv(100, 1).text);
   await writeFile(testCsv, test.text);
   stack = (await loadStackTemplate()).template;
+  shared = await LocalCloud.start({ template: stack });
 });
-after(() => rm(dir, { recursive: true, force: true }));
+after(async () => {
+  await shared?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
 
 interface Run extends LocalRunResult {
   lines: string[];
@@ -60,7 +67,7 @@ async function run(options: Partial<LocalRunOptions> = {}): Promise<Run> {
     train: [trainCsv],
     test: [testCsv],
     outDir: join(dir, `out-${++runs}`),
-    template: stack,
+    ...(options.template || options.stateDir || options.timeScale !== undefined ? {} : { cloud: shared }),
     retryIntervalMs: 0,
     progress: { write: (text: string) => lines.push(...text.split('\n').filter(Boolean)) },
     ...options,
@@ -148,28 +155,28 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.match(text, /train split: 100 rows x 785 columns/);
   });
 
-  test('trainOn "fargate": WriteTrainEvent puts the TrainEvent in S3, the entry runs as a container with the task role and heartbeats while it trains', async () => {
-    // Scale 0.01: heartbeats every 0.6 s, HeartbeatSeconds 600 -> 6 s (a container takes seconds to start, unscaled).
-    const result = await run({ input: { trainOn: 'fargate', config: { ...TINY_CONFIG, epochs: 20 } }, timeScale: 0.01 });
+  test('trainOn "fargate": WriteTrainEvent puts the TrainEvent in S3, the entry runs as a container with the task role, reads it and calls back', async () => {
+    const result = await run({ input: { trainOn: 'fargate' } });
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${causeMessage(result.cause)}`);
     assert.deepEqual(entered(result.events).slice(3, 7), ['ChooseTrainingRuntime', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
-    const parameters = ofType(result.events, 'StateEntered', 'TrainOnFargate')[0];
-    assert.ok(parameters, 'TrainOnFargate entered');
+    const training = (result.output as { training: { runId: string; modelPrefix: string } }).training;
+    assert.equal(training.modelPrefix, `runs/${result.runId}/model/`);
+    const object = await shared.s3.client.send(new GetObjectCommand({ Bucket: shared.bucket, Key: `runs/${result.runId}/train-event.json` }));
+    const event = JSON.parse(await object.Body!.transformToString()) as { runId: string; datasetPrefix: string; config: unknown };
+    assert.equal(event.runId, result.runId);
+    assert.match(event.datasetPrefix, /^datasets\/[0-9a-f]{16}\/$/);
+    assert.deepEqual(event.config, TINY_CONFIG);
+    assert.ok(result.heartbeats.some((beats) => beats.length >= 1), 'the entry heartbeats at start');
+    assert.deepEqual(result.orphanedTasks, []);
+  });
+
+  test('heartbeats flow while the real training runs in the Fargate container (time scaled 0.01: every 0.6 s, HeartbeatSeconds 6 s)', async () => {
+    const result = await run({ input: { trainOn: 'fargate', config: { ...TINY_CONFIG, epochs: 20 } }, timeScale: 0.01, template: stack });
+    assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${causeMessage(result.cause)}`);
     const beats = result.heartbeats.find((times) => times.length > 0) ?? [];
     assert.ok(beats.length >= 4, `heartbeats sent while training: ${beats.length}`);
     const gaps = beats.slice(1).map((time, i) => time - beats[i]);
     assert.ok(Math.max(...gaps) < 6000, `the largest gap between heartbeats (${Math.max(...gaps)} ms) stays under HeartbeatSeconds`);
-    const training = (result.output as { training: { runId: string; modelPrefix: string } }).training;
-    assert.equal(training.modelPrefix, `runs/${result.runId}/model/`);
-    assert.deepEqual(result.orphanedTasks, []);
-  });
-
-  test('trainOn "auto" goes through WriteTrainEvent to Fargate when epochs x train examples exceeds the Lambda budget', async () => {
-    const small = (await loadStackTemplate({ context: { lambdaTrainMaxImages: 50 } })).template;
-    const result = await run({ template: small });
-    assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
-    assert.ok(entered(result.events).includes('TrainOnFargate'));
-    assert.ok(!entered(result.events).includes('TrainOnLambda'));
   });
 
   test('a stack variant without a needed grant fails locally with AccessDenied naming the action and the key', async () => {
@@ -178,23 +185,6 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.equal(result.error, 'AccessDenied');
     assert.match(causeMessage(result.cause), /assumed-role\/.*\/TrainingTrainFunction\w+ is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::fmnist-local\/datasets\/[0-9a-f]{16}\//);
     assert.deepEqual(entered(result.events).slice(-2), ['TrainOnLambda', 'Failed']);
-  });
-
-  test('Retry: a transient Lambda service error is retried, then the state succeeds', async () => {
-    let calls = 0;
-    const result = await run({
-      doubles: {
-        Evaluate: async (event, invoke) => {
-          if (++calls === 1) throw new StatesError('Lambda.TooManyRequestsException', 'Rate Exceeded.');
-          return invoke(event);
-        },
-      },
-    });
-    assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
-    assert.equal(calls, 2);
-    assert.deepEqual(ofType(result.events, 'StateFailed', 'Evaluate').map((e) => e.Error), ['Lambda.TooManyRequestsException']);
-    assert.equal(ofType(result.events, 'StateRetried', 'Evaluate').length, 1);
-    assert.match(result.lines.join('\n'), /Evaluate\s+retry 1 of 3/);
   });
 
   test('Catch: a bad CSV fails the execution with the DataValidationError naming the file and line, without retries', async () => {
@@ -226,14 +216,25 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.deepEqual(entered(pinned.events).slice(4), ['TrainOnLambda', 'FallBackToFargate', 'Failed']);
   });
 
-  test('promotion across runs sharing a state directory: a worse model keeps the champion, a better one replaces it', async () => {
+  test('promotion across runs sharing a state directory (and a throttled Evaluate retried)', async () => {
     const stateDir = join(dir, 'state');
+    let calls = 0;
     const withAccuracy = (accuracy: number): Partial<LocalRunOptions> => ({
       stateDir,
-      doubles: { Evaluate: async (event, invoke) => ({ ...((await invoke(event)) as unknown as EvaluateResult), accuracy }) },
+      doubles: {
+        Evaluate: async (event, invoke) => {
+          if (++calls === 1) throw new StatesError('Lambda.TooManyRequestsException', 'Rate Exceeded.');
+          return { ...((await invoke(event)) as unknown as EvaluateResult), accuracy };
+        },
+      },
     });
     const first = await run(withAccuracy(0.5));
     assert.equal(first.status, 'SUCCEEDED', `${first.error}: ${first.cause}`);
+    assert.deepEqual(ofType(first.events, 'StateFailed', 'Evaluate').map((e) => e.Error), ['Lambda.TooManyRequestsException']);
+    assert.equal(ofType(first.events, 'StateRetried', 'Evaluate').length, 1);
+    assert.match(first.lines.join('\n'), /Evaluate\s+retry 1 of 3/);
+    assert.deepEqual((first.output as { promotion: unknown }).promotion, { promoted: true, reason: 'no champion yet' });
+
     const worse = await run(withAccuracy(0.4));
     const worseOutput = worse.output as { promotion: { promoted: boolean; reason: string }; dataset: { reused: boolean } };
     assert.equal(worseOutput.dataset.reused, true, 'the same data is not ingested twice');
@@ -247,7 +248,6 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     const controller = new AbortController();
     const result = await run({
       input: { trainOn: 'fargate', config: { ...TINY_CONFIG, epochs: 200 } },
-      timeScale: 0.01,
       signal: controller.signal,
       onEvent: (event) => {
         if (event.type === 'StateEntered' && event.state?.name === 'TrainOnFargate') setTimeout(() => controller.abort(), 3000);
@@ -263,20 +263,4 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
   test('refuses missing input files before starting anything', async () => {
     await assert.rejects(run({ train: [join(dir, 'nope.csv')] }), /nope\.csv: no such file/);
   });
-});
-
-test('the TrainEvent for Fargate is in the bucket under runs/<runId>/train-event.json, written by the state machine', async () => {
-  // (checked through the state's output: WriteTrainEvent discards the PutObject result)
-  const result = await run({ input: { trainOn: 'fargate' }, timeScale: 0.01, stateDir: join(dir, 'state-event') });
-  assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
-  const { LocalCloud } = await import('../../lib/local/cloud/local-cloud.ts');
-  const cloud = await LocalCloud.start({ template: stack, stateDir: join(dir, 'state-event') });
-  try {
-    const object = await cloud.s3.client.send(new GetObjectCommand({ Bucket: cloud.bucket, Key: `runs/${result.runId}/train-event.json` }));
-    const event = JSON.parse(await object.Body!.transformToString()) as { runId: string; datasetPrefix: string };
-    assert.equal(event.runId, result.runId);
-    assert.match(event.datasetPrefix, /^datasets\/[0-9a-f]{16}\/$/);
-  } finally {
-    await cloud.stop();
-  }
 });

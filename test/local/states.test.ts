@@ -155,7 +155,7 @@ describe('ecs:runTask.waitForTaskToken', () => {
 
   test('a task that stops sending heartbeats fails the state with States.HeartbeatTimeout, and is left running (reported)', async () => {
     const rules = [{ id: 'OnFailure', pattern: { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'], detail: { status: ['FAILED'] } }, target: 'Echo' }];
-    const result = await run(template({ StartAt: 'Run', States: { Run: runTask() } }, rules), { input: { mode: 'silent', duration: '8000' } as never });
+    const result = await run(template({ StartAt: 'Run', States: { Run: runTask() } }, rules), { input: { mode: 'silent', duration: '60000' } as never });
     assert.equal(result.status, 'FAILED');
     assert.equal(result.error, 'States.HeartbeatTimeout');
     assert.match(String(result.cause), /Run: no SendTaskHeartbeat, SendTaskSuccess or SendTaskFailure for 3\.000 s/);

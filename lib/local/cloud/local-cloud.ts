@@ -25,15 +25,18 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, type Template, TemplateError } from './tem
  * `timeScale` multiplies every timeout of the cloud (functions, heartbeats, stop timeouts): a
  * test can run a 600-second heartbeat contract in 0.6 s.
  */
-export interface LocalCloudOptions {
+export interface CloudObservers {
+  onLog?: (source: { kind: 'lambda'; fn: LambdaSpec } | { kind: 'task'; task: EcsTask }, line: string, stream: 'stdout' | 'stderr') => void;
+  onProgress?: (fn: LambdaSpec, message: unknown) => void;
+}
+
+export interface LocalCloudOptions extends CloudObservers {
   template: Template;
   /** The data bucket's name; default fmnist-local. */
   bucket?: string;
   /** Keep the bucket's contents here between runs; default a temporary directory. */
   stateDir?: string;
   timeScale?: number;
-  onLog?: (source: { kind: 'lambda'; fn: LambdaSpec } | { kind: 'task'; task: EcsTask }, line: string, stream: 'stdout' | 'stderr') => void;
-  onProgress?: (fn: LambdaSpec, message: unknown) => void;
 }
 
 /** A deployment the local cloud refuses, as CloudFormation or the service would. */
@@ -45,6 +48,9 @@ export class DeploymentError extends Error {
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
 export class LocalCloud {
+  /** Where the sandboxes' output goes (the services read it per line): a runner sharing the cloud points it at each run. */
+  readonly observers: CloudObservers;
+
   private constructor(
     readonly model: CloudModel,
     readonly credentials: Credentials,
@@ -57,7 +63,10 @@ export class LocalCloud {
     readonly timeScale: number,
     readonly scratchRoot: string,
     readonly operations: Record<string, Parameters<typeof startControlPlane>[1][string]>,
-  ) {}
+    observers: CloudObservers,
+  ) {
+    this.observers = observers;
+  }
 
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
     const bucket = options.bucket ?? 'fmnist-local';
@@ -74,6 +83,7 @@ export class LocalCloud {
     const authorizer = new IamAuthorizer(model);
     const scratchRoot = await mkdtemp(join(tmpdir(), 'fmnist-cloud-'));
     const operations: Record<string, Parameters<typeof startControlPlane>[1][string]> = {};
+    const observers: CloudObservers = { onLog: options.onLog, onProgress: options.onProgress };
     let s3: LocalS3 | undefined;
     let control: ControlPlane | undefined;
     try {
@@ -101,8 +111,8 @@ export class LocalCloud {
         localEnvironment,
         scratchRoot,
         timeScale,
-        onLog: (fn, line, stream) => options.onLog?.({ kind: 'lambda', fn }, line, stream),
-        onProgress: options.onProgress,
+        onLog: (fn, line, stream) => observers.onLog?.({ kind: 'lambda', fn }, line, stream),
+        onProgress: (fn, message) => observers.onProgress?.(fn, message),
       });
       const ecs = new EcsService({
         model,
@@ -112,11 +122,11 @@ export class LocalCloud {
         localEnvironment,
         scratchRoot,
         timeScale,
-        onLog: (task, line, stream) => options.onLog?.({ kind: 'task', task }, line, stream),
+        onLog: (task, line, stream) => observers.onLog?.({ kind: 'task', task }, line, stream),
       });
       Object.assign(operations, ecs.operations());
       const events = new EventBus(model, lambda);
-      return new LocalCloud(model, credentials, authorizer, s3, control, lambda, ecs, events, timeScale, scratchRoot, operations);
+      return new LocalCloud(model, credentials, authorizer, s3, control, lambda, ecs, events, timeScale, scratchRoot, operations, observers);
     } catch (error) {
       await control?.close();
       await s3?.stop();
