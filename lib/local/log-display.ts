@@ -30,8 +30,8 @@ const TAIL_LINES = 30;
 export class LogDisplay {
   readonly #tails = new Map<string, string[]>();
   #epochs: number | undefined;
-  /** Whether progress messages arrive (then epochs are reported through them, not the log). */
-  #progressSeen = false;
+  /** Sandboxes whose progress messages arrive (their epochs are reported through them, not their log). */
+  readonly #progressFrom = new Set<string>();
 
   constructor(
     readonly printer: ProgressPrinter,
@@ -56,7 +56,7 @@ export class LogDisplay {
     } else if (record.message === 'training started') {
       const epochs = (record.config as { epochs?: number } | undefined)?.epochs;
       if (typeof epochs === 'number') this.#epochs = epochs;
-    } else if (record.message === 'epoch finished' && !this.#progressSeen) {
+    } else if (record.message === 'epoch finished' && !this.#progressFrom.has(source)) {
       const log = record as unknown as EpochLog;
       if (typeof log.epoch === 'number') {
         if (this.options.trainHooks?.onEpochEnd) this.options.trainHooks.onEpochEnd(log);
@@ -70,11 +70,11 @@ export class LogDisplay {
     }
   }
 
-  /** A message from the training progress channel of the code serving `state`. */
-  progress(state: string, message: unknown): void {
+  /** A message from the training progress channel of `source` (a function), serving `state`. */
+  progress(source: string, state: string, message: unknown): void {
     const hooks = this.options.trainHooks;
     const m = message as { kind?: string; epoch?: number; epochs?: number; batches?: number; batch?: number; loss?: number; accuracy?: number; log?: EpochLog };
-    this.#progressSeen = true;
+    this.#progressFrom.add(source);
     if (m.kind === 'epochBegin') {
       this.#epochs = m.epochs;
       hooks?.onEpochBegin?.(m.epoch!, m.epochs!, m.batches!);

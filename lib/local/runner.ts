@@ -127,7 +127,7 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
   const observers = {
     onLog: (source: { kind: 'lambda'; fn: LambdaSpec } | { kind: 'task'; task: { taskArn: string } }, line: string) =>
       display.line(source.kind === 'lambda' ? source.fn.name : `task ${source.task.taskArn.slice(-8)}`, learned.taskState, line),
-    onProgress: (_fn: LambdaSpec, message: unknown) => display.progress(learned.taskState ?? 'train', message),
+    onProgress: (fn: LambdaSpec, message: unknown) => display.progress(fn.name, learned.taskState ?? 'train', message),
   };
   const cloudStarted = performance.now();
   const cloud =
