@@ -169,7 +169,10 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
     } as JsonValue;
     const inputBytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
     if (inputBytes > STATE_PAYLOAD_LIMIT_BYTES) {
-      throw new Error(`InvalidExecutionInput: the execution input is ${inputBytes} bytes, over Step Functions' limit of ${STATE_PAYLOAD_LIMIT_BYTES}`);
+      // What StartExecution answers: the execution never starts.
+      throw Object.assign(new Error(`the execution input is ${inputBytes} bytes, over Step Functions' limit of ${STATE_PAYLOAD_LIMIT_BYTES}`), {
+        name: 'InvalidExecutionInput',
+      });
     }
 
     const stateMachineCaller = cloud.callerFor(machine.role, executionName);
@@ -220,7 +223,7 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
     });
     await cloud.events.drain();
     if (inFlight.size > 0) {
-      say(`waiting for ${inFlight.size} abandoned in-process stand-in(s)...`);
+      say(`waiting for ${inFlight.size} task(s) their states gave up on...`);
       await Promise.allSettled([...inFlight]);
     }
     const orphanedTasks = await settleTasks(cloud);

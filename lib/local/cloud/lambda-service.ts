@@ -78,6 +78,8 @@ export class LambdaService {
   readonly #opt = new Map<string, Promise<string>>();
   /** Prewarming environments, by function. */
   readonly #starting = new Map<string, Promise<void>>();
+  /** Invocations in progress per function (reserved concurrency counts these). */
+  readonly #active = new Map<string, number>();
   #nextId = 0;
 
   constructor(readonly options: LambdaServiceOptions) {}
@@ -118,20 +120,28 @@ export class LambdaService {
     await this.#starting.get(fn.logicalId);
     const pool = this.#environments.get(fn.logicalId) ?? [];
     this.#environments.set(fn.logicalId, pool);
-    const busy = pool.filter((environment) => environment.busy).length;
-    if (fn.reservedConcurrency !== undefined && busy >= fn.reservedConcurrency) {
+    // Counted before any await: concurrent invocations see each other even while one cold-starts.
+    const active = this.#active.get(fn.logicalId) ?? 0;
+    if (fn.reservedConcurrency !== undefined && active >= fn.reservedConcurrency) {
       throw new LambdaInvocationError('Lambda.TooManyRequestsException', {
         errorType: 'TooManyRequestsException',
         errorMessage: `Rate Exceeded. (${fn.name} has a reserved concurrency of ${fn.reservedConcurrency}, all in use)`,
       });
     }
+    this.#active.set(fn.logicalId, active + 1);
     let environment = pool.find((candidate) => !candidate.busy && !candidate.dead);
     const coldStart = environment === undefined;
-    if (!environment) {
-      environment = await this.#start(fn);
-      pool.push(environment);
+    if (environment) environment.busy = true;
+    try {
+      if (!environment) {
+        environment = await this.#start(fn);
+        environment.busy = true;
+        pool.push(environment);
+      }
+    } catch (error) {
+      this.#active.set(fn.logicalId, (this.#active.get(fn.logicalId) ?? 1) - 1);
+      throw error;
     }
-    environment.busy = true;
     const requestId = randomUUID();
     const started = performance.now();
     const timeoutMs = fn.timeoutSeconds * 1000 * this.options.timeScale;
@@ -145,6 +155,7 @@ export class LambdaService {
       throw error;
     } finally {
       environment.busy = false;
+      this.#active.set(fn.logicalId, (this.#active.get(fn.logicalId) ?? 1) - 1);
       this.reports.push({
         function: fn.name,
         requestId,

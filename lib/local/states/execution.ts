@@ -8,6 +8,7 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import type { AslDefinition } from '../cloud/model.ts';
+import type { ExecutionEvent } from '../progress.ts';
 import { dataLimitExceeded } from './errors.ts';
 import type { ExecutionHistory } from './history.ts';
 import { STATE_PAYLOAD_LIMIT_BYTES } from './integrations.ts';
@@ -28,15 +29,7 @@ import type { JsonValue, TaskTokens } from './task-tokens.ts';
  * the version is pinned (3.0.0) and the data-limit tests fail if the hook stops seeing events.
  */
 export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
-
-export interface ExecutionEvent {
-  type: string;
-  timestamp: number;
-  state?: { name: string; type: string; input?: unknown; output?: unknown };
-  Error?: string;
-  Cause?: unknown;
-  [key: string]: unknown;
-}
+export type { ExecutionEvent };
 
 export interface ExecutionRequest {
   definition: AslDefinition;
