@@ -45,8 +45,8 @@ export const DATA_ACCESS = {
   evaluate: { list: [KEYS.datasets, KEYS.models], get: [KEYS.datasets, KEYS.models], put: [KEYS.reports] },
   /** Checks the candidate's model.json exists, reads and replaces models/champion.json. */
   promote: { list: [KEYS.models, KEYS.champion], get: [KEYS.champion], put: [KEYS.champion] },
-  /** Finds the other split of an uploaded pair (listing raw/) and reads its ETag (HeadObject). */
-  trigger: { list: [KEYS.raw], get: [KEYS.raw] },
+  /** Finds the other split of an uploaded pair and its ETag by listing raw/ (no object is read). */
+  trigger: { list: [KEYS.raw] },
   /** WriteTrainEvent: runs/<runId>/train-event.json for the Fargate task. */
   stateMachine: { put: [KEYS.trainEvents] },
 } as const satisfies Record<string, DataAccess>;

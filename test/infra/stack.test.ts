@@ -232,11 +232,10 @@ describe('IAM: every role, exactly', () => {
     ]);
   });
 
-  test('trigger: read raw/, start the workflow, send its failures to its queue', () => {
+  test('trigger: list raw/, start the workflow, send its failures to its queue', () => {
     same(allowedOf(template, roleOf(template, fn('TriggersFunction'))), [
       ...logs('TriggersFunctionLogs'),
       list('raw/*'),
-      get('raw/*'),
       `states:StartExecution <${machineId()}>`,
       `sqs:SendMessage <${id('AWS::SQS::Queue', 'TriggersFailures')}.Arn>`,
     ]);
