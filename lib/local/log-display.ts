@@ -8,8 +8,8 @@ import { formatEpochLine, type ProgressPrinter } from './progress.ts';
  * it in CloudWatch: each sandbox writes Powertools JSON records to stdout; this reads them back.
  * Records at or above the chosen level are shown; the dataset summary and each finished epoch
  * become readable lines; anything that is not a log record (native libraries' notices, an
- * uncaught exception's trace) is kept per sandbox (the last lines explain a crash) and shown
- * only at DEBUG. Training progress within an epoch comes from the train function's progress
+ * uncaught exception's trace) is shown only at DEBUG (a crashed runtime's last stderr lines go
+ * into its Runtime.ExitError). Training progress within an epoch comes from the train function's progress
  * channel, relayed by the local Lambda runtime, and drives `trainHooks` (the CLI's progress bar).
  */
 const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
@@ -25,10 +25,7 @@ export interface LogRecord {
   [key: string]: unknown;
 }
 
-const TAIL_LINES = 30;
-
 export class LogDisplay {
-  readonly #tails = new Map<string, string[]>();
   #epochs: number | undefined;
   /** Sandboxes whose progress messages arrive (their epochs are reported through them, not their log). */
   readonly #progressFrom = new Set<string>();
@@ -43,10 +40,6 @@ export class LogDisplay {
   line(source: string, state: string | undefined, line: string): void {
     const record = parseRecord(line);
     if (!record) {
-      const tail = this.#tails.get(source) ?? [];
-      tail.push(line);
-      if (tail.length > TAIL_LINES) tail.shift();
-      this.#tails.set(source, tail);
       if (rank(this.options.logLevel ?? 'WARN') === 0) this.say(`           [${source}] ${line}`);
       return;
     }
@@ -84,11 +77,6 @@ export class LogDisplay {
       if (hooks?.onEpochEnd) hooks.onEpochEnd(m.log);
       else this.printer.note(state, formatEpochLine(m.log, this.#epochs));
     }
-  }
-
-  /** The last lines a sandbox wrote that were not log records (for a crash report). */
-  tail(source: string): string[] {
-    return this.#tails.get(source) ?? [];
   }
 }
 

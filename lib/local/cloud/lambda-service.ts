@@ -231,6 +231,8 @@ export class LambdaService {
       ...this.options.localEnvironment,
     };
     let environment!: Environment;
+    // What a crashed runtime last wrote explains the crash (Lambda shows it in the function's log).
+    const stderrTail: string[] = [];
     const sandbox = await startSandboxProcess({
       module: 'lib/local/cloud/lambda-runtime.ts',
       args: [fn.code.module, fn.code.exportName],
@@ -238,7 +240,13 @@ export class LambdaService {
       tmpDir: join(this.options.scratchRoot, `${fn.name}-${randomUUID().slice(0, 8)}`, 'tmp'),
       limits: { memoryBytes: fn.memoryMiB * 2 ** 20, scratchBytes: fn.ephemeralMiB * 2 ** 20 },
       ipc: true,
-      onLine: (line, streamName) => this.options.onLog(fn, line, streamName),
+      onLine: (line, streamName) => {
+        if (streamName === 'stderr') {
+          stderrTail.push(line);
+          if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+        }
+        this.options.onLog(fn, line, streamName);
+      },
       onBreach: (breach) => {
         if (environment.breach) return;
         environment.breach = breach;
@@ -294,7 +302,7 @@ export class LambdaService {
       environment.dead = true;
       const failure = new LambdaInvocationError('Runtime.ExitError', {
         errorType: 'Runtime.ExitError',
-        errorMessage: `Error: Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}`,
+        errorMessage: `Error: Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}${stderrTail.length > 0 ? `\n${stderrTail.join('\n')}` : ''}`,
       });
       readyReject(failure);
       environment.pending?.reject(failure);
@@ -349,3 +357,4 @@ export class LambdaService {
 }
 
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+const STDERR_TAIL_LINES = 10;
