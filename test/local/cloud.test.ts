@@ -16,6 +16,7 @@ const template = cloudTemplate({
   functions: [
     { id: 'Echo', handler: 'echo', environment: { GREETING: 'hello' } },
     { id: 'Failing', handler: 'fail' },
+    { id: 'Crashing', handler: 'crash' },
     { id: 'Env', handler: 'environment', memory: 512 },
     { id: 'Sleeper', handler: 'sleep', timeout: 60, reservedConcurrency: 1 },
     { id: 'Hog', handler: 'allocate', memory: 192 },
@@ -109,6 +110,14 @@ describe('Lambda, as configured in the template', () => {
     assert.equal(error.name, 'Error');
     assert.match(error.document.errorMessage, /ENOSPC.*over its ephemeral storage of 512 MB/);
     assert.deepEqual(await cloud.lambda.invoke(fn('Filler'), { mb: 5, holdMs: 300 }), { wrote: 5 });
+  });
+
+  test('a runtime that exits mid-invocation: Runtime.ExitError with its last stderr lines; the next invocation gets a fresh environment', async () => {
+    const error = await failure(cloud.lambda.invoke(fn('Crashing'), { why: 'disk on fire' }));
+    assert.equal(error.name, 'Runtime.ExitError');
+    assert.match(error.document.errorMessage, /Runtime exited with error: exit status 3\nabout to crash: disk on fire/);
+    const again = await failure(cloud.lambda.invoke(fn('Crashing'), { why: 'again' }));
+    assert.match(again.document.errorMessage, /about to crash: again/);
   });
 
   test("a function's error: errorType and the runtime's error document", async () => {
