@@ -137,8 +137,8 @@ describe('ecs:runTask.waitForTaskToken', () => {
           ],
         },
       },
-      // 3 s at this time scale: a container process takes a second or two to start here, unscaled.
-      HeartbeatSeconds: 300,
+      // 10 s at this time scale: a container process takes seconds to start here (more on a cold CI machine), unscaled.
+      HeartbeatSeconds: 1000,
       TimeoutSeconds: 3600,
       ...extra,
     });
@@ -158,7 +158,7 @@ describe('ecs:runTask.waitForTaskToken', () => {
     const result = await run(template({ StartAt: 'Run', States: { Run: runTask() } }, rules), { input: { mode: 'silent', duration: '60000' } as never });
     assert.equal(result.status, 'FAILED');
     assert.equal(result.error, 'States.HeartbeatTimeout');
-    assert.match(String(result.cause), /Run: no SendTaskHeartbeat, SendTaskSuccess or SendTaskFailure for 3\.000 s/);
+    assert.match(String(result.cause), /Run: no SendTaskHeartbeat, SendTaskSuccess or SendTaskFailure for 10\.000 s/);
     assert.equal(result.orphanedTasks.length, 1, 'nothing stopped the container: in AWS it would run on');
     assert.deepEqual(
       result.deliveries.map((delivery) => [delivery.rule, delivery.target, delivery.outcome]),
