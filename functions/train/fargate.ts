@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { s3Client } from '../../lib/aws/clients.ts';
 import { getObjectBytes, s3Url } from '../../lib/aws/s3.ts';
@@ -117,7 +117,8 @@ async function readTrainEvent(source: FargateSettings['trainEvent'], s3: S3Clien
   try {
     bytes = await getObjectBytes(s3 ?? s3Client(), source);
   } catch (error) {
-    if (error instanceof NoSuchKey || (error as { code?: string }).code === 'NoSuchKey') throw new ConfigError(`the training event ${url} does not exist (${FARGATE_ENV.trainEventKey})`);
+    // getObjectBytes reports S3's error code on the S3OperationError it throws.
+    if ((error as { code?: string }).code === 'NoSuchKey') throw new ConfigError(`the training event ${url} does not exist (${FARGATE_ENV.trainEventKey})`);
     const { name, message } = toError(error);
     throw Object.assign(new Error(`reading the training event ${url}: ${message}`, { cause: error }), { name });
   }

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { downloadPrefix } from '../aws/s3.ts';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { downloadPrefix, getObjectBytes } from '../aws/s3.ts';
 import { ConfigError } from '../data/errors.ts';
 import { MANIFEST_FILE } from '../data/manifest.ts';
 import { datasetPrefix, modelPrefix, reportPrefix } from '../workflow/layout.ts';
@@ -65,13 +65,12 @@ export async function copyOutputs(
   const missing: string[] = [];
   const copyObject = async (key: string, target: string) => {
     try {
-      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const bytes = await response.Body!.transformToByteArray();
+      const bytes = await getObjectBytes(s3, { bucket, key });
       await mkdir(join(outDir, target, '..'), { recursive: true });
       await writeFile(join(outDir, target), bytes);
       files.push(target);
     } catch (error) {
-      if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') missing.push(key);
+      if ((error as Error).name === 'NoSuchKey') missing.push(key);
       else throw error;
     }
   };

@@ -25,6 +25,7 @@ import { nativeAddonLoads } from '../model/helpers.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
 import { syntheticKaggleCsv } from '../support/kaggle-csv.ts';
 import { FakeAwsServer } from './fake-aws-server.ts';
+import { TINY_MODEL } from '../support/tiny-model.ts';
 
 const RUN_ID = 'run-1';
 const EVENT_KEY = trainEventKey(RUN_ID);
@@ -303,16 +304,8 @@ describe('Fargate entry with the real training', { skip: nativeAddonLoads() ? fa
   const sfn = new SFNClient({ region: 'us-east-1' });
   const sfnMock = mockClient(sfn);
   const s3 = new FakeS3();
-  const tinyModel = {
-    layers: [
-      { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
-      { type: 'maxPool2d', poolSize: 2 },
-      { type: 'flatten' },
-      { type: 'dense', units: 10, activation: 'softmax' },
-    ],
-  };
   // Long enough (a few seconds) that a run without yields leaves a gap far over HeartbeatSeconds.
-  const config = { epochs: 25, batchSize: 32, model: tinyModel, backend: 'tensorflow' };
+  const config = { epochs: 25, batchSize: 32, model: TINY_MODEL, backend: 'tensorflow' };
   const HEARTBEAT_SECONDS_SCALED = 600 * 0.001;
   let datasetPrefix: string;
 

@@ -13,17 +13,9 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
 import { syntheticKaggleCsv } from '../support/kaggle-csv.ts';
+import { TINY_MODEL } from '../support/tiny-model.ts';
 
 const silent = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
-// Small enough to train in a second on any backend; the default CNN is covered in test/model.
-const tinyModel = {
-  layers: [
-    { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPool2d', poolSize: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-};
 
 describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
   const s3 = new FakeS3();
@@ -67,7 +59,7 @@ describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
     trained = await createTrainHandler(deps)({
       datasetPrefix: ingested.datasetPrefix,
       runId: 'test-run-1',
-      config: { epochs: 2, batchSize: 16, model: tinyModel },
+      config: { epochs: 2, batchSize: 16, model: TINY_MODEL },
     });
     assert.equal(trained.runId, 'test-run-1');
     assert.equal(trained.modelPrefix, 'runs/test-run-1/model/');
@@ -243,7 +235,7 @@ describe('handlers stay within the memory and /tmp of their function', () => {
     const ingested = await createIngestHandler(deps)({ train: ['raw/train.csv'], test: ['raw/test.csv'] });
     s3.mock.resetHistory();
     await withEnv({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512' }, () =>
-      assert.rejects(createTrainHandler(deps)({ datasetPrefix: ingested.datasetPrefix, runId: 'too-small', config: { epochs: 1, model: tinyModel } }), (error: Error) => {
+      assert.rejects(createTrainHandler(deps)({ datasetPrefix: ingested.datasetPrefix, runId: 'too-small', config: { epochs: 1, model: TINY_MODEL } }), (error: Error) => {
         assert.ok(error instanceof ConfigError, String(error));
         assert.match(error.message, new RegExp(`^training ${ingested.datasetId}: model\\.layers\\[0\\] \\(conv2d, 4 filters, 3x3, valid\\): .* with 50 train examples, and this function has 512 MiB$`));
         return true;

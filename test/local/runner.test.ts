@@ -13,6 +13,7 @@ import { type ExecutionEvent, type LocalRunOptions, type LocalRunResult, runWork
 import { StatesError } from '../../lib/local/states/errors.ts';
 import type { EvaluateResult } from '../../lib/workflow/events.ts';
 import { syntheticKaggleCsv } from '../support/kaggle-csv.ts';
+import { TINY_MODEL } from '../support/tiny-model.ts';
 
 /**
  * The stack's own template deployed into the local cloud and its state machine run end to end,
@@ -22,14 +23,7 @@ import { syntheticKaggleCsv } from '../support/kaggle-csv.ts';
 const TINY_CONFIG = {
   epochs: 1,
   batchSize: 16,
-  model: {
-    layers: [
-      { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
-      { type: 'maxPool2d', poolSize: 2 },
-      { type: 'flatten' },
-      { type: 'dense', units: 10, activation: 'softmax' },
-    ],
-  },
+  model: TINY_MODEL,
 };
 
 let dir: string;

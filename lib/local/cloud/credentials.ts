@@ -53,6 +53,11 @@ export class Credentials {
   }
 }
 
+/** The variables the SDK's default credential chain reads session credentials from. */
+export function credentialEnvironment(key: AccessKey): Record<string, string> {
+  return { AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey, AWS_SESSION_TOKEN: key.sessionToken };
+}
+
 /** The access key id of a SigV4-signed request (header or presigned query), if any. */
 export function accessKeyIdOf(headers: Record<string, string | string[] | undefined>, query: Record<string, unknown> = {}): string | undefined {
   const authorization = headers.authorization;

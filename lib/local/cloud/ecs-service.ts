@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ServiceError, type Operation } from './control-plane.ts';
-import type { Credentials } from './credentials.ts';
+import { credentialEnvironment, type Credentials } from './credentials.ts';
 import type { IamAuthorizer } from './iam.ts';
 import type { CloudModel, ContainerSpec, TaskDefinitionSpec } from './model.ts';
 import { type SandboxProcess, startSandboxProcess } from './sandbox-process.ts';
@@ -26,9 +26,6 @@ export interface EcsTask {
   startedAt: number;
   stoppedAt?: number;
   stoppedReason?: string;
-  exitCode?: number | null;
-  /** Set when the task was stopped by StopTask (who asked). */
-  stoppedBy?: string;
   process: SandboxProcess;
   container: ContainerSpec;
 }
@@ -61,12 +58,9 @@ export class EcsService {
 
   /** RunTask as the state machine's integration calls it; returns RunTask's response. */
   async runTask(parameters: RunTaskParameters): Promise<{ Tasks: { TaskArn: string; ClusterArn: string; LastStatus: string }[]; Failures: unknown[] }> {
-    const { model } = this.options;
-    const cluster = model.clusters.find((candidate) => candidate.arn === parameters.Cluster || candidate.name === parameters.Cluster);
+    const cluster = this.cluster(parameters.Cluster);
     if (!cluster) throw new ServiceError('ClusterNotFoundException', `Cluster not found: ${parameters.Cluster}`);
-    const definition = model.taskDefinitions.find(
-      (candidate) => candidate.arn === parameters.TaskDefinition || candidate.family === parameters.TaskDefinition || candidate.arn.replace(/:\d+$/, '') === parameters.TaskDefinition,
-    );
+    const definition = this.taskDefinition(parameters.TaskDefinition);
     if (!definition) throw new ServiceError('InvalidParameterException', `TaskDefinition not found: ${parameters.TaskDefinition}`);
     const overridesLength = JSON.stringify(parameters.Overrides ?? {}).length;
     if (overridesLength > RUN_TASK_OVERRIDES_LIMIT) {
@@ -87,6 +81,16 @@ export class EcsService {
     return { Tasks: [{ TaskArn: task.taskArn, ClusterArn: cluster.arn, LastStatus: 'PROVISIONING' }], Failures: [] };
   }
 
+  /** A cluster by name or ARN. */
+  cluster(reference: unknown): CloudModel['clusters'][number] | undefined {
+    return this.options.model.clusters.find((candidate) => candidate.arn === reference || candidate.name === reference);
+  }
+
+  /** A task definition by ARN, or by family or ARN without revision (both mean the latest revision). */
+  taskDefinition(reference: unknown): TaskDefinitionSpec | undefined {
+    return this.options.model.taskDefinitions.find((candidate) => [candidate.arn, candidate.family, candidate.arn.replace(/:\d+$/, '')].includes(String(reference)));
+  }
+
   async #start(definition: TaskDefinitionSpec, container: ContainerSpec, clusterArn: string, clusterName: string, parameters: RunTaskParameters): Promise<EcsTask> {
     const { model } = this.options;
     const id = randomBytes(16).toString('hex');
@@ -94,16 +98,13 @@ export class EcsService {
     if (!container.code) throw new ServiceError('InvalidParameterException', `the local cloud cannot tell what container ${container.name} runs (node <module> expected)`);
     if (!definition.taskRole) throw new ServiceError('InvalidParameterException', `${definition.family} has no task role: its code could not call AWS`);
     const role = model.roles.get(definition.taskRole)!;
-    const key = this.options.credentials.issue({ role, session: id });
     const overrides = parameters.Overrides?.ContainerOverrides?.find((override) => override.Name === container.name);
     const env: Record<string, string> = {
       ...container.environment,
       ...Object.fromEntries((overrides?.Environment ?? []).map(({ Name, Value }) => [Name, String(Value)])),
       AWS_REGION: container.environment.AWS_REGION ?? model.bindings.region,
       AWS_DEFAULT_REGION: model.bindings.region,
-      AWS_ACCESS_KEY_ID: key.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
-      AWS_SESSION_TOKEN: key.sessionToken,
+      ...credentialEnvironment(this.options.credentials.issue({ role, session: id })),
       ECS_CONTAINER_METADATA_URI_V4: `http://169.254.170.2/v4/${id}`,
       ...this.options.endpoints,
       ...this.options.localEnvironment,
@@ -139,8 +140,7 @@ export class EcsService {
       task.lastStatus = 'STOPPED';
       task.desiredStatus = 'STOPPED';
       task.stoppedAt = Date.now();
-      task.exitCode = code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : null);
-      task.stoppedReason ??= 'Essential container in task exited';
+      task.stoppedReason ??= `Essential container in task exited (${signal ?? `exit code ${code}`})`;
       await process.cleanup();
     });
     return task;
@@ -150,11 +150,10 @@ export class EcsService {
    * StopTask: SIGTERM now, SIGKILL after the container's stopTimeout (30 s by default). Scaled,
    * but never below 5 s (or the stopTimeout itself): reacting to SIGTERM takes a process real time.
    */
-  stop(task: EcsTask, reason: string, by: string): void {
+  stop(task: EcsTask, reason: string): void {
     if (task.lastStatus === 'STOPPED' || task.desiredStatus === 'STOPPED') return;
     task.desiredStatus = 'STOPPED';
     task.stoppedReason = reason;
-    task.stoppedBy = by;
     task.process.kill('SIGTERM');
     const stopTimeoutMs = task.container.stopTimeoutSeconds * 1000;
     const graceMs = Math.max(stopTimeoutMs * this.options.timeScale, Math.min(stopTimeoutMs, 5000));
@@ -181,7 +180,7 @@ export class EcsService {
         const taskArn = task?.taskArn ?? `${clusterArn.replace(':cluster/', ':task/')}/${String(input.task)}`;
         await this.options.authorizer.authorize(caller, { action: 'ecs:StopTask', resource: taskArn, context: { 'ecs:cluster': clusterArn } });
         if (!task) throw new ServiceError('InvalidParameterException', 'The referenced task was not found.');
-        this.stop(task, String(input.reason ?? 'Task stopped by user'), `${caller.role.name}/${caller.session}`);
+        this.stop(task, String(input.reason ?? 'Task stopped by user'));
         return { task: describe(task) };
       },
       [target('DescribeTasks')]: async (caller, input) => {
@@ -199,9 +198,8 @@ export class EcsService {
     };
   }
 
-  #clusterArn(cluster: unknown): string {
-    const name = String(cluster ?? 'default');
-    const known = this.options.model.clusters.find((candidate) => candidate.arn === name || candidate.name === name);
+  #clusterArn(reference: unknown): string {
+    const known = this.cluster(reference ?? 'default');
     if (!known) throw new ServiceError('ClusterNotFoundException', 'Cluster not found.');
     return known.arn;
   }

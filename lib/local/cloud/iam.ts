@@ -52,16 +52,13 @@ const TASK_TOKEN_ACTIONS = new Set(['states:sendtasksuccess', 'states:sendtaskfa
 
 export class IamAuthorizer {
   readonly #cache = new Map<string, 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied'>();
-  /** Every decision made, in order (tests and local-run.json show what a run needed). */
-  readonly decisions: { principal: string; action: string; resource: string; allowed: boolean }[] = [];
 
   constructor(readonly model: CloudModel) {}
 
   async authorize(caller: Caller, request: AccessRequest): Promise<void> {
     const result = await this.#evaluate(caller, request);
-    const principal = sessionArn(caller, this.model.bindings.account, this.model.bindings.partition);
-    this.decisions.push({ principal, action: request.action, resource: request.resource, allowed: result === 'Allowed' });
     if (result === 'Allowed') return;
+    const principal = sessionArn(caller, this.model.bindings.account, this.model.bindings.partition);
     const reason =
       result === 'ExplicitlyDenied'
         ? `with an explicit deny in ${request.resourcePolicy ? 'an identity-based or a resource-based' : 'an identity-based'} policy`

@@ -13,6 +13,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { subscribeToTrainingProgress } from '../../model/progress-channel.ts';
+import { errorDocument } from './error-document.ts';
 
 export type RuntimeRequest = { type: 'invoke'; id: number; event: unknown; deadline: number; requestId: string; functionArn: string };
 export type RuntimeReply =
@@ -26,15 +27,6 @@ export type RuntimeReply =
 type Handler = (event: unknown, context: Record<string, unknown>) => Promise<unknown>;
 
 const send = (reply: RuntimeReply) => process.send!(reply);
-
-function errorDocument(error: unknown): { errorType: string; errorMessage: string; trace: string[] } {
-  const err = error instanceof Error ? error : undefined;
-  return {
-    errorType: err?.name || (typeof error === 'string' ? 'string' : 'Error'),
-    errorMessage: err ? err.message : String(error),
-    trace: err?.stack ? err.stack.split('\n') : [],
-  };
-}
 
 async function main(): Promise<void> {
   const [module, exportName] = process.argv.slice(2);

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../../infra/paths.ts';
-import type { Credentials } from './credentials.ts';
+import { credentialEnvironment, type Credentials } from './credentials.ts';
 import type { LambdaSpec, RoleSpec } from './model.ts';
 import type { RuntimeReply, RuntimeRequest } from './lambda-runtime.ts';
 import { type LimitBreach, type SandboxProcess, startSandboxProcess } from './sandbox-process.ts';
@@ -205,7 +205,6 @@ export class LambdaService {
       });
     }
     const role = this.options.roles.get(fn.role)!;
-    const key = this.options.credentials.issue({ role, session: fn.name });
     const opt = await this.#layers(fn);
     // Layers unpack into /opt in Lambda; here into a directory of the cloud's, which paths under /opt in the environment name instead.
     const variables = Object.fromEntries(
@@ -222,9 +221,7 @@ export class LambdaService {
       AWS_EXECUTION_ENV: fn.runtime === 'image' ? 'AWS_Lambda_Image' : `AWS_Lambda_${fn.runtime}`,
       AWS_REGION: this.options.region,
       AWS_DEFAULT_REGION: this.options.region,
-      AWS_ACCESS_KEY_ID: key.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
-      AWS_SESSION_TOKEN: key.sessionToken,
+      ...credentialEnvironment(this.options.credentials.issue({ role, session: fn.name })),
       TZ: ':UTC',
       LANG: 'en_US.UTF-8',
       ...this.options.endpoints,

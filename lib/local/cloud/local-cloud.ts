@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { FARGATE_ENV } from '../../workflow/fargate-task.ts';
-import { type LocalS3, localS3ClientConfig, startLocalS3 } from '../local-s3.ts';
+import { DEFAULT_LOCAL_BUCKET, type LocalS3, localS3ClientConfig, startLocalS3 } from '../local-s3.ts';
 import { s3AccessControl } from '../s3/access-control.ts';
-import { type ControlPlane, startControlPlane } from './control-plane.ts';
+import { type ControlPlane, type Operation, startControlPlane } from './control-plane.ts';
 import { Credentials } from './credentials.ts';
 import { EcsService, type EcsTask } from './ecs-service.ts';
 import { EventBus } from './eventbridge.ts';
@@ -62,14 +62,14 @@ export class LocalCloud {
     readonly events: EventBus,
     readonly timeScale: number,
     readonly scratchRoot: string,
-    readonly operations: Record<string, Parameters<typeof startControlPlane>[1][string]>,
+    readonly operations: Record<string, Operation>,
     observers: CloudObservers,
   ) {
     this.observers = observers;
   }
 
   static async start(options: LocalCloudOptions): Promise<LocalCloud> {
-    const bucket = options.bucket ?? 'fmnist-local';
+    const bucket = options.bucket ?? DEFAULT_LOCAL_BUCKET;
     const timeScale = options.timeScale ?? 1;
     if (!(timeScale > 0)) throw new TemplateError(`timeScale must be a positive number, got ${timeScale}`);
     const model = readCloudModel(options.template, {
@@ -82,7 +82,7 @@ export class LocalCloud {
     const credentials = new Credentials();
     const authorizer = new IamAuthorizer(model);
     const scratchRoot = await mkdtemp(join(tmpdir(), 'fmnist-cloud-'));
-    const operations: Record<string, Parameters<typeof startControlPlane>[1][string]> = {};
+    const operations: Record<string, Operation> = {};
     const observers: CloudObservers = { onLog: options.onLog, onProgress: options.onProgress };
     let s3: LocalS3 | undefined;
     let control: ControlPlane | undefined;
@@ -140,10 +140,17 @@ export class LocalCloud {
     return this.s3.bucket;
   }
 
-  /** An S3 client that signs as `caller` (its role's session credentials). */
+  readonly #s3Clients = new Map<string, S3Client>();
+
+  /** An S3 client that signs as `caller` (its role's session credentials); one per session. */
   s3ClientFor(caller: Caller): S3Client {
-    const key = this.credentials.issue(caller);
-    return new S3Client({ ...localS3ClientConfig(this.s3.endpoint), credentials: key });
+    const session = `${caller.role.logicalId}/${caller.session}`;
+    let client = this.#s3Clients.get(session);
+    if (!client) {
+      client = new S3Client({ ...localS3ClientConfig(this.s3.endpoint), credentials: this.credentials.issue(caller) });
+      this.#s3Clients.set(session, client);
+    }
+    return client;
   }
 
   /** The caller a role's session is, e.g. the state machine's. */
@@ -158,6 +165,8 @@ export class LocalCloud {
       await this.ecs.shutdown(Math.max(200, 2000 * Math.min(1, this.timeScale)));
       await this.lambda.shutdown();
     } finally {
+      for (const client of this.#s3Clients.values()) client.destroy();
+      this.#s3Clients.clear();
       await this.control.close();
       await this.s3.stop();
       await rm(this.scratchRoot, { recursive: true, force: true });

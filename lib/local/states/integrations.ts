@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as S3 from '@aws-sdk/client-s3';
 import { ServiceError } from '../cloud/control-plane.ts';
 import { AccessDeniedError, type Caller } from '../cloud/iam.ts';
+import { errorDocument } from '../cloud/error-document.ts';
 import { LambdaInvocationError } from '../cloud/lambda-service.ts';
 import type { LocalCloud } from '../cloud/local-cloud.ts';
 import type { AslDefinition, LambdaSpec } from '../cloud/model.ts';
@@ -134,8 +135,9 @@ function lambdaTask(name: string, resource: string, form: 'function' | 'invoke',
     } catch (error) {
       if (error instanceof StatesError) throw error;
       if (error instanceof LambdaInvocationError) throw new StatesError(error.name, error.message);
-      const err = error instanceof Error ? error : new Error(String(error));
-      throw new StatesError(err.name || 'Error', JSON.stringify({ errorType: err.name || 'Error', errorMessage: err.message, trace: err.stack?.split('\n') ?? [] }));
+      // A stand-in's error, reported as the Lambda runtime would report it.
+      const document = errorDocument(error);
+      throw new StatesError(document.errorType, JSON.stringify(document));
     }
     const responseBytes = Buffer.byteLength(JSON.stringify(result), 'utf8');
     if (responseBytes > LAMBDA_RESPONSE_LIMIT_BYTES) {
@@ -178,10 +180,8 @@ function ecsRunTaskWithToken(name: string, state: Record<string, unknown>, ctx: 
     }
     const cloud = ctx.cloud;
     // A family (CDK renders one) or an ARN without revision means the latest revision: ECS authorises RunTask on that revision's ARN.
-    const definition = cloud.model.taskDefinitions.find(
-      (candidate) => [candidate.arn, candidate.family, candidate.arn.replace(/:\d+$/, '')].includes(String(parameters.TaskDefinition)),
-    );
-    const cluster = cloud.model.clusters.find((candidate) => candidate.arn === parameters.Cluster || candidate.name === parameters.Cluster);
+    const definition = cloud.ecs.taskDefinition(parameters.TaskDefinition);
+    const cluster = cloud.ecs.cluster(parameters.Cluster);
     await authorizeOrFail(
       ctx,
       { action: 'ecs:RunTask', resource: definition?.arn ?? String(parameters.TaskDefinition), context: cluster ? { 'ecs:cluster': cluster.arn } : {} },
