@@ -55,8 +55,16 @@ export interface FargateEntryDeps {
 const defaultLog: Log = (message, extra = {}) =>
   console.log(JSON.stringify({ level: 'INFO', service: 'fmnist-train-fargate', message, ...extra }));
 
-const defaultTrain = async (event: unknown, signal: AbortSignal): Promise<TrainResult> =>
-  (await import('./handler.ts')).createTrainHandler({ hooks: { signal } })(event);
+/**
+ * The train Lambda's handler without a Lambda context: it resumes from the run's last checkpoint
+ * (the Lambda's, when this task is its timeout fallback) and checkpoints as it goes, but never
+ * pauses: the task has the whole state timeout.
+ */
+const defaultTrain = async (event: unknown, signal: AbortSignal): Promise<TrainResult> => {
+  const outcome = await (await import('./handler.ts')).createTrainHandler({ hooks: { signal } })(event);
+  if (outcome.status !== 'complete') throw new Error(`training returned status "${outcome.status}" without a time limit`);
+  return outcome;
+};
 
 export async function runFargateTraining(deps: FargateEntryDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
@@ -80,7 +88,7 @@ export async function runFargateTraining(deps: FargateEntryDeps = {}): Promise<n
     watch.dispose();
     if (sfn) await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(result) }));
     else console.log(JSON.stringify(result));
-    log('training finished', { runId: result.runId, seconds: result.seconds });
+    log('training finished', { runId: result.runId, seconds: result.seconds, resumedFrom: result.resumedFrom });
     return EXIT.succeeded;
   } catch (caught) {
     watch?.dispose();

@@ -1,42 +1,74 @@
 import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { runtimeResources } from '../../lib/aws/runtime-env.ts';
-import { downloadPrefix, uploadDirectory } from '../../lib/aws/s3.ts';
+import { s3CheckpointStore } from '../../lib/aws/s3-checkpoint-store.ts';
+import { downloadPrefix, getJson, objectExists, uploadDirectory } from '../../lib/aws/s3.ts';
+import { ConfigError } from '../../lib/data/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
-import { parseTrainConfig } from '../../lib/model/config.ts';
-import { parseEvent, TrainEvent, type TrainResult } from '../../lib/workflow/events.ts';
+import { parseTrainConfig, type TrainConfig } from '../../lib/model/config.ts';
+import { parseEvent, TrainEvent, type TrainOutcome, type TrainResult } from '../../lib/workflow/events.ts';
 import { MODEL_FILES } from '../../lib/workflow/files.ts';
-import { modelPrefix } from '../../lib/workflow/layout.ts';
+import { datasetPrefix as datasetPrefixOf, modelPrefix } from '../../lib/workflow/layout.ts';
 import { newRunId } from '../../lib/workflow/run-id.ts';
 import { withScratchDir } from '../../lib/workflow/scratch.ts';
-import { runTrainStep } from '../../lib/workflow/train-step.ts';
+import { runResumableTrainStep, type TrainingRecord } from '../../lib/workflow/train-step.ts';
 import type { TrainHooks } from '../../lib/model/train.ts';
+import { timeBudget } from './time-budget.ts';
+
+/** Seconds between checkpoints inside an epoch (besides the one at every epoch end); default lib/model/checkpoint's. */
+export const CHECKPOINT_EVERY_ENV = 'FMNIST_CHECKPOINT_EVERY_SECONDS';
+
+/** The part of the Lambda context the handler uses; absent (Fargate, tests): never pauses. */
+export interface TrainContext {
+  getRemainingTimeInMillis(): number;
+}
 
 /**
- * Downloads the dataset's shards, trains, and uploads the model with its history and training
- * record; model.json goes last so a model prefix with model.json in it is always complete.
+ * Downloads the dataset's shards and trains, resuming from the run's newest checkpoint
+ * (runs/<runId>/checkpoint/) and checkpointing as it goes. With a Lambda context it watches the
+ * remaining time (time-budget.ts): when the next slice may not fit, it checkpoints and returns
+ * `{ status: "continue" }`, and the state machine invokes it again. Finished, it uploads the model
+ * with its history and training record, model.json last, so a model prefix with model.json in it
+ * is always complete; a run whose model.json is already there is answered from its training.json
+ * without training (a retried or resumed invocation).
  */
-export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks } = {}) {
+export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env?: NodeJS.ProcessEnv } = {}) {
   const resolve = handlerDeps(deps, 'fmnist-train');
-  return async (event: unknown): Promise<TrainResult> => {
+  return async (event: unknown, context?: TrainContext): Promise<TrainOutcome> => {
+    const budgetMs = context?.getRemainingTimeInMillis();
     const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(TrainEvent, event, 'train');
     const config = parseTrainConfig(input.config ?? {}, 'train event "config"');
+    const checkpointEveryMs = checkpointInterval(deps.env ?? process.env);
     const runId = input.runId ?? newRunId();
+    const prefix = modelPrefix(runId);
+
+    const stored = await storedResult(s3, bucket, runId, input.datasetPrefix, config);
+    if (stored) {
+      logger.info('model already trained: returning its record', { runId, modelPrefix: prefix });
+      return stored;
+    }
+
     const { memoryMiB } = runtimeResources();
     const backend = await initBackend(config.backend);
     logger.info('training started', { runId, datasetPrefix: input.datasetPrefix, backend, config });
+    const budget = context && budgetMs !== undefined ? timeBudget(() => context.getRemainingTimeInMillis(), budgetMs) : undefined;
     return withScratchDir('train', async (scratch) => {
       const datasetDir = join(scratch, 'dataset');
       const modelDir = join(scratch, 'model');
       await downloadPrefix(s3, { bucket, key: input.datasetPrefix }, datasetDir);
-      const record = await runTrainStep({
+      const outcome = await runResumableTrainStep({
         datasetDir,
         modelDir,
         config,
         runId,
         memoryMiB,
+        checkpoints: s3CheckpointStore(s3, bucket, runId),
+        checkpointEveryMs,
+        pauseWhen: budget?.pauseWhen,
+        warn: (message, details) => logger.warn(message, details),
         hooks: {
           ...deps.hooks,
           onEpochEnd: (log) => {
@@ -51,25 +83,68 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks } = 
           },
         },
       });
-      const prefix = modelPrefix(runId);
+      const resumedFrom = outcome.resumedFrom && { ...outcome.resumedFrom };
+      if (resumedFrom) logger.info('resumed from a checkpoint', { runId, position: resumedFrom });
+      if (outcome.status === 'paused') {
+        logger.info('training paused: continues in the next invocation', {
+          runId,
+          position: outcome.position,
+          remainingMs: context?.getRemainingTimeInMillis(),
+          reserveMs: budget?.reserveMs,
+        });
+        return { status: 'continue', runId, datasetPrefix: input.datasetPrefix, position: { ...outcome.position }, resumedFrom, seconds: outcome.seconds };
+      }
+      const { record } = outcome;
+      // TODO(issue 9, helper C): upload write-once (If-None-Match: *, idempotent for identical bytes) once lib/aws/s3.ts has the option.
       await uploadDirectory(s3, modelDir, { bucket, key: prefix }, [MODEL_FILES.model]);
       logger.info('training finished', { runId, modelPrefix: prefix, seconds: record.seconds });
       publishMetrics(metrics, {
         TrainingSeconds: { unit: MetricUnit.Seconds, value: record.seconds },
         ImagesPerSecond: { unit: MetricUnit.CountPerSecond, value: record.imagesPerSecond },
       });
-      return {
-        runId,
-        datasetPrefix: input.datasetPrefix,
-        modelPrefix: prefix,
-        backend: record.backend.name,
-        seconds: record.seconds,
-        imagesPerSecond: record.imagesPerSecond,
-        epochs: config.epochs,
-        valAccuracy: record.finalEpoch.val_accuracy,
-      };
+      return { ...resultOf(record, input.datasetPrefix), ...(resumedFrom ? { resumedFrom } : {}) };
     });
   };
+}
+
+function resultOf(record: TrainingRecord, datasetPrefix: string): TrainResult {
+  return {
+    status: 'complete',
+    runId: record.runId,
+    datasetPrefix,
+    modelPrefix: modelPrefix(record.runId),
+    backend: record.backend.name,
+    seconds: record.seconds,
+    imagesPerSecond: record.imagesPerSecond,
+    epochs: record.config.epochs,
+    valAccuracy: record.finalEpoch.val_accuracy,
+  };
+}
+
+/**
+ * The result of a run whose model is complete (model.json is written last), from its
+ * training.json; refused when that model was trained on other data or with another config
+ * than this event asks for: the run id is taken.
+ */
+async function storedResult(s3: S3Client, bucket: string, runId: string, datasetPrefix: string, config: TrainConfig): Promise<TrainResult | undefined> {
+  const prefix = modelPrefix(runId);
+  if (!(await objectExists(s3, { bucket, key: prefix + MODEL_FILES.model }))) return undefined;
+  const record = (await getJson(s3, { bucket, key: prefix + MODEL_FILES.training })) as TrainingRecord;
+  if (datasetPrefixOf(record.datasetId) !== datasetPrefix) {
+    throw new ConfigError(`run "${runId}" already has a model, trained on ${datasetPrefixOf(record.datasetId)}, not ${datasetPrefix}: choose another run id`);
+  }
+  if (JSON.stringify(record.config) !== JSON.stringify(config)) {
+    throw new ConfigError(`run "${runId}" already has a model, trained with another config (${prefix}${MODEL_FILES.training}): choose another run id`);
+  }
+  return { ...resultOf(record, datasetPrefix), reused: true };
+}
+
+function checkpointInterval(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env[CHECKPOINT_EVERY_ENV];
+  if (value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new ConfigError(`${CHECKPOINT_EVERY_ENV}: must be a positive number of seconds, got "${value}"`);
+  return seconds * 1000;
 }
 
 export const handler = createTrainHandler();

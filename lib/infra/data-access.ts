@@ -1,7 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { modelPrefix, PREFIXES, reportPrefix, trainEventKey } from '../workflow/layout.ts';
+import { checkpointPrefix, modelPrefix, PREFIXES, reportPrefix, trainEventKey } from '../workflow/layout.ts';
 import { CHAMPION_KEY } from '../workflow/promotion.ts';
 import { acknowledge, arnRef } from './nag-suppressions.ts';
 
@@ -15,6 +15,7 @@ export const KEYS = {
   datasets: `${PREFIXES.datasets}*`,
   models: `${modelPrefix('*')}*`,
   reports: `${reportPrefix('*')}*`,
+  checkpoints: `${checkpointPrefix('*')}*`,
   trainEvents: trainEventKey('*'),
   champion: CHAMPION_KEY,
 } as const;
@@ -24,12 +25,14 @@ type Key = (typeof KEYS)[keyof typeof KEYS];
 /**
  * One principal's access. `list`: s3:ListBucket, only for listings whose Prefix matches one of
  * these (the code checks whether a key exists with ListObjectsV2, Prefix = the key); `get`:
- * s3:GetObject; `put`: s3:PutObject (every write is a single PutObject: no multipart uploads).
+ * s3:GetObject; `put`: s3:PutObject (every write is a single PutObject: no multipart uploads);
+ * `delete`: s3:DeleteObject.
  */
 export interface DataAccess {
   readonly list?: readonly Key[];
   readonly get?: readonly Key[];
   readonly put?: readonly Key[];
+  readonly delete?: readonly Key[];
 }
 
 export const DATA_ACCESS = {
@@ -37,10 +40,24 @@ export const DATA_ACCESS = {
   validate: {},
   /** Streams raw/ CSVs into datasets/<id>/; a dataset already there (its manifest listed) is reused. */
   ingest: { get: [KEYS.raw], list: [KEYS.datasets], put: [KEYS.datasets] },
-  /** Downloads datasets/<id>/ (listing it), writes runs/<id>/model/. */
-  trainFunction: { list: [KEYS.datasets], get: [KEYS.datasets], put: [KEYS.models] },
+  /**
+   * Downloads datasets/<id>/ (listing it), writes runs/<id>/model/; a model already there (its
+   * model.json listed) is answered from its training.json. Keeps the run's checkpoints: lists
+   * them, reads the newest, writes new ones, deletes the oldest.
+   */
+  trainFunction: {
+    list: [KEYS.datasets, KEYS.models, KEYS.checkpoints],
+    get: [KEYS.datasets, KEYS.models, KEYS.checkpoints],
+    put: [KEYS.models, KEYS.checkpoints],
+    delete: [KEYS.checkpoints],
+  },
   /** The same, plus the TrainEvent the state machine wrote for it. */
-  trainTask: { list: [KEYS.datasets], get: [KEYS.datasets, KEYS.trainEvents], put: [KEYS.models] },
+  trainTask: {
+    list: [KEYS.datasets, KEYS.models, KEYS.checkpoints],
+    get: [KEYS.datasets, KEYS.models, KEYS.checkpoints, KEYS.trainEvents],
+    put: [KEYS.models, KEYS.checkpoints],
+    delete: [KEYS.checkpoints],
+  },
   /** Reads the test split and the model, writes runs/<id>/report/. */
   evaluate: { list: [KEYS.datasets, KEYS.models], get: [KEYS.datasets, KEYS.models], put: [KEYS.reports] },
   /** Checks the candidate's model.json exists, reads and replaces models/champion.json. */
@@ -57,6 +74,8 @@ const WHY_A_WILDCARD: Record<Key, string> = {
   [KEYS.datasets]: 'datasets/<datasetId>/ is named by a hash of the input data computed at run time, and holds one shard file per split and chunk.',
   [KEYS.models]: 'runs/<runId>/model/ is named by the run id, chosen per execution; the pattern allows only the model files of some run, not the rest of runs/.',
   [KEYS.reports]: 'runs/<runId>/report/ is named by the run id, chosen per execution; the pattern allows only the report files of some run, not the rest of runs/.',
+  [KEYS.checkpoints]:
+    'runs/<runId>/checkpoint/<name>/ is named by the run id, chosen per execution, and the checkpoint (its position in training); the pattern allows only the checkpoint files of some run, not the rest of runs/.',
   [KEYS.trainEvents]: 'runs/<runId>/train-event.json is one file per run, named by the run id chosen per execution; the pattern matches no other file name.',
   [KEYS.champion]: 'models/champion.json is one fixed key: no wildcard.',
 };
@@ -68,12 +87,12 @@ export function objectArns(bucket: s3.IBucket, keys: readonly Key[]): string[] {
 
 /**
  * Grants exactly `access` on `bucket`: s3:ListBucket with a plain StringLike on s3:prefix (a
- * listing without a matching Prefix is denied), s3:GetObject and s3:PutObject on the patterns,
+ * listing without a matching Prefix is denied), s3:GetObject, s3:PutObject and s3:DeleteObject on the patterns,
  * and the IAM5 acknowledgment of each wildcard pattern with its reason.
  */
 export function grantDataAccess(bucket: s3.IBucket, grantee: iam.IGrantable, access: DataAccess): void {
   const principal = grantee.grantPrincipal;
-  const { list = [], get = [], put = [] } = access;
+  const { list = [], get = [], put = [], delete: remove = [] } = access;
   if (list.length > 0) {
     principal.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -85,7 +104,8 @@ export function grantDataAccess(bucket: s3.IBucket, grantee: iam.IGrantable, acc
   }
   if (get.length > 0) principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objectArns(bucket, get) }));
   if (put.length > 0) principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objectArns(bucket, put) }));
-  if (Construct.isConstruct(principal)) acknowledgeObjectWildcards(principal, bucket, [...get, ...put]);
+  if (remove.length > 0) principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: objectArns(bucket, remove) }));
+  if (Construct.isConstruct(principal)) acknowledgeObjectWildcards(principal, bucket, [...get, ...put, ...remove]);
 }
 
 /** IAM5 acknowledgments for the wildcard object patterns among `keys`, on `scope`. */

@@ -15,6 +15,8 @@ export interface FmnistSettings {
   readonly logLevel: string;
   /** See LAMBDA_TRAIN_MAX_IMAGES. */
   readonly lambdaTrainMaxImages: number;
+  /** How often the train Lambda may answer "continue" in one execution (see DEFAULT_MAX_TRAIN_LOOPS). */
+  readonly maxTrainLoops: number;
   /** Email address subscribed to the alarm topic; the topic and the alarms exist either way. */
   readonly alarmEmail?: string;
   /**
@@ -40,6 +42,13 @@ export const LAMBDA_TRAIN_SECONDS_BUDGET = 780;
 export const LAMBDA_TRAIN_MAX_IMAGES = LAMBDA_TRAIN_IMAGES_PER_SECOND * LAMBDA_TRAIN_SECONDS_BUDGET;
 
 /**
+ * Default cap on TrainOnLambda's "continue" answers in one execution: 20 more invocations of up
+ * to 15 minutes, 5 h 15 min of Lambda training in all (routing sends anything near that long to
+ * Fargate: lib/infra/README.md), against a run that loops for ever on a bug.
+ */
+export const DEFAULT_MAX_TRAIN_LOOPS = 20;
+
+/**
  * At most this many train Lambdas at once: each can hold 10,240 MB for 15 minutes (~$0.15), so a
  * burst of uploads or a script starting runs in a loop is capped here instead of taking that many
  * times the account's concurrency and cost; a run over the cap waits in TrainOnLambda's throttling
@@ -55,6 +64,7 @@ export const DEFAULT_SETTINGS: FmnistSettings = {
   logRetentionDays: 30,
   logLevel: 'INFO',
   lambdaTrainMaxImages: LAMBDA_TRAIN_MAX_IMAGES,
+  maxTrainLoops: DEFAULT_MAX_TRAIN_LOOPS,
   trainReservedConcurrency: TRAIN_RESERVED_CONCURRENCY,
 };
 
@@ -129,6 +139,7 @@ export function settingsFromContext(node: Node): FmnistSettings {
       get('lambdaTrainMaxImages') === undefined
         ? d.lambdaTrainMaxImages
         : asPositiveInt(get('lambdaTrainMaxImages'), 'lambdaTrainMaxImages'),
+    maxTrainLoops: isUnset(get('maxTrainLoops')) ? d.maxTrainLoops : asPositiveInt(get('maxTrainLoops'), 'maxTrainLoops'),
     alarmEmail: asOptionalString(get('alarmEmail')),
     trainBaseImage: isUnset(get('trainBaseImage')) ? undefined : asPinnedImage(get('trainBaseImage'), 'trainBaseImage'),
     trainReservedConcurrency: reservedConcurrency(get('trainReservedConcurrency'), d.trainReservedConcurrency),

@@ -62,6 +62,7 @@ export class FmnistStack extends Stack {
         dataBucket: this.data.bucket,
       },
       lambdaTrainMaxImages: settings.lambdaTrainMaxImages,
+      maxTrainLoops: settings.maxTrainLoops,
       trainMemoryMiB: this.training.memoryMiB,
       timeouts: { ...STEP_TIMEOUTS, train: this.training.trainFunction.timeout! },
       fargateTimeout: props.fargateTimeout ?? Duration.hours(12),

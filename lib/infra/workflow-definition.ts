@@ -15,24 +15,34 @@ import { DATA_ACCESS, objectArns } from './data-access.ts';
  * The training workflow, one state per step. State names are an interface: the local runner
  * (lib/local) maps each Task state to the same handler by name.
  *
- *   ValidateInput ─▶ Ingest ─▶ PrepareTrainEvent ─▶ ChooseTrainingRuntime ─┬▶ TrainOnLambda ─────────────────────┬▶ Evaluate ─▶ Promote ─▶ Done
- *                                                                         └▶ WriteTrainEvent ─▶ TrainOnFargate ─┘
- *   TrainOnLambda hitting the 15-minute limit ─▶ FallBackToFargate: WriteTrainEvent when trainOn
- *   was "auto" (the size estimate was wrong: the run starts over on Fargate), else Failed.
+ *   ValidateInput ─▶ Ingest ─▶ PrepareTrainEvent ─▶ StartTrainLoops ─▶ ChooseTrainingRuntime ─┬▶ TrainOnLambda ─▶ TrainingStatus ─┬▶ Evaluate ─▶ Promote ─▶ Done
+ *                                                                                            │        ▲                         │ "continue"
+ *                                                                                            │        └──── ContinueTraining ◀──┤ (count + 1)
+ *                                                                                            │                                  └▶ TooManyTrainLoops (count = maxTrainLoops)
+ *                                                                                            └▶ WriteTrainEvent ─▶ TrainOnFargate ─▶ Evaluate
+ *   TrainOnLambda answers "continue" when it ran short of time and checkpointed (functions/train):
+ *   it is invoked again with the same TrainEvent and resumes from runs/<runId>/checkpoint/;
+ *   $.trainLoops.count says how often, up to maxTrainLoops.
+ *   TrainOnLambda timing out anyway ─▶ FallBackToFargate: WriteTrainEvent when trainOn was "auto"
+ *   (the task resumes from the Lambda's last checkpoint), else Failed.
  *   every Task: Catch States.ALL ─▶ Failed (error and cause of the failing state)
  *
  * The Fargate task gets its TrainEvent from S3 (WriteTrainEvent puts it at trainEventKey(runId)),
  * never in the RunTask container overrides: those are limited to 8,192 characters (a valid config
  * with many layers would fail only on AWS) and readable by anyone allowed ecs:DescribeTasks.
  *
- * The state document stays small: { plan, dataset, trainEvent, training, evaluation, promotion }.
+ * The state document stays small: { plan, dataset, trainEvent, trainLoops, training, evaluation, promotion }.
  */
 export const STATE_NAMES = {
   validate: 'ValidateInput',
   ingest: 'Ingest',
   prepareTrainEvent: 'PrepareTrainEvent',
+  startTrainLoops: 'StartTrainLoops',
   chooseRuntime: 'ChooseTrainingRuntime',
   trainOnLambda: 'TrainOnLambda',
+  trainingStatus: 'TrainingStatus',
+  continueTraining: 'ContinueTraining',
+  tooManyTrainLoops: 'TooManyTrainLoops',
   writeTrainEvent: 'WriteTrainEvent',
   trainOnFargate: 'TrainOnFargate',
   fallBackToFargate: 'FallBackToFargate',
@@ -80,9 +90,14 @@ export interface WorkflowTargets {
   readonly dataBucket: s3.IBucket;
 }
 
+/** The error of an execution whose Lambda training answered "continue" maxTrainLoops times. */
+export const TRAIN_LOOP_LIMIT_ERROR = 'TrainLoopLimitExceeded';
+
 export interface WorkflowOptions {
   /** trainOn "auto" picks Fargate above this many images (epochs x train examples). */
   readonly lambdaTrainMaxImages: number;
+  /** How often TrainOnLambda may answer "continue" before the execution fails (TrainLoopLimitExceeded). */
+  readonly maxTrainLoops: number;
   /** Memory of the train Lambda and of the Fargate task, for ValidateInput to check a run against. */
   readonly trainMemoryMiB: { readonly lambda: number; readonly fargate: number };
   /** Lambda timeouts per function; each task's timeout adds one minute to its function's. */
@@ -251,7 +266,7 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
   writeTrainEvent.next(trainOnFargate);
 
   const fallBack = new sfn.Choice(scope, STATE_NAMES.fallBackToFargate, {
-    comment: 'Lambda training ran out of time: start over on Fargate if the runtime was picked automatically',
+    comment: 'Lambda training ran out of time: Fargate resumes from its last checkpoint if the runtime was picked automatically',
   })
     .when(sfn.Condition.stringEquals('$.plan.trainOn', 'auto'), writeTrainEvent)
     .otherwise(failed);
@@ -260,7 +275,11 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     STATE_NAMES.trainOnLambda,
     targets.trainFunction,
     t.train,
-    { comment: 'Container Lambda, 10,240 MB, 15 minutes at most', inputPath: '$.trainEvent', resultPath: '$.training' },
+    {
+      comment: 'Container Lambda, 10,240 MB, 15 minutes at most; answers status "continue" (checkpointed) or "complete"',
+      inputPath: '$.trainEvent',
+      resultPath: '$.training',
+    },
     [
       // At its reserved concurrency the function throttles: wait for a slot (up to ~an hour)
       // rather than fail the run after seconds.
@@ -311,7 +330,31 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
   });
 
   const done = new sfn.Succeed(scope, STATE_NAMES.done);
-  trainOnLambda.next(evaluate);
+  const startTrainLoops = new sfn.Pass(scope, STATE_NAMES.startTrainLoops, {
+    comment: 'How often TrainOnLambda answered "continue" (in the execution output)',
+    result: sfn.Result.fromObject({ count: 0 }),
+    resultPath: '$.trainLoops',
+  });
+  const continueTraining = new sfn.Pass(scope, STATE_NAMES.continueTraining, {
+    comment: 'One more invocation: it resumes from the checkpoint the last one wrote',
+    parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.trainLoops.count'), 1) },
+    resultPath: '$.trainLoops',
+  });
+  const tooManyLoops = new sfn.Fail(scope, STATE_NAMES.tooManyTrainLoops, {
+    comment: 'A cap on Lambda continuations',
+    error: TRAIN_LOOP_LIMIT_ERROR,
+    cause:
+      `training on Lambda answered "continue" ${options.maxTrainLoops} times (maxTrainLoops); its checkpoint stays under ` +
+      'runs/<runId>/checkpoint/: resume the run on Fargate (trainOn "fargate") or deploy with a higher maxTrainLoops',
+  });
+  const continuing = sfn.Condition.stringEquals('$.training.status', 'continue');
+  const trainingStatus = new sfn.Choice(scope, STATE_NAMES.trainingStatus, {
+    comment: '"continue": invoke TrainOnLambda again (up to maxTrainLoops times); "complete": evaluate',
+  })
+    .when(sfn.Condition.and(continuing, sfn.Condition.numberGreaterThanEquals('$.trainLoops.count', options.maxTrainLoops)), tooManyLoops)
+    .when(continuing, continueTraining.next(trainOnLambda))
+    .otherwise(evaluate);
+  trainOnLambda.next(trainingStatus);
   trainOnFargate.next(evaluate);
   evaluate.next(promote).next(done);
 
@@ -326,7 +369,7 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     )
     .otherwise(trainOnLambda);
 
-  return validate.next(ingest).next(prepare).next(choose);
+  return validate.next(ingest).next(prepare).next(startTrainLoops).next(choose);
 }
 
 /**

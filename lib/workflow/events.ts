@@ -50,7 +50,17 @@ export const TrainEvent = z.strictObject({
 });
 export type TrainEvent = z.infer<typeof TrainEvent>;
 
+/** Where training stands: the next batch to run (lib/model/checkpoint; {epochs + 1, 0} is done). */
+export interface TrainPosition {
+  epoch: number;
+  batch: number;
+  epochs: number;
+  batches: number;
+}
+
+/** The train step finished: the model is under modelPrefix. */
 export interface TrainResult {
+  status: 'complete';
   runId: string;
   datasetPrefix: string;
   modelPrefix: string;
@@ -59,7 +69,29 @@ export interface TrainResult {
   imagesPerSecond: number;
   epochs: number;
   valAccuracy?: number;
+  /** Where this invocation started: absent for a fresh start, the checkpoint's position on a resume. */
+  resumedFrom?: TrainPosition;
+  /** The model was already there (a retried or resumed invocation): returned as stored, nothing trained. */
+  reused?: boolean;
 }
+
+/**
+ * The train Lambda ran short of time and checkpointed: the state machine invokes it again with the
+ * same TrainEvent, and it resumes from runs/<runId>/checkpoint/.
+ */
+export interface TrainContinuation {
+  status: 'continue';
+  runId: string;
+  datasetPrefix: string;
+  /** The next batch to run. */
+  position: TrainPosition;
+  /** Where this invocation started (absent: from scratch). */
+  resumedFrom?: TrainPosition;
+  /** Seconds this invocation trained. */
+  seconds: number;
+}
+
+export type TrainOutcome = TrainResult | TrainContinuation;
 
 export const EvaluateEvent = z
   .strictObject({

@@ -11,3 +11,5 @@ export const modelPrefix = (runId: string) => `${PREFIXES.runs}${runId}/model/`;
 export const reportPrefix = (runId: string) => `${PREFIXES.runs}${runId}/report/`;
 /** The TrainEvent the state machine writes for the Fargate task (lib/workflow/fargate-task.ts). */
 export const trainEventKey = (runId: string) => `${PREFIXES.runs}${runId}/train-event.json`;
+/** Training checkpoints of a run: `<prefix><name>/<file>`, the manifest written last (lib/model/checkpoint). */
+export const checkpointPrefix = (runId: string) => `${PREFIXES.runs}${runId}/checkpoint/`;

@@ -2,6 +2,15 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSplit, readManifest } from '../data/dataset.ts';
 import type { TrainConfig } from '../model/config.ts';
+import {
+  DEFAULT_CHECKPOINT_EVERY_MS,
+  loadLatestCheckpoint,
+  saveCheckpoint,
+  type CheckpointStore,
+  type PauseProgress,
+  type TrainingCheckpoint,
+  type TrainingPosition,
+} from '../model/checkpoint/index.ts';
 import { saveModel } from '../model/io.ts';
 import { trainModel, type TrainHooks } from '../model/train.ts';
 import type { BackendInfo } from '../model/backend.ts';
@@ -17,6 +26,22 @@ export interface TrainStepInput {
   hooks?: TrainHooks;
   /** The memory training may use, MiB (a Lambda function's); checked before the data is loaded. */
   memoryMiB?: number;
+  /**
+   * Where this run's checkpoints live. With one, training resumes from the newest good
+   * checkpoint of this run (refusing one of another run or config: CheckpointMismatchError) and
+   * checkpoints at every epoch end and every `checkpointEveryMs` within an epoch. Without one,
+   * training runs from scratch and keeps nothing (the CLI's `fmnist train` as before).
+   */
+  checkpoints?: CheckpointStore;
+  /** Default DEFAULT_CHECKPOINT_EVERY_MS (lib/model/checkpoint). */
+  checkpointEveryMs?: number;
+  /**
+   * Asked before each slice of work (a batch; the epoch end's validation and checkpoint): true
+   * checkpoints and stops with status 'paused'. Needs `checkpoints`.
+   */
+  pauseWhen?(progress: PauseProgress): boolean;
+  /** Where a rejected (corrupt, incomplete) checkpoint is reported; default console.warn. */
+  warn?(message: string, details: Record<string, unknown>): void;
 }
 
 /** What a training run records next to its model, so every model says how it was made. */
@@ -33,12 +58,62 @@ export interface TrainingRecord {
   finalEpoch: EpochLog;
 }
 
-export async function runTrainStep(input: TrainStepInput): Promise<TrainingRecord> {
+export type TrainStepOutcome =
+  | { status: 'complete'; record: TrainingRecord; resumedFrom?: TrainingPosition }
+  | { status: 'paused'; position: TrainingPosition; resumedFrom?: TrainingPosition; seconds: number; datasetId: string };
+
+/** The checkpoint hooks of trainModel (lib/model/train.ts), as the checkpoint contract gives them. */
+interface CheckpointHooks {
+  resumeFrom?: TrainingCheckpoint;
+  checkpointing?: { identity: { runId: string; datasetId: string }; everyMs: number; save(checkpoint: TrainingCheckpoint): Promise<void> };
+  pauseWhen?(progress: PauseProgress): boolean;
+}
+
+/** Trains to the end; the model, its history and training record go to modelDir (model.json last). */
+export async function runTrainStep(input: Omit<TrainStepInput, 'pauseWhen'>): Promise<TrainingRecord> {
+  const outcome = await runResumableTrainStep(input);
+  if (outcome.status !== 'complete') throw new Error(`training of ${input.runId} paused at ${JSON.stringify(outcome.position)} without being asked to`);
+  return outcome.record;
+}
+
+/**
+ * runTrainStep that may stop early (pauseWhen) with its state checkpointed, and resumes from the
+ * run's newest checkpoint. A resumed run ends with the same weights as an uninterrupted one
+ * (lib/model/checkpoint restores weights, optimizer, RNG and position exactly).
+ */
+export async function runResumableTrainStep(input: TrainStepInput): Promise<TrainStepOutcome> {
+  if (input.pauseWhen && !input.checkpoints) throw new Error('pauseWhen needs a checkpoint store: a paused run must be resumable');
   const manifest = await readManifest(input.datasetDir);
+  const identity = { runId: input.runId, datasetId: manifest.datasetId };
   checkTrainingMemory(input.config, manifest.splits.train.examples, input.memoryMiB, `training ${manifest.datasetId}`);
+
+  const store = input.checkpoints;
+  let resumeFrom: TrainingCheckpoint | undefined;
+  if (store) {
+    const latest = await loadLatestCheckpoint(store, { identity, config: input.config });
+    const warn = input.warn ?? ((message, details) => console.warn(message, JSON.stringify(details)));
+    for (const rejected of latest.rejected) warn('checkpoint rejected', { runId: input.runId, checkpoint: rejected.name, reason: rejected.reason });
+    resumeFrom = latest.checkpoint;
+  }
   const train = await loadSplit(input.datasetDir, 'train', manifest);
-  const result = await trainModel(train, input.config, input.hooks);
+  const checkpointHooks: CheckpointHooks = store
+    ? {
+        resumeFrom,
+        checkpointing: {
+          identity,
+          everyMs: input.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS,
+          save: async (checkpoint) => {
+            await saveCheckpoint(store, checkpoint);
+          },
+        },
+        pauseWhen: input.pauseWhen,
+      }
+    : {};
+  const result = await trainModel(train, input.config, { ...input.hooks, ...checkpointHooks } as TrainHooks);
+  const resumedFrom = resumeFrom?.position;
   try {
+    const { status, position } = result as unknown as { status?: 'complete' | 'paused'; position?: TrainingPosition };
+    if (status === 'paused') return { status, position: position!, resumedFrom, seconds: result.seconds, datasetId: manifest.datasetId };
     const record: TrainingRecord = {
       runId: input.runId,
       datasetId: manifest.datasetId,
@@ -56,7 +131,7 @@ export async function runTrainStep(input: TrainStepInput): Promise<TrainingRecor
     await writeJson(join(input.modelDir, MODEL_FILES.training), record);
     // model.json last: its presence means the directory is complete.
     await saveModel(result.model, input.modelDir, { training: record });
-    return record;
+    return { status: 'complete', record, resumedFrom };
   } finally {
     result.model.dispose();
   }

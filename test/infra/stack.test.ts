@@ -165,6 +165,7 @@ describe('IAM: every role, exactly', () => {
   const list = (...prefixes: string[]) => `s3:ListBucket ${B()} ${JSON.stringify({ StringLike: { 's3:prefix': prefixes } })}`;
   const get = (key: string) => `s3:GetObject ${B()}/${key}`;
   const put = (key: string) => `s3:PutObject ${B()}/${key}`;
+  const remove = (key: string) => `s3:DeleteObject ${B()}/${key}`;
   const same = (actual: string[], expected: string[]) => assert.deepEqual(actual, [...expected].sort());
 
   test('validate: only its logs', () => {
@@ -180,21 +181,29 @@ describe('IAM: every role, exactly', () => {
     ]);
   });
 
-  test('train Lambda: list and get datasets/, put runs/*/model/*', () => {
+  test('train Lambda: list and get datasets/, list, get and put runs/*/model/*, its checkpoints (list, get, put, delete)', () => {
     same(allowedOf(template, roleOf(template, fn('TrainingTrainFunction'))), [
       ...logs('TrainingTrainFunctionLogs'),
-      list('datasets/*'),
+      list('datasets/*', 'runs/*/model/*', 'runs/*/checkpoint/*'),
       get('datasets/*'),
+      get('runs/*/model/*'),
+      get('runs/*/checkpoint/*'),
       put('runs/*/model/*'),
+      put('runs/*/checkpoint/*'),
+      remove('runs/*/checkpoint/*'),
     ]);
   });
 
   test('Fargate task role: the train Lambda’s access, its TrainEvent, and answering its own state machine', () => {
     same(allowedOf(template, roleOf(template, taskDefinitionId())), [
-      list('datasets/*'),
+      list('datasets/*', 'runs/*/model/*', 'runs/*/checkpoint/*'),
       get('datasets/*'),
+      get('runs/*/model/*'),
+      get('runs/*/checkpoint/*'),
       get('runs/*/train-event.json'),
       put('runs/*/model/*'),
+      put('runs/*/checkpoint/*'),
+      remove('runs/*/checkpoint/*'),
       `states:SendTaskFailure <${machineId()}>`,
       `states:SendTaskHeartbeat <${machineId()}>`,
       `states:SendTaskSuccess <${machineId()}>`,

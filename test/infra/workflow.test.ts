@@ -7,7 +7,7 @@ import {
   synthesizeStack,
   type SynthesizedStack,
 } from '../../lib/infra/synthesized-definition.ts';
-import { LAMBDA_TRAIN_MAX_IMAGES } from '../../lib/infra/settings.ts';
+import { DEFAULT_MAX_TRAIN_LOOPS, LAMBDA_TRAIN_MAX_IMAGES } from '../../lib/infra/settings.ts';
 import {
   ECS_TRANSIENT_ERRORS,
   LAMBDA_THROTTLED_ERRORS,
@@ -15,6 +15,7 @@ import {
   LAMBDA_TRANSIENT_ERRORS,
   S3_TRANSIENT_ERRORS,
   STATE_NAMES,
+  TRAIN_LOOP_LIMIT_ERROR,
 } from '../../lib/infra/workflow-definition.ts';
 import { planExecution } from '../../lib/workflow/execution-input.ts';
 import { FARGATE_ENV } from '../../lib/workflow/fargate-task.ts';
@@ -38,13 +39,17 @@ before(() => {
 });
 after(() => synthesized.cleanup());
 
-/** Just enough of a Choice evaluator for this definition's rules (StringEquals, NumericGreaterThanPath). */
+/** Just enough of a Choice evaluator for this definition's rules (StringEquals, NumericGreaterThan(Equals|Path), And). */
 function choose(choice: Json, input: Json): string {
   const at = (path: string) => path.slice(2).split('.').reduce<any>((value, key) => value?.[key], input);
-  for (const rule of choice.Choices as Json[]) {
-    if ('StringEquals' in rule && at(rule.Variable) === rule.StringEquals) return rule.Next;
-    if ('NumericGreaterThanPath' in rule && at(rule.Variable) > at(rule.NumericGreaterThanPath)) return rule.Next;
-  }
+  const holds = (rule: Json): boolean => {
+    if ('And' in rule) return (rule.And as Json[]).every(holds);
+    if ('StringEquals' in rule) return at(rule.Variable) === rule.StringEquals;
+    if ('NumericGreaterThanPath' in rule) return at(rule.Variable) > at(rule.NumericGreaterThanPath);
+    if ('NumericGreaterThanEquals' in rule) return at(rule.Variable) >= rule.NumericGreaterThanEquals;
+    throw new Error(`no evaluator for ${JSON.stringify(rule)}`);
+  };
+  for (const rule of choice.Choices as Json[]) if (holds(rule)) return rule.Next;
   return choice.Default;
 }
 
@@ -60,9 +65,11 @@ describe('the synthesized state machine definition', () => {
     assert.equal(state(STATE_NAMES.validate).Next, STATE_NAMES.ingest);
     assert.equal(state(STATE_NAMES.ingest).Next, STATE_NAMES.prepareTrainEvent);
     assert.equal(state(STATE_NAMES.prepareTrainEvent).Type, 'Pass');
-    assert.equal(state(STATE_NAMES.prepareTrainEvent).Next, STATE_NAMES.chooseRuntime);
+    assert.equal(state(STATE_NAMES.prepareTrainEvent).Next, STATE_NAMES.startTrainLoops);
+    assert.equal(state(STATE_NAMES.startTrainLoops).Next, STATE_NAMES.chooseRuntime);
     assert.equal(state(STATE_NAMES.chooseRuntime).Type, 'Choice');
-    assert.equal(state(STATE_NAMES.trainOnLambda).Next, STATE_NAMES.evaluate);
+    assert.equal(state(STATE_NAMES.trainOnLambda).Next, STATE_NAMES.trainingStatus);
+    assert.equal(state(STATE_NAMES.trainingStatus).Default, STATE_NAMES.evaluate);
     assert.equal(state(STATE_NAMES.writeTrainEvent).Next, STATE_NAMES.trainOnFargate);
     assert.equal(state(STATE_NAMES.trainOnFargate).Next, STATE_NAMES.evaluate);
     assert.equal(state(STATE_NAMES.evaluate).Next, STATE_NAMES.promote);
@@ -262,12 +269,60 @@ describe('the synthesized state machine definition', () => {
   });
 });
 
+describe('Lambda training that continues ("continue": checkpointed, invoke again)', () => {
+  const nextAfter = (training: Json, count: number) => choose(state(STATE_NAMES.trainingStatus), { training, trainLoops: { count } });
+
+  test('the loop count starts at 0 before either runtime, so it is in every execution output', () => {
+    assert.deepEqual(state(STATE_NAMES.startTrainLoops), {
+      Type: 'Pass',
+      Comment: state(STATE_NAMES.startTrainLoops).Comment,
+      Result: { count: 0 },
+      ResultPath: '$.trainLoops',
+      Next: STATE_NAMES.chooseRuntime,
+    });
+  });
+
+  test('"continue" counts one loop and invokes TrainOnLambda again with the same TrainEvent; "complete" evaluates', () => {
+    assert.equal(nextAfter({ status: 'continue' }, 0), STATE_NAMES.continueTraining);
+    assert.equal(nextAfter({ status: 'complete' }, 0), STATE_NAMES.evaluate);
+    assert.equal(nextAfter({ status: 'complete' }, DEFAULT_MAX_TRAIN_LOOPS), STATE_NAMES.evaluate, 'finishing on the last allowed loop is fine');
+    const count = state(STATE_NAMES.continueTraining);
+    assert.deepEqual(
+      { type: count.Type, parameters: count.Parameters, resultPath: count.ResultPath, next: count.Next },
+      { type: 'Pass', parameters: { 'count.$': 'States.MathAdd($.trainLoops.count, 1)' }, resultPath: '$.trainLoops', next: STATE_NAMES.trainOnLambda },
+    );
+    assert.equal(state(STATE_NAMES.trainOnLambda).InputPath, '$.trainEvent', 'each loop gets the TrainEvent, not the last answer');
+  });
+
+  test(`at most maxTrainLoops (default ${DEFAULT_MAX_TRAIN_LOOPS}) continuations, then the execution fails with ${TRAIN_LOOP_LIMIT_ERROR}`, () => {
+    assert.equal(DEFAULT_MAX_TRAIN_LOOPS, 20);
+    assert.equal(nextAfter({ status: 'continue' }, DEFAULT_MAX_TRAIN_LOOPS - 1), STATE_NAMES.continueTraining);
+    assert.equal(nextAfter({ status: 'continue' }, DEFAULT_MAX_TRAIN_LOOPS), STATE_NAMES.tooManyTrainLoops);
+    const fail = state(STATE_NAMES.tooManyTrainLoops);
+    assert.equal(fail.Type, 'Fail');
+    assert.equal(fail.Error, TRAIN_LOOP_LIMIT_ERROR);
+    assert.match(fail.Cause, /answered "continue" 20 times \(maxTrainLoops\); its checkpoint stays under runs\/<runId>\/checkpoint\//);
+  });
+
+  test('the cap is the stack setting maxTrainLoops', () => {
+    const other = synthesizeStack({ context: { maxTrainLoops: 3 } });
+    try {
+      const variant = definitionFromTemplate(other.template.toJSON() as never);
+      const status = variant.States[STATE_NAMES.trainingStatus] as Json;
+      assert.equal(choose(status, { training: { status: 'continue' }, trainLoops: { count: 2 } }), STATE_NAMES.continueTraining);
+      assert.equal(choose(status, { training: { status: 'continue' }, trainLoops: { count: 3 } }), STATE_NAMES.tooManyTrainLoops);
+    } finally {
+      other.cleanup();
+    }
+  });
+});
+
 describe('a Lambda training run that runs out of time', () => {
   test('is caught as Sandbox.Timedout (function timeout) or States.Timeout', () => {
     assert.deepEqual(LAMBDA_TIMEOUT_ERRORS, ['Sandbox.Timedout', 'States.Timeout']);
   });
 
-  test('starts over on Fargate when the runtime was picked automatically, else fails', () => {
+  test('goes on on Fargate (which resumes from the last checkpoint) when the runtime was picked automatically, else fails', () => {
     const fallBack = state(STATE_NAMES.fallBackToFargate);
     assert.equal(fallBack.Type, 'Choice');
     assert.equal(choose(fallBack, { plan: { trainOn: 'auto' } }), STATE_NAMES.writeTrainEvent);

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -12,7 +13,7 @@ import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 
 /**
- * An in-memory bucket behind aws-sdk-client-mock: enough of S3 (put, get, head, list) for the
+ * An in-memory bucket behind aws-sdk-client-mock: enough of S3 (put, get, head, list, delete) for the
  * handlers to run for real against it, and for tests to inspect what they wrote, in what order.
  */
 export class FakeS3 {
@@ -36,6 +37,11 @@ export class FakeS3 {
       const body = this.objects.get(where(input.Bucket, input.Key));
       if (!body) throw new NoSuchKey({ message: `no such key ${input.Key}`, $metadata: {} });
       return { Body: sdkStreamMixin(Readable.from([body])), ContentLength: body.length };
+    });
+    this.mock.on(DeleteObjectCommand).callsFake((input) => {
+      // S3 answers a delete of a missing key with success, too.
+      this.objects.delete(where(input.Bucket, input.Key));
+      return {};
     });
     this.mock.on(HeadObjectCommand).callsFake((input) => {
       const body = this.objects.get(where(input.Bucket, input.Key));
