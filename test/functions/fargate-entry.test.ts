@@ -31,6 +31,7 @@ const RUN_ID = 'run-1';
 const EVENT_KEY = trainEventKey(RUN_ID);
 const trainEvent = { datasetPrefix: 'datasets/abc/', runId: RUN_ID, config: { epochs: 2 } };
 const result: TrainResult = {
+  status: 'complete',
   runId: RUN_ID,
   datasetPrefix: 'datasets/abc/',
   modelPrefix: `runs/${RUN_ID}/model/`,
