@@ -55,7 +55,7 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
     const backend = await initBackend(config.backend);
     logger.info('training started', { runId, datasetPrefix: input.datasetPrefix, backend, config });
     const budget = context && budgetMs !== undefined ? timeBudget(() => context.getRemainingTimeInMillis(), budgetMs) : undefined;
-    return withScratchDir('train', async (scratch) => {
+    return withScratchDir('train', async (scratch): Promise<TrainOutcome> => {
       const datasetDir = join(scratch, 'dataset');
       const modelDir = join(scratch, 'model');
       await downloadPrefix(s3, { bucket, key: input.datasetPrefix }, datasetDir);
