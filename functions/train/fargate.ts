@@ -5,7 +5,7 @@ import { s3Client } from '../../lib/aws/clients.ts';
 import { getObjectBytes, s3Url } from '../../lib/aws/s3.ts';
 import { ConfigError } from '../../lib/data/errors.ts';
 import { FARGATE_ENV } from '../../lib/workflow/fargate-task.ts';
-import type { TrainResult } from '../../lib/workflow/events.ts';
+import type { TrainOutcome, TrainResult } from '../../lib/workflow/events.ts';
 import { parseFargateSettings, type FargateSettings } from './fargate-settings.ts';
 import { TaskAbandonedError, TaskStoppedError, TaskWatch, type Log, type SignalSource } from './task-watch.ts';
 
@@ -45,8 +45,11 @@ export interface FargateEntryDeps {
   sfn?: SFNClient;
   /** Reads the TrainEvent; defaults to the container's shared client (lib/aws/clients.ts). */
   s3?: S3Client;
-  /** The train step; defaults to the train Lambda's handler (loaded lazily: it pulls in tfjs). It must stop when `signal` fires. */
-  train?: (event: unknown, signal: AbortSignal) => Promise<TrainResult>;
+  /**
+   * The train step; defaults to the train Lambda's handler (loaded lazily: it pulls in tfjs). It
+   * must stop when `signal` fires, and finish: the task has no one to continue it.
+   */
+  train?: (event: unknown, signal: AbortSignal) => Promise<TrainOutcome>;
   /** SIGTERM's source; defaults to the process. */
   signals?: SignalSource;
   log?: Log;
@@ -60,11 +63,8 @@ const defaultLog: Log = (message, extra = {}) =>
  * (the Lambda's, when this task is its timeout fallback) and checkpoints as it goes, but never
  * pauses: the task has the whole state timeout.
  */
-const defaultTrain = async (event: unknown, signal: AbortSignal): Promise<TrainResult> => {
-  const outcome = await (await import('./handler.ts')).createTrainHandler({ hooks: { signal } })(event);
-  if (outcome.status !== 'complete') throw new Error(`training returned status "${outcome.status}" without a time limit`);
-  return outcome;
-};
+const defaultTrain = async (event: unknown, signal: AbortSignal): Promise<TrainOutcome> =>
+  (await import('./handler.ts')).createTrainHandler({ hooks: { signal } })(event);
 
 export async function runFargateTraining(deps: FargateEntryDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
@@ -82,7 +82,7 @@ export async function runFargateTraining(deps: FargateEntryDeps = {}): Promise<n
     const event = await Promise.race([readTrainEvent(settings.trainEvent, deps.s3), stopped]);
     if (watch.signal.aborted) throw watch.signal.reason;
 
-    const training = (deps.train ?? defaultTrain)(event, watch.signal);
+    const training = (deps.train ?? defaultTrain)(event, watch.signal).then(finished);
     const first = await Promise.race([training.then((result) => ({ result })), stopped.then((reason) => ({ reason }))]);
     const result = 'result' in first ? first.result : await resultWithin(training, settings.stopGraceMs, first.reason);
     watch.dispose();
@@ -156,6 +156,12 @@ async function reportFailure(sfn: SFNClient | undefined, taskToken: string | und
     const { name, message } = toError(sendError);
     log('SendTaskFailure failed', { error: name, cause: message });
   }
+}
+
+/** Without a Lambda context the train step never pauses; a "continue" here would be a bug, not a result. */
+function finished(outcome: TrainOutcome): TrainResult {
+  if (outcome.status !== 'complete') throw new Error(`training answered status "${outcome.status}" on Fargate, where nothing continues it`);
+  return outcome;
 }
 
 function toError(value: unknown): Error {

@@ -56,11 +56,12 @@ describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
   });
 
   test('train uploads a loadable model, model.json last, and records the backend', async () => {
-    trained = await createTrainHandler(deps)({
+    trained = (await createTrainHandler(deps)({
       datasetPrefix: ingested.datasetPrefix,
       runId: 'test-run-1',
       config: { epochs: 2, batchSize: 16, model: TINY_MODEL },
-    });
+    })) as TrainResult;
+    assert.equal(trained.status, 'complete');
     assert.equal(trained.runId, 'test-run-1');
     assert.equal(trained.modelPrefix, 'runs/test-run-1/model/');
     assert.equal(trained.epochs, 2);
