@@ -324,16 +324,22 @@ describe('Fargate entry with the real training', { skip: nativeAddonLoads() ? fa
     s3.restore();
   });
 
-  /** Runs the entry with the train handler; returns the heartbeat times (s) and the training's span. */
+  let runs = 0;
+  /**
+   * Runs the entry with the train handler, as a run of its own (a run id already trained would be
+   * answered from its stored model, one with checkpoints resumed); returns the heartbeat times (s)
+   * and the training's span.
+   */
   async function heartbeatsWhileTraining(extraHooks: { yieldEveryMs?: number }, entryEnv: Record<string, string>) {
+    const runId = `real-run-${++runs}`;
     const beats: number[] = [];
     sfnMock.reset();
     sfnMock.on(SendTaskHeartbeatCommand).callsFake(() => (beats.push(performance.now() / 1000), {}));
     const span = { from: 0, to: 0 };
     let trainingError: Error | undefined;
-    s3.put(trainEventKey('real-run'), JSON.stringify({ datasetPrefix, runId: 'real-run', config }));
+    s3.put(trainEventKey(runId), JSON.stringify({ datasetPrefix, runId, config }));
     const code = await runFargateTraining({
-      env: { [FARGATE_ENV.taskToken]: 'token-real', DATA_BUCKET: s3.bucket, [FARGATE_ENV.trainEventKey]: trainEventKey('real-run'), ...entryEnv },
+      env: { [FARGATE_ENV.taskToken]: 'token-real', DATA_BUCKET: s3.bucket, [FARGATE_ENV.trainEventKey]: trainEventKey(runId), ...entryEnv },
       sfn,
       s3: s3.client,
       log: quiet,
