@@ -91,12 +91,14 @@ async function referenceRun(datasetId: string): Promise<{ weightsSha256: string;
 }
 
 describe(`long training on a Lambda with a ${TRAIN_TIMEOUT_SECONDS}-second timeout`, () => {
-  test('finishes on Lambda over at least 3 "continue" loops, counted in the output, with the weights and accuracy of one uninterrupted run', async () => {
+  test('finishes on Lambda over at least 3 "continue" loops, counted in the output, with the weights and accuracy of one uninterrupted run', async (t) => {
     const result = await run({ input: { trainOn: 'lambda' } });
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${causeMessage(result.cause)}`);
     const states = entered(result.events);
     const invocations = states.filter((name) => name === 'TrainOnLambda').length;
     const loops = states.filter((name) => name === 'ContinueTraining').length;
+    const trainings = result.invocations.filter((invocation) => /Train/.test(invocation.function));
+    t.diagnostic(`${loops} loops; train invocations (s): ${trainings.map((invocation) => (invocation.durationMs / 1000).toFixed(2)).join(', ')}`);
     assert.ok(loops >= 3, `${loops} continuation loops: ${states.join(' ')}`);
     assert.equal(invocations, loops + 1);
     assert.ok(!states.includes('TrainOnFargate') && !states.includes('FallBackToFargate'), 'no timeout on the way');
