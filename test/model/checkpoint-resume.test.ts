@@ -58,7 +58,11 @@ after(async () => {
 /** What must be equal between runs: each weight's bytes, weights.bin as saved, the history without timings. Disposes the model. */
 async function fingerprint(result: TrainResult): Promise<Fingerprint> {
   try {
-    const weights = result.model.getWeights().map((w) => sha256(new Uint8Array((w.dataSync() as Float32Array).buffer.slice(0))));
+    const weights = result.model.getWeights().map((w) => {
+      // A view's own bytes: a restored weight may be a view into one larger buffer.
+      const values = w.dataSync() as Float32Array;
+      return sha256(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    });
     const dir = await mkdtemp(join(scratch, 'model-'));
     await saveModel(result.model, dir);
     const weightsBin = sha256(await readFile(join(dir, WEIGHTS_BIN)));
