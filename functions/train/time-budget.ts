@@ -1,4 +1,4 @@
-import type { PauseProgress } from '../../lib/model/checkpoint/index.ts';
+import type { PauseProgress } from '../../lib/model/train.ts';
 
 /**
  * When the train Lambda stops to checkpoint and hand over to its next invocation ("continue").

@@ -36,6 +36,17 @@ export class SeededDropout extends tf.layers.Layer {
     return (this.seed + this.calls++) >>> 0;
   }
 
+  /** Training calls so far: with the seed, all that decides the next masks (a checkpoint keeps it). */
+  get callCount(): number {
+    return this.calls;
+  }
+
+  /** Continues as if `calls` training calls had been made (resuming from a checkpoint). */
+  restoreCallCount(calls: number): void {
+    if (!Number.isSafeInteger(calls) || calls < 0) throw new RangeError(`a dropout call count must be an integer >= 0, got ${calls}`);
+    this.calls = calls;
+  }
+
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
     return inputShape;
   }

@@ -13,6 +13,23 @@ import { graphSupports } from './graph/train-graph.ts';
 import { evaluateLossAccuracy, predict, PREDICT_BATCH_SIZE } from './predict.ts';
 import { progressWanted, publishProgress } from './progress-channel.ts';
 import { seededRandom, shuffleInPlace } from './shuffle.ts';
+import {
+  assertCheckpointMatches,
+  CheckpointMismatchError,
+  type CheckpointIdentity,
+  type CheckpointOptimizer,
+  type TrainingCheckpoint,
+  type TrainingPosition,
+} from './checkpoint/checkpoint.ts';
+import {
+  checkMoments,
+  dropoutLayers,
+  readEagerOptimizer,
+  readModelWeights,
+  restoreDropoutCalls,
+  restoreEagerOptimizer,
+  restoreModelWeights,
+} from './checkpoint/model-state.ts';
 
 export interface TrainingData {
   /** count x 784 raw pixels, 0..255. */
@@ -22,7 +39,7 @@ export interface TrainingData {
 }
 
 export interface TrainHooks {
-  /** epoch is 1-based; batches per epoch. */
+  /** epoch is 1-based; batches per epoch. Called for a resumed epoch too, at its first batch run. */
   onEpochBegin?(epoch: number, epochs: number, batches: number): void;
   /**
    * Progress within an epoch: `batch` batches done so far (1-based), and the epoch's running
@@ -41,18 +58,46 @@ export interface TrainHooks {
    * Infinity never yields. Only for tests and benchmarks that measure what yielding buys and costs.
    */
   yieldEveryMs?: number;
+  /** Start from this checkpoint instead of from the seed's initial weights (validated against config and data count: mismatch -> CheckpointMismatchError). */
+  resumeFrom?: TrainingCheckpoint;
+  /**
+   * Take checkpoints: always at each epoch end (after validation, history included) and every
+   * `everyMs` of training inside an epoch. `save` may overlap training, but at most one save is
+   * pending; trainModel awaits the pending save before returning or throwing. A save that
+   * rejects fails training with its error (the run resumes from the checkpoint before).
+   */
+  checkpointing?: { identity: CheckpointIdentity; everyMs: number; save(checkpoint: TrainingCheckpoint): Promise<void> };
+  /**
+   * Checked between batches (and before an epoch-end validation). When it returns true,
+   * trainModel takes a checkpoint, awaits its save and returns with status 'paused'. Requires
+   * `checkpointing`. Not asked before the first batch of a call, so every call makes progress.
+   */
+  pauseWhen?(progress: PauseProgress): boolean;
+}
+
+export interface PauseProgress {
+  position: TrainingPosition;
+  /** Mean milliseconds per training step so far in this call (before the first one, the checkpoint's figure). */
+  msPerBatch: number;
+  /** How long the last validation pass took (0 before the first, or without validation). */
+  msLastValidation: number;
+  /** How long the last checkpoint took, from reading the state to its save's end (0 before the first). */
+  msLastCheckpoint: number;
 }
 
 export interface TrainResult {
   model: tf.LayersModel;
   history: EpochLog[];
   backend: BackendInfo;
-  /** Wall-clock seconds for the whole run, validation included. */
+  /** Wall-clock seconds for this call, validation included. */
   seconds: number;
-  /** Training examples per second of training steps (validation passes excluded), to compare backends. */
+  /** Training examples per second of training steps in this call (validation passes excluded), to compare backends; 0 if it ran none. */
   imagesPerSecond: number;
   trainExamples: number;
   validationExamples: number;
+  /** 'paused' when pauseWhen stopped training (the last checkpoint holds where); `model` then has the weights so far. */
+  status: 'complete' | 'paused';
+  position: TrainingPosition;
 }
 
 export const PROGRESS_INTERVAL_MS = 200;
@@ -78,13 +123,23 @@ export const TRAIN_STEP_ENV_VAR = 'FMNIST_TRAIN_STEP';
  * Either way it yields to the event loop every YIELD_INTERVAL_MS of work and stops when
  * `hooks.signal` fires (TrainingAbortedError). Progress also goes to TRAINING_PROGRESS_CHANNEL
  * while it has subscribers.
+ *
+ * With `hooks.checkpointing` it takes checkpoints (lib/model/checkpoint) that `hooks.resumeFrom`
+ * continues from exactly: the same weights, bit for bit, and the same history as a run never
+ * interrupted (same backend and step).
  */
 export async function trainModel(data: TrainingData, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   checkData(data);
+  if (hooks.pauseWhen !== undefined && hooks.checkpointing === undefined) throw new TypeError('pauseWhen needs checkpointing: a pause keeps its place in a checkpoint');
+  if (hooks.checkpointing !== undefined && !(hooks.checkpointing.everyMs > 0)) {
+    throw new RangeError(`checkpointing.everyMs must be a number of milliseconds > 0, got ${hooks.checkpointing.everyMs}`);
+  }
   // Training is synchronous work: without these yields no timer (heartbeat, deadline) and no
   // signal handler of the process would run until it ends.
   const loop = new CooperativeLoop(hooks.signal, hooks.yieldEveryMs);
   loop.throwIfAborted();
+  const resume = hooks.resumeFrom;
+  if (resume !== undefined) checkResumable(resume, config, data.count, hooks.checkpointing?.identity);
   const backend = await initBackend(config.backend);
   const trainExamples = Math.floor(data.count * (1 - config.validationSplit));
   const validationExamples = data.count - trainExamples;
@@ -95,27 +150,109 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
   const started = performance.now();
   const model = buildModel(config.model, config);
   let runner: EpochRunner | undefined;
+  const saves = new PendingSave();
   try {
     const batchSize = Math.min(config.batchSize, trainExamples);
-    runner = await createRunner(backend, model, config, data, batchSize);
-    const order = Uint32Array.from({ length: trainExamples }, (_, i) => i);
-    const random = seededRandom(config.seed);
     const batches = Math.ceil(trainExamples / config.batchSize);
-    const history: EpochLog[] = [];
+    const { epochs } = config;
+    const at = (epoch: number, batch: number): TrainingPosition => ({ epoch, batch, epochs, batches });
+    const result = (status: TrainResult['status'], position: TrainingPosition, trainingStep: TrainingStep): TrainResult => ({
+      model,
+      history,
+      backend: { ...backend, trainingStep },
+      seconds: (performance.now() - started) / 1000,
+      imagesPerSecond: stepSeconds > 0 ? trainedExamples / stepSeconds : 0,
+      trainExamples,
+      validationExamples,
+      status,
+      position,
+    });
+    const history: EpochLog[] = resume?.history.map((log) => ({ ...log })) ?? [];
     let stepSeconds = 0;
+    let trainedExamples = 0;
+    if (resume !== undefined) {
+      restoreModelWeights(model, resume.weights);
+      restoreDropoutCalls(model, resume.dropoutCalls);
+      if (resume.position.epoch > epochs) return result('complete', at(epochs + 1, 0), resume.trainingStep);
+    }
 
-    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    runner = await createRunner(backend, model, config, data, batchSize);
+    const order = resume?.order.slice() ?? Uint32Array.from({ length: trainExamples }, (_, i) => i);
+    const random = seededRandom(resume?.shuffleState ?? config.seed);
+    let steps = resume?.optimizer.iterations ?? 0;
+    if (resume !== undefined) runner.restore(resume.optimizer, resume.epochTotals);
+    const dropouts = dropoutLayers(model);
+    const timings = { msPerBatch: resume?.timings.msPerBatch ?? 0, msLastValidation: resume?.timings.msLastValidation ?? 0, msLastCheckpoint: 0 };
+    let msInSteps = 0;
+    let stepsThisCall = 0;
+    let lastCheckpoint = performance.now();
+
+    const activeRunner = runner;
+    const capture = (position: TrainingPosition): TrainingCheckpoint => {
+      const state = activeRunner.capture(steps);
+      return {
+        identity: hooks.checkpointing!.identity,
+        config,
+        position,
+        history: history.map((log) => ({ ...log })),
+        examples: data.count,
+        trainingStep: activeRunner.kind,
+        weights: readModelWeights(model, state.trainableWeights),
+        optimizer: state.optimizer,
+        order: order.slice(),
+        shuffleState: random.state,
+        dropoutCalls: dropouts.map((layer) => layer.callCount),
+        epochTotals: state.totals,
+        timings: { msPerBatch: timings.msPerBatch, msLastValidation: timings.msLastValidation },
+      };
+    };
+    /** Starts a checkpoint's save (after the pending one, if any); resolves when it has started. */
+    const checkpoint = async (position: TrainingPosition): Promise<void> => {
+      await saves.settled();
+      saves.throwIfFailed();
+      const begun = performance.now();
+      lastCheckpoint = begun;
+      saves.start(hooks.checkpointing!.save(capture(position)), () => (timings.msLastCheckpoint = performance.now() - begun));
+    };
+    /** Between batches: pause (checkpoint, then stop) or take a timed checkpoint. True to pause. */
+    const between = async (position: TrainingPosition): Promise<boolean> => {
+      saves.throwIfFailed();
+      if (hooks.checkpointing === undefined) return false;
+      if (hooks.pauseWhen?.({ position, ...timings })) {
+        await checkpoint(position);
+        await saves.settled();
+        saves.throwIfFailed();
+        return true;
+      }
+      if (position.batch < batches && !saves.pending && performance.now() - lastCheckpoint >= hooks.checkpointing.everyMs) await checkpoint(position);
+      return false;
+    };
+    const pause = async (position: TrainingPosition) => {
+      activeRunner.finish();
+      return result('paused', position, activeRunner.kind);
+    };
+
+    const first = resume?.position ?? at(1, 0);
+    for (let epoch = first.epoch; epoch <= epochs; epoch++) {
       const epochStarted = performance.now();
-      hooks.onEpochBegin?.(epoch, config.epochs, batches);
-      publishProgress({ kind: 'epochBegin', epoch, epochs: config.epochs, batches });
-      shuffleInPlace(order, random);
+      const firstBatch = epoch === first.epoch ? first.batch : 0;
+      hooks.onEpochBegin?.(epoch, epochs, batches);
+      publishProgress({ kind: 'epochBegin', epoch, epochs, batches });
+      // A checkpoint at batch 0 holds the order before this epoch's shuffle.
+      if (firstBatch === 0) shuffleInPlace(order, random);
       let lastProgress = performance.now();
-      for (let batch = 0; batch < batches; batch++) {
+      for (let batch = firstBatch; batch < batches; batch++) {
         await loop.checkpoint();
+        if (batch > firstBatch && (await between(at(epoch, batch)))) return await pause(at(epoch, batch));
         const from = batch * config.batchSize;
         const to = Math.min(from + config.batchSize, trainExamples);
+        const stepStarted = performance.now();
         runner.step(order, from, to);
         const now = performance.now();
+        msInSteps += now - stepStarted;
+        timings.msPerBatch = msInSteps / ++stepsThisCall;
+        steps++;
+        trainedExamples += to - from;
         // Reading the running means back costs a sync: only when someone shows them.
         if ((hooks.onBatchEnd || progressWanted()) && (now - lastProgress >= PROGRESS_INTERVAL_MS || batch === batches - 1)) {
           const means = runner.means();
@@ -124,12 +261,15 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
           lastProgress = now;
         }
       }
+      if (firstBatch < batches && (await between(at(epoch, batches)))) return await pause(at(epoch, batches));
       const trained = runner.endEpoch();
       stepSeconds += (performance.now() - epochStarted) / 1000;
 
       const log: EpochLog = { epoch, loss: trained.loss, accuracy: trained.accuracy, seconds: 0 };
       if (validationExamples > 0) {
+        const validationStarted = performance.now();
         const validation = await runner.validate(trainExamples, loop);
+        timings.msLastValidation = performance.now() - validationStarted;
         log.val_loss = validation.loss;
         log.val_accuracy = validation.accuracy;
       }
@@ -137,22 +277,68 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
       history.push(log);
       hooks.onEpochEnd?.(log);
       publishProgress({ kind: 'epochEnd', log });
+      if (hooks.checkpointing !== undefined) {
+        await checkpoint(at(epoch + 1, 0));
+        if (epoch < epochs && hooks.pauseWhen?.({ position: at(epoch + 1, 0), ...timings })) {
+          await saves.settled();
+          saves.throwIfFailed();
+          return await pause(at(epoch + 1, 0));
+        }
+      }
     }
+    await saves.settled();
+    saves.throwIfFailed();
     runner.finish();
-    return {
-      model,
-      history,
-      backend: { ...backend, trainingStep: runner.kind },
-      seconds: (performance.now() - started) / 1000,
-      imagesPerSecond: (trainExamples * config.epochs) / stepSeconds,
-      trainExamples,
-      validationExamples,
-    };
+    return result('complete', at(epochs + 1, 0), runner.kind);
   } catch (error) {
+    await saves.settled();
     model.dispose();
     throw error;
   } finally {
     runner?.dispose();
+  }
+}
+
+/**
+ * The one checkpoint save that may run while training goes on. Its failure is kept and thrown
+ * at the next point training checks (a failed save must not pass unnoticed).
+ */
+class PendingSave {
+  private current: Promise<void> | undefined;
+  private failure: { error: unknown } | undefined;
+
+  get pending(): boolean {
+    return this.current !== undefined;
+  }
+
+  start(save: Promise<void>, onDone: () => void): void {
+    this.current = save.then(
+      () => {
+        onDone();
+        this.current = undefined;
+      },
+      (error: unknown) => {
+        this.failure ??= { error };
+        this.current = undefined;
+      },
+    );
+  }
+
+  /** Waits for the pending save, if any, to end (either way). */
+  async settled(): Promise<void> {
+    await this.current;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+}
+
+/** Refuses a checkpoint of another config, other data or another run before any work. */
+function checkResumable(checkpoint: TrainingCheckpoint, config: TrainConfig, count: number, identity: CheckpointIdentity | undefined): void {
+  assertCheckpointMatches(checkpoint, { identity, config });
+  if (checkpoint.examples !== count) {
+    throw new CheckpointMismatchError(`the checkpoint was trained on ${checkpoint.examples} examples; this data has ${count}`, ['examples']);
   }
 }
 
@@ -169,7 +355,20 @@ interface EpochRunner {
   validate(from: number, loop: CooperativeLoop): Promise<{ loss: number; accuracy: number }>;
   /** Leaves the trained weights in the model. */
   finish(): void;
+  /** Copies of the state a checkpoint needs that lives in the runner, `steps` being the optimiser steps taken so far. */
+  capture(steps: number): RunnerState;
+  /** Continues from a checkpoint's optimiser state and epoch totals (the model already holds its weights). */
+  restore(optimizer: CheckpointOptimizer, totals: EpochTotals): void;
   dispose(): void;
+}
+
+type EpochTotals = TrainingCheckpoint['epochTotals'];
+
+interface RunnerState {
+  /** In model.trainableWeights order. */
+  trainableWeights: Float32Array[];
+  optimizer: CheckpointOptimizer;
+  totals: EpochTotals;
 }
 
 let warnedAboutGraph = false;
@@ -251,6 +450,17 @@ class GraphEpochs implements EpochRunner {
     this.trainer.copyWeightsToModel();
   }
 
+  capture(steps: number): RunnerState {
+    const { weights, adam } = this.trainer.readState();
+    return { trainableWeights: weights, optimizer: { iterations: steps, ...adam }, totals: { lossSum: this.lossSum, correct: this.correct, examples: this.examples } };
+  }
+
+  restore(optimizer: CheckpointOptimizer, totals: EpochTotals): void {
+    checkMoments(this.trainer.model.trainableWeights.map((w) => [...w.shape] as number[]), optimizer);
+    this.trainer.restoreAdamState(optimizer);
+    ({ lossSum: this.lossSum, correct: this.correct, examples: this.examples } = totals);
+  }
+
   dispose(): void {
     this.trainer.dispose();
   }
@@ -289,6 +499,17 @@ class EagerEpochs implements EpochRunner {
   }
 
   finish(): void {}
+
+  capture(steps: number): RunnerState {
+    const trainableWeights = this.model.trainableWeights.map((w) => (w.read().dataSync() as Float32Array).slice());
+    return { trainableWeights, optimizer: readEagerOptimizer(this.model, steps), totals: this.totals.sums() };
+  }
+
+  restore(optimizer: CheckpointOptimizer, totals: EpochTotals): void {
+    restoreEagerOptimizer(this.model, optimizer);
+    this.totals.dispose();
+    this.totals = new RunningTotals(totals);
+  }
 
   dispose(): void {
     this.totals.dispose();
@@ -362,9 +583,21 @@ export class TrainStepper {
 
 /** Sums kept on the backend, so a batch costs no read-back unless progress is wanted. */
 class RunningTotals {
-  private lossSum: tf.Scalar = tf.scalar(0);
-  private correct: tf.Scalar = tf.scalar(0);
-  private examples = 0;
+  private lossSum: tf.Scalar;
+  private correct: tf.Scalar;
+  private examples: number;
+
+  /** `from`: sums to continue from (float32 values, as `sums` reads them), else zeros. */
+  constructor(from: EpochTotals = { lossSum: 0, correct: 0, examples: 0 }) {
+    this.lossSum = tf.scalar(from.lossSum, 'float32');
+    this.correct = tf.scalar(from.correct, 'float32');
+    this.examples = from.examples;
+  }
+
+  /** The float32 sums as they stand (a sync). */
+  sums(): EpochTotals {
+    return { lossSum: this.lossSum.dataSync()[0], correct: this.correct.dataSync()[0], examples: this.examples };
+  }
 
   add(batch: { loss: tf.Scalar; correct: tf.Scalar }, examples: number): void {
     const lossSum = tf.tidy(() => tf.add(this.lossSum, tf.mul(batch.loss, examples)) as tf.Scalar);

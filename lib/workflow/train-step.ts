@@ -7,12 +7,11 @@ import {
   loadLatestCheckpoint,
   saveCheckpoint,
   type CheckpointStore,
-  type PauseProgress,
   type TrainingCheckpoint,
   type TrainingPosition,
 } from '../model/checkpoint/index.ts';
 import { saveModel } from '../model/io.ts';
-import { trainModel, type TrainHooks } from '../model/train.ts';
+import { trainModel, type PauseProgress, type TrainHooks } from '../model/train.ts';
 import type { BackendInfo } from '../model/backend.ts';
 import type { EpochLog } from '../report/history.ts';
 import { MODEL_FILES } from './files.ts';
@@ -62,13 +61,6 @@ export type TrainStepOutcome =
   | { status: 'complete'; record: TrainingRecord; resumedFrom?: TrainingPosition }
   | { status: 'paused'; position: TrainingPosition; resumedFrom?: TrainingPosition; seconds: number; datasetId: string };
 
-/** The checkpoint hooks of trainModel (lib/model/train.ts), as the checkpoint contract gives them. */
-interface CheckpointHooks {
-  resumeFrom?: TrainingCheckpoint;
-  checkpointing?: { identity: { runId: string; datasetId: string }; everyMs: number; save(checkpoint: TrainingCheckpoint): Promise<void> };
-  pauseWhen?(progress: PauseProgress): boolean;
-}
-
 /** Trains to the end; the model, its history and training record go to modelDir (model.json last). */
 export async function runTrainStep(input: Omit<TrainStepInput, 'pauseWhen'>): Promise<TrainingRecord> {
   const outcome = await runResumableTrainStep(input);
@@ -96,7 +88,7 @@ export async function runResumableTrainStep(input: TrainStepInput): Promise<Trai
     resumeFrom = latest.checkpoint;
   }
   const train = await loadSplit(input.datasetDir, 'train', manifest);
-  const checkpointHooks: CheckpointHooks = store
+  const checkpointHooks: TrainHooks = store
     ? {
         resumeFrom,
         checkpointing: {
@@ -109,11 +101,10 @@ export async function runResumableTrainStep(input: TrainStepInput): Promise<Trai
         pauseWhen: input.pauseWhen,
       }
     : {};
-  const result = await trainModel(train, input.config, { ...input.hooks, ...checkpointHooks } as TrainHooks);
+  const result = await trainModel(train, input.config, { ...input.hooks, ...checkpointHooks });
   const resumedFrom = resumeFrom?.position;
   try {
-    const { status, position } = result as unknown as { status?: 'complete' | 'paused'; position?: TrainingPosition };
-    if (status === 'paused') return { status, position: position!, resumedFrom, seconds: result.seconds, datasetId: manifest.datasetId };
+    if (result.status === 'paused') return { status: 'paused', position: result.position, resumedFrom, seconds: result.seconds, datasetId: manifest.datasetId };
     const record: TrainingRecord = {
       runId: input.runId,
       datasetId: manifest.datasetId,

@@ -113,6 +113,46 @@ export class GraphTrainer {
     return probabilities;
   }
 
+  /**
+   * The weights and Adam's state as they stand, in one session run (copies: they stay valid
+   * while training goes on). Weights and moments in model.trainableWeights order.
+   */
+  readState(): { weights: Float32Array[]; adam: AdamState } {
+    const { weights, adam } = this.graph.fetches;
+    const n = weights.length;
+    const values = this.session.run([], [...weights, ...adam.moments1, ...adam.moments2, adam.beta1Power, adam.beta2Power]) as Float32Array[];
+    return {
+      weights: values.slice(0, n),
+      adam: { moments1: values.slice(n, 2 * n), moments2: values.slice(2 * n, 3 * n), beta1Power: values[3 * n][0], beta2Power: values[3 * n + 1][0] },
+    };
+  }
+
+  /**
+   * Sets Adam's moments and running powers of beta (the weights come from the model at
+   * create). The powers are set as given, not recomputed from a step count: the running
+   * products differ from beta^t in the last bits.
+   */
+  restoreAdamState(state: AdamState): void {
+    const { adam } = this.graph.feeds;
+    const shapes = this.graph.weightShapes;
+    if (state.moments1.length !== shapes.length || state.moments2.length !== shapes.length) {
+      throw new Error(`Adam state for ${state.moments1.length}/${state.moments2.length} weights; the graph has ${shapes.length}`);
+    }
+    const feeds: Feed[] = [];
+    shapes.forEach((shape, i) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      for (const [name, values] of [[adam.moments1[i], state.moments1[i]], [adam.moments2[i], state.moments2[i]]] as const) {
+        if (values.length !== size) throw new Error(`Adam moment ${i} has ${values.length} values; weight ${i} has ${size}`);
+        feeds.push({ name, shape, values });
+      }
+    });
+    feeds.push(
+      { name: adam.beta1Power, shape: [], values: Float32Array.of(state.beta1Power) },
+      { name: adam.beta2Power, shape: [], values: Float32Array.of(state.beta2Power) },
+    );
+    this.session.run(feeds, [this.graph.fetches.restoreAdam]);
+  }
+
   /** Sets the model's weights to the trained ones. */
   copyWeightsToModel(): void {
     const values = this.session.run([], this.graph.fetches.weights);
@@ -133,6 +173,14 @@ export class GraphTrainer {
     if (n < 1 || n > this.indices.length) throw new RangeError(`a batch of ${n} examples does not fit buffers for ${this.indices.length}`);
     return n;
   }
+}
+
+/** Adam's state: moments per trainable weight (in order) and the running powers of beta1 and beta2 (float32 values). */
+export interface AdamState {
+  moments1: Float32Array[];
+  moments2: Float32Array[];
+  beta1Power: number;
+  beta2Power: number;
 }
 
 /** tf.dropout's noise: tf.randomUniform(shape, 0, 1, 'float32', seed), so masks equal the eager step's. */

@@ -22,10 +22,13 @@ import { DT, type NodeDef } from './proto.ts';
  * Endpoints (feed and fetch names, see TrainGraph):
  * - load data: the whole data set, uint8 pixels and labels, into variables, once;
  * - init: initial weights (from the tfjs model, so seeds give the same start), zero moments;
+ * - restore Adam: both moments and the running powers of beta in (after init, to resume from a
+ *   checkpoint exactly: the powers are running products, not recomputable bit for bit);
  * - train step: example indices (and one uniform noise tensor per dropout layer) in; the
  *   batch's mean loss and count of correct predictions out; weights and Adam state updated;
  * - predict: example indices in, class probabilities out (inference: no dropout);
- * - weights: the current weights out.
+ * - weights: the current weights out;
+ * - Adam state: both moments and the running powers of beta out (for a checkpoint).
  */
 
 export interface AdamSettings {
@@ -49,6 +52,8 @@ export interface TrainGraph {
     initialWeights: string[];
     /** float32 [batch, ...], uniform [0, 1) noise, one per dropout layer with a rate above 0, in layer order. */
     noise: string[];
+    /** The restore endpoint's: float32 moments shaped as the weights, and the two float32 scalar running powers of beta. */
+    adam: AdamStateNames;
   };
   fetches: {
     loadData: string;
@@ -60,6 +65,10 @@ export interface TrainGraph {
     /** float32 [batch, 10]. */
     probabilities: string;
     weights: string[];
+    /** Runs the restore endpoint (feeds: `feeds.adam`). */
+    restoreAdam: string;
+    /** Adam's current state, in the same order as `feeds.adam`. */
+    adam: AdamStateNames;
     /** For tests and diagnostics: the step's gradients (fetching them trains nothing) and its input batch, scaled. */
     gradients: string[];
     images: string;
@@ -68,6 +77,14 @@ export interface TrainGraph {
   dropouts: { layer: number; shape: ExampleShape }[];
   /** Shapes of the weights, in order. */
   weightShapes: number[][];
+}
+
+/** Adam's state, as graph node names: first and second moments per weight, running powers of beta1 and beta2. */
+export interface AdamStateNames {
+  moments1: string[];
+  moments2: string[];
+  beta1Power: string;
+  beta2Power: string;
 }
 
 export class UnsupportedLayerError extends Error {}
@@ -163,6 +180,19 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   // tfjs' Adam starts its running powers of beta at beta (not 1).
   initAssigns.push(g.assign(accBeta1, g.scalar(adam.beta1)), g.assign(accBeta2, g.scalar(adam.beta2)), g.assign(pixelScale, g.scalar(255)));
   const init = g.identity(g.scalar(0), 'init_done', initAssigns);
+
+  const adamFeeds: AdamStateNames = {
+    moments1: weightShapes.map((shape, i) => g.placeholder(`feed_adam_m${i}`, DT.float, shape)),
+    moments2: weightShapes.map((shape, i) => g.placeholder(`feed_adam_v${i}`, DT.float, shape)),
+    beta1Power: g.placeholder('feed_adam_acc_beta1', DT.float, []),
+    beta2Power: g.placeholder('feed_adam_acc_beta2', DT.float, []),
+  };
+  const restoreAdam = g.identity(g.scalar(0), 'restore_adam_done', [
+    ...moments1.map((handle, i) => g.assign(handle, adamFeeds.moments1[i])),
+    ...moments2.map((handle, i) => g.assign(handle, adamFeeds.moments2[i])),
+    g.assign(accBeta1, adamFeeds.beta1Power),
+    g.assign(accBeta2, adamFeeds.beta2Power),
+  ]);
 
   // ---- a batch ----------------------------------------------------------------------------
   const indices = g.node('Placeholder', [], { dtype: { kind: 'type', value: DT.int32 }, shape: { kind: 'shape', value: [-1] } }, 'feed_indices');
@@ -316,10 +346,16 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   const weightsOut = predictReads.map((read, i) => g.identity(read, `weights_out${i}`));
   const gradientsOut = gradients.map((gradient, i) => g.identity(gradient, `gradient_out${i}`));
   const imagesOut = g.identity(images, 'images_out');
+  const adamOut: AdamStateNames = {
+    moments1: moments1.map((handle, i) => g.identity(g.read(handle), `adam_m_out${i}`)),
+    moments2: moments2.map((handle, i) => g.identity(g.read(handle), `adam_v_out${i}`)),
+    beta1Power: g.identity(g.read(accBeta1), 'adam_acc_beta1_out'),
+    beta2Power: g.identity(g.read(accBeta2), 'adam_acc_beta2_out'),
+  };
 
   return {
     nodes: g.nodes,
-    feeds: { images: imagesFeed, labels: labelsFeed, indices, initialWeights, noise: noiseFeeds },
+    feeds: { images: imagesFeed, labels: labelsFeed, indices, initialWeights, noise: noiseFeeds, adam: adamFeeds },
     fetches: {
       loadData,
       init,
@@ -327,6 +363,8 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
       correct: correctOut,
       probabilities: predicted,
       weights: weightsOut,
+      restoreAdam,
+      adam: adamOut,
       gradients: gradientsOut,
       images: imagesOut,
     },
