@@ -12,7 +12,9 @@ import type { PauseProgress } from '../../lib/model/train.ts';
  *
  * - slice and checkpoint are measured in this invocation (msPerBatch, msLastValidation,
  *   msLastCheckpoint); before the first checkpoint of an invocation its cost is assumed to be
- *   UNMEASURED_CHECKPOINT_MS. Measured costs are wall-clock: they include whatever does not scale
+ *   min(UNMEASURED_CHECKPOINT_MS, UNMEASURED_CHECKPOINT_FRACTION of the budget): 1 s on AWS, a
+ *   tenth of a scaled-down local budget (counted twice, it would otherwise eat a 3-second
+ *   budget whole). Measured costs are wall-clock: they include whatever does not scale
  *   with the time budget (S3 round trips, a process's own pace), so they hold in the local cloud too.
  * - SAFETY covers batches slower than the average (GC pauses, a noisy neighbour, an S3 retry).
  * - reserve = min(RESERVE_FRACTION of the invocation's budget, RESERVE_CAP_MS): on AWS (900 s) 20 s
@@ -28,6 +30,7 @@ export const SAFETY = 1.5;
 export const RESERVE_FRACTION = 0.05;
 export const RESERVE_CAP_MS = 20_000;
 export const UNMEASURED_CHECKPOINT_MS = 1_000;
+export const UNMEASURED_CHECKPOINT_FRACTION = 0.1;
 
 export interface TimeBudget {
   /** For TrainHooks.pauseWhen. */
@@ -42,13 +45,14 @@ export interface TimeBudget {
  */
 export function timeBudget(remainingMs: () => number, budgetMs: number): TimeBudget {
   const reserveMs = Math.min(RESERVE_FRACTION * budgetMs, RESERVE_CAP_MS);
+  const unmeasuredCheckpointMs = Math.min(UNMEASURED_CHECKPOINT_MS, UNMEASURED_CHECKPOINT_FRACTION * budgetMs);
   let asked = 0;
   return {
     reserveMs,
     pauseWhen({ position, msPerBatch, msLastValidation, msLastCheckpoint }) {
       // The first slice always runs (see above).
       if (asked++ === 0) return false;
-      const checkpointMs = msLastCheckpoint > 0 ? msLastCheckpoint : UNMEASURED_CHECKPOINT_MS;
+      const checkpointMs = msLastCheckpoint > 0 ? msLastCheckpoint : unmeasuredCheckpointMs;
       const endsEpoch = position.batch === position.batches - 1;
       const sliceMs = msPerBatch + (endsEpoch ? msLastValidation + checkpointMs : 0);
       return remainingMs() <= SAFETY * (sliceMs + checkpointMs) + reserveMs;

@@ -35,7 +35,16 @@ describe('the train Lambda’s time budget: pause when the next slice and a chec
     assert.equal(budget.pauseWhen(last), false);
   });
 
-  test('a checkpoint not yet measured in this invocation counts as UNMEASURED_CHECKPOINT_MS', () => {
+  test('a checkpoint not yet measured in this invocation counts as 1 s on AWS, a tenth of a smaller budget', () => {
+    let small = 0;
+    const local = timeBudget(() => small, 3_000);
+    const first = { position: at(1, 5), msPerBatch: 10, msLastValidation: 0, msLastCheckpoint: 0 };
+    local.pauseWhen(first);
+    small = SAFETY * (10 + 300) + 150;
+    assert.equal(local.pauseWhen(first), true);
+    small += 1;
+    assert.equal(local.pauseWhen(first), false);
+
     let remaining = 0;
     const budget = timeBudget(() => remaining, 900_000);
     const progress = { position: at(1, 5), msPerBatch: 10, msLastValidation: 0, msLastCheckpoint: 0 };

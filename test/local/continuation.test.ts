@@ -12,6 +12,7 @@ import { causeMessage } from '../../lib/local/progress.ts';
 import { type ExecutionEvent, type LocalRunOptions, type LocalRunResult, runWorkflowLocally } from '../../lib/local/runner.ts';
 import { StatesError } from '../../lib/local/states/errors.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
+import { trainModel } from '../../lib/model/train.ts';
 import { runEvaluateStep } from '../../lib/workflow/evaluate-step.ts';
 import type { TrainContinuation, TrainResult } from '../../lib/workflow/events.ts';
 import { runTrainStep } from '../../lib/workflow/train-step.ts';
@@ -24,15 +25,23 @@ import { TINY_MODEL } from '../support/tiny-model.ts';
  * out, on Fargate from the Lambda's last checkpoint; either way with the weights and test accuracy
  * of one uninterrupted run.
  */
-const TRAIN_TIMEOUT_SECONDS = 3;
-const CONFIG = { epochs: 6, batchSize: 32, model: TINY_MODEL };
+const TRAIN_TIMEOUT_SECONDS = 4;
 const TRAIN_ROWS = 3000;
+/**
+ * Epochs are chosen (calibrate()) for about TRAINING_SECONDS of training in this process: three
+ * timeouts' worth, which in the Lambda (where each invocation also starts, loads and writes
+ * checkpoints) takes about five invocations here (2 vCPUs, unloaded): at least 3 loops on a faster machine, well under
+ * the 20-loop cap on a slower one.
+ */
+const TRAINING_SECONDS = 3 * TRAIN_TIMEOUT_SECONDS;
+const BASE_CONFIG = { batchSize: 32, model: TINY_MODEL };
+let CONFIG: typeof BASE_CONFIG & { epochs: number };
 
 let dir: string;
 let trainCsv: string;
 let testCsv: string;
 let cloud: LocalCloud;
-let reference: { weightsSha256: string; accuracy: number };
+let reference: { weightsSha256: string; accuracy: number } | undefined;
 let runs = 0;
 
 /** The stack with the train function's Timeout set to `seconds` (CloudFormation: whole seconds). */
@@ -70,6 +79,7 @@ before(async () => {
   testCsv = join(dir, 'fashion-mnist_test.csv');
   await writeFile(trainCsv, syntheticKaggleCsv(TRAIN_ROWS, 11).text);
   await writeFile(testCsv, syntheticKaggleCsv(100, 12).text);
+  CONFIG = { ...BASE_CONFIG, epochs: await calibrate() };
   const stack = (await loadStackTemplate()).template;
   cloud = await LocalCloud.start({ template: withTrainTimeout(stack, TRAIN_TIMEOUT_SECONDS) });
 });
@@ -77,6 +87,15 @@ after(async () => {
   await cloud?.stop();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Epochs for about TRAINING_SECONDS of training here, from the second epoch of a 2-epoch run (the first pays for start-up). */
+async function calibrate(): Promise<number> {
+  const { pixels, labels } = syntheticKaggleCsv(TRAIN_ROWS, 11);
+  const result = await trainModel({ images: pixels, labels: Uint8Array.from(labels), count: TRAIN_ROWS }, parseTrainConfig({ ...BASE_CONFIG, epochs: 2 }));
+  result.model.dispose();
+  const epochSeconds = result.history[1].seconds;
+  return Math.min(30, Math.max(3, Math.ceil(TRAINING_SECONDS / epochSeconds)));
+}
 
 /** One uninterrupted run on the dataset the workflow ingested, in this process: no checkpoints, no pauses. */
 async function referenceRun(datasetId: string): Promise<{ weightsSha256: string; accuracy: number }> {
@@ -90,7 +109,7 @@ async function referenceRun(datasetId: string): Promise<{ weightsSha256: string;
   return reference;
 }
 
-describe(`long training on a Lambda with a ${TRAIN_TIMEOUT_SECONDS}-second timeout`, () => {
+describe(`long training (about ${TRAINING_SECONDS} s) on a Lambda with a ${TRAIN_TIMEOUT_SECONDS}-second timeout`, () => {
   test('finishes on Lambda over at least 3 "continue" loops, counted in the output, with the weights and accuracy of one uninterrupted run', async (t) => {
     const result = await run({ input: { trainOn: 'lambda' } });
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${causeMessage(result.cause)}`);
@@ -98,7 +117,7 @@ describe(`long training on a Lambda with a ${TRAIN_TIMEOUT_SECONDS}-second timeo
     const invocations = states.filter((name) => name === 'TrainOnLambda').length;
     const loops = states.filter((name) => name === 'ContinueTraining').length;
     const trainings = result.invocations.filter((invocation) => /Train/.test(invocation.function));
-    t.diagnostic(`${loops} loops; train invocations (s): ${trainings.map((invocation) => (invocation.durationMs / 1000).toFixed(2)).join(', ')}`);
+    t.diagnostic(`${CONFIG.epochs} epochs, ${loops} loops; train invocations (s): ${trainings.map((invocation) => (invocation.durationMs / 1000).toFixed(2)).join(', ')}`);
     assert.ok(loops >= 3, `${loops} continuation loops: ${states.join(' ')}`);
     assert.equal(invocations, loops + 1);
     assert.ok(!states.includes('TrainOnFargate') && !states.includes('FallBackToFargate'), 'no timeout on the way');
