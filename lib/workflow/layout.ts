@@ -11,3 +11,11 @@ export const modelPrefix = (runId: string) => `${PREFIXES.runs}${runId}/model/`;
 export const reportPrefix = (runId: string) => `${PREFIXES.runs}${runId}/report/`;
 /** The TrainEvent the state machine writes for the Fargate task (lib/workflow/fargate-task.ts). */
 export const trainEventKey = (runId: string) => `${PREFIXES.runs}${runId}/train-event.json`;
+/**
+ * The run's claim (lib/workflow/run-record.ts): written once, with If-None-Match, by ValidateInput
+ * before any work, so a run id names one run and its outputs are never overwritten.
+ */
+export const runRecordKey = (runId: string) => `${PREFIXES.runs}${runId}/run.json`;
+/** One champion per test split (lib/data/test-set-id.ts), replaced by compare-and-swap (promotion.ts). */
+export const CHAMPIONS_PREFIX = `${PREFIXES.models}champions/`;
+export const championKey = (testSetId: string) => `${CHAMPIONS_PREFIX}${testSetId}.json`;
