@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../data/errors.ts';
 import { s3Call, S3OperationError } from './s3-errors.ts';
 import { findObject } from './s3-list.ts';
@@ -89,15 +89,21 @@ export async function getObjectVersion(
   location: S3Location,
   versionId?: string,
 ): Promise<({ bytes: Buffer } & ObjectVersion) | undefined> {
-  let response;
-  try {
-    response = await client.send(
-      new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(versionId ? { VersionId: versionId } : {}) }),
-    );
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    if (isAccessDenied(error) && !versionId && (await findObject(client, location).catch(() => 'unknown')) === undefined) return undefined;
-    throw new S3OperationError('GetObject', location, error);
+  let response: GetObjectCommandOutput | undefined;
+  for (let attempt = 1; response === undefined; attempt++) {
+    try {
+      response = await client.send(
+        new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(versionId ? { VersionId: versionId } : {}) }),
+      );
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      if (!isAccessDenied(error) || versionId) throw new S3OperationError('GetObject', location, error);
+      const listed = await findObject(client, location).catch(() => 'denied' as const);
+      if (listed === undefined) return undefined;
+      // Listed now, so it was created between the GET and the listing (another writer): read
+      // it again. Listed every time, or the listing denied too: the denial is real.
+      if (listed === 'denied' || attempt >= MISSING_KEY_ATTEMPTS) throw new S3OperationError('GetObject', location, error);
+    }
   }
   const etag = response.ETag ?? null;
   const length = response.ContentLength;
@@ -108,6 +114,9 @@ export async function getObjectVersion(
   }
   return { bytes, etag, versionId: response.VersionId ?? null };
 }
+
+/** GETs of a key that a 403 said was missing while a listing said it exists. */
+const MISSING_KEY_ATTEMPTS = 3;
 
 function isMissing(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;

@@ -6,6 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { getObjectVersion, putObjectIf, putObjectOnce, sha256Hex, uploadDirectory } from '../../lib/aws/s3.ts';
 import { ConfigError } from '../../lib/data/errors.ts';
 import { startLocalS3, type LocalS3 } from '../../lib/local/local-s3.ts';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { sdkStreamMixin } from '@smithy/core/serde';
 import { FakeS3 } from '../support/fake-s3.ts';
 
 const BUCKET = 'write-once';
@@ -81,5 +84,43 @@ describe('putObjectOnce against a mocked S3', () => {
     );
     assert.deepEqual(s3.refusedPuts, ['runs/r/report/metrics.json']);
     assert.equal(s3.objects.get('runs/r/report/metrics.json')!.toString(), 'stored');
+  });
+});
+
+describe('getObjectVersion: a 403 for a missing key (a caller that may list only some prefixes)', () => {
+  const denied = () =>
+    new S3ServiceException({ name: 'AccessDenied', $fault: 'client', message: 'Access Denied', $metadata: { httpStatusCode: 403 } });
+
+  test('missing: the listing finds nothing, so undefined; created between the 403 and the listing: read again', async () => {
+    const s3 = new FakeS3();
+    let gets = 0;
+    let createMeanwhile = false;
+    s3.mock.on(GetObjectCommand).callsFake(() => {
+      gets++;
+      const body = s3.objects.get('models/champions/x.json');
+      if (!body || gets === 1) {
+        // Another execution's write lands right after this GET was answered.
+        if (createMeanwhile) s3.put('models/champions/x.json', 'written by another execution');
+        throw denied();
+      }
+      return { Body: sdkStreamMixin(Readable.from([body])), ContentLength: body.length, ETag: '"e1"' };
+    });
+    const at = { bucket: s3.bucket, key: 'models/champions/x.json' };
+    assert.equal(await getObjectVersion(s3.client, at), undefined);
+    gets = 0;
+    createMeanwhile = true;
+    const read = await getObjectVersion(s3.client, at);
+    assert.equal(read?.bytes.toString(), 'written by another execution');
+    assert.equal(read?.etag, '"e1"');
+    assert.equal(gets, 2);
+    s3.restore();
+  });
+
+  test('listed but denied on every read: the denial stands', async () => {
+    const s3 = new FakeS3();
+    s3.put('runs/r/run.json', '{}');
+    s3.mock.on(GetObjectCommand).rejects(denied());
+    await assert.rejects(getObjectVersion(s3.client, { bucket: s3.bucket, key: 'runs/r/run.json' }), { name: 'AccessDenied' });
+    s3.restore();
   });
 });

@@ -48,14 +48,28 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Resolves every waiter once `count` have arrived. */
-function barrier(count: number): () => Promise<void> {
+/**
+ * Resolves every waiter once `count` have arrived (or after `timeoutMs`, so one execution failing
+ * early fails the test on its own status instead of leaving the other waiting out its state timeout).
+ */
+function barrier(count: number, timeoutMs = 60_000): { wait: () => Promise<void>; timedOut: () => boolean } {
   let arrived = 0;
+  let timedOut = false;
   let release!: () => void;
   const all = new Promise<void>((resolve) => (release = resolve));
-  return async () => {
-    if (++arrived === count) release();
-    await all;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    release();
+  }, timeoutMs);
+  return {
+    wait: async () => {
+      if (++arrived === count) {
+        clearTimeout(timer);
+        release();
+      }
+      await all;
+    },
+    timedOut: () => timedOut,
   };
 }
 
@@ -68,14 +82,19 @@ async function bucketUnder(prefix: string): Promise<Map<string, string>> {
 }
 
 describe('two executions promoting at once on one bucket', () => {
-  test('the better model is champion; each promotion record says what it saw; a reused run id fails at ValidateInput', async () => {
+  test('the better model is champion; each promotion record says what it saw; a reused run id fails at ValidateInput', async (t) => {
     const bothAtPromote = barrier(2);
+    const bothWarm = barrier(2);
     // Test accuracy as Evaluate reports it (the real report is written; only the number the
     // decision uses is set), so which run is better is known: b.
     const doubles = (accuracy: number): Partial<Record<string, LambdaDouble>> => ({
       Evaluate: async (event, invoke) => ({ ...((await invoke(event)) as unknown as EvaluateResult), accuracy }),
       Promote: async (event, invoke) => {
-        await bothAtPromote();
+        await bothAtPromote.wait();
+        // Two warm environments, so neither real invocation waits for a process start: one call
+        // each that Promote refuses at once (its event check), then both real ones together.
+        await invoke({ warmUp: true }).catch(() => undefined);
+        await bothWarm.wait();
         return invoke(event);
       },
     });
@@ -92,6 +111,7 @@ describe('two executions promoting at once on one bucket', () => {
       });
     const [a, b] = await Promise.all([run('a', 0.6), run('b', 0.7)]);
     for (const result of [a, b]) assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
+    assert.equal(bothAtPromote.timedOut() || bothWarm.timedOut(), false, 'both executions reached Promote and promoted together');
 
     type Output = { dataset: { datasetId: string; testSetId: string }; promotion: PromotionRecord };
     const outA = a.output as Output;
@@ -110,6 +130,7 @@ describe('two executions promoting at once on one bucket', () => {
       { run: a.runId!, record: outA.promotion },
       { run: b.runId!, record: outB.promotion },
     ];
+    t.diagnostic(`promotion records: ${JSON.stringify(records)}`);
     const first = records.find(({ record }) => record.sawRunId === null);
     const second = records.find(({ record }) => record.sawRunId !== null);
     assert.ok(first && second, `one saw none, one saw the other: ${JSON.stringify(records)}`);
