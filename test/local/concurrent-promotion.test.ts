@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { getObjectBytes, listObjects } from '../../lib/aws/s3.ts';
 import { LocalCloud } from '../../lib/local/cloud/local-cloud.ts';
 import { loadStackTemplate } from '../../lib/local/definition.ts';
-import { type LocalRunOptions, runWorkflowLocally } from '../../lib/local/runner.ts';
+import { runWorkflowLocally } from '../../lib/local/runner.ts';
 import type { LambdaDouble } from '../../lib/local/states/integrations.ts';
 import { fetchChampionFiles, readChampion } from '../../lib/workflow/champion-store.ts';
 import type { EvaluateResult } from '../../lib/workflow/events.ts';
@@ -16,9 +16,11 @@ import { TINY_MODEL } from '../support/tiny-model.ts';
 /**
  * Two executions of the deployed workflow at once, on one local cloud (one bucket): each trains
  * on its own training data and both are judged on the same test split, so they compete for one
- * champion (models/champions/<testSetId>.json). Their Promote states are released together, so
- * both read the champion before either writes it: the compare-and-swap must leave the better
- * model, and each execution's promotion record must say what it saw. Then a third execution
+ * champion (models/champions/<testSetId>.json). Their Promote invocations are released together
+ * on warm environments, so their reads and writes of the champion overlap (usually one write is
+ * refused with 412 and that execution decides again: the diagnostic line shows `attempts`). Whatever
+ * the interleaving, the compare-and-swap must leave the better model, and each execution's
+ * promotion record must say what it saw. Then a third execution
  * reuses a run id and must fail at ValidateInput without changing anything under that run.
  */
 const CONFIG = { epochs: 1, batchSize: 16, model: TINY_MODEL };
@@ -49,27 +51,26 @@ after(async () => {
 });
 
 /**
- * Resolves every waiter once `count` have arrived (or after `timeoutMs`, so one execution failing
- * early fails the test on its own status instead of leaving the other waiting out its state timeout).
+ * Resolves every waiter once each of `count` parties has arrived or ended (an execution that fails
+ * before Promote ends, so the other does not wait out its state timeout; it fails the test on its
+ * own status). `met()`: whether all of them arrived.
  */
-function barrier(count: number, timeoutMs = 60_000): { wait: () => Promise<void>; timedOut: () => boolean } {
+function barrier(count: number): { wait: () => Promise<void>; end: () => void; met: () => boolean } {
   let arrived = 0;
-  let timedOut = false;
+  let settled = 0;
   let release!: () => void;
   const all = new Promise<void>((resolve) => (release = resolve));
-  const timer = setTimeout(() => {
-    timedOut = true;
-    release();
-  }, timeoutMs);
+  const settle = () => {
+    if (++settled === count) release();
+  };
   return {
     wait: async () => {
-      if (++arrived === count) {
-        clearTimeout(timer);
-        release();
-      }
+      arrived++;
+      settle();
       await all;
     },
-    timedOut: () => timedOut,
+    end: settle,
+    met: () => arrived === count,
   };
 }
 
@@ -87,31 +88,39 @@ describe('two executions promoting at once on one bucket', () => {
     const bothWarm = barrier(2);
     // Test accuracy as Evaluate reports it (the real report is written; only the number the
     // decision uses is set), so which run is better is known: b.
-    const doubles = (accuracy: number): Partial<Record<string, LambdaDouble>> => ({
-      Evaluate: async (event, invoke) => ({ ...((await invoke(event)) as unknown as EvaluateResult), accuracy }),
-      Promote: async (event, invoke) => {
-        await bothAtPromote.wait();
-        // Two warm environments, so neither real invocation waits for a process start: one call
-        // each that Promote refuses at once (its event check), then both real ones together.
-        await invoke({ warmUp: true }).catch(() => undefined);
-        await bothWarm.wait();
-        return invoke(event);
-      },
-    });
-    const run = (name: 'a' | 'b', accuracy: number) =>
-      runWorkflowLocally({
+    const execution = (name: 'a' | 'b', accuracy: number) => {
+      const reached = { promote: false, warm: false };
+      const doubles: Partial<Record<string, LambdaDouble>> = {
+        Evaluate: async (event, invoke) => ({ ...((await invoke(event)) as unknown as EvaluateResult), accuracy }),
+        Promote: async (event, invoke) => {
+          reached.promote = true;
+          await bothAtPromote.wait();
+          // Two warm environments, so neither real invocation waits for a process start: one call
+          // each that Promote refuses at once (its event check), then both real ones together.
+          await invoke({ warmUp: true }).catch(() => undefined);
+          reached.warm = true;
+          await bothWarm.wait();
+          return invoke(event);
+        },
+      };
+      return runWorkflowLocally({
         cloud,
         train: [join(dir, `train-${name}.csv`)],
         test: [join(dir, `test-${name}.csv`)],
         outDir: join(dir, `out-${name}`),
-        input: { trainOn: 'lambda', config: CONFIG } as LocalRunOptions['input'],
+        input: { trainOn: 'lambda', config: CONFIG },
         retryIntervalMs: 0,
         progress: false,
-        doubles: doubles(accuracy),
+        doubles,
+      }).finally(() => {
+        // An execution that ends short of a barrier releases it for the other one.
+        if (!reached.promote) bothAtPromote.end();
+        if (!reached.warm) bothWarm.end();
       });
-    const [a, b] = await Promise.all([run('a', 0.6), run('b', 0.7)]);
+    };
+    const [a, b] = await Promise.all([execution('a', 0.6), execution('b', 0.7)]);
     for (const result of [a, b]) assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
-    assert.equal(bothAtPromote.timedOut() || bothWarm.timedOut(), false, 'both executions reached Promote and promoted together');
+    assert.ok(bothAtPromote.met() && bothWarm.met(), 'both executions reached Promote and promoted together');
 
     type Output = { dataset: { datasetId: string; testSetId: string }; promotion: PromotionRecord };
     const outA = a.output as Output;
@@ -160,7 +169,7 @@ describe('two executions promoting at once on one bucket', () => {
       train: [join(dir, 'train-a.csv')],
       test: [join(dir, 'test-a.csv')],
       outDir: join(dir, 'out-again'),
-      input: { runId: runA, config: CONFIG } as LocalRunOptions['input'],
+      input: { runId: runA, config: CONFIG },
       retryIntervalMs: 0,
       progress: false,
     });
