@@ -1,20 +1,33 @@
 import { join } from 'node:path';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
-import { downloadPrefix, uploadDirectory } from '../../lib/aws/s3.ts';
+import { downloadPrefix, getJson, objectExists, s3Url, uploadDirectory } from '../../lib/aws/s3.ts';
+import { ConfigError } from '../../lib/data/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
-import { runEvaluateStep } from '../../lib/workflow/evaluate-step.ts';
+import { runEvaluateStep, type EvaluationMetrics } from '../../lib/workflow/evaluate-step.ts';
 import { EvaluateEvent, parseEvent, type EvaluateResult } from '../../lib/workflow/events.ts';
 import { REPORT_FILES } from '../../lib/workflow/files.ts';
 import { reportPrefix } from '../../lib/workflow/layout.ts';
 import { withScratchDir } from '../../lib/workflow/scratch.ts';
 
-/** Predicts the test split with the trained model and uploads the report, metrics.json last. */
+/**
+ * Predicts the test split with the trained model and uploads the report, metrics.json last,
+ * every file write-once (If-None-Match: *): a run's report is never replaced. A report that is
+ * already complete (its metrics.json exists: a resumed run entering Evaluate again) is returned
+ * as stored, not recomputed.
+ */
 export function createEvaluateHandler(deps: HandlerDeps = {}) {
   const resolve = handlerDeps(deps, 'fmnist-evaluate');
   return async (event: unknown): Promise<EvaluateResult> => {
     const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(EvaluateEvent, event, 'evaluate');
+    const prefix = reportPrefix(input.runId);
+    const metricsLocation = { bucket, key: prefix + REPORT_FILES.metrics };
+    if (await objectExists(s3, metricsLocation)) {
+      const stored = storedMetrics(await getJson(s3, metricsLocation), s3Url(metricsLocation));
+      logger.info('report already complete: returning it', { runId: input.runId, accuracy: stored.accuracy });
+      return resultOf(input.runId, prefix, stored, true);
+    }
     await initBackend();
     return withScratchDir('evaluate', async (scratch) => {
       const datasetDir = join(scratch, 'dataset');
@@ -23,24 +36,48 @@ export function createEvaluateHandler(deps: HandlerDeps = {}) {
       await downloadPrefix(s3, { bucket, key: input.datasetPrefix }, datasetDir);
       await downloadPrefix(s3, { bucket, key: input.modelPrefix }, modelDir);
       const evaluation = await runEvaluateStep({ datasetDir, modelDir, reportDir });
-      const prefix = reportPrefix(input.runId);
-      await uploadDirectory(s3, reportDir, { bucket, key: prefix }, [REPORT_FILES.metrics]);
+      await uploadDirectory(s3, reportDir, { bucket, key: prefix }, [REPORT_FILES.metrics], { writeOnce: true });
       logger.info('evaluation finished', { runId: input.runId, accuracy: evaluation.accuracy, loss: evaluation.loss });
       publishMetrics(metrics, {
         TestAccuracy: { unit: MetricUnit.NoUnit, value: evaluation.accuracy },
         TestLoss: { unit: MetricUnit.NoUnit, value: evaluation.loss },
         MacroF1: { unit: MetricUnit.NoUnit, value: evaluation.macroF1 },
       });
-      return {
-        runId: input.runId,
-        reportPrefix: prefix,
-        accuracy: evaluation.accuracy,
-        loss: evaluation.loss,
-        macroF1: evaluation.macroF1,
-        weightedF1: evaluation.weightedF1,
-      };
+      return resultOf(input.runId, prefix, evaluation, false);
     });
   };
+}
+
+function resultOf(runId: string, prefix: string, evaluation: EvaluationMetrics, reused: boolean): EvaluateResult {
+  return {
+    runId,
+    reportPrefix: prefix,
+    accuracy: evaluation.accuracy,
+    loss: evaluation.loss,
+    macroF1: evaluation.macroF1,
+    weightedF1: evaluation.weightedF1,
+    modelSha256: evaluation.modelSha256,
+    reused,
+  };
+}
+
+/** A stored metrics.json, checked for what the result needs (an older report lacks modelSha256). */
+function storedMetrics(json: unknown, where: string): EvaluationMetrics {
+  const value = json as Partial<EvaluationMetrics> | null;
+  const hex = (text: unknown) => typeof text === 'string' && /^[0-9a-f]{64}$/.test(text);
+  const metric = (n: unknown) => typeof n === 'number' && Number.isFinite(n);
+  if (
+    !value ||
+    !metric(value.accuracy) ||
+    !metric(value.loss) ||
+    !metric(value.macroF1) ||
+    !metric(value.weightedF1) ||
+    !hex(value.modelSha256?.['model.json']) ||
+    !hex(value.modelSha256?.['weights.bin'])
+  ) {
+    throw new ConfigError(`${where} exists but is not a complete report's metrics (accuracy, loss, macroF1, weightedF1, modelSha256)`);
+  }
+  return value as EvaluationMetrics;
 }
 
 export const handler = createEvaluateHandler();

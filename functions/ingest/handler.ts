@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ingestDataset } from '../../lib/data/ingest.ts';
 import { MANIFEST_FILE } from '../../lib/data/manifest.ts';
+import { testSetIdOf } from '../../lib/data/test-set-id.ts';
 import { loadSplit } from '../../lib/data/dataset.ts';
 import { DATASET_SUMMARY_MESSAGE, summarize } from '../../lib/data/summary.ts';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
@@ -50,7 +51,14 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         TestExamples: { unit: MetricUnit.Count, value: manifest.splits.test.examples },
       });
       logger.info('dataset ingested', { datasetId: manifest.datasetId, reused, train: summary('train'), test: summary('test') });
-      return { datasetId: manifest.datasetId, datasetPrefix: prefix, reused, train: summary('train'), test: summary('test') };
+      return {
+        datasetId: manifest.datasetId,
+        datasetPrefix: prefix,
+        testSetId: testSetIdOf(manifest),
+        reused,
+        train: summary('train'),
+        test: summary('test'),
+      };
     });
   };
 }

@@ -95,8 +95,8 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
         return { status: 'continue', runId, datasetPrefix: input.datasetPrefix, position: { ...outcome.position }, resumedFrom, seconds: outcome.seconds };
       }
       const { record } = outcome;
-      // TODO(issue 9, helper C): upload write-once (If-None-Match: *, idempotent for identical bytes) once lib/aws/s3.ts has the option.
-      await uploadDirectory(s3, modelDir, { bucket, key: prefix }, [MODEL_FILES.model]);
+      // Write-once (If-None-Match: *): identical bytes already there count as written (a retry).
+      await uploadDirectory(s3, modelDir, { bucket, key: prefix }, [MODEL_FILES.model], { writeOnce: true });
       logger.info('training finished', { runId, modelPrefix: prefix, seconds: record.seconds });
       publishMetrics(metrics, {
         TrainingSeconds: { unit: MetricUnit.Seconds, value: record.seconds },

@@ -10,11 +10,13 @@ import { s3Call } from './s3-errors.ts';
 import { findObject, listObjects } from './s3-list.ts';
 import { s3Url, type S3Location } from './s3-location.ts';
 import { readObject, readObjectBytes } from './s3-read.ts';
+import { putObjectOnce } from './s3-write-once.ts';
 
 export { parseS3Location, parseS3Url, s3Url, type S3Location } from './s3-location.ts';
 export { S3OperationError } from './s3-errors.ts';
 export { findObject, listObjects, type S3ObjectSummary } from './s3-list.ts';
 export { readObject } from './s3-read.ts';
+export { getObjectVersion, isPreconditionFailed, putObjectIf, putObjectOnce, sha256Hex, type ObjectVersion } from './s3-write-once.ts';
 
 /** Joins key parts with single slashes; prefixes we hand around always end in '/'. */
 export function joinKey(prefix: string, ...parts: string[]): string {
@@ -84,6 +86,16 @@ export function contentTypeFor(fileName: string): string {
   return (dot >= 0 && CONTENT_TYPES[fileName.slice(dot)]) || 'application/octet-stream';
 }
 
+export interface UploadOptions {
+  /**
+   * Every file with If-None-Match: * (putObjectOnce): an object already there with the same bytes
+   * counts as written (a retried step), one with other bytes fails the upload (run outputs are
+   * write-once). Files before the refused one stay uploaded: the set stays incomplete, which a
+   * reader tells by its `last` file being absent.
+   */
+  writeOnce?: boolean;
+}
+
 /**
  * Uploads every file under `dir` to `prefix`. Files named in `last` go after all others, so a
  * reader that waits for them (a manifest, a model.json) never sees a half-written set.
@@ -93,13 +105,16 @@ export async function uploadDirectory(
   dir: string,
   target: S3Location,
   last: readonly string[] = [],
+  options: UploadOptions = {},
 ): Promise<string[]> {
   const files = await listFilesRecursively(dir);
   const ordered = [...files.filter((file) => !last.includes(file)), ...files.filter((file) => last.includes(file))];
   const keys: string[] = [];
   for (const file of ordered) {
     const key = joinKey(target.key, file);
-    await putObject(client, { bucket: target.bucket, key }, await readFile(join(dir, file)), contentTypeFor(file));
+    const body = await readFile(join(dir, file));
+    if (options.writeOnce) await putObjectOnce(client, { bucket: target.bucket, key }, body, contentTypeFor(file));
+    else await putObject(client, { bucket: target.bucket, key }, body, contentTypeFor(file));
     keys.push(key);
   }
   return keys;

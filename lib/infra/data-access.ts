@@ -1,8 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { checkpointPrefix, modelPrefix, PREFIXES, reportPrefix, trainEventKey } from '../workflow/layout.ts';
-import { CHAMPION_KEY } from '../workflow/promotion.ts';
+import { championKey, checkpointPrefix, modelPrefix, PREFIXES, reportPrefix, runRecordKey, trainEventKey } from '../workflow/layout.ts';
 import { acknowledge, arnRef } from './nag-suppressions.ts';
 
 /**
@@ -17,7 +16,8 @@ export const KEYS = {
   reports: `${reportPrefix('*')}*`,
   checkpoints: `${checkpointPrefix('*')}*`,
   trainEvents: trainEventKey('*'),
-  champion: CHAMPION_KEY,
+  runRecords: runRecordKey('*'),
+  champions: championKey('*'),
 } as const;
 
 type Key = (typeof KEYS)[keyof typeof KEYS];
@@ -36,8 +36,12 @@ export interface DataAccess {
 }
 
 export const DATA_ACCESS = {
-  /** Checks the execution input only. */
-  validate: {},
+  /**
+   * Checks the execution input and claims the run id: writes runs/<runId>/run.json with
+   * If-None-Match (a taken id: reads it to name its creator); with resume, reads it (listing it
+   * tells a run that does not exist from a denial).
+   */
+  validate: { list: [KEYS.runRecords], get: [KEYS.runRecords], put: [KEYS.runRecords] },
   /** Streams raw/ CSVs into datasets/<id>/; a dataset already there (its manifest listed) is reused. */
   ingest: { get: [KEYS.raw], list: [KEYS.datasets], put: [KEYS.datasets] },
   /**
@@ -58,10 +62,20 @@ export const DATA_ACCESS = {
     put: [KEYS.models, KEYS.checkpoints],
     delete: [KEYS.checkpoints],
   },
-  /** Reads the test split and the model, writes runs/<id>/report/. */
-  evaluate: { list: [KEYS.datasets, KEYS.models], get: [KEYS.datasets, KEYS.models], put: [KEYS.reports] },
-  /** Checks the candidate's model.json exists, reads and replaces models/champion.json. */
-  promote: { list: [KEYS.models, KEYS.champion], get: [KEYS.champion], put: [KEYS.champion] },
+  /**
+   * Reads the test split and the model, writes runs/<id>/report/ write-once (a refused write
+   * reads the stored file to compare); a complete report (its metrics.json listed) is read back.
+   */
+  evaluate: {
+    list: [KEYS.datasets, KEYS.models, KEYS.reports],
+    get: [KEYS.datasets, KEYS.models, KEYS.reports],
+    put: [KEYS.reports],
+  },
+  /**
+   * Reads the candidate's model files (to pin their versions and sha256) and the champion of its
+   * test split with its ETag, and replaces that champion by compare-and-swap.
+   */
+  promote: { list: [KEYS.models, KEYS.champions], get: [KEYS.models, KEYS.champions], put: [KEYS.champions] },
   /** Finds the other split of an uploaded pair and its ETag by listing raw/ (no object is read). */
   trigger: { list: [KEYS.raw] },
   /** WriteTrainEvent: runs/<runId>/train-event.json for the Fargate task. */
@@ -77,7 +91,8 @@ const WHY_A_WILDCARD: Record<Key, string> = {
   [KEYS.checkpoints]:
     'runs/<runId>/checkpoint/<name>/ is named by the run id, chosen per execution, and the checkpoint (its position in training); the pattern allows only the checkpoint files of some run, not the rest of runs/.',
   [KEYS.trainEvents]: 'runs/<runId>/train-event.json is one file per run, named by the run id chosen per execution; the pattern matches no other file name.',
-  [KEYS.champion]: 'models/champion.json is one fixed key: no wildcard.',
+  [KEYS.runRecords]: 'runs/<runId>/run.json is one file per run, named by the run id chosen per execution; the pattern matches no other file name.',
+  [KEYS.champions]: 'models/champions/<testSetId>.json is one record per test split, named by a hash of the test data computed at run time.',
 };
 
 /** The object ARNs of a set of key patterns. */

@@ -11,7 +11,7 @@ export interface DataBucketProps {
  * The one data bucket (raw/, datasets/, runs/, models/) and its access-log bucket.
  *
  * - SSE-S3, TLS only, all public access blocked, ACLs disabled (BucketOwnerEnforced).
- * - Versioning ON: models/champion.json is replaced in place and raw/ uploads can be overwritten;
+ * - Versioning ON: the champion records (models/champions/) are replaced in place and raw/ uploads can be overwritten;
  *   versions make both recoverable. Noncurrent versions expire after 30 days so it costs little
  *   (datasets/ and runs/ are written once, so they add no versions).
  * - EventBridge notifications ON: the raw/ trigger rule listens to "Object Created".

@@ -30,7 +30,7 @@ export const STEP_TIMEOUTS = {
  *   layer is assembled offline from the locally installed linux-x64 binary; 3 GB, 10 min.
  *   The wasm binaries ship in the bundle (see wasmBinariesBesideBundle).
  *
- * S3 rights: exactly DATA_ACCESS (data-access.ts); validate has none.
+ * S3 rights: exactly DATA_ACCESS (data-access.ts); validate only the run records.
  */
 export class StepFunctions extends Construct {
   readonly validate: lambda.IFunction;
@@ -46,12 +46,13 @@ export class StepFunctions extends Construct {
 
     this.validate = new FmnistFunction(this, 'Validate', {
       step: 'validate',
-      description: 'Checks the execution input and plans the run (no AWS access)',
+      description: 'Checks the execution input, claims the run id (runs/<runId>/run.json) and plans the run',
       memorySize: 256,
       timeout: STEP_TIMEOUTS.validate,
       architecture: lambda.Architecture.ARM_64,
       logs,
     });
+    grantDataAccess(data.bucket, this.validate, DATA_ACCESS.validate);
 
     const ingestStorage = Size.gibibytes(2);
     const ingest = new FmnistFunction(this, 'Ingest', {
@@ -87,7 +88,7 @@ export class StepFunctions extends Construct {
 
     const promote = new FmnistFunction(this, 'Promote', {
       step: 'promote',
-      description: 'Replaces models/champion.json when the new model beats it on the same test set',
+      description: 'Replaces the champion of the test split (models/champions/) when the new model beats it',
       memorySize: 256,
       timeout: STEP_TIMEOUTS.promote,
       architecture: lambda.Architecture.ARM_64,

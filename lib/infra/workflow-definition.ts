@@ -172,6 +172,7 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     resultSelector: {
       datasetId: sfn.JsonPath.stringAt('$.datasetId'),
       datasetPrefix: sfn.JsonPath.stringAt('$.datasetPrefix'),
+      testSetId: sfn.JsonPath.stringAt('$.testSetId'),
       reused: sfn.JsonPath.stringAt('$.reused'),
       trainExamples: sfn.JsonPath.numberAt('$.train.examples'),
       testExamples: sfn.JsonPath.numberAt('$.test.examples'),
@@ -310,21 +311,27 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
   });
 
   const promote = lambdaTask(STATE_NAMES.promote, targets.promote, t.promote, {
-    comment: 'Replaces models/champion.json only with a better model on the same test set',
+    comment: 'Compare-and-swap of models/champions/<testSetId>.json: replaced only by a better model on the same test split',
     payload: sfn.TaskInput.fromObject({
       candidate: {
         runId: sfn.JsonPath.stringAt('$.evaluation.runId'),
         datasetId: sfn.JsonPath.stringAt('$.dataset.datasetId'),
+        testSetId: sfn.JsonPath.stringAt('$.dataset.testSetId'),
         accuracy: sfn.JsonPath.numberAt('$.evaluation.accuracy'),
         macroF1: sfn.JsonPath.numberAt('$.evaluation.macroF1'),
         modelPrefix: sfn.JsonPath.stringAt('$.training.modelPrefix'),
         reportPrefix: sfn.JsonPath.stringAt('$.evaluation.reportPrefix'),
+        modelSha256: sfn.JsonPath.objectAt('$.evaluation.modelSha256'),
       },
       mode: sfn.JsonPath.stringAt('$.plan.promote'),
     }),
+    // What the decision was made against (saw: the champion's run, null when there was none) and
+    // in how many compare-and-swap rounds: the execution output's promotion record.
     resultSelector: {
       promoted: sfn.JsonPath.stringAt('$.promoted'),
       reason: sfn.JsonPath.stringAt('$.reason'),
+      sawRunId: sfn.JsonPath.stringAt('$.saw.runId'),
+      attempts: sfn.JsonPath.numberAt('$.attempts'),
     },
     resultPath: '$.promotion',
   });

@@ -4,9 +4,9 @@ import { basename, join, resolve } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { downloadPrefix, getObjectBytes } from '../aws/s3.ts';
 import { ConfigError } from '../data/errors.ts';
-import { MANIFEST_FILE } from '../data/manifest.ts';
-import { datasetPrefix, modelPrefix, reportPrefix } from '../workflow/layout.ts';
-import { CHAMPION_KEY } from '../workflow/promotion.ts';
+import { MANIFEST_FILE, parseManifest } from '../data/manifest.ts';
+import { testSetIdOf } from '../data/test-set-id.ts';
+import { championKey, datasetPrefix, modelPrefix, reportPrefix } from '../workflow/layout.ts';
 
 /**
  * A local run's files: the inputs it uploads to the bucket (as a user would, with the account
@@ -63,15 +63,17 @@ export async function copyOutputs(
 ): Promise<{ files: string[]; missing: string[] }> {
   const files: string[] = [];
   const missing: string[] = [];
-  const copyObject = async (key: string, target: string) => {
+  const copyObject = async (key: string, target: string): Promise<Buffer | undefined> => {
     try {
       const bytes = await getObjectBytes(s3, { bucket, key });
       await mkdir(join(outDir, target, '..'), { recursive: true });
       await writeFile(join(outDir, target), bytes);
       files.push(target);
+      return bytes;
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') missing.push(key);
       else throw error;
+      return undefined;
     }
   };
   const copyPrefix = async (prefix: string, target: string) => {
@@ -83,12 +85,17 @@ export async function copyOutputs(
       else throw error;
     }
   };
-  if (learned.datasetId) await copyObject(datasetPrefix(learned.datasetId) + MANIFEST_FILE, `dataset/${MANIFEST_FILE}`);
+  const manifestKey = learned.datasetId ? datasetPrefix(learned.datasetId) + MANIFEST_FILE : undefined;
+  const manifest = manifestKey ? await copyObject(manifestKey, `dataset/${MANIFEST_FILE}`) : undefined;
   if (learned.runId) {
     await copyPrefix(modelPrefix(learned.runId), 'model');
     await copyPrefix(reportPrefix(learned.runId), 'report');
   }
-  await copyObject(CHAMPION_KEY, 'champion.json');
+  // The champion of the test split this run was judged on (champions are kept per test split).
+  if (manifest) {
+    const testSetId = testSetIdOf(parseManifest(JSON.parse(manifest.toString('utf8')), `s3://${bucket}/${manifestKey}`));
+    await copyObject(championKey(testSetId), 'champion.json');
+  }
   return { files, missing };
 }
 

@@ -1,7 +1,8 @@
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSplit, readManifest } from '../data/dataset.ts';
-import { loadModel } from '../model/io.ts';
+import { loadModel, MODEL_JSON, WEIGHTS_BIN } from '../model/io.ts';
+import { createHash } from 'node:crypto';
 import { evaluateLossAccuracy, predict } from '../model/predict.ts';
 import { classificationReport } from '../report/classification-report.ts';
 import type { EpochLog } from '../report/history.ts';
@@ -23,12 +24,18 @@ export interface EvaluationMetrics {
   loss: number;
   macroF1: number;
   weightedF1: number;
+  /** sha256 of the model files that were evaluated. */
+  modelSha256: { 'model.json': string; 'weights.bin': string };
   files: string[];
 }
 
 export async function runEvaluateStep(input: EvaluateStepInput): Promise<EvaluationMetrics> {
   const manifest = await readManifest(input.datasetDir);
   const test = await loadSplit(input.datasetDir, 'test', manifest);
+  const modelSha256 = {
+    'model.json': await fileSha256(join(input.modelDir, MODEL_JSON)),
+    'weights.bin': await fileSha256(join(input.modelDir, WEIGHTS_BIN)),
+  };
   const { model } = await loadModel(input.modelDir);
   let prediction;
   try {
@@ -55,6 +62,7 @@ export async function runEvaluateStep(input: EvaluateStepInput): Promise<Evaluat
     loss,
     macroF1: averageF1(report, 'macro avg'),
     weightedF1: averageF1(report, 'weighted avg'),
+    modelSha256,
     files: [...files, REPORT_FILES.predictions, REPORT_FILES.metrics],
   };
   await writeJson(join(input.reportDir, REPORT_FILES.metrics), metrics);
@@ -74,4 +82,8 @@ async function readHistory(modelDir: string): Promise<EpochLog[] | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+async function fileSha256(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
 }

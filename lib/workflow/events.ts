@@ -36,6 +36,8 @@ const splitSummary = z.strictObject({ examples: z.int(), labelHistogram: z.array
 export const IngestResult = z.strictObject({
   datasetId: z.string(),
   datasetPrefix: prefix,
+  /** sha256 of the test split's content (lib/data/test-set-id.ts): champions are kept per test split. */
+  testSetId: z.string().regex(/^[0-9a-f]{64}$/),
   reused: z.boolean(),
   train: splitSummary,
   test: splitSummary,
@@ -109,6 +111,10 @@ export interface EvaluateResult {
   loss: number;
   macroF1: number;
   weightedF1: number;
+  /** sha256 of the model files evaluated (model.json, weights.bin): Promote pins exactly these. */
+  modelSha256: { 'model.json': string; 'weights.bin': string };
+  /** True when the run's report was already complete (a resumed run) and was returned as stored. */
+  reused: boolean;
 }
 
 /** Parses an event or throws a ConfigError that lists every problem with its field path. */

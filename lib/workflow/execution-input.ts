@@ -5,6 +5,7 @@ import { parseEvent, type IngestEvent } from './events.ts';
 import { RunId, sourceKeys } from './keys.ts';
 import { PROMOTION_MODES, type PromotionMode } from './promotion.ts';
 import { newRunId, RUN_ID_PATTERN } from './run-id.ts';
+import type { RunInput } from './run-record.ts';
 import { planTrainingMemory, type TrainingMemoryPlan } from './train-memory.ts';
 
 /**
@@ -38,6 +39,11 @@ export function executionInputSchema(dataBucket?: string) {
     trainOn: z.enum(TRAIN_RUNTIMES).default('auto'),
     /** "if-better" (default): replace the champion only with a better model on the same test set. */
     promote: z.enum(PROMOTION_MODES).default('if-better'),
+    /**
+     * Continue the run `runId` (which must exist: runs/<runId>/run.json) instead of claiming a new
+     * one; train, test, limit and config must be the run's own (lib/workflow/run-record.ts).
+     */
+    resume: z.boolean().default(false),
   });
 }
 export const ExecutionInput = executionInputSchema();
@@ -61,6 +67,8 @@ export interface ExecutionPlan {
   lambdaMaxTrainExamples: number;
   /** The training memory estimate behind lambdaMaxTrainExamples. */
   memory: TrainingMemoryPlan;
+  /** This execution continues an existing run (its run.json was checked, not written). */
+  resume: boolean;
 }
 
 const BucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name');
@@ -77,7 +85,20 @@ export const ValidateEvent = z.strictObject({
 });
 export type ValidateEvent = z.infer<typeof ValidateEvent>;
 
+/** A checked ValidateInput event: the plan, and what the run's record (run-record.ts) keeps of it. */
+export interface CheckedExecution {
+  plan: ExecutionPlan;
+  /** The execution input as validated (source keys normalised, defaults filled). */
+  input: RunInput;
+  executionName?: string;
+  dataBucket: string;
+}
+
 export function planExecution(event: unknown, now = new Date()): ExecutionPlan {
+  return checkExecution(event, now).plan;
+}
+
+export function checkExecution(event: unknown, now = new Date()): CheckedExecution {
   const { input, executionName, lambdaTrainMaxImages, dataBucket, trainMemoryMiB } = parseEvent(ValidateEvent, event, 'validate');
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigError('invalid execution input: (input): must be a JSON object with "train" and "test"');
@@ -87,8 +108,11 @@ export function planExecution(event: unknown, now = new Date()): ExecutionPlan {
   const source = 'execution input "config"';
   const trainConfig = parseTrainConfig(config, source);
   const memory = planTrainingMemory(trainConfig, parsed.trainOn, trainMemoryMiB, parsed.limit, source);
+  if (parsed.resume && parsed.runId === undefined) {
+    throw new ConfigError('invalid execution input: runId: required with resume: true (the id of the run to continue)');
+  }
   const runId = parsed.runId ?? (executionName && RUN_ID_PATTERN.test(executionName) ? executionName : newRunId(now));
-  return {
+  const plan: ExecutionPlan = {
     ingest: { train: parsed.train, test: parsed.test, ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}) },
     runId,
     config,
@@ -97,5 +121,15 @@ export function planExecution(event: unknown, now = new Date()): ExecutionPlan {
     epochs: trainConfig.epochs,
     lambdaMaxTrainExamples: Math.min(Math.floor(lambdaTrainMaxImages / trainConfig.epochs), memory.lambdaMaxTrainExamples),
     memory,
+    resume: parsed.resume,
   };
+  const runInput: RunInput = {
+    train: parsed.train,
+    test: parsed.test,
+    ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}),
+    ...(parsed.config !== undefined ? { config: parsed.config } : {}),
+    trainOn: parsed.trainOn,
+    promote: parsed.promote,
+  };
+  return { plan, input: runInput, ...(executionName !== undefined ? { executionName } : {}), dataBucket };
 }

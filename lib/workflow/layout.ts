@@ -13,3 +13,11 @@ export const reportPrefix = (runId: string) => `${PREFIXES.runs}${runId}/report/
 export const trainEventKey = (runId: string) => `${PREFIXES.runs}${runId}/train-event.json`;
 /** Training checkpoints of a run: `<prefix><name>/<file>`, the manifest written last (lib/model/checkpoint). */
 export const checkpointPrefix = (runId: string) => `${PREFIXES.runs}${runId}/checkpoint/`;
+/**
+ * The run's claim (lib/workflow/run-record.ts): written once, with If-None-Match, by ValidateInput
+ * before any work, so a run id names one run and its outputs are never overwritten.
+ */
+export const runRecordKey = (runId: string) => `${PREFIXES.runs}${runId}/run.json`;
+/** One champion per test split (lib/data/test-set-id.ts), replaced by compare-and-swap (promotion.ts). */
+export const CHAMPIONS_PREFIX = `${PREFIXES.models}champions/`;
+export const championKey = (testSetId: string) => `${CHAMPIONS_PREFIX}${testSetId}.json`;

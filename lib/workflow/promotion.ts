@@ -1,51 +1,86 @@
 import { z } from 'zod';
+import { TEST_SET_ID_PATTERN } from '../data/test-set-id.ts';
+import { MODEL_FILES } from './files.ts';
 import { ownRunPrefixes, RunId } from './keys.ts';
-import { modelPrefix, PREFIXES, reportPrefix } from './layout.ts';
+import { championKey, modelPrefix, reportPrefix } from './layout.ts';
 
 /**
- * Champion promotion: which trained model `models/champion.json` points at.
+ * Champion promotion: which trained model is the best so far on a test split.
  *
- * Rule: a candidate replaces the champion only when both were evaluated on the SAME test set
- * (same datasetId: the id hashes the content of the train and test inputs) and the candidate's
- * test accuracy is strictly higher. Ties keep the incumbent. Metrics measured on different test
- * sets are not comparable, so a candidate from another dataset never replaces the champion on its
- * own; a user who wants to move the champion to new data starts a run with `promote: "always"`
- * (and `promote: "never"` trains and evaluates without touching the pointer). Re-evaluating the
- * champion on the new test set would also work, but it costs another evaluate step and would
- * overwrite the champion's own report, so it is left out on purpose.
+ * One champion per test split, at `models/champions/<testSetId>.json` (testSetId: the sha256 of
+ * the test split's content, lib/data/test-set-id.ts). Rule: a candidate replaces the champion
+ * of the test split it was evaluated on when its test accuracy is strictly higher; ties keep the
+ * incumbent. Only the test split matters, not the training data: a model retrained on new
+ * training data and judged on the same test split is compared, and promoted when better. A
+ * candidate judged on another test split goes to that split's champion. `promote: "always"`
+ * replaces the champion regardless, `"never"` leaves it alone.
+ *
+ * The update is a compare-and-swap (functions/promote/handler.ts): the champion is read with
+ * its ETag, the decision made, and the new record written with If-Match on that ETag (or
+ * If-None-Match: * when there was none); a 412 means another execution promoted in between, so
+ * the champion is read again and the decision made again. Two executions promoting at once
+ * leave the better model.
+ *
+ * The record pins the exact model files: their version ids (the bucket is versioned on AWS; null
+ * where it is not) and sha256, which every consumer checks (champion-files.ts).
  */
-export const CHAMPION_KEY = `${PREFIXES.models}champion.json`;
+export { championKey };
 
 export const PROMOTION_MODES = ['if-better', 'always', 'never'] as const;
 export type PromotionMode = (typeof PROMOTION_MODES)[number];
 
+/** lib/model/io.ts' WEIGHTS_BIN, not imported: that module loads tfjs, which promote does not ship. */
+const WEIGHTS_BIN = 'weights.bin';
+
+/** The files a champion pins: the model a consumer loads. */
+export const CHAMPION_FILES = [MODEL_FILES.model, WEIGHTS_BIN] as const;
+export type ChampionFile = (typeof CHAMPION_FILES)[number];
+
 const prefix = z.string().regex(/^[^/].*\/$/, 'must be an S3 key prefix ending in "/"');
 const metric = z.number().min(0).max(1);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 (64 lowercase hex digits)');
+export const TestSetId = z.string().regex(TEST_SET_ID_PATTERN, 'must be a test set id (64 lowercase hex digits)');
+
+/** sha256 of each model file, as the evaluate step read them. */
+export const ModelSha256 = z.strictObject({ [MODEL_FILES.model]: sha256, [WEIGHTS_BIN]: sha256 });
+export type ModelSha256 = z.infer<typeof ModelSha256>;
 
 /** The run to promote: its model and report prefixes must be its own (the champion points there). */
 export const Candidate = z
   .strictObject({
     runId: RunId,
     datasetId: z.string().min(1),
+    testSetId: TestSetId,
     accuracy: metric,
     macroF1: metric,
     modelPrefix: z.string(),
     reportPrefix: z.string(),
+    /** What Evaluate evaluated: Promote refuses to point at files that differ. */
+    modelSha256: ModelSha256,
   })
   .superRefine(ownRunPrefixes({ modelPrefix, reportPrefix }));
 export type Candidate = z.infer<typeof Candidate>;
 
-/** What models/champion.json holds. Unknown extra keys are tolerated (older or newer writers). */
-export const Champion = z.looseObject({
+const pinnedFile = z.strictObject({ versionId: z.string().min(1).nullable(), sha256 });
+
+/** What models/champions/<testSetId>.json holds. */
+export const Champion = z.strictObject({
   runId: z.string().min(1),
   datasetId: z.string().min(1),
+  testSetId: TestSetId,
   accuracy: metric,
   macroF1: metric,
   modelPrefix: prefix,
   reportPrefix: prefix,
-  promotedAt: z.string(),
+  promotedAt: z.iso.datetime(),
+  files: z.strictObject({ [MODEL_FILES.model]: pinnedFile, [WEIGHTS_BIN]: pinnedFile }),
+  /** The run this one replaced, or null. */
+  previous: z.string().min(1).nullable(),
+  /** Why it was promoted. */
+  reason: z.string(),
 });
 export type Champion = z.infer<typeof Champion>;
+export type PinnedFiles = Champion['files'];
 
 export interface PromotionDecision {
   promote: boolean;
@@ -56,10 +91,14 @@ const pct = (value: number) => `${(value * 100).toFixed(2)}%`;
 
 export function decide(
   current: Champion | undefined,
-  candidate: Candidate,
+  candidate: Pick<Candidate, 'runId' | 'testSetId' | 'accuracy'>,
   mode: PromotionMode = 'if-better',
 ): PromotionDecision {
   if (mode === 'never') return { promote: false, reason: 'promotion disabled for this run (promote: "never")' };
+  if (current !== undefined && current.testSetId !== candidate.testSetId) {
+    // Cannot happen through championKey(candidate.testSetId); a record under the wrong key is not trusted.
+    throw new Error(`the champion record of test set ${candidate.testSetId} is for test set ${current.testSetId}`);
+  }
   if (current !== undefined && current.runId === candidate.runId) {
     return { promote: false, reason: `run ${candidate.runId} is already the champion` };
   }
@@ -67,18 +106,10 @@ export function decide(
     return { promote: true, reason: 'promotion forced for this run (promote: "always")' };
   }
   if (current === undefined) return { promote: true, reason: 'no champion yet' };
-  if (current.datasetId !== candidate.datasetId) {
-    return {
-      promote: false,
-      reason:
-        `not comparable: the champion (${current.runId}) was evaluated on dataset ${current.datasetId}, ` +
-        `the candidate on ${candidate.datasetId}; start a run with promote: "always" to adopt the new data`,
-    };
-  }
   if (candidate.accuracy > current.accuracy) {
     return {
       promote: true,
-      reason: `accuracy ${pct(candidate.accuracy)} beats the champion's ${pct(current.accuracy)} on the same test set`,
+      reason: `accuracy ${pct(candidate.accuracy)} beats the champion's ${pct(current.accuracy)} (${current.runId}) on the same test set`,
     };
   }
   return {
@@ -87,14 +118,24 @@ export function decide(
   };
 }
 
-export function championFrom(candidate: Candidate, promotedAt: Date): Champion {
+export function championFrom(
+  candidate: Candidate,
+  files: PinnedFiles,
+  previous: Champion | undefined,
+  reason: string,
+  promotedAt: Date,
+): Champion {
   return {
     runId: candidate.runId,
     datasetId: candidate.datasetId,
+    testSetId: candidate.testSetId,
     accuracy: candidate.accuracy,
     macroF1: candidate.macroF1,
     modelPrefix: candidate.modelPrefix,
     reportPrefix: candidate.reportPrefix,
     promotedAt: promotedAt.toISOString(),
+    files,
+    previous: previous?.runId ?? null,
+    reason,
   };
 }

@@ -10,7 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError } from '../../lib/data/errors.ts';
 import { statusCommand, type StatusResult } from '../../lib/cli/aws/index.ts';
-import { CHAMPION_KEY } from '../../lib/workflow/promotion.ts';
+import { championKey } from '../../lib/workflow/promotion.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
 import { Sink } from '../support/sink.ts';
 
@@ -52,10 +52,13 @@ const EXECUTIONS: ExecutionListItem[] = [
   },
 ];
 
+const TEST_SET = 'c'.repeat(64);
+const CHAMPION_KEY = championKey(TEST_SET);
+
 const output = (runId: string, accuracy: number, promoted: boolean) =>
   JSON.stringify({
     plan: { runId },
-    dataset: { datasetId: 'ds-1' },
+    dataset: { datasetId: 'ds-1', testSetId: TEST_SET },
     training: { runId, modelPrefix: `runs/${runId}/model/` },
     evaluation: { runId, reportPrefix: `runs/${runId}/report/`, accuracy, loss: 0.3, macroF1: accuracy - 0.01, weightedF1: accuracy },
     promotion: { promoted, reason: promoted ? 'no champion yet' : 'does not beat' },
@@ -64,11 +67,15 @@ const output = (runId: string, accuracy: number, promoted: boolean) =>
 const CHAMPION = {
   runId: 'good-run',
   datasetId: 'ds-1',
+  testSetId: TEST_SET,
   accuracy: 0.9123,
   macroF1: 0.9023,
   modelPrefix: 'runs/good-run/model/',
   reportPrefix: 'runs/good-run/report/',
   promotedAt: '2026-03-01T12:07:10.000Z',
+  files: { 'model.json': { versionId: 'v1', sha256: '1'.repeat(64) }, 'weights.bin': { versionId: 'v2', sha256: '2'.repeat(64) } },
+  previous: null,
+  reason: 'no champion yet',
 };
 
 function setup(executions = EXECUTIONS) {
@@ -156,6 +163,7 @@ describe('fmnist status', () => {
     assert.equal(parsed.stateMachineArn, STATE_MACHINE);
     assert.equal(parsed.bucket, BUCKET);
     assert.deepEqual(parsed.champion, CHAMPION);
+    assert.deepEqual(parsed.champions, [CHAMPION]);
     assert.deepEqual(
       parsed.executions.map(({ name, status, accuracy, isChampion }) => JSON.parse(JSON.stringify({ name, status, accuracy, isChampion }))),
       [
@@ -201,15 +209,28 @@ describe('fmnist status', () => {
     const result = await statusCommand({}, t.deps);
     assert.equal(result.champion, null);
     assert.match(t.out.text, /no executions of arn:aws:states:us-east-2:123456789012:stateMachine:TrainingWorkflow yet \(start one with: fmnist start\)/);
-    assert.match(t.out.text, /champion: none \(no champion yet \(s3:\/\/fmnist-data-bucket\/models\/champion.json does not exist\)\)/);
+    assert.match(t.out.text, /champion: none \(no champion yet \(nothing under s3:\/\/fmnist-data-bucket\/models\/champions\/\)\)/);
+    const runs = setup();
+    await statusCommand({}, runs.deps);
+    assert.match(runs.out.text, new RegExp(`champion: none \\(no champion yet \\(s3://fmnist-data-bucket/models/champions/${TEST_SET}\\.json does not exist\\)\\)`));
   });
 
-  test('a malformed champion.json is reported, not fatal', async () => {
+  test('without a run that names its test split, every champion is shown', async () => {
+    const t = setup([]);
+    const other = { ...CHAMPION, runId: 'other-run', testSetId: 'd'.repeat(64) };
+    t.s3.put(CHAMPION_KEY, JSON.stringify(CHAMPION));
+    t.s3.put(championKey(other.testSetId), JSON.stringify(other));
+    const result = await statusCommand({}, t.deps);
+    assert.deepEqual(result.champions.map((c) => c.runId).sort(), ['good-run', 'other-run']);
+    assert.match(t.out.text, /champion: other-run .*\n  test split dddddddddddd  dataset ds-1/);
+  });
+
+  test('a malformed champion record is reported, not fatal', async () => {
     const t = setup();
     t.s3.put(CHAMPION_KEY, JSON.stringify({ runId: 'x' }));
     const result = await statusCommand({ json: true }, t.deps);
     assert.equal(result.champion, null);
-    assert.match(result.championNote!, /champion\.json is malformed/);
+    assert.match(result.championNote!, /champions\/c{64}\.json is malformed/);
   });
 
   test('--state-machine-arn alone: no stack lookup, no champion', async () => {

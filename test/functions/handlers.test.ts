@@ -9,6 +9,8 @@ import { CLASS_NAMES } from '../../lib/data/classes.ts';
 import { ConfigError, DataValidationError } from '../../lib/data/errors.ts';
 import type { IngestResult, TrainResult } from '../../lib/workflow/events.ts';
 import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { testSetIdOf } from '../../lib/data/test-set-id.ts';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
@@ -102,6 +104,52 @@ describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
     assert.equal(published.mock.callCount(), 1);
     const png = s3.objects.get(`${prefix}confusion_matrix.png`)!;
     assert.deepEqual([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
+  });
+
+  test('ingest names the test split by its content; evaluate records the sha256 of the model it evaluated', async () => {
+    const manifest = JSON.parse(s3.objects.get(`${ingested.datasetPrefix}manifest.json`)!.toString());
+    assert.equal(ingested.testSetId, testSetIdOf(manifest));
+    const metrics = JSON.parse(s3.objects.get('runs/test-run-1/report/metrics.json')!.toString());
+    const sha = (key: string) => createHash('sha256').update(s3.objects.get(key)!).digest('hex');
+    assert.deepEqual(metrics.modelSha256, {
+      'model.json': sha(`${trained.modelPrefix}model.json`),
+      'weights.bin': sha(`${trained.modelPrefix}weights.bin`),
+    });
+  });
+
+  test('evaluate on a complete report (a resumed run) returns it as stored and writes nothing', async () => {
+    const stored = JSON.parse(s3.objects.get('runs/test-run-1/report/metrics.json')!.toString());
+    const puts = s3.putOrder.length;
+    const again = await createEvaluateHandler(deps)({ runId: trained.runId, datasetPrefix: trained.datasetPrefix, modelPrefix: trained.modelPrefix });
+    assert.equal(s3.putOrder.length, puts);
+    assert.equal(again.reused, true);
+    assert.deepEqual(
+      [again.accuracy, again.loss, again.macroF1, again.weightedF1, again.modelSha256],
+      [stored.accuracy, stored.loss, stored.macroF1, stored.weightedF1, stored.modelSha256],
+    );
+  });
+
+  test('report files are write-once: a retried evaluate rewrites identical files, a different one is refused and kept', async () => {
+    const prefix = 'runs/test-run-1/report/';
+    const metrics = s3.objects.get(`${prefix}metrics.json`)!;
+    // An evaluate that died before its last file: the retry writes the same bytes again.
+    s3.objects.delete(`${prefix}metrics.json`);
+    const retried = await createEvaluateHandler(deps)({ runId: trained.runId, datasetPrefix: trained.datasetPrefix, modelPrefix: trained.modelPrefix });
+    assert.equal(retried.reused, false);
+    assert.deepEqual(s3.objects.get(`${prefix}metrics.json`), metrics);
+    // Some other content under the run's report: refused, named, not replaced.
+    s3.objects.delete(`${prefix}metrics.json`);
+    s3.put(`${prefix}predictions.txt`, 'not these predictions\n');
+    await assert.rejects(
+      createEvaluateHandler(deps)({ runId: trained.runId, datasetPrefix: trained.datasetPrefix, modelPrefix: trained.modelPrefix }),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /^s3:\/\/test-bucket\/runs\/test-run-1\/report\/predictions\.txt already exists with different content \(sha256 [0-9a-f]{64}, this write [0-9a-f]{64}\): run outputs are write-once$/);
+        return true;
+      },
+    );
+    assert.equal(s3.objects.get(`${prefix}predictions.txt`)!.toString(), 'not these predictions\n');
+    assert.equal(s3.objects.has(`${prefix}metrics.json`), false);
   });
 });
 

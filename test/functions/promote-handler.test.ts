@@ -1,78 +1,168 @@
 import { after, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createPromoteHandler } from '../../functions/promote/handler.ts';
+import { createPromoteHandler, PROMOTE_MAX_ATTEMPTS } from '../../functions/promote/handler.ts';
 import { ConfigError } from '../../lib/data/errors.ts';
-import { CHAMPION_KEY } from '../../lib/workflow/promotion.ts';
+import { fetchChampionFiles } from '../../lib/workflow/champion-store.ts';
+import { championKey } from '../../lib/workflow/promotion.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
 
 const silent = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
 const at = new Date('2026-11-29T14:00:00.000Z');
+const SPLIT = 'a'.repeat(64);
+const OTHER_SPLIT = 'b'.repeat(64);
+const KEY = championKey(SPLIT);
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const modelJson = (runId: string) => `{"run":"${runId}"}`;
+const weights = (runId: string) => `weights of ${runId}`;
 
-const candidate = (runId: string, accuracy: number, datasetId = 'ds-a') => ({
+const candidate = (runId: string, accuracy: number, options: { datasetId?: string; testSetId?: string } = {}) => ({
   runId,
-  datasetId,
+  datasetId: options.datasetId ?? 'ds-a',
+  testSetId: options.testSetId ?? SPLIT,
   accuracy,
   macroF1: accuracy - 0.01,
   modelPrefix: `runs/${runId}/model/`,
   reportPrefix: `runs/${runId}/report/`,
+  modelSha256: { 'model.json': sha256(modelJson(runId)), 'weights.bin': sha256(weights(runId)) },
 });
 
-describe('promote handler against a mocked S3', () => {
+describe('promote handler: compare-and-swap of the champion of a test split', () => {
   const s3 = new FakeS3();
   const promote = createPromoteHandler({ s3: s3.client, bucket: s3.bucket, logger: silent, now: () => at });
-  const champion = () => JSON.parse(s3.objects.get(CHAMPION_KEY)!.toString());
+  const champion = (key = KEY) => JSON.parse(s3.objects.get(key)!.toString());
 
   beforeEach(() => {
     s3.objects.clear();
     s3.putOrder.length = 0;
-    for (const runId of ['run-1', 'run-2', 'run-3']) s3.put(`runs/${runId}/model/model.json`, '{}');
+    s3.refusedPuts.length = 0;
+    s3.beforePut = undefined;
+    for (const runId of ['run-1', 'run-2', 'run-3']) {
+      s3.put(`runs/${runId}/model/model.json`, modelJson(runId));
+      s3.put(`runs/${runId}/model/weights.bin`, weights(runId));
+    }
   });
   after(() => s3.restore());
 
-  test('writes champion.json when there is none', async () => {
+  test('writes the champion record, with the pinned files, when there is none', async () => {
     const result = await promote({ candidate: candidate('run-1', 0.8) });
     assert.equal(result.promoted, true);
-    assert.deepEqual(s3.putOrder, [CHAMPION_KEY]);
-    assert.deepEqual(champion(), { ...candidate('run-1', 0.8), promotedAt: at.toISOString() });
+    assert.deepEqual(result.saw, { runId: null, etag: null });
+    assert.equal(result.attempts, 1);
+    assert.deepEqual(s3.putOrder, [KEY]);
+    const { modelSha256, ...rest } = candidate('run-1', 0.8);
+    assert.deepEqual(champion(), {
+      ...rest,
+      promotedAt: at.toISOString(),
+      files: {
+        'model.json': { versionId: null, sha256: modelSha256['model.json'] },
+        'weights.bin': { versionId: null, sha256: modelSha256['weights.bin'] },
+      },
+      previous: null,
+      reason: 'no champion yet',
+    });
     assert.deepEqual(result.champion, champion());
   });
 
-  test('replaces the champion only with a better model on the same dataset', async () => {
+  test('replaces the champion only with a better model, and says what it saw', async () => {
     await promote({ candidate: candidate('run-1', 0.8) });
     const worse = await promote({ candidate: candidate('run-2', 0.7) });
     assert.equal(worse.promoted, false);
-    assert.equal(worse.champion?.runId, 'run-1');
+    assert.equal(worse.saw.runId, 'run-1');
     assert.equal(champion().runId, 'run-1');
     const better = await promote({ candidate: candidate('run-3', 0.85) });
     assert.equal(better.promoted, true);
+    assert.equal(better.saw.runId, 'run-1');
+    assert.match(better.saw.etag!, /^"[0-9a-f]{32}"$/);
     assert.equal(champion().runId, 'run-3');
+    assert.equal(champion().previous, 'run-1');
     assert.equal(s3.putOrder.length, 2);
   });
 
-  test('keeps the champion for another dataset unless forced', async () => {
-    await promote({ candidate: candidate('run-1', 0.8, 'ds-a') });
-    const other = await promote({ candidate: candidate('run-2', 0.95, 'ds-b') });
-    assert.equal(other.promoted, false);
-    assert.match(other.reason, /not comparable/);
-    const forced = await promote({ candidate: candidate('run-2', 0.95, 'ds-b'), mode: 'always' });
-    assert.equal(forced.promoted, true);
-    assert.equal(champion().datasetId, 'ds-b');
+  test('a model trained on other data, judged on the same test split, is compared and promoted when better', async () => {
+    await promote({ candidate: candidate('run-1', 0.8, { datasetId: 'ds-a' }) });
+    const worse = await promote({ candidate: candidate('run-2', 0.75, { datasetId: 'ds-b' }) });
+    assert.equal(worse.promoted, false);
+    assert.match(worse.reason, /does not beat the champion's 80\.00% \(run-1\)/);
+    const better = await promote({ candidate: candidate('run-3', 0.9, { datasetId: 'ds-b' }) });
+    assert.equal(better.promoted, true);
+    assert.deepEqual([champion().runId, champion().datasetId], ['run-3', 'ds-b']);
   });
 
-  test('refuses to point at a model that is not there', async () => {
+  test('another test split has its own champion', async () => {
+    await promote({ candidate: candidate('run-1', 0.9) });
+    const other = await promote({ candidate: candidate('run-2', 0.5, { testSetId: OTHER_SPLIT }) });
+    assert.equal(other.promoted, true);
+    assert.equal(champion().runId, 'run-1');
+    assert.equal(champion(championKey(OTHER_SPLIT)).runId, 'run-2');
+  });
+
+  test('a competing promotion between the read and the write: 412, read again, decide again', async () => {
+    await promote({ candidate: candidate('run-1', 0.8) });
+    // run-3 (0.95) lands after run-2 read the champion (run-1) and before run-2 writes.
+    let raced = false;
+    s3.beforePut = async (key) => {
+      if (raced || key !== KEY) return;
+      raced = true;
+      s3.beforePut = undefined;
+      const competitor = await promote({ candidate: candidate('run-3', 0.95) });
+      assert.equal(competitor.promoted, true);
+    };
+    const result = await promote({ candidate: candidate('run-2', 0.9) });
+    assert.deepEqual(s3.refusedPuts, [KEY], 'run-2\'s write was refused');
+    assert.equal(result.promoted, false, 'run-2 re-decided against run-3');
+    assert.equal(result.attempts, 2);
+    assert.equal(result.saw.runId, 'run-3');
+    assert.equal(champion().runId, 'run-3');
+  });
+
+  test('the same race with a worse competitor: the re-decision still promotes', async () => {
+    await promote({ candidate: candidate('run-1', 0.8) });
+    s3.beforePut = async (key) => {
+      if (key !== KEY) return;
+      s3.beforePut = undefined;
+      await promote({ candidate: candidate('run-3', 0.85) });
+    };
+    const result = await promote({ candidate: candidate('run-2', 0.9) });
+    assert.equal(result.promoted, true);
+    assert.equal(result.attempts, 2);
+    assert.equal(result.saw.runId, 'run-3');
+    assert.deepEqual([champion().runId, champion().previous], ['run-2', 'run-3']);
+  });
+
+  test(`gives up after ${PROMOTE_MAX_ATTEMPTS} lost rounds, naming the record`, async () => {
+    await promote({ candidate: candidate('run-1', 0.5) });
+    let n = 0;
+    s3.beforePut = (key) => {
+      if (key === KEY) s3.put(KEY, JSON.stringify({ ...champion(), accuracy: 0.5, promotedAt: new Date(++n * 1000).toISOString() }));
+    };
+    await assert.rejects(promote({ candidate: candidate('run-2', 0.9) }), (error: Error) => {
+      assert.equal(error.name, 'ChampionContention');
+      assert.match(error.message, new RegExp(`${KEY}.*${PROMOTE_MAX_ATTEMPTS} compare-and-swap attempts`));
+      return true;
+    });
+    assert.equal(s3.refusedPuts.length, PROMOTE_MAX_ATTEMPTS);
+  });
+
+  test('refuses to point at a model that is not there, or not the one evaluated', async () => {
     s3.objects.delete('runs/run-1/model/model.json');
     await assert.rejects(promote({ candidate: candidate('run-1', 0.8) }), (error: Error) => {
       assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /model\.json does not exist/);
+      assert.match(error.message, /runs\/run-1\/model\/model\.json does not exist/);
       return true;
     });
-    assert.equal(s3.objects.has(CHAMPION_KEY), false);
+    s3.put('runs/run-2/model/weights.bin', 'changed after evaluation');
+    await assert.rejects(
+      promote({ candidate: candidate('run-2', 0.8) }),
+      new RegExp(`weights\\.bin: sha256 ${sha256('changed after evaluation')} is not the evaluated model's ${sha256(weights('run-2'))}`),
+    );
+    assert.equal(s3.objects.has(KEY), false);
   });
 
-  test('fails on a malformed champion.json instead of overwriting it', async () => {
-    s3.put(CHAMPION_KEY, JSON.stringify({ runId: 'x' }));
-    await assert.rejects(promote({ candidate: candidate('run-1', 0.8) }), /champion\.json is malformed/);
+  test('fails on a malformed champion record instead of overwriting it', async () => {
+    s3.put(KEY, JSON.stringify({ runId: 'x' }));
+    await assert.rejects(promote({ candidate: candidate('run-1', 0.8) }), /champions\/a{64}\.json is malformed/);
     assert.deepEqual(s3.putOrder, []);
   });
 
@@ -80,10 +170,31 @@ describe('promote handler against a mocked S3', () => {
     await assert.rejects(promote({ candidate: { ...candidate('run-1', 1.5) } }), /candidate\.accuracy/);
     await assert.rejects(promote({ candidate: candidate('run-1', 0.5), mode: 'sometimes' }), /mode/);
     await assert.rejects(promote({ candidate: candidate('run-1', 0.5), extra: 1 }), /extra|Unrecognized/);
+    await assert.rejects(promote({ candidate: { ...candidate('run-1', 0.5), testSetId: 'ds-a' } }), /candidate\.testSetId/);
     await assert.rejects(
       promote({ candidate: { ...candidate('run-1', 0.9), modelPrefix: 'runs/run-2/model/' } }),
       /candidate\.modelPrefix: must be "runs\/run-1\/model\/" \(the prefix of run run-1\)/,
     );
     assert.deepEqual(s3.putOrder, []);
+  });
+});
+
+describe('consumers of the champion verify the files it pins', () => {
+  const s3 = new FakeS3();
+  const promote = createPromoteHandler({ s3: s3.client, bucket: s3.bucket, logger: silent, now: () => at });
+  after(() => s3.restore());
+
+  test('the pinned files load; a file replaced since fails, naming it and both hashes', async () => {
+    s3.put('runs/run-1/model/model.json', modelJson('run-1'));
+    s3.put('runs/run-1/model/weights.bin', weights('run-1'));
+    const { champion } = await promote({ candidate: candidate('run-1', 0.8) });
+    const files = await fetchChampionFiles(s3.client, s3.bucket, champion!);
+    assert.equal(files['weights.bin'].toString(), weights('run-1'));
+    s3.put('runs/run-1/model/weights.bin', 'tampered');
+    await assert.rejects(fetchChampionFiles(s3.client, s3.bucket, champion!), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, new RegExp(`champion run-1: s3://test-bucket/runs/run-1/model/weights\\.bin has sha256 ${sha256('tampered')}, the champion record pins ${sha256(weights('run-1'))}`));
+      return true;
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { after, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createValidateHandler } from '../../functions/validate/handler.ts';
@@ -6,8 +6,19 @@ import { ConfigError } from '../../lib/data/errors.ts';
 import { estimateTrainingMemory } from '../../lib/model/memory.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
 import { planExecution } from '../../lib/workflow/execution-input.ts';
+import { runRecordKey } from '../../lib/workflow/layout.ts';
+import { RunRecord } from '../../lib/workflow/run-record.ts';
+import { FakeS3 } from '../support/fake-s3.ts';
 
-const validate = createValidateHandler({ logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }) });
+const silent = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+/** For the input checks: a fresh, empty bucket per call (each call claims its run id). */
+const scratchBucket = new FakeS3('fmnist-data');
+after(() => scratchBucket.restore());
+const claimOnEmpty = createValidateHandler({ logger: silent, s3: scratchBucket.client });
+const validate = async (event: unknown) => {
+  scratchBucket.objects.clear();
+  return claimOnEmpty(event);
+};
 const event = (input: unknown, executionName = 'fashion-mnist-0123456789abcdef') => ({
   input,
   executionName,
@@ -40,6 +51,7 @@ describe('validate handler (execution input -> plan)', () => {
       promote: 'if-better',
       epochs: 10,
       lambdaMaxTrainExamples: 78_000,
+      resume: false,
     });
     assert.equal(memory.reason, undefined);
     // Memory allows millions of examples; the 15 minutes are what bound the default config.
@@ -188,5 +200,103 @@ describe('validate handler: training must fit the memory where it runs', () => {
     const limited = await validate(event({ ...minimal, limit: tooMany, config: { batchSize: 8 } }));
     assert.equal(limited.lambdaMaxTrainExamples, 0);
     assert.match(limited.memory.reason!, new RegExp(`with ${tooMany} train examples`));
+  });
+});
+
+describe('validate handler: a run id names one run (runs/<runId>/run.json, written once)', () => {
+  const s3 = new FakeS3(BUCKET);
+  const at = new Date('2026-11-29T14:00:00.000Z');
+  const validateAt = createValidateHandler({ logger: silent, s3: s3.client, now: () => at });
+  const input = { ...minimal, limit: 500, runId: 'my-run', config: { epochs: 2 } };
+  const record = () => RunRecord.parse(JSON.parse(s3.objects.get(runRecordKey('my-run'))!.toString()));
+  const snapshot = () => new Map([...s3.objects].map(([key, body]) => [key, Buffer.from(body)]));
+  beforeEach(() => {
+    s3.objects.clear();
+    s3.putOrder.length = 0;
+  });
+  after(() => s3.restore());
+
+  test('claims the run before any work: run.json holds the execution, the time and the validated input', async () => {
+    await validateAt(event({ ...input, train: [`s3://${BUCKET}/raw/fmnist/train.csv`] }, 'exec-1'));
+    assert.deepEqual(s3.putOrder, ['runs/my-run/run.json']);
+    assert.deepEqual(record(), {
+      runId: 'my-run',
+      executionName: 'exec-1',
+      createdAt: at.toISOString(),
+      input: { ...minimal, limit: 500, config: { epochs: 2 }, trainOn: 'auto', promote: 'if-better' },
+    });
+  });
+
+  test('a second execution with the same run id fails at ValidateInput; nothing under the run changes', async () => {
+    await validateAt(event(input, 'exec-1'));
+    s3.put('runs/my-run/model/model.json', '{"the":"first run\'s model"}');
+    const before = snapshot();
+    await assert.rejects(validateAt(event({ ...input, config: { epochs: 3 } }, 'exec-2')), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(
+        error.message,
+        `run id "my-run" already exists (s3://${BUCKET}/runs/my-run/run.json, created ${at.toISOString()} by execution exec-1); ` +
+          'choose another runId, or resume it with resume: true',
+      );
+      return true;
+    });
+    assert.deepEqual(snapshot(), before);
+    // The same input from another execution is refused too: a run belongs to one execution.
+    await assert.rejects(validateAt(event(input, 'exec-3')), /run id "my-run" already exists/);
+    assert.deepEqual(snapshot(), before);
+  });
+
+  test('a retried ValidateInput of the same execution keeps its own claim', async () => {
+    await validateAt(event(input, 'exec-1'));
+    const plan = await validateAt(event(input, 'exec-1'));
+    assert.equal(plan.runId, 'my-run');
+    assert.equal(record().executionName, 'exec-1');
+  });
+
+  test('resume: the run must exist, and data, limit and config must be the run\'s own', async () => {
+    await assert.rejects(
+      validateAt(event({ ...input, resume: true }, 'exec-2')),
+      new RegExp(`cannot resume run "my-run": s3://${BUCKET}/runs/my-run/run\\.json does not exist`),
+    );
+    await assert.rejects(validateAt(event({ ...minimal, resume: true }, 'exec-2')), /runId: required with resume: true/);
+    assert.deepEqual(s3.putOrder, []);
+
+    await validateAt(event(input, 'exec-1'));
+    const before = snapshot();
+    const resumed = await validateAt(event({ ...input, resume: true, trainOn: 'fargate', promote: 'never' }, 'exec-2'));
+    assert.equal(resumed.resume, true);
+    assert.equal(resumed.runId, 'my-run');
+    assert.equal(resumed.trainOn, 'fargate', 'where to train and whether to promote may change');
+    assert.deepEqual(snapshot(), before, 'a resume writes nothing');
+
+    const differs: [Record<string, unknown>, RegExp][] = [
+      [{ config: { epochs: 3 } }, /"config" differs from the run's: the run has \{"epochs":2\}, this execution \{"epochs":3\}/],
+      [{ limit: 501 }, /"limit" differs from the run's: the run has 500, this execution 501/],
+      [{ train: ['raw/fmnist/other.csv'] }, /"train" differs from the run's: the run has \["raw\/fmnist\/train\.csv"\], this execution \["raw\/fmnist\/other\.csv"\]/],
+      [{ test: ['raw/fmnist/other.csv'] }, /"test" differs/],
+    ];
+    for (const [change, message] of differs) {
+      await assert.rejects(validateAt(event({ ...input, ...change, resume: true }, 'exec-2')), (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /^cannot resume run "my-run": /);
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+    const { limit: _limit, ...noLimit } = input;
+    await assert.rejects(validateAt(event({ ...noLimit, resume: true }, 'exec-2')), /"limit" differs from the run's: the run has 500, this execution none/);
+    assert.deepEqual(snapshot(), before);
+  });
+
+  test('an s3:// source and its bare key are the same input for a resume', async () => {
+    await validateAt(event(input, 'exec-1'));
+    const plan = await validateAt(event({ ...input, test: [`s3://${BUCKET}/raw/fmnist/test.csv`], resume: true }, 'exec-2'));
+    assert.equal(plan.resume, true);
+  });
+
+  test('a malformed run.json is named, not overwritten', async () => {
+    s3.put(runRecordKey('my-run'), '{"runId":"my-run"}');
+    await assert.rejects(validateAt(event({ ...input, resume: true }, 'exec-2')), /runs\/my-run\/run\.json is malformed: createdAt/);
+    assert.equal(s3.objects.get(runRecordKey('my-run'))!.toString(), '{"runId":"my-run"}');
   });
 });

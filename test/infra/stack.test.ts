@@ -168,8 +168,13 @@ describe('IAM: every role, exactly', () => {
   const remove = (key: string) => `s3:DeleteObject ${B()}/${key}`;
   const same = (actual: string[], expected: string[]) => assert.deepEqual(actual, [...expected].sort());
 
-  test('validate: only its logs', () => {
-    same(allowedOf(template, roleOf(template, fn('StepsValidate'))), logs('StepsValidateLogs'));
+  test('validate: its logs and the run records (claim with a conditional put, read a taken one)', () => {
+    same(allowedOf(template, roleOf(template, fn('StepsValidate'))), [
+      ...logs('StepsValidateLogs'),
+      list('runs/*/run.json'),
+      get('runs/*/run.json'),
+      put('runs/*/run.json'),
+    ]);
   });
 
   test('ingest: get raw/, list and put datasets/', () => {
@@ -222,22 +227,24 @@ describe('IAM: every role, exactly', () => {
     ]);
   });
 
-  test('evaluate: datasets/ and the models in, the report out', () => {
+  test('evaluate: datasets/ and the models in, the report out (write-once: a taken key is read back)', () => {
     same(allowedOf(template, roleOf(template, fn('StepsEvaluate'))), [
       ...logs('StepsEvaluateLogs'),
-      list('datasets/*', 'runs/*/model/*'),
+      list('datasets/*', 'runs/*/model/*', 'runs/*/report/*'),
       get('datasets/*'),
       get('runs/*/model/*'),
+      get('runs/*/report/*'),
       put('runs/*/report/*'),
     ]);
   });
 
-  test('promote: list the candidate model, read and replace models/champion.json', () => {
+  test('promote: read the candidate model, read and replace the champions of test splits', () => {
     same(allowedOf(template, roleOf(template, fn('StepsPromote'))), [
       ...logs('StepsPromoteLogs'),
-      list('runs/*/model/*', 'models/champion.json'),
-      get('models/champion.json'),
-      put('models/champion.json'),
+      list('runs/*/model/*', 'models/champions/*.json'),
+      get('runs/*/model/*'),
+      get('models/champions/*.json'),
+      put('models/champions/*.json'),
     ]);
   });
 

@@ -238,6 +238,7 @@ describe('the synthesized state machine definition', () => {
     assert.deepEqual(state(STATE_NAMES.ingest).ResultSelector, {
       'datasetId.$': '$.datasetId',
       'datasetPrefix.$': '$.datasetPrefix',
+      'testSetId.$': '$.testSetId',
       'reused.$': '$.reused',
       'trainExamples.$': '$.train.examples',
       'testExamples.$': '$.test.examples',
@@ -258,10 +259,19 @@ describe('the synthesized state machine definition', () => {
       'datasetId.$',
       'macroF1.$',
       'modelPrefix.$',
+      'modelSha256.$',
       'reportPrefix.$',
       'runId.$',
+      'testSetId.$',
     ]);
-    assert.deepEqual(state(STATE_NAMES.promote).ResultSelector, { 'promoted.$': '$.promoted', 'reason.$': '$.reason' });
+    assert.equal(state(STATE_NAMES.promote).Parameters.candidate['testSetId.$'], '$.dataset.testSetId');
+    assert.equal(state(STATE_NAMES.promote).Parameters.candidate['modelSha256.$'], '$.evaluation.modelSha256');
+    assert.deepEqual(state(STATE_NAMES.promote).ResultSelector, {
+      'promoted.$': '$.promoted',
+      'reason.$': '$.reason',
+      'sawRunId.$': '$.saw.runId',
+      'attempts.$': '$.attempts',
+    });
   });
 
   test('the whole execution has a timeout beyond its longest path', () => {

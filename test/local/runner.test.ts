@@ -140,7 +140,7 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.equal(output.evaluation.accuracy, report.accuracy);
     assert.deepEqual([output.dataset.trainExamples, output.dataset.testExamples], [100, 50]);
     assert.equal(output.training.modelPrefix, `runs/${result.runId}/model/`);
-    assert.deepEqual(output.promotion, { promoted: true, reason: 'no champion yet' });
+    assert.deepEqual(output.promotion, { promoted: true, reason: 'no champion yet', sawRunId: null, attempts: 1 });
     assert.equal((await readJson<{ datasetId: string }>(out, 'dataset', 'manifest.json')).datasetId, output.dataset.datasetId);
     assert.equal((await readJson<{ runId: string }>(out, 'champion.json')).runId, result.runId);
     for (const file of ['report/metrics.json', 'report/confusion_matrix.png', 'model/history.json', 'local-run.json']) {
@@ -242,12 +242,13 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.deepEqual(ofType(first.events, 'StateFailed', 'Evaluate').map((e) => e.Error), ['Lambda.TooManyRequestsException']);
     assert.equal(ofType(first.events, 'StateRetried', 'Evaluate').length, 1);
     assert.match(first.lines.join('\n'), /Evaluate\s+retry 1 of 3/);
-    assert.deepEqual((first.output as { promotion: unknown }).promotion, { promoted: true, reason: 'no champion yet' });
+    assert.deepEqual((first.output as { promotion: unknown }).promotion, { promoted: true, reason: 'no champion yet', sawRunId: null, attempts: 1 });
 
     const worse = await run(withAccuracy(0.4));
-    const worseOutput = worse.output as { promotion: { promoted: boolean; reason: string }; dataset: { reused: boolean } };
+    const worseOutput = worse.output as { promotion: { promoted: boolean; reason: string; sawRunId: string }; dataset: { reused: boolean } };
     assert.equal(worseOutput.dataset.reused, true, 'the same data is not ingested twice');
     assert.equal(worseOutput.promotion.promoted, false);
+    assert.equal(worseOutput.promotion.sawRunId, first.runId);
     assert.equal((await readJson<{ runId: string }>(worse.outDir, 'champion.json')).runId, first.runId);
     const better = await run(withAccuracy(0.6));
     assert.equal((better.output as { promotion: { promoted: boolean } }).promotion.promoted, true);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -8,6 +9,7 @@ import {
   NotFound,
   PutObjectCommand,
   S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -15,10 +17,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 /**
  * An in-memory bucket behind aws-sdk-client-mock: enough of S3 (put, get, head, list, delete) for the
  * handlers to run for real against it, and for tests to inspect what they wrote, in what order.
+ * ETags are the body's MD5 (as S3's for a single PutObject); conditional writes (If-None-Match: *,
+ * If-Match) are honoured as S3 does (412 PreconditionFailed; If-Match on a missing key: NoSuchKey).
  */
 export class FakeS3 {
   readonly objects = new Map<string, Buffer>();
   readonly putOrder: string[] = [];
+  /** Writes S3 refused (412), by key. */
+  readonly refusedPuts: string[] = [];
+  /** Called before each PutObject is applied (tests: a competing write landing first). */
+  beforePut?: (key: string, input: { IfNoneMatch?: string; IfMatch?: string }) => void | Promise<void>;
   readonly client = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   readonly mock = mockClient(this.client);
 
@@ -29,14 +37,32 @@ export class FakeS3 {
     };
     this.mock.on(PutObjectCommand).callsFake(async (input) => {
       const key = where(input.Bucket, input.Key);
-      this.objects.set(key, await toBuffer(input.Body));
+      const body = await toBuffer(input.Body);
+      await this.beforePut?.(key, input);
+      const current = this.objects.get(key);
+      if (input.IfMatch !== undefined && current === undefined) {
+        throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } });
+      }
+      const refused =
+        (input.IfNoneMatch === '*' && current !== undefined) ||
+        (input.IfMatch !== undefined && current !== undefined && bare(etagOf(current)) !== bare(input.IfMatch));
+      if (refused) {
+        this.refusedPuts.push(key);
+        throw new S3ServiceException({
+          name: 'PreconditionFailed',
+          $fault: 'client',
+          message: 'At least one of the pre-conditions you specified did not hold',
+          $metadata: { httpStatusCode: 412 },
+        });
+      }
+      this.objects.set(key, body);
       this.putOrder.push(key);
-      return {};
+      return { ETag: etagOf(body) };
     });
     this.mock.on(GetObjectCommand).callsFake((input) => {
       const body = this.objects.get(where(input.Bucket, input.Key));
       if (!body) throw new NoSuchKey({ message: `no such key ${input.Key}`, $metadata: {} });
-      return { Body: sdkStreamMixin(Readable.from([body])), ContentLength: body.length };
+      return { Body: sdkStreamMixin(Readable.from([body])), ContentLength: body.length, ETag: etagOf(body) };
     });
     this.mock.on(DeleteObjectCommand).callsFake((input) => {
       // S3 answers a delete of a missing key with success, too.
@@ -46,7 +72,7 @@ export class FakeS3 {
     this.mock.on(HeadObjectCommand).callsFake((input) => {
       const body = this.objects.get(where(input.Bucket, input.Key));
       if (!body) throw new NotFound({ message: 'not found', $metadata: {} });
-      return { ContentLength: body.length };
+      return { ContentLength: body.length, ETag: etagOf(body) };
     });
     this.mock.on(ListObjectsV2Command).callsFake((input) => {
       where(input.Bucket, '');
@@ -67,6 +93,13 @@ export class FakeS3 {
     this.mock.restore();
   }
 }
+
+/** S3's ETag of a single-part object: its MD5, in double quotes. */
+export function etagOf(body: Buffer): string {
+  return `"${createHash('md5').update(body).digest('hex')}"`;
+}
+
+const bare = (etag: string) => etag.replace(/^"|"$/g, '');
 
 async function toBuffer(body: unknown): Promise<Buffer> {
   if (typeof body === 'string' || body instanceof Uint8Array) return Buffer.from(body);

@@ -34,7 +34,16 @@ describe('event keys', () => {
 });
 
 describe('promotion candidate', () => {
-  const candidate = { runId: 'run-1', datasetId: 'ds', accuracy: 0.9, macroF1: 0.9, modelPrefix: 'runs/run-1/model/', reportPrefix: 'runs/run-1/report/' };
+  const candidate = {
+    runId: 'run-1',
+    datasetId: 'ds',
+    testSetId: 'e'.repeat(64),
+    accuracy: 0.9,
+    macroF1: 0.9,
+    modelPrefix: 'runs/run-1/model/',
+    reportPrefix: 'runs/run-1/report/',
+    modelSha256: { 'model.json': '1'.repeat(64), 'weights.bin': '2'.repeat(64) },
+  };
 
   test("accepts the run's own prefixes", () => {
     assert.deepEqual(Candidate.parse(candidate), candidate);

@@ -1,30 +1,41 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Candidate, type Champion, CHAMPION_KEY, championFrom, decide } from '../../lib/workflow/promotion.ts';
+import { WEIGHTS_BIN } from '../../lib/model/io.ts';
+import { type Candidate, type Champion, CHAMPION_FILES, championFrom, championKey, decide } from '../../lib/workflow/promotion.ts';
 
+const SPLIT = 'a'.repeat(64);
+const sha = (c: string) => c.repeat(64);
 const candidate = (overrides: Partial<Candidate> = {}): Candidate => ({
   runId: 'run-new',
   datasetId: 'ds-a',
+  testSetId: SPLIT,
   accuracy: 0.91,
   macroF1: 0.905,
   modelPrefix: 'runs/run-new/model/',
   reportPrefix: 'runs/run-new/report/',
+  modelSha256: { 'model.json': sha('1'), 'weights.bin': sha('2') },
   ...overrides,
 });
+const files = { 'model.json': { versionId: null, sha256: sha('3') }, 'weights.bin': { versionId: 'v1', sha256: sha('4') } };
 const champion = (overrides: Partial<Champion> = {}): Champion => ({
   runId: 'run-old',
   datasetId: 'ds-a',
+  testSetId: SPLIT,
   accuracy: 0.9,
   macroF1: 0.89,
   modelPrefix: 'runs/run-old/model/',
   reportPrefix: 'runs/run-old/report/',
   promotedAt: '2026-01-01T00:00:00.000Z',
+  files,
+  previous: null,
+  reason: 'no champion yet',
   ...overrides,
 });
 
 describe('promotion decision', () => {
-  test('the champion pointer lives under models/', () => {
-    assert.equal(CHAMPION_KEY, 'models/champion.json');
+  test('one champion per test split, under models/champions/; it pins the two files a model is loaded from', () => {
+    assert.equal(championKey(SPLIT), `models/champions/${SPLIT}.json`);
+    assert.deepEqual([...CHAMPION_FILES].sort(), ['model.json', WEIGHTS_BIN].sort());
   });
 
   test('the first evaluated model becomes champion', () => {
@@ -33,10 +44,16 @@ describe('promotion decision', () => {
     assert.match(decision.reason, /no champion/);
   });
 
-  test('higher accuracy on the same test set wins', () => {
+  test('higher accuracy on the same test split wins', () => {
     const decision = decide(champion({ accuracy: 0.9 }), candidate({ accuracy: 0.9001 }));
     assert.equal(decision.promote, true);
-    assert.match(decision.reason, /90\.01% beats the champion's 90\.00%/);
+    assert.match(decision.reason, /90\.01% beats the champion's 90\.00% \(run-old\)/);
+  });
+
+  test('a model trained on other data but judged on the same test split is compared (and wins when better)', () => {
+    const decision = decide(champion({ datasetId: 'ds-a', accuracy: 0.5 }), candidate({ datasetId: 'ds-b', accuracy: 0.99 }));
+    assert.equal(decision.promote, true);
+    assert.equal(decide(champion({ datasetId: 'ds-a', accuracy: 0.99 }), candidate({ datasetId: 'ds-b', accuracy: 0.5 })).promote, false);
   });
 
   test('a tie or a lower accuracy keeps the champion', () => {
@@ -46,14 +63,12 @@ describe('promotion decision', () => {
     assert.match(lower.reason, /does not beat/);
   });
 
-  test('metrics from a different test set are not comparable', () => {
-    const decision = decide(champion({ datasetId: 'ds-a', accuracy: 0.5 }), candidate({ datasetId: 'ds-b', accuracy: 0.99 }));
-    assert.equal(decision.promote, false);
-    assert.match(decision.reason, /not comparable.*ds-a.*ds-b.*promote: "always"/);
+  test('a champion record of another test split is never compared', () => {
+    assert.throws(() => decide(champion({ testSetId: 'b'.repeat(64) }), candidate()), /is for test set b{64}/);
   });
 
-  test('mode "always" adopts the candidate even on other data; "never" never does', () => {
-    assert.equal(decide(champion({ datasetId: 'ds-a' }), candidate({ datasetId: 'ds-b', accuracy: 0.1 }), 'always').promote, true);
+  test('mode "always" adopts the candidate even when worse; "never" never does', () => {
+    assert.equal(decide(champion(), candidate({ accuracy: 0.1 }), 'always').promote, true);
     assert.equal(decide(undefined, candidate(), 'never').promote, false);
     assert.equal(decide(champion({ accuracy: 0.1 }), candidate({ accuracy: 0.99 }), 'never').promote, false);
   });
@@ -64,16 +79,21 @@ describe('promotion decision', () => {
     assert.match(decision.reason, /already the champion/);
   });
 
-  test('championFrom records the candidate with a timestamp', () => {
+  test('championFrom records the candidate, its pinned files, the champion it replaced and why', () => {
     const at = new Date('2026-11-29T14:00:00Z');
-    assert.deepEqual(championFrom(candidate(), at), {
+    assert.deepEqual(championFrom(candidate(), files, champion(), 'better', at), {
       runId: 'run-new',
       datasetId: 'ds-a',
+      testSetId: SPLIT,
       accuracy: 0.91,
       macroF1: 0.905,
       modelPrefix: 'runs/run-new/model/',
       reportPrefix: 'runs/run-new/report/',
       promotedAt: '2026-11-29T14:00:00.000Z',
+      files,
+      previous: 'run-old',
+      reason: 'better',
     });
+    assert.equal(championFrom(candidate(), files, undefined, 'first', at).previous, null);
   });
 });

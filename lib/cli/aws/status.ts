@@ -6,8 +6,11 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../data/errors.ts';
-import { getJsonIfExists, s3Url } from '../../aws/s3.ts';
-import { Champion, CHAMPION_KEY } from '../../workflow/promotion.ts';
+import { listObjects, s3Url } from '../../aws/s3.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { readChampion } from '../../workflow/champion-store.ts';
+import { CHAMPIONS_PREFIX } from '../../workflow/layout.ts';
+import { type Champion, championKey } from '../../workflow/promotion.ts';
 import {
   awsCall,
   cloudFormationClient,
@@ -46,6 +49,8 @@ export interface ExecutionSummary {
   /** Until now for a running execution. */
   durationSeconds?: number;
   runId?: string;
+  /** The test split it was judged on (SUCCEEDED): which champion it competes with. */
+  testSetId?: string;
   /** Test accuracy (SUCCEEDED). */
   accuracy?: number;
   macroF1?: number;
@@ -53,7 +58,7 @@ export interface ExecutionSummary {
   /** Error and readable cause (FAILED, TIMED_OUT, ABORTED). */
   error?: string;
   cause?: string;
-  /** This run is the current champion. */
+  /** This run is the current champion of its test split. */
   isChampion: boolean;
 }
 
@@ -61,9 +66,14 @@ export interface StatusResult {
   stateMachineArn: string;
   bucket?: string;
   executions: ExecutionSummary[];
-  /** models/champion.json; null when there is none (or no bucket to read it from). */
+  /**
+   * The champions of the test splits the listed runs were judged on (models/champions/<testSetId>.json),
+   * or every champion when no listed run names its test split; newest run's split first.
+   */
+  champions: Champion[];
+  /** The first of `champions` (the champion of the newest listed run's test split); null when none. */
   champion: Champion | null;
-  /** Why the champion could not be shown. */
+  /** Why a champion could not be shown (none yet, malformed, no bucket). */
   championNote?: string;
 }
 
@@ -72,8 +82,8 @@ const DESCRIBE_CONCURRENCY = 4;
 
 /**
  * `fmnist status`: the most recent executions (ListExecutions, newest first) with their
- * duration, test accuracy or failure (DescribeExecution), and the current champion
- * (models/champion.json). A table, or `--json`.
+ * duration, test accuracy or failure (DescribeExecution), and the champions of the test splits
+ * those runs were judged on (models/champions/<testSetId>.json). A table, or `--json`.
  */
 export async function statusCommand(flags: StatusFlags, deps: AwsCommandDeps = {}): Promise<StatusResult> {
   const limit = flags.limit ?? DEFAULT_STATUS_LIMIT;
@@ -87,34 +97,65 @@ export async function statusCommand(flags: StatusFlags, deps: AwsCommandDeps = {
   const listed = await listExecutions(sfn, stateMachineArn, limit);
   const executions = await mapLimit(listed, DESCRIBE_CONCURRENCY, (item) => summarize(sfn, item, now));
 
-  let champion: Champion | null = null;
+  let champions: Champion[] = [];
   let championNote: string | undefined;
   if (bucket) {
     const s3 = s3ClientFor(flags, deps, stateMachineArn);
-    const location = { bucket, key: CHAMPION_KEY };
-    const stored = await awsCall(`reading ${s3Url(location)}`, () => getJsonIfExists(s3, location));
-    if (stored === undefined) {
-      championNote = `no champion yet (${s3Url(location)} does not exist)`;
-    } else {
-      const parsed = Champion.safeParse(stored);
-      if (parsed.success) champion = parsed.data;
-      else championNote = `${s3Url(location)} is malformed: ${parsed.error.issues[0]?.message}`;
-    }
+    ({ champions, note: championNote } = await readChampions(s3, bucket, executions));
   } else {
     championNote = 'champion not shown: pass --bucket (or let the stack lookup find it)';
   }
-  for (const execution of executions) execution.isChampion = champion !== null && execution.runId === champion.runId;
+  for (const execution of executions) {
+    execution.isChampion = champions.some((champion) => champion.runId === execution.runId && champion.testSetId === execution.testSetId);
+  }
 
   const result: StatusResult = {
     stateMachineArn,
     ...(bucket ? { bucket } : {}),
     executions,
-    champion,
+    champions,
+    champion: champions[0] ?? null,
     ...(championNote ? { championNote } : {}),
   };
   if (flags.json) out.write(JSON.stringify(result, null, 2) + '\n');
   else out.write(formatStatus(result, isColourTerminal(out, deps.env ?? process.env)) + '\n');
   return result;
+}
+
+/** At most this many champions when every champion is listed (no run names its test split). */
+const MAX_CHAMPIONS_SHOWN = 10;
+
+/**
+ * The champions of the listed runs' test splits (newest run first), or, when no run names its
+ * test split (none succeeded among those listed), every champion in the bucket. A missing or
+ * malformed record becomes a note, not a failure.
+ */
+async function readChampions(s3: S3Client, bucket: string, executions: ExecutionSummary[]): Promise<{ champions: Champion[]; note?: string }> {
+  const notes: string[] = [];
+  let testSetIds = [...new Set(executions.flatMap((execution) => (execution.testSetId ? [execution.testSetId] : [])))];
+  if (testSetIds.length === 0) {
+    const prefix = { bucket, key: CHAMPIONS_PREFIX };
+    const listed = await awsCall(`listing ${s3Url(prefix)}`, async () => {
+      const keys: string[] = [];
+      for await (const object of listObjects(s3, bucket, CHAMPIONS_PREFIX)) keys.push(object.key);
+      return keys;
+    });
+    testSetIds = listed.flatMap((key) => /^models\/champions\/([0-9a-f]{64})\.json$/.exec(key)?.[1] ?? []).slice(0, MAX_CHAMPIONS_SHOWN);
+    if (testSetIds.length === 0) return { champions: [], note: `no champion yet (nothing under ${s3Url(prefix)})` };
+  }
+  const champions: Champion[] = [];
+  for (const testSetId of testSetIds) {
+    const location = { bucket, key: championKey(testSetId) };
+    try {
+      const { champion } = await awsCall(`reading ${s3Url(location)}`, () => readChampion(s3, bucket, testSetId));
+      if (champion) champions.push(champion);
+      else notes.push(`no champion yet (${s3Url(location)} does not exist)`);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      notes.push(error.message);
+    }
+  }
+  return { champions, ...(notes.length > 0 ? { note: notes.join('; ') } : {}) };
 }
 
 async function listExecutions(sfn: SFNClient, stateMachineArn: string, limit: number): Promise<ExecutionListItem[]> {
@@ -152,6 +193,8 @@ async function summarize(sfn: SFNClient, item: ExecutionListItem, now: Date): Pr
   if (status === 'SUCCEEDED') {
     const outcome = runOutcome(described.output);
     summary.runId = outcome.runId;
+    const testSetId = testSetIdOfOutput(described.output);
+    if (testSetId) summary.testSetId = testSetId;
     summary.accuracy = outcome.accuracy;
     summary.macroF1 = outcome.macroF1;
     summary.promoted = outcome.promoted;
@@ -161,6 +204,17 @@ async function summarize(sfn: SFNClient, item: ExecutionListItem, now: Date): Pr
     summary.cause = readableCause(described.cause);
   }
   return summary;
+}
+
+/** The Ingest state's dataset.testSetId in an execution's output, if there. */
+function testSetIdOfOutput(output: string | undefined): string | undefined {
+  if (!output) return undefined;
+  try {
+    const id = (JSON.parse(output) as { dataset?: { testSetId?: unknown } }).dataset?.testSetId;
+    return typeof id === 'string' && /^[0-9a-f]{64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function runIdOfInput(input: string | undefined): string | undefined {
@@ -211,17 +265,18 @@ export function formatStatus(result: StatusResult, useColour = false): string {
     );
   }
   lines.push('');
-  const champion = result.champion;
-  if (champion) {
+  for (const champion of result.champions) {
     lines.push(
       `champion: ${champion.runId}  accuracy ${formatPercent(champion.accuracy)}  macro F1 ${champion.macroF1.toFixed(4)}  ` +
         `promoted ${champion.promotedAt}`,
     );
     const where = result.bucket ? `s3://${result.bucket}/` : '';
-    lines.push(`  dataset ${champion.datasetId}  model ${where}${champion.modelPrefix}  report ${where}${champion.reportPrefix}`);
-  } else {
-    lines.push(`champion: none${result.championNote ? ` (${result.championNote})` : ''}`);
+    lines.push(
+      `  test split ${champion.testSetId.slice(0, 12)}  dataset ${champion.datasetId}  model ${where}${champion.modelPrefix}  report ${where}${champion.reportPrefix}`,
+    );
   }
+  if (result.champions.length === 0) lines.push(`champion: none${result.championNote ? ` (${result.championNote})` : ''}`);
+  else if (result.championNote) lines.push(`  note: ${result.championNote}`);
   return lines.join('\n');
 }
 

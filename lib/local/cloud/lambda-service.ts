@@ -92,7 +92,9 @@ export class LambdaService {
    */
   prewarm(fns: LambdaSpec[]): void {
     for (const fn of fns) {
-      if (!fn.code || (this.#environments.get(fn.logicalId)?.length ?? 0) > 0) continue;
+      // A pool that exists (even empty: another run's prewarm still starting) is kept: replacing
+      // it would orphan the environment that run is starting, which shutdown() then never stops.
+      if (!fn.code || this.#environments.has(fn.logicalId)) continue;
       const pool: Environment[] = [];
       this.#environments.set(fn.logicalId, pool);
       const starting = this.#start(fn).then(
@@ -328,11 +330,10 @@ export class LambdaService {
   }
 
   async #discard(fn: LambdaSpec, environment: Environment): Promise<void> {
+    // In place: invocations in flight hold this array and add their cold starts to it.
     const pool = this.#environments.get(fn.logicalId) ?? [];
-    this.#environments.set(
-      fn.logicalId,
-      pool.filter((candidate) => candidate !== environment),
-    );
+    const index = pool.indexOf(environment);
+    if (index >= 0) pool.splice(index, 1);
     environment.sandbox.kill('SIGKILL');
     await environment.sandbox.exited;
     await environment.sandbox.cleanup();
