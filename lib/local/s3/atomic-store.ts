@@ -6,7 +6,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { hostname } from 'node:os';
 import { processIsAlive } from '../../data/leftovers.ts';
+import { readHolder } from '../state-lock.ts';
 
 const require = createRequire(import.meta.url);
 /** s3rver's error class: its error handler renders instances as S3 error XML with their status. */
@@ -44,6 +46,8 @@ export interface FilesystemStoreInternals {
 
 /** Temporary files carry this mark and the writer's pid, so a sweep can tell whose they are. */
 export const PARTIAL_MARK = '.fmnist-partial-';
+/** A key's lock between servers on one directory (./conditional-writes.ts), next to its object. */
+export const KEY_LOCK_SUFFIX = '.fmnist-lock';
 const PARTIAL_NAME = /\.fmnist-partial-(\d+)-[0-9a-f]+$/;
 
 export function makeStoreAtomic(store: FilesystemStoreInternals): void {
@@ -98,8 +102,8 @@ export function makeStoreAtomic(store: FilesystemStoreInternals): void {
 }
 
 /**
- * Removes temporary files whose writer is gone (killed mid-write), under `directory`. Files of a
- * live process (another server on the same directory) are left alone.
+ * Removes temporary files and key locks whose process is gone (killed mid-write), under
+ * `directory`. Those of a live process (another server on the same directory) are left alone.
  */
 export async function sweepPartialFiles(directory: string): Promise<string[]> {
   let entries: string[];
@@ -112,9 +116,17 @@ export async function sweepPartialFiles(directory: string): Promise<string[]> {
   const removed: string[] = [];
   for (const entry of entries) {
     const owner = PARTIAL_NAME.exec(entry)?.[1];
-    if (owner === undefined || processIsAlive(Number(owner))) continue;
-    await rm(join(directory, entry), { force: true });
-    removed.push(entry);
+    if (owner !== undefined && !processIsAlive(Number(owner))) {
+      await rm(join(directory, entry), { force: true });
+      removed.push(entry);
+    } else if (entry.endsWith(KEY_LOCK_SUFFIX)) {
+      // A key lock of a killed server: the next writer would take it over anyway; tidier gone.
+      const holder = await readHolder(join(directory, entry));
+      if (holder !== 'gone' && holder !== 'unreadable' && holder.host === hostname() && !processIsAlive(holder.pid)) {
+        await rm(join(directory, entry), { force: true });
+        removed.push(entry);
+      }
+    }
   }
   return removed;
 }

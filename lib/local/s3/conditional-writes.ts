@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { withFileLock } from '../state-lock.ts';
+import { KEY_LOCK_SUFFIX } from './atomic-store.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import type { S3rverContext, S3rverMiddleware, S3rverStore } from './s3rver-app.ts';
 import { readWriteCondition, refusal, type S3ErrorSpec, type WriteCondition } from './write-preconditions.ts';
@@ -24,7 +25,7 @@ const S3Error = require('s3rver/lib/models/error') as new (code: string, message
  * servers share one state directory, a lock file next to the object (../state-lock.ts) held
  * for the check and the write; each write itself is atomic (./atomic-store.ts).
  */
-export const KEY_LOCK_SUFFIX = '.fmnist-lock';
+
 export function conditionalWrites(): S3rverMiddleware {
   const locks = new KeyedLock();
   return async (ctx, next) => {
