@@ -74,8 +74,9 @@ export function inputKey(file: Pick<InputFile, 'split' | 'path' | 'sha256'>): st
 /**
  * Uploads each input under a key named by its content (inputKey): the same bytes always map to the
  * same key and other bytes never share one, so runs sharing a state directory never replace a
- * file another run is reading. An object already there is kept (If-None-Match: *, which the local
- * S3 enforces atomically across runs) after its ETag confirms the content. Names are kept: IDX
+ * file another run is reading. An object already there is kept after its ETag confirms the
+ * content; a new one is written with If-None-Match: * (which the local S3 enforces across runs),
+ * so of two runs uploading it at once one writes and the other keeps it. Names are kept: IDX
  * files pair by name.
  */
 export async function uploadInputs(s3: S3Client, bucket: string, files: InputFile[]): Promise<Upload[]> {
@@ -83,6 +84,12 @@ export async function uploadInputs(s3: S3Client, bucket: string, files: InputFil
   for (const file of files) {
     const key = inputKey(file);
     const location = `s3://${bucket}/${key}`;
+    const stored = await storedEtag(s3, bucket, key);
+    if (stored !== undefined) {
+      if (bareEtag(stored) !== file.md5) throw damagedInput(location, file, stored);
+      uploads.push({ ...file, key });
+      continue;
+    }
     const handle = await openReadableFile(file.path, { regularOnly: true });
     let etag: string | undefined;
     try {
@@ -92,11 +99,10 @@ export async function uploadInputs(s3: S3Client, bucket: string, files: InputFil
       const sent = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: file.bytes, IfNoneMatch: '*' }));
       etag = sent.ETag;
     } catch (error) {
+      // Another run uploaded the same bytes meanwhile.
       if (!isPreconditionFailed(error)) throw error;
-      etag = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag;
-      if (bareEtag(etag) !== file.md5) {
-        throw new ConfigError(`${location} holds other bytes than ${file.path} (ETag ${etag}, expected ${file.md5}): the state directory is damaged; remove that object's files or use another --state-dir`);
-      }
+      etag = await storedEtag(s3, bucket, key);
+      if (bareEtag(etag) !== file.md5) throw damagedInput(location, file, etag);
     } finally {
       await handle.close();
     }
@@ -108,6 +114,22 @@ export async function uploadInputs(s3: S3Client, bucket: string, files: InputFil
     uploads.push({ ...file, key });
   }
   return uploads;
+}
+
+/** The ETag of the object at `key`, or undefined if there is none. */
+async function storedEtag(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag ?? '';
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+function damagedInput(location: string, file: InputFile, etag: string | undefined): ConfigError {
+  return new ConfigError(
+    `${location} holds other bytes than ${file.path} (ETag ${etag}, expected ${file.md5}): the state directory is damaged; remove that object's files or use another --state-dir`,
+  );
 }
 
 function isPreconditionFailed(error: unknown): boolean {
