@@ -9,6 +9,10 @@ import { defaultDataset } from '../lib/cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand, WorkflowFailedError } from '../lib/cli/commands.ts';
 import { registerAwsCommands } from '../lib/cli/aws/index.ts';
 import { addTrainingOptions, positiveInteger } from '../lib/cli/options.ts';
+import { exitCodeFor, installSignalHandlers, interruption } from '../lib/cli/signals.ts';
+import { fileProblem } from '../lib/data/input-file.ts';
+
+const FILE_PROBLEMS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']);
 
 const program = new Command('fmnist')
   .description('Train and evaluate a Fashion-MNIST CNN: locally, or as the serverless workflow deployed to AWS.')
@@ -84,12 +88,28 @@ withTrainingOptions(
 
 registerAwsCommands(program);
 
+installSignalHandlers();
 try {
   await program.parseAsync();
 } catch (error) {
-  if (error instanceof DataValidationError || error instanceof ConfigError || error instanceof WorkflowFailedError) {
-    process.stderr.write(`fmnist: ${error.message}\n`);
-    process.exit(1);
-  }
+  const signal = interruption();
+  const message = userFacingMessage(error);
+  if (message !== undefined) process.stderr.write(`fmnist: ${message}\n`);
+  // A command stopped by Ctrl-C or SIGTERM exits with the signal's code, whatever it failed with.
+  if (signal) process.exit(exitCodeFor(signal));
+  if (message !== undefined) process.exit(1);
   throw error;
+}
+if (interruption()) process.exit(exitCodeFor(interruption()!));
+
+/**
+ * One line for what the user can fix: our own errors, and file-system errors that name a path
+ * (a path given on the command line that is missing, unreadable or a directory). Anything else
+ * is a bug and keeps its stack trace.
+ */
+function userFacingMessage(error: unknown): string | undefined {
+  if (error instanceof DataValidationError || error instanceof ConfigError || error instanceof WorkflowFailedError) return error.message;
+  const failure = error as NodeJS.ErrnoException;
+  if (typeof failure?.path === 'string' && FILE_PROBLEMS.has(failure.code ?? '')) return fileProblem(failure.path, failure);
+  return undefined;
 }

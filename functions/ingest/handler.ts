@@ -7,7 +7,8 @@ import { DATASET_SUMMARY_MESSAGE, summarize } from '../../lib/data/summary.ts';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { runtimeResources } from '../../lib/aws/runtime-env.ts';
-import { objectExists, s3InputFile, uploadDirectory } from '../../lib/aws/s3.ts';
+import { s3InputFile, uploadDirectory } from '../../lib/aws/s3.ts';
+import { checkStoredDataset } from '../../lib/workflow/stored-dataset.ts';
 import { ingestLimitsFor } from '../../lib/data/ingest-limits.ts';
 import { ingestEventSchema, parseEvent, type IngestResult } from '../../lib/workflow/events.ts';
 import { datasetPrefix } from '../../lib/workflow/layout.ts';
@@ -15,7 +16,8 @@ import { withScratchDir } from '../../lib/workflow/scratch.ts';
 
 /**
  * Streams the raw CSVs from S3 through validation into shards in /tmp, then uploads the shards
- * and, last, the manifest. A dataset already in the bucket (same content, same id) is reused.
+ * and, last, the manifest. A dataset already in the bucket (same content, same id) is reused if it
+ * is intact (lib/workflow/stored-dataset.ts); a damaged one is written again.
  * Source keys must be under raw/ of its own bucket (lib/workflow/keys.ts); what it takes in is
  * capped by its memory and /tmp (lib/data/ingest-limits.ts).
  */
@@ -40,7 +42,9 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         logger.info(DATASET_SUMMARY_MESSAGE, { split, summary: summarize(await loadSplit(outDir, split, manifest)) });
       }
       const prefix = datasetPrefix(manifest.datasetId);
-      const reused = await objectExists(s3, { bucket, key: prefix + MANIFEST_FILE });
+      const stored = await checkStoredDataset(s3, bucket, prefix, outDir, manifest);
+      if (stored.state === 'damaged') logger.warn('the stored dataset is damaged: writing it again', { datasetId: manifest.datasetId, problem: stored.problem });
+      const reused = stored.state === 'intact';
       if (!reused) await uploadDirectory(s3, outDir, { bucket, key: prefix }, [MANIFEST_FILE]);
       const summary = (split: 'train' | 'test') => ({
         examples: manifest.splits[split].examples,

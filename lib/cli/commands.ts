@@ -1,9 +1,10 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadSplit, readManifest } from '../data/dataset.ts';
 import { ingestDataset } from '../data/ingest.ts';
+import { ConfigError } from '../data/errors.ts';
 import { localFile } from '../data/input-file.ts';
-import type { Manifest } from '../data/manifest.ts';
+import { MANIFEST_FILE, type Manifest } from '../data/manifest.ts';
 import { formatSummary, summarize } from '../data/summary.ts';
 import { initBackend } from '../model/backend.ts';
 import { classificationReport, formatClassificationReport } from '../report/classification-report.ts';
@@ -17,6 +18,7 @@ import { causeMessage } from '../local/progress.ts';
 import { readLabelFile } from './label-file.ts';
 import { trainConfigFromFlags, trainConfigOverrides, type TrainFlags } from './options.ts';
 import { trainingProgress } from './progress.ts';
+import { whileInterruptible } from './signals.ts';
 
 /** Human output goes to stderr so stdout stays clean for `--json`. */
 const say = (line = '') => process.stderr.write(line + '\n');
@@ -90,6 +92,8 @@ export interface EvaluateFlags {
 }
 
 export async function evaluateCommand(flags: EvaluateFlags): Promise<EvaluationMetrics> {
+  await requireFile(join(flags.model, MODEL_FILES.model), `${flags.model}: no model here (no ${MODEL_FILES.model}): give a directory written by \`train\``);
+  await requireFile(join(flags.data, MANIFEST_FILE), `${flags.data}: no dataset here (no ${MANIFEST_FILE}): give a directory written by \`ingest\``);
   await initBackend();
   const metrics = await runEvaluateStep({ datasetDir: flags.data, modelDir: flags.model, reportDir: flags.out });
   say(`test loss ${metrics.loss.toFixed(4)} - test accuracy ${metrics.accuracy.toFixed(4)} (${metrics.examples} images)`);
@@ -106,7 +110,7 @@ export interface ReportFlags {
 export async function reportCommand(flags: ReportFlags): Promise<void> {
   const [yTrue, yPred] = await Promise.all([readLabelFile(flags.labels), readLabelFile(flags.predictions)]);
   if (yTrue.length !== yPred.length) {
-    throw new Error(
+    throw new ConfigError(
       `${flags.labels} has ${yTrue.length} labels but ${flags.predictions} has ${yPred.length}: they must pair line by line`,
     );
   }
@@ -142,24 +146,23 @@ export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
   const out = resolve(flags.out ?? join('runs', runId));
   say(`run ${runId}: ${flags.datasetDescription ?? 'data from the command line'}`);
 
+  // Ctrl-C or SIGTERM aborts the execution, which stops its tasks and its cloud (a temporary
+  // bucket included); the process then exits with the signal's code (bin/fmnist.ts).
   const abort = new AbortController();
-  const onInterrupt = () => abort.abort();
-  process.once('SIGINT', onInterrupt);
-  let result: LocalRunResult;
-  try {
-    result = await runWorkflowLocally({
-      train: flags.train,
-      test: flags.test,
-      input: { runId, config, ...(flags.limit ? { limit: flags.limit } : {}) },
-      executionName: runId,
-      outDir: out,
-      stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
-      trainHooks: trainingProgress(),
-      signal: abort.signal,
-    });
-  } finally {
-    process.off('SIGINT', onInterrupt);
-  }
+  const result = await whileInterruptible(
+    () => abort.abort(),
+    () =>
+      runWorkflowLocally({
+        train: flags.train,
+        test: flags.test,
+        input: { runId, config, ...(flags.limit ? { limit: flags.limit } : {}) },
+        executionName: runId,
+        outDir: out,
+        stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
+        trainHooks: trainingProgress(),
+        signal: abort.signal,
+      }),
+  );
   if (result.status !== 'SUCCEEDED') {
     throw new WorkflowFailedError(
       `local workflow ${result.status}: ${result.error ?? 'unknown error'}: ${causeMessage(result.cause)} (event log in ${out})`,
@@ -184,6 +187,12 @@ export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
   });
   say(`done in ${seconds.toFixed(1)} s (training ${training.seconds.toFixed(1)} s on ${training.backend.name}); everything is under ${out}`);
   return result;
+}
+
+/** Refuses with `message` unless `path` is a file (a missing directory says the same). */
+async function requireFile(path: string, message: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) throw new ConfigError(message);
 }
 
 /** The local workflow ended in FAILED, TIMED_OUT or ABORTED; the message carries the cause. */

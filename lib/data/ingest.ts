@@ -8,7 +8,7 @@ import { readExamples } from './examples.ts';
 import { IngestBudget, type IngestLimits } from './ingest-limits.ts';
 import type { InputFile } from './input-file.ts';
 import { MANIFEST_FILE, type Manifest, type SplitManifest } from './manifest.ts';
-import { createStaging, existingDataset, publish } from './publish-dir.ts';
+import { createStaging, existingDataset, publish, recoverInterruptedPublish } from './publish-dir.ts';
 import { ShardWriter } from './shard-writer.ts';
 import type { Split } from './shard.ts';
 
@@ -47,6 +47,8 @@ export const DEFAULT_EXAMPLES_PER_SHARD = 10_000;
 export async function ingestDataset(opts: IngestOptions): Promise<Manifest> {
   const examplesPerShard = opts.examplesPerShard ?? DEFAULT_EXAMPLES_PER_SHARD;
   checkOptions(opts, examplesPerShard);
+  // A process killed mid-publish may have left the old dataset aside: put it back first.
+  await recoverInterruptedPublish(opts.outDir);
   // Fail before the long read if the output directory is something we must not replace.
   await existingDataset(opts.outDir);
 
@@ -65,6 +67,7 @@ export async function ingestDataset(opts: IngestOptions): Promise<Manifest> {
     };
     await writeFile(join(staging.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     await publish(staging.dir, opts.outDir, manifest.datasetId, opts.replace ?? false);
+    staging.published();
     return manifest;
   } catch (error) {
     await staging.discard();

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, DataValidationError } from './errors.ts';
+import { ownerPid, processIsAlive, trackLeftover } from './leftovers.ts';
 import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.ts';
 
 /*
@@ -13,22 +15,79 @@ import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.ts';
 export interface Staging {
   dir: string;
   discard(): Promise<void>;
+  /** The staging directory became the output: nothing to clean up any more. */
+  published(): void;
 }
+
+/*
+ * Leftovers are named after their process: `.<out>.staging-<pid>-<random>` while a dataset is
+ * built, `.<out>.old-<pid>-<random>` while it replaces another. SIGINT and SIGTERM clean them up
+ * (./leftovers.ts); after SIGKILL, recoverInterruptedPublish() on the next start puts a replaced
+ * dataset back if the kill came between its two renames, and removes the rest.
+ */
+const stagingPrefix = (base: string) => `.${base}.staging-`;
+const asidePrefix = (base: string) => `.${base}.old-`;
 
 export async function createStaging(outDir: string): Promise<Staging> {
   const target = resolve(outDir);
   const parent = dirname(target);
   const firstCreated = await mkdir(parent, { recursive: true });
-  const dir = await mkdtemp(join(parent, `.${basename(target)}.staging-`));
+  const dir = await mkdtemp(join(parent, `${stagingPrefix(basename(target))}${process.pid}-`));
+  const untrack = trackLeftover(dir);
   // mkdtemp makes it private (0700); the published dataset should be as readable as a mkdir'd one.
   await chmod(dir, 0o755);
   return {
     dir,
     async discard() {
       await rm(dir, { recursive: true, force: true });
+      untrack();
       if (firstCreated) await removeEmptyDirs(parent, firstCreated);
     },
+    published: untrack,
   };
+}
+
+/**
+ * Cleans up after a process killed while writing `outDir` (SIGKILL runs no cleanup): a dataset
+ * moved aside for a replacement goes back if `outDir` is missing; staging and set-aside folders
+ * whose process is gone are removed. Folders of a live process are left alone. Returns what it did.
+ */
+export async function recoverInterruptedPublish(outDir: string): Promise<{ restored?: string; removed: string[] }> {
+  const target = resolve(outDir);
+  const parent = dirname(target);
+  const base = basename(target);
+  const entries = await readdir(parent).catch(() => [] as string[]);
+  const removed: string[] = [];
+  let restored: string | undefined;
+  const stale = (name: string, prefix: string) => {
+    const pid = ownerPid(name, prefix);
+    return pid !== undefined && !processIsAlive(pid);
+  };
+  for (const name of entries.filter((entry) => stale(entry, asidePrefix(base)))) {
+    const aside = join(parent, name);
+    if (restored === undefined && !(await exists(target))) {
+      await rename(aside, target);
+      restored = aside;
+    } else {
+      await rm(aside, { recursive: true, force: true });
+      removed.push(aside);
+    }
+  }
+  for (const name of entries.filter((entry) => stale(entry, stagingPrefix(base)))) {
+    await rm(join(parent, name), { recursive: true, force: true });
+    removed.push(join(parent, name));
+  }
+  return { restored, removed };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 /** rmdir only removes empty directories, so anything someone else put there meanwhile survives. */
@@ -61,9 +120,17 @@ export async function existingDataset(outDir: string): Promise<Manifest | 'none'
   try {
     return parseManifest(JSON.parse(await readFile(manifestPath, 'utf8')), manifestPath);
   } catch (error) {
-    const known = error instanceof SyntaxError || error instanceof DataValidationError || (error as NodeJS.ErrnoException).code === 'ENOENT';
-    if (!known) throw error;
-    throw new ConfigError(`${outDir} is not empty and holds no valid dataset manifest: refusing to replace it`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? `${manifestPath} is missing`
+        : error instanceof SyntaxError
+          ? `${manifestPath} is not valid JSON (${error.message})`
+          : error instanceof DataValidationError
+            ? error.message
+            : undefined;
+    if (why === undefined) throw error;
+    throw new ConfigError(`${outDir} is not empty and holds no valid dataset (${why}): refusing to replace it; remove it or choose another output directory`);
   }
 }
 
@@ -85,13 +152,21 @@ export async function publish(stagingDir: string, outDir: string, datasetId: str
       `${outDir} already holds dataset ${existing.datasetId}, not this one (${datasetId}): choose another output directory, remove it, or ask to replace it`,
     );
   }
-  const aside = join(dirname(resolve(outDir)), `.${basename(resolve(outDir))}.old-${randomBytes(4).toString('hex')}`);
+  const target = resolve(outDir);
+  const aside = join(dirname(target), `${asidePrefix(basename(target))}${process.pid}-${randomBytes(4).toString('hex')}`);
+  // Interrupted between the two renames, the old dataset goes back where it was.
+  const untrack = trackLeftover(aside, () => {
+    if (existsSync(target)) rmSync(aside, { recursive: true, force: true });
+    else renameSync(aside, target);
+  });
   await rename(outDir, aside);
   try {
     await rename(stagingDir, outDir);
   } catch (error) {
     await rename(aside, outDir);
+    untrack();
     throw error;
   }
   await rm(aside, { recursive: true, force: true });
+  untrack();
 }

@@ -1,9 +1,11 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { processIsAlive, trackLeftover } from '../data/leftovers.ts';
+import { makeStoreAtomic, sweepPartialFiles, type FilesystemStoreInternals } from './s3/atomic-store.ts';
 import { conditionalWrites } from './s3/conditional-writes.ts';
 import { installBefore, type S3rverApp, type S3rverMiddleware } from './s3/s3rver-app.ts';
 import { installSingleDesCompat } from './s3rver-des.ts';
@@ -16,7 +18,9 @@ import { installSingleDesCompat } from './s3rver-des.ts';
  * SigV4 request but not the signature).
  *
  * S3 conditional writes (If-None-Match / If-Match), which s3rver ignores, are added by
- * lib/local/s3/conditional-writes.ts.
+ * lib/local/s3/conditional-writes.ts; whole-object writes are made atomic (temporary file, then
+ * rename; a short body is refused) by lib/local/s3/atomic-store.ts, as S3 never shows a partial
+ * object.
  *
  * Two s3rver quirks are handled here:
  * - truncated listings (> 1,000 keys) need single DES, which OpenSSL 3 only has in its legacy
@@ -68,6 +72,7 @@ const S3_BEHAVIOUR: readonly (() => S3rverMiddleware)[] = [conditionalWrites];
 
 /** The shape of the S3rver class we use (the package ships no types). */
 interface S3rverInstance extends S3rverApp {
+  store: FilesystemStoreInternals;
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -98,8 +103,15 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
   const S3rver = require('s3rver') as S3rverConstructor;
   const bucket = options.bucket ?? DEFAULT_LOCAL_BUCKET;
   const temporary = options.directory === undefined;
-  const directory = temporary ? await mkdtemp(join(tmpdir(), 'fmnist-s3-')) : resolve(options.directory!);
-  if (!temporary) await mkdir(directory, { recursive: true });
+  // A temporary bucket is named after its process, so one left by a killed process is swept by
+  // the next start; a kept one gets the temporary files of writes killed midway removed.
+  await sweepTemporaryBuckets();
+  const directory = temporary ? await mkdtemp(join(tmpdir(), `${TEMPORARY_BUCKET_PREFIX}${process.pid}-`)) : resolve(options.directory!);
+  if (!temporary) {
+    await mkdir(directory, { recursive: true });
+    await sweepPartialFiles(directory);
+  }
+  const untrack = temporary ? trackLeftover(directory) : () => {};
   let server: S3rverInstance | undefined;
   try {
     server = new S3rver({
@@ -110,6 +122,7 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
       configureBuckets: [{ name: bucket }],
     });
     // Who may call first (IAM, given by the local cloud), then what S3 does that s3rver does not.
+    makeStoreAtomic(server.store);
     installBefore(server, [...((options.middleware ?? []) as S3rverMiddleware[]), ...S3_BEHAVIOUR.map((create) => create())]);
     const address = await server.run();
     const endpoint = `http://127.0.0.1:${address.port}`;
@@ -137,11 +150,28 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
             await server!.close();
           } finally {
             if (temporary) await rm(directory, { recursive: true, force: true });
+            untrack();
           }
         })()),
     };
   } catch (error) {
     if (temporary) await rm(directory, { recursive: true, force: true });
+    untrack();
     throw error;
   }
+}
+
+export const TEMPORARY_BUCKET_PREFIX = 'fmnist-s3-';
+const TEMPORARY_BUCKET = new RegExp(`^${TEMPORARY_BUCKET_PREFIX}(\\d+)-`);
+
+/** Removes temporary buckets (in the OS temporary directory) whose process is gone. */
+export async function sweepTemporaryBuckets(parent = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    const owner = TEMPORARY_BUCKET.exec(name)?.[1];
+    if (owner === undefined || processIsAlive(Number(owner))) continue;
+    await rm(join(parent, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -11,6 +11,7 @@ import type { Template } from './cloud/template.ts';
 import { loadStackTemplate } from './definition.ts';
 import { LogDisplay } from './log-display.ts';
 import { type ExecutionEvent, ProgressPrinter } from './progress.ts';
+import { claimOutDir } from './out-dir.ts';
 import { checkInputs, copyOutputs, uploadInputs, writeJsonFile } from './run-files.ts';
 import { ExecutionHistory, historyOperations } from './states/history.ts';
 import { type LambdaDouble, STATE_PAYLOAD_LIMIT_BYTES, taskHandlers } from './states/integrations.ts';
@@ -29,12 +30,12 @@ export type { ExecutionEvent };
 export type LocalRunStatus = ExecutionStatus;
 
 export interface LocalRunOptions {
-  /** Local files (Kaggle CSV, .csv.gz, IDX): uploaded to raw/train/<name> and raw/test/<name>. */
+  /** Local files (Kaggle CSV, .csv.gz, IDX): uploaded to raw/<split>/<sha256, 16 hex digits>/<name>. */
   train: string[];
   test: string[];
   /** The rest of the execution input (limit, runId, config, trainOn, promote); validated by ValidateInput. */
   input?: Omit<Partial<ExecutionInput>, 'train' | 'test'>;
-  /** Where the run's outputs are copied (created if needed). */
+  /** Where the run's outputs are copied (created if needed); refused if it holds another run's. */
   outDir: string;
   /** Default: a fresh run id (which ValidateInput then uses as the run id, as for triggered runs). */
   executionName?: string;
@@ -115,6 +116,9 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
   if (options.cloud && (options.template || options.context || options.stateDir || options.bucket || options.timeScale !== undefined)) {
     throw new ConfigError('a given cloud has its own template, bucket, state directory and time scale: pass either the cloud or those options');
   }
+  // Refused before any work: another run's outputs are never written over (a resume of the same
+  // run id may write into its own directory).
+  await claimOutDir(outDir, typeof options.input?.runId === 'string' ? options.input.runId : executionName);
 
   const loaded = options.cloud
     ? { template: options.cloud.model.resolver.template, source: 'given' as const, milliseconds: 0 }

@@ -206,7 +206,7 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     const result = await run({ test: [bad] });
     assert.equal(result.status, 'FAILED');
     assert.equal(result.error, 'DataValidationError');
-    assert.match(causeMessage(result.cause), /s3:\/\/fmnist-local\/raw\/test\/bad_test\.csv, line 4/);
+    assert.match(causeMessage(result.cause), /s3:\/\/fmnist-local\/raw\/test\/[0-9a-f]{16}\/bad_test\.csv, line 4/);
     assert.deepEqual(entered(result.events), ['ValidateInput', 'Ingest', 'Failed']);
     assert.equal(ofType(result.events, 'StateRetried').length, 0);
   });

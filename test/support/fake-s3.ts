@@ -77,7 +77,9 @@ export class FakeS3 {
     this.mock.on(ListObjectsV2Command).callsFake((input) => {
       where(input.Bucket, '');
       const keys = [...this.objects.keys()].filter((key) => key.startsWith(input.Prefix ?? '')).sort();
-      return { Contents: keys.map((Key) => ({ Key, Size: this.objects.get(Key)!.length })), IsTruncated: false };
+      // S3's ETag of a single-part upload (without SSE-KMS) is the MD5 of the bytes, quoted.
+      const etag = (body: Buffer) => JSON.stringify(createHash('md5').update(body).digest('hex'));
+      return { Contents: keys.map((Key) => ({ Key, Size: this.objects.get(Key)!.length, ETag: etag(this.objects.get(Key)!) })), IsTruncated: false };
     });
   }
 

@@ -1,4 +1,8 @@
+import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { withFileLock } from '../state-lock.ts';
+import { KEY_LOCK_SUFFIX } from './atomic-store.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import type { S3rverContext, S3rverMiddleware, S3rverStore } from './s3rver-app.ts';
 import { readWriteCondition, refusal, type S3ErrorSpec, type WriteCondition } from './write-preconditions.ts';
@@ -16,11 +20,12 @@ const S3Error = require('s3rver/lib/models/error') as new (code: string, message
  * its own validation (access key, bucket, the multipart XML), as in S3; S3 evaluates it when the
  * write completes, which under the lock gives the same answer as checking just before writing.
  *
- * Unconditional writes take the same lock: s3rver writes objects in place (no temporary file and
- * rename), so two writes to one key at once could interleave their bytes, and a plain write must
- * not land between a conditional write's check and its write. One lock per server: two servers
- * on one directory are not serialized with each other.
+ * Unconditional writes take the same lock: a plain write must not land between a conditional
+ * write's check and its write. The lock is per key in this server and, for two local runs whose
+ * servers share one state directory, a lock file next to the object (../state-lock.ts) held
+ * for the check and the write; each write itself is atomic (./atomic-store.ts).
  */
+
 export function conditionalWrites(): S3rverMiddleware {
   const locks = new KeyedLock();
   return async (ctx, next) => {
@@ -33,9 +38,13 @@ function guardedStore(ctx: S3rverContext, condition: WriteCondition, locks: Keye
   const store = ctx.store;
   const write = async <T>(bucket: string, key: string, commit: () => Promise<T>): Promise<T> => {
     const outcome = await locks.run(`${bucket}/${key}`, async (): Promise<{ refused: S3ErrorSpec } | { written: T }> => {
-      const current = condition.kind === 'unconditional' ? null : await currentEtag(store, bucket, key);
-      const refused = refusal(condition, key, current);
-      return refused ? { refused } : { written: await commit() };
+      const objectPath = store.getResourcePath(bucket, key, 'object');
+      await mkdir(dirname(objectPath), { recursive: true });
+      return withFileLock(`${objectPath}${KEY_LOCK_SUFFIX}`, { purpose: `writing s3://${bucket}/${key}` }, async () => {
+        const current = condition.kind === 'unconditional' ? null : await currentEtag(store, bucket, key);
+        const refused = refusal(condition, key, current);
+        return refused ? { refused } : { written: await commit() };
+      });
     });
     if ('written' in outcome) return outcome.written;
     // A refused PutObject's unread body is drained by Node's HTTP server after the response.

@@ -11,6 +11,8 @@ export interface S3rverApp {
 
 /** s3rver's FilesystemStore (lib/stores/filesystem.js), the methods used here. */
 export interface S3rverStore {
+  /** Where a key's file of this kind lives: `<dir of the key>/<last segment>._S3rver_<resource>`. */
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   /** Rejects with code ENOENT when no object has the key. `etag` is quoted, as S3 sends it. */
   getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
   putObject(object: { bucket: string; key: string; content: unknown }): Promise<unknown>;
