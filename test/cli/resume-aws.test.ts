@@ -130,8 +130,8 @@ const AFTER_REDRIVE = history(
   FAILED_ATTEMPT.length + 1,
 );
 
-function serveHistory(sfnMock: ReturnType<typeof mockClient>, events: () => HistoryEvent[]) {
-  sfnMock.on(GetExecutionHistoryCommand).callsFake((input: { reverseOrder?: boolean; maxResults?: number; nextToken?: string }) => {
+function serveHistory(sfnMock: ReturnType<typeof setup>['sfnMock'], events: () => HistoryEvent[]) {
+  sfnMock.on(GetExecutionHistoryCommand).callsFake((input) => {
     const ordered = input.reverseOrder ? [...events()].reverse() : events();
     const start = input.nextToken ? Number(input.nextToken) : 0;
     const end = start + (input.maxResults || 1000);
