@@ -84,7 +84,7 @@ async function runAndKill(args: string[], stateDir: string): Promise<Killed> {
       if (runId) {
         const runDir = join(stateDir, BUCKET_DIR, 'runs', runId);
         const checkpoint = await filesUnder(join(runDir, 'checkpoint'));
-        if (checkpoint.some((file) => /manifest/i.test(file) && file.endsWith(OBJECT_SUFFIX))) {
+        if (checkpoint.some((file) => file.endsWith(`manifest.json${OBJECT_SUFFIX}`))) {
           child.kill('SIGKILL');
           await exited;
           return { runId, stderr, stored: (await filesUnder(runDir)).filter((file) => file.endsWith(OBJECT_SUFFIX)) };
