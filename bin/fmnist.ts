@@ -7,7 +7,8 @@ import { Command } from 'commander';
 import { ConfigError, DataValidationError } from '../lib/data/errors.ts';
 import { defaultDataset } from '../lib/cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand, WorkflowFailedError } from '../lib/cli/commands.ts';
-import { registerAwsCommands } from '../lib/cli/aws/index.ts';
+import { registerAwsCommands, registerResumeCommand } from '../lib/cli/aws/index.ts';
+import { resumeCommand } from '../lib/cli/resume.ts';
 import { addTrainingOptions, positiveInteger } from '../lib/cli/options.ts';
 import { exitCodeFor, installSignalHandlers, interruption } from '../lib/cli/signals.ts';
 import { fileProblem } from '../lib/data/input-file.ts';
@@ -87,6 +88,9 @@ withTrainingOptions(
 });
 
 registerAwsCommands(program);
+
+// `fmnist resume <runId>`: locally (lib/cli/resume.ts), or with --aws on the deployed workflow.
+registerResumeCommand(program, resumeCommand);
 
 installSignalHandlers();
 try {

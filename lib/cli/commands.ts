@@ -14,6 +14,8 @@ import { newRunId } from '../workflow/run-id.ts';
 import { runTrainStep, writeJson, type TrainingRecord } from '../workflow/train-step.ts';
 import { MODEL_FILES, REPORT_FILES } from '../workflow/files.ts';
 import { runWorkflowLocally, type LocalRunResult } from '../local/runner.ts';
+import type { ExecutionInput } from '../workflow/execution-input.ts';
+import { writeLocalRunNote } from './local-run-note.ts';
 import { causeMessage } from '../local/progress.ts';
 import { readLabelFile } from './label-file.ts';
 import { trainConfigFromFlags, trainConfigOverrides, type TrainFlags } from './options.ts';
@@ -140,11 +142,39 @@ export const DEFAULT_LOCAL_STATE_DIR = join('runs', '.local-s3');
  * state machine definition, run in-process against an embedded S3 server (lib/local/).
  */
 export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
-  const started = performance.now();
   const config = await trainConfigOverrides(flags); // refuse bad settings before any work
   const runId = newRunId();
-  const out = resolve(flags.out ?? join('runs', runId));
   say(`run ${runId}: ${flags.datasetDescription ?? 'data from the command line'}`);
+  return runLocalWorkflow({
+    runId,
+    executionName: runId,
+    out: resolve(flags.out ?? join('runs', runId)),
+    data: { files: { train: flags.train, test: flags.test } },
+    input: { config, ...(flags.limit ? { limit: flags.limit } : {}) },
+    stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
+  });
+}
+
+/** One local execution of a run: a new one (`run`) or a resumed one (`resume`, lib/cli/resume.ts). */
+export interface LocalWorkflowRun {
+  runId: string;
+  executionName: string;
+  /** Absolute output directory. */
+  out: string;
+  /** Local files to upload, or raw/ keys already in the local bucket (a resumed run's). */
+  data: { files: { train: string[]; test: string[] } } | { keys: { train: string[]; test: string[] } };
+  /** The execution input besides train and test. */
+  input: Omit<Partial<ExecutionInput>, 'train' | 'test'>;
+  /** Undefined: a throw-away bucket. */
+  stateDir?: string;
+}
+
+/** Runs the local workflow, then prints and records the run's results (runs/<id>/run.json of `out`). */
+export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunResult> {
+  const started = performance.now();
+  const { runId, out } = run;
+  // Where the outputs go and who runs it, for `fmnist resume` after a crash (lib/cli/local-run-note.ts).
+  if (run.stateDir) await writeLocalRunNote(run.stateDir, { runId, outDir: out });
 
   // Ctrl-C or SIGTERM aborts the execution, which stops its tasks and its cloud (a temporary
   // bucket included); the process then exits with the signal's code (bin/fmnist.ts).
@@ -153,12 +183,11 @@ export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
     () => abort.abort(),
     () =>
       runWorkflowLocally({
-        train: flags.train,
-        test: flags.test,
-        input: { runId, config, ...(flags.limit ? { limit: flags.limit } : {}) },
-        executionName: runId,
+        ...('files' in run.data ? run.data.files : { train: [], test: [], storedInputs: run.data.keys }),
+        input: { ...run.input, runId },
+        executionName: run.executionName,
         outDir: out,
-        stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
+        stateDir: run.stateDir,
         trainHooks: trainingProgress(),
         signal: abort.signal,
       }),

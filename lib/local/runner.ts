@@ -33,6 +33,11 @@ export interface LocalRunOptions {
   /** Local files (Kaggle CSV, .csv.gz, IDX): uploaded to raw/<split>/<sha256, 16 hex digits>/<name>. */
   train: string[];
   test: string[];
+  /**
+   * Instead of train/test (give those empty): raw/ keys already in the bucket, used as they are
+   * (a resumed run's inputs, `fmnist resume`). Nothing is uploaded.
+   */
+  storedInputs?: { train: string[]; test: string[] };
   /** The rest of the execution input (limit, runId, config, trainOn, promote); validated by ValidateInput. */
   input?: Omit<Partial<ExecutionInput>, 'train' | 'test'>;
   /** Where the run's outputs are copied (created if needed); refused if it holds another run's. */
@@ -112,7 +117,9 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
   const stream = options.progress === undefined ? process.stderr : options.progress;
   const say = (line: string) => stream && stream.write(line + '\n');
   const printer = new ProgressPrinter(stream ? (line) => stream.write(line + '\n') : () => {});
-  const inputs = await checkInputs(options.train, options.test);
+  const stored = options.storedInputs;
+  if (stored && (options.train.length > 0 || options.test.length > 0)) throw new ConfigError('give local files or stored inputs, not both');
+  const inputs = stored ? [] : await checkInputs(options.train, options.test);
   if (options.cloud && (options.template || options.context || options.stateDir || options.bucket || options.timeScale !== undefined)) {
     throw new ConfigError('a given cloud has its own template, bucket, state directory and time scale: pass either the cloud or those options');
   }
@@ -168,8 +175,8 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
 
     const input = {
       ...options.input,
-      train: uploads.filter((u) => u.split === 'train').map((u) => u.key),
-      test: uploads.filter((u) => u.split === 'test').map((u) => u.key),
+      train: stored?.train ?? uploads.filter((u) => u.split === 'train').map((u) => u.key),
+      test: stored?.test ?? uploads.filter((u) => u.split === 'test').map((u) => u.key),
     } as JsonValue;
     const inputBytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
     if (inputBytes > STATE_PAYLOAD_LIMIT_BYTES) {

@@ -20,6 +20,11 @@ export interface FollowOptions {
   maxIntervalMs?: number;
   /** Consecutive transient GetExecutionHistory failures tolerated (default 8). */
   maxConsecutiveErrors?: number;
+  /**
+   * Follow only the events after this one (a redriven execution: its history keeps the events of
+   * the failed attempt, ending in the old ExecutionFailed). Default: from the start.
+   */
+  afterEventId?: number;
 }
 
 export interface FollowResult {
@@ -73,7 +78,7 @@ export async function followExecution(options: FollowOptions): Promise<FollowRes
   const maxInterval = options.maxIntervalMs ?? 15000;
   const maxErrors = options.maxConsecutiveErrors ?? 8;
   const printer = new HistoryPrinter(write);
-  let lastId = 0;
+  let lastId = options.afterEventId ?? 0;
   let interval = minInterval;
   let errors = 0;
   let ended = false;
@@ -162,6 +167,8 @@ export class HistoryPrinter {
     const type = event.type ?? '';
     if (type === 'ExecutionStarted') {
       line('execution started');
+    } else if (type === 'ExecutionRedriven') {
+      line(`execution redriven (redrive ${event.executionRedrivenEventDetails?.redriveCount ?? '?'}): from the failed state on`);
     } else if (type.endsWith('StateEntered')) {
       const name = event.stateEnteredEventDetails?.name ?? '?';
       this.state = { name, enteredAt: at, attempts: 0 };

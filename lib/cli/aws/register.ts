@@ -1,8 +1,10 @@
 import { Option, type Command } from 'commander';
+import { ConfigError } from '../../data/errors.ts';
 import { TRAIN_RUNTIMES } from '../../workflow/execution-input.ts';
 import { PROMOTION_MODES } from '../../workflow/promotion.ts';
 import { addTrainingOptions, positiveInteger } from '../options.ts';
 import type { AwsCommandDeps } from './clients.ts';
+import { resumeCommand, type ResumeFlags } from './resume.ts';
 import { DEFAULT_STACK_NAME, STACK_ENV } from './stack.ts';
 import { startCommand, type StartFlags } from './start.ts';
 import { DEFAULT_STATUS_LIMIT, statusCommand, type StatusFlags } from './status.ts';
@@ -58,6 +60,61 @@ export function registerAwsCommands(program: Command, deps: AwsCommandDeps = {})
       .option('--json', 'machine-readable output'),
   ).action(async (flags: StatusFlags) => {
     await statusCommand(flags, deps);
+  });
+  return program;
+}
+
+/** `fmnist resume` on this machine (lib/cli/resume.ts), given by the caller: lib/cli/aws does not load the local runtime. */
+export type LocalResume = (runId: string, flags: { stateDir?: string; out?: string }) => Promise<unknown>;
+
+interface ResumeCommandFlags extends ResumeFlags {
+  aws?: boolean;
+  stateDir?: string;
+}
+
+/** The flags that only mean something for the deployed workflow, as typed. */
+const AWS_ONLY: [keyof ResumeCommandFlags, string][] = [
+  ['redrive', '--redrive'],
+  ['json', '--json'],
+  ['stack', '--stack'],
+  ['stateMachineArn', '--state-machine-arn'],
+  ['bucket', '--bucket'],
+  ['region', '--region'],
+  ['profile', '--profile'],
+];
+
+/**
+ * Adds `fmnist resume <runId>`: a local run (the default, like `run`) or, with --aws, a run of the
+ * deployed workflow (like `start`/`status`: the same stack and bucket discovery). Sets
+ * process.exitCode 1 when a followed execution did not succeed; ConfigErrors go to the caller.
+ */
+export function registerResumeCommand(program: Command, resumeLocally: LocalResume, deps: AwsCommandDeps = {}): Command {
+  withConnectionOptions(
+    program
+      .command('resume')
+      .argument('<runId>', 'the run to finish (`run` prints it first; `fmnist status` lists deployed ones)')
+      .description(
+        'finish a run that did not succeed (killed, failed, timed out) reusing what it stored: its dataset, training ' +
+          'checkpoint, model and report. Local by default (the bucket in --state-dir); --aws for the deployed workflow',
+      )
+      .option('--state-dir <dir>', 'local: the state directory the run used (default runs/.local-s3)')
+      .option('--out <dir>', 'local: output directory (default: where the run wrote); --aws: where the report goes (default runs/<run id>/report)')
+      .option('--aws', 'resume a run of the deployed workflow (Step Functions)')
+      .option('--redrive', '--aws: redrive the failed execution from the state that failed, instead of starting a new execution')
+      .option('--no-wait', '--aws: start (or redrive) and return without following')
+      .option('--json', '--aws: print one JSON summary line on stdout (progress goes to stderr)'),
+  ).action(async (runId: string, flags: ResumeCommandFlags) => {
+    if (flags.aws) {
+      if (flags.stateDir !== undefined) throw new ConfigError('--state-dir is for local runs: drop it, or drop --aws');
+      const { aws: _aws, stateDir: _stateDir, ...awsFlags } = flags;
+      const result = await resumeCommand(runId, awsFlags, deps);
+      if (result.exitCode !== 0) process.exitCode = result.exitCode;
+      return;
+    }
+    const awsOnly = AWS_ONLY.filter(([key]) => flags[key] !== undefined).map(([, flag]) => flag);
+    if (flags.wait === false) awsOnly.push('--no-wait');
+    if (awsOnly.length > 0) throw new ConfigError(`${awsOnly.join(', ')}: for a run of the deployed workflow; add --aws`);
+    await resumeLocally(runId, { stateDir: flags.stateDir, out: flags.out });
   });
   return program;
 }

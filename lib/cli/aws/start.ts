@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { StartExecutionCommand, type ExecutionStatus } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../data/errors.ts';
 import { downloadPrefix, s3Url } from '../../aws/s3.ts';
@@ -13,7 +14,7 @@ import {
   sleep as realSleep,
   type AwsCommandDeps,
 } from './clients.ts';
-import { followExecution } from './follow.ts';
+import { followExecution, type FollowResult } from './follow.ts';
 import { formatDuration, formatPercent } from './format.ts';
 import { runOutcome, type RunOutcome } from './run-output.ts';
 import { latestRawPair, resolveSources } from './sources.ts';
@@ -126,32 +127,7 @@ export async function startCommand(flags: StartFlags, deps: AwsCommandDeps = {})
       write: say,
       sleep: deps.sleep ?? realSleep,
     });
-    result.status = followed.status;
-    result.error = followed.error;
-    result.cause = followed.cause;
-    if (followed.status === 'SUCCEEDED') {
-      const outcome = runOutcome(followed.output);
-      result.outcome = outcome;
-      const finalRunId = outcome.runId ?? runId;
-      say(summaryLine(outcome));
-      if (outcome.promotionReason !== undefined) {
-        say(`champion: ${outcome.promoted ? 'promoted' : 'kept'} (${outcome.promotionReason})`);
-      }
-      const prefix = outcome.reportPrefix ?? reportPrefix(finalRunId);
-      const dir = flags.out ?? join('runs', finalRunId, 'report');
-      const files = await awsCall(`downloading ${s3Url({ bucket, key: prefix })}`, () =>
-        downloadPrefix(s3, { bucket, key: prefix }, dir),
-      );
-      result.reportDir = dir;
-      result.reportFiles = files;
-      const pngs = files.filter((file) => file.endsWith('.png'));
-      say(`report: ${files.length} files from ${s3Url({ bucket, key: prefix })} in ${dir}`);
-      if (pngs.length > 0) say(`  charts: ${pngs.join(', ')}`);
-    } else {
-      result.exitCode = 1;
-      say(`execution ${followed.status}${followed.error ? `: ${followed.error}` : ''}`);
-      say(`  see ${consoleUrl}`);
-    }
+    Object.assign(result, await settleFollowed(followed, { s3, bucket, runId, out: flags.out, consoleUrl, say }));
   } else {
     say(`follow it with: fmnist status (or start with --wait to follow and fetch the report)`);
   }
@@ -172,6 +148,54 @@ export async function startCommand(flags: StartFlags, deps: AwsCommandDeps = {})
     );
   }
   return result;
+}
+
+/** What a followed execution ended as, for the command's result (and its exit code). */
+export interface SettledExecution {
+  status: ExecutionStatus;
+  exitCode: number;
+  outcome?: RunOutcome;
+  error?: string;
+  cause?: string;
+  reportDir?: string;
+  reportFiles?: string[];
+}
+
+/**
+ * After following an execution to its end: on success the summary line, the champion decision
+ * and the report downloaded to `out` (default runs/<run id>/report); otherwise the failure.
+ * Shared by `start --wait` and `resume`.
+ */
+export async function settleFollowed(
+  followed: FollowResult,
+  context: { s3: S3Client; bucket: string; runId: string; out?: string; consoleUrl: string; say: (line?: string) => void },
+): Promise<SettledExecution> {
+  const { s3, bucket, say } = context;
+  const settled: SettledExecution = { status: followed.status, exitCode: 0, error: followed.error, cause: followed.cause };
+  if (followed.status !== 'SUCCEEDED') {
+    settled.exitCode = 1;
+    say(`execution ${followed.status}${followed.error ? `: ${followed.error}` : ''}`);
+    say(`  see ${context.consoleUrl}`);
+    return settled;
+  }
+  const outcome = runOutcome(followed.output);
+  settled.outcome = outcome;
+  const finalRunId = outcome.runId ?? context.runId;
+  say(summaryLine(outcome));
+  if (outcome.promotionReason !== undefined) {
+    say(`champion: ${outcome.promoted ? 'promoted' : 'kept'} (${outcome.promotionReason})`);
+  }
+  const prefix = outcome.reportPrefix ?? reportPrefix(finalRunId);
+  const dir = context.out ?? join('runs', finalRunId, 'report');
+  const files = await awsCall(`downloading ${s3Url({ bucket, key: prefix })}`, () =>
+    downloadPrefix(s3, { bucket, key: prefix }, dir),
+  );
+  settled.reportDir = dir;
+  settled.reportFiles = files;
+  const pngs = files.filter((file) => file.endsWith('.png'));
+  say(`report: ${files.length} files from ${s3Url({ bucket, key: prefix })} in ${dir}`);
+  if (pngs.length > 0) say(`  charts: ${pngs.join(', ')}`);
+  return settled;
 }
 
 function summaryLine(outcome: RunOutcome): string {

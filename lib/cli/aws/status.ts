@@ -60,6 +60,11 @@ export interface ExecutionSummary {
   cause?: string;
   /** This run is the current champion of its test split. */
   isChampion: boolean;
+  /** FAILED, TIMED_OUT, ABORTED: whether Step Functions can redrive it (DescribeExecution), and why not. */
+  redriveStatus?: string;
+  redriveStatusReason?: string;
+  /** The latest unfinished execution of its run: the command that finishes the run. */
+  resumeCommand?: string;
 }
 
 export interface StatusResult {
@@ -108,6 +113,7 @@ export async function statusCommand(flags: StatusFlags, deps: AwsCommandDeps = {
   for (const execution of executions) {
     execution.isChampion = champions.some((champion) => champion.runId === execution.runId && champion.testSetId === execution.testSetId);
   }
+  addResumeCommands(executions, flags);
 
   const result: StatusResult = {
     stateMachineArn,
@@ -202,6 +208,8 @@ async function summarize(sfn: SFNClient, item: ExecutionListItem, now: Date): Pr
     summary.runId = runIdOfInput(described.input) ?? undefined;
     summary.error = described.error;
     summary.cause = readableCause(described.cause);
+    if (described.redriveStatus) summary.redriveStatus = described.redriveStatus;
+    if (described.redriveStatusReason) summary.redriveStatusReason = described.redriveStatusReason;
   }
   return summary;
 }
@@ -214,6 +222,30 @@ function testSetIdOfOutput(output: string | undefined): string | undefined {
     return typeof id === 'string' && /^[0-9a-f]{64}$/.test(id) ? id : undefined;
   } catch {
     return undefined;
+  }
+}
+
+const UNFINISHED = new Set<string>(['FAILED', 'TIMED_OUT', 'ABORTED']);
+
+/**
+ * `fmnist resume` for each run whose latest listed execution did not succeed (a run retried since
+ * has a newer execution, listed first): with --redrive where Step Functions can redrive it.
+ */
+function addResumeCommands(executions: ExecutionSummary[], flags: StatusFlags): void {
+  const connection = [
+    ...(flags.stack ? [`--stack ${flags.stack}`] : []),
+    ...(flags.stateMachineArn ? [`--state-machine-arn ${flags.stateMachineArn}`] : []),
+    ...(flags.bucket ? [`--bucket ${flags.bucket}`] : []),
+    ...(flags.region ? [`--region ${flags.region}`] : []),
+    ...(flags.profile ? [`--profile ${flags.profile}`] : []),
+  ];
+  const seen = new Set<string>();
+  for (const execution of executions) {
+    if (!execution.runId || seen.has(execution.runId)) continue;
+    seen.add(execution.runId);
+    if (!UNFINISHED.has(execution.status)) continue;
+    const redrive = execution.redriveStatus === 'REDRIVABLE' ? ['--redrive'] : [];
+    execution.resumeCommand = ['fmnist resume', execution.runId, '--aws', ...redrive, ...connection].join(' ');
   }
 }
 
@@ -263,6 +295,17 @@ export function formatStatus(result: StatusResult, useColour = false): string {
         { header: 'NOTE', value: note },
       ]),
     );
+  }
+  const resumable = result.executions.filter((row) => row.resumeCommand);
+  if (resumable.length > 0) {
+    lines.push('', 'to finish a run that did not succeed:');
+    for (const row of resumable) {
+      const redrive =
+        row.redriveStatus === 'REDRIVABLE'
+          ? 'redrivable (drop --redrive for a new execution instead)'
+          : `not redrivable${row.redriveStatusReason ? `: ${row.redriveStatusReason}` : ''}; a new execution reuses what it stored`;
+      lines.push(`  ${row.name}: ${row.resumeCommand}`, `    ${redrive}`);
+    }
   }
   lines.push('');
   for (const champion of result.champions) {
