@@ -48,8 +48,12 @@ describe('fmnist CLI: interrupted work leaves nothing stale', () => {
       const parent = join(dir, signal);
       const { cli, feed } = await ingestInProgress(parent, 'ds');
       cli.child.kill(signal);
-      const result = await cli.done;
+      // The cleanup runs before the exit; then close the pipe: a read blocked on an open FIFO holds
+      // a libuv thread, which Node joins on exit (a read of a regular file always returns). Closed
+      // earlier, the ingest could see the end of its input and finish before the signal.
+      await until('the cleanup', async () => ((await hidden(parent, 'ds')).length === 0 ? true : undefined));
       feed.destroy();
+      const result = await cli.done;
       assert.equal(result.code, code, result.stderr);
       assert.deepEqual(await hidden(parent, 'ds'), []);
       assert.equal(existsSync(join(parent, 'ds')), false);
@@ -60,8 +64,8 @@ describe('fmnist CLI: interrupted work leaves nothing stale', () => {
     const parent = join(dir, 'killed');
     const { cli, feed } = await ingestInProgress(parent, 'ds');
     cli.child.kill('SIGKILL');
-    await cli.done;
     feed.destroy();
+    await cli.done;
     assert.equal((await hidden(parent, 'ds')).length, 1, 'SIGKILL runs no cleanup');
     const again = await fmnist(['ingest', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--out', join(parent, 'ds')]);
     assert.equal(again.code, 0, again.stderr);
