@@ -39,6 +39,9 @@ describe('fmnist CLI: interrupted work leaves nothing stale', () => {
     feed.on('error', () => {}); // EPIPE once the reader is gone
     feed.write(train.text.split('\n').slice(0, 20).join('\n') + '\n');
     await until('the staging directory', async () => ((await hidden(parent, name)).some((entry) => entry.includes('.staging-')) ? true : undefined));
+    // And the pipe open at both ends: an open() of a FIFO waits in a libuv thread for its reader,
+    // so a reader killed before it opened the pipe would keep this test process from exiting.
+    await until('the ingest to open its input', () => (feed.pending ? undefined : true));
     return { cli, feed };
   }
 
