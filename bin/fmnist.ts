@@ -4,9 +4,9 @@
  *   npm run fmnist -- <command> --help   for each command's flags.
  */
 import { Command } from 'commander';
-import { ConfigError, DataValidationError } from '../lib/data/errors.ts';
+import { ConfigError, UserError } from '../lib/errors.ts';
 import { defaultDataset } from '../lib/cli/default-dataset.ts';
-import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand, WorkflowFailedError } from '../lib/cli/commands.ts';
+import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../lib/cli/commands.ts';
 import { registerAwsCommands, registerResumeCommand } from '../lib/cli/aws/index.ts';
 import { resumeCommand } from '../lib/cli/resume.ts';
 import { addTrainingOptions, positiveInteger } from '../lib/cli/options.ts';
@@ -107,12 +107,12 @@ try {
 if (interruption()) process.exit(exitCodeFor(interruption()!));
 
 /**
- * One line for what the user can fix: our own errors, and file-system errors that name a path
+ * One line for what the user can fix: a UserError (lib/errors.ts), and file-system errors that name a path
  * (a path given on the command line that is missing, unreadable or a directory). Anything else
  * is a bug and keeps its stack trace.
  */
 function userFacingMessage(error: unknown): string | undefined {
-  if (error instanceof DataValidationError || error instanceof ConfigError || error instanceof WorkflowFailedError) return error.message;
+  if (error instanceof UserError) return error.message;
   const failure = error as NodeJS.ErrnoException;
   if (typeof failure?.path === 'string' && FILE_PROBLEMS.has(failure.code ?? '')) return fileProblem(failure.path, failure);
   return undefined;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { downloadPrefix, getJson, objectExists, s3Url, uploadDirectory } from '../../lib/aws/s3.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { runEvaluateStep, type EvaluationMetrics } from '../../lib/workflow/evaluate-step.ts';
 import { EvaluateEvent, parseEvent, type EvaluateResult } from '../../lib/workflow/events.ts';

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ClusterNotFoundException, ECSClient, InvalidParameterException, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { paginateGetExecutionHistory, SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { parseEvent } from '../../lib/workflow/events.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { FARGATE_ENV } from '../../lib/workflow/fargate-task.ts';
 import { trainEventKey } from '../../lib/workflow/layout.ts';
 import { validateRunId } from '../../lib/workflow/run-id.ts';

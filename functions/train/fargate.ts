@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { s3Client } from '../../lib/aws/clients.ts';
 import { getObjectBytes, s3Url } from '../../lib/aws/s3.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { FARGATE_ENV } from '../../lib/workflow/fargate-task.ts';
 import type { TrainOutcome, TrainResult } from '../../lib/workflow/events.ts';
 import { parseFargateSettings, type FargateSettings } from './fargate-settings.ts';

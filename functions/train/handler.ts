@@ -5,7 +5,7 @@ import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { runtimeResources } from '../../lib/aws/runtime-env.ts';
 import { s3CheckpointStore } from '../../lib/aws/s3-checkpoint-store.ts';
 import { downloadPrefix, getJson, objectExists, uploadDirectory } from '../../lib/aws/s3.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { parseTrainConfig, type TrainConfig } from '../../lib/model/config.ts';
 import { parseEvent, TrainEvent, type TrainOutcome, type TrainResult } from '../../lib/workflow/events.ts';

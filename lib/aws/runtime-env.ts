@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 
 /**
  * What a function may use, from its environment: Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE

@@ -6,7 +6,8 @@ import { s3Url, type S3Location } from './s3-location.ts';
  * than one, the attempts, e.g. `s3://bucket/key: GetObject failed after 4 attempts: read
  * ECONNRESET`. `name` stays S3's error code where there is one (NoSuchKey, AccessDenied, ...),
  * which is what Step Functions shows as the state's Error; plain network errors become
- * `S3OperationError`.
+ * `S3OperationError`. Not a UserError (lib/errors.ts): its name must stay S3's code; a caller
+ * that knows a case is the user's to fix (a missing training event, say) throws a ConfigError.
  */
 export class S3OperationError extends Error {
   /** S3's error code (NoSuchKey, AccessDenied, PreconditionFailed) or Node's (ECONNRESET). */

@@ -1,4 +1,4 @@
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 
 export interface S3Location {
   bucket: string;

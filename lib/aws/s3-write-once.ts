@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, type GetObjectCommandOutput, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { s3Call, S3OperationError } from './s3-errors.ts';
 import { findObject } from './s3-list.ts';
 import { s3Url, type S3Location } from './s3-location.ts';

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { InputFile } from '../data/input-file.ts';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { s3Call } from './s3-errors.ts';
 import { findObject, listObjects } from './s3-list.ts';
 import { s3Url, type S3Location } from './s3-location.ts';

@@ -2,7 +2,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadSplit, readManifest } from '../data/dataset.ts';
 import { ingestDataset } from '../data/ingest.ts';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError, WorkflowFailedError } from '../errors.ts';
 import { localFile } from '../data/input-file.ts';
 import { MANIFEST_FILE, type Manifest } from '../data/manifest.ts';
 import { formatSummary, summarize } from '../data/summary.ts';
@@ -222,9 +222,4 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
 async function requireFile(path: string, message: string): Promise<void> {
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new ConfigError(message);
-}
-
-/** The local workflow ended in FAILED, TIMED_OUT or ABORTED; the message carries the cause. */
-export class WorkflowFailedError extends Error {
-  override readonly name = 'WorkflowFailedError';
 }

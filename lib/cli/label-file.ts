@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { NUM_CLASSES } from '../data/classes.ts';
-import { DataValidationError } from '../data/errors.ts';
+import { DataValidationError } from '../errors.ts';
 
 /**
  * Reads a file of one class label (0..9) per line, as written by `evaluate` (predictions.txt)

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { parseTrainConfig, type TrainConfig } from '../model/config.ts';
 
 /** Commander argument parser for whole numbers >= 1; the message names the flag's value. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { objectExists, s3Url } from '../aws/s3.ts';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { startLocalS3 } from '../local/local-s3.ts';
 import type { LocalRunResult } from '../local/runner.ts';
 import type { RunRecord } from '../workflow/run-record.ts';

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { getJsonIfExists, s3Url } from '../aws/s3.ts';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import type { ExecutionInput } from '../workflow/execution-input.ts';
 import { runRecordKey } from '../workflow/layout.ts';
 import { RunRecord } from '../workflow/run-record.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { countChunks, peek, toBuffer } from './chunks.ts';
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 import type { InputFile } from './input-file.ts';
 
 export interface SourceDigest {

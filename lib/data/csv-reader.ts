@@ -1,7 +1,7 @@
 import { BatchBuilder, DEFAULT_BATCH_SIZE, type ExampleBatch } from './batch.ts';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from './classes.ts';
 import { CSV_COLUMNS, CSV_FIELDS_PER_ROW, CSV_HEADER, columnLabel } from './csv-columns.ts';
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 
 /*
  * Kaggle-format CSV reader, hand-written at the byte level on purpose. Generic CSV libraries build

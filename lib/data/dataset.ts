@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from './classes.ts';
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.ts';
 import { decodeShard, type Split } from './shard.ts';
 

@@ -2,7 +2,7 @@ import { DEFAULT_BATCH_SIZE, type ExampleBatch } from './batch.ts';
 import { countChunks, peek } from './chunks.ts';
 import { openContent, type SourceDigest } from './content.ts';
 import { readCsvExamples } from './csv-reader.ts';
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 import { readIdxImages, readIdxLabels } from './idx-reader.ts';
 import { detectFormat, FORMAT_SIGNATURE_BYTES, type InputFormat } from './input-format.ts';
 import type { InputFile } from './input-file.ts';

@@ -1,4 +1,4 @@
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 import { idxPairKey } from './input-format.ts';
 
 /**

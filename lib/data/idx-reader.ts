@@ -1,7 +1,7 @@
 import { BatchBuilder, DEFAULT_BATCH_SIZE, type ExampleBatch } from './batch.ts';
 import { peek } from './chunks.ts';
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES, PIXELS_PER_IMAGE } from './classes.ts';
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 
 /*
  * The original Fashion-MNIST distribution format (IDX, as for MNIST): a big-endian header, then

@@ -1,5 +1,5 @@
 import { PIXELS_PER_IMAGE } from './classes.ts';
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 import { shardBytes } from './shard.ts';
 
 /**

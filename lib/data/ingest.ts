@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CLASS_NAMES, IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from './classes.ts';
 import type { SourceDigest } from './content.ts';
 import { datasetIdFor } from './dataset-id.ts';
-import { ConfigError, DataValidationError } from './errors.ts';
+import { ConfigError, DataValidationError } from '../errors.ts';
 import { readExamples } from './examples.ts';
 import { IngestBudget, type IngestLimits } from './ingest-limits.ts';
 import type { InputFile } from './input-file.ts';

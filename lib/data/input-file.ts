@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 
 /**
  * One input of the data layer, wherever it lives. `name` is what error messages show, so it should

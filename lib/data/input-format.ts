@@ -1,4 +1,4 @@
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, hex32 } from './idx-reader.ts';
 
 export type InputFormat = 'csv' | 'idx-images' | 'idx-labels';

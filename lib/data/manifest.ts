@@ -1,5 +1,5 @@
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from './classes.ts';
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 import { shardBytes, type Split } from './shard.ts';
 
 export const MANIFEST_FILE = 'manifest.json';

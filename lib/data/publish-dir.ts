@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError, DataValidationError } from './errors.ts';
+import { ConfigError, DataValidationError } from '../errors.ts';
 import { ownerPid, processIsAlive, trackLeftover } from './leftovers.ts';
 import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.ts';
 

@@ -1,5 +1,5 @@
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES, PIXELS_PER_IMAGE } from './classes.ts';
-import { DataValidationError } from './errors.ts';
+import { DataValidationError } from '../errors.ts';
 
 /*
  * Shard file `<split>-<nnnnn>.bin`: one self-describing block of examples, little-endian.

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 
 /**
  * A local run's output directory belongs to one run id: `run --out DIR` once silently replaced

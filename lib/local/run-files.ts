@@ -3,7 +3,7 @@ import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { downloadPrefix, getObjectBytes } from '../aws/s3.ts';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { fileProblem, openReadableFile } from '../data/input-file.ts';
 import { MANIFEST_FILE, parseManifest } from '../data/manifest.ts';
 import { testSetIdOf } from '../data/test-set-id.ts';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { TrainHooks } from '../model/train.ts';
 import type { ExecutionInput } from '../workflow/execution-input.ts';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { newRunId } from '../workflow/run-id.ts';
 import { checkLogPermissions, LocalCloud } from './cloud/local-cloud.ts';
 import type { LambdaSpec } from './cloud/model.ts';

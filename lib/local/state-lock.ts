@@ -1,6 +1,6 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { processIsAlive } from '../data/leftovers.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { BACKEND_PREFERENCES, type BackendPreference } from './config.ts';
 import { registerWasmTrainingKernels } from './wasm/register.ts';
 

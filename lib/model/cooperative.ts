@@ -11,7 +11,10 @@
  */
 export const YIELD_INTERVAL_MS = 20;
 
-/** What trainModel rejects with when its AbortSignal fires; `cause` is the signal's reason. */
+/**
+ * What trainModel rejects with when its AbortSignal fires; `cause` is the signal's reason. Not a
+ * UserError: whoever aborted reports its own reason (the Fargate task's stop reasons, Ctrl-C).
+ */
 export class TrainingAbortedError extends Error {
   override readonly name = 'TrainingAborted';
   constructor(reason: unknown) {

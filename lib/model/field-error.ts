@@ -1,4 +1,4 @@
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 
 /**
  * A problem with one field of a config, before we know which file or event it came from.

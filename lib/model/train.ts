@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from '../data/classes.ts';
-import { ConfigError } from '../data/errors.ts';
+import { CheckpointMismatchError, ConfigError } from '../errors.ts';
 import { initBackend, type BackendInfo, type TrainingStep } from './backend.ts';
 import { BatchBuffers } from './batches.ts';
 import { buildModel } from './build.ts';
@@ -15,7 +15,6 @@ import { progressWanted, publishProgress } from './progress-channel.ts';
 import { seededRandom, shuffleInPlace } from './shuffle.ts';
 import {
   assertCheckpointMatches,
-  CheckpointMismatchError,
   type CheckpointIdentity,
   type CheckpointOptimizer,
   type TrainingCheckpoint,

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { getObjectVersion, s3Url, sha256Hex as sha256Of } from '../aws/s3.ts';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { CHAMPION_FILES, Champion, championKey, type ModelSha256, type PinnedFiles } from './promotion.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { DatasetPrefix, ownRunPrefixes, RunId, sourceKeys } from './keys.ts';
 import { modelPrefix } from './layout.ts';
 

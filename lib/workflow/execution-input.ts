@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { parseTrainConfig } from '../model/config.ts';
 import { parseEvent, type IngestEvent } from './events.ts';
 import { RunId, sourceKeys } from './keys.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseS3Url } from '../aws/s3-location.ts';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { DATASET_ID_LENGTH } from '../data/dataset-id.ts';
 import { PREFIXES } from './layout.ts';
 import { RUN_ID_PATTERN } from './run-id.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 
 /** Run ids become S3 key segments and directory names: a safe alphabet, never "." or "..". */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;

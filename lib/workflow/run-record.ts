@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { getObjectVersion, isPreconditionFailed, putObjectIf, s3Url } from '../aws/s3.ts';
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { TRAIN_RUNTIMES } from './execution-input.ts';
 import { RunId } from './keys.ts';
 import { runRecordKey } from './layout.ts';

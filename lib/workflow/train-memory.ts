@@ -1,4 +1,4 @@
-import { ConfigError } from '../data/errors.ts';
+import { ConfigError } from '../errors.ts';
 import type { TrainConfig } from '../model/config.ts';
 import { estimateTrainingMemory, formatBytes, type TrainingMemoryEstimate } from '../model/memory.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getObjectVersion, putObjectIf, putObjectOnce, sha256Hex, uploadDirectory } from '../../lib/aws/s3.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { startLocalS3, type LocalS3 } from '../../lib/local/local-s3.ts';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Command } from 'commander';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { executionConsoleUrl, registerAwsCommands, startCommand, type StartFlags } from '../../lib/cli/aws/index.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
 import { Sink } from '../support/sink.ts';

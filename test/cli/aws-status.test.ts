@@ -8,7 +8,7 @@ import {
   type ExecutionListItem,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { statusCommand, type StatusResult } from '../../lib/cli/aws/index.ts';
 import { championKey } from '../../lib/workflow/promotion.ts';
 import { FakeS3 } from '../support/fake-s3.ts';

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Command } from 'commander';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { registerResumeCommand, resumeOnAws, statusCommand } from '../../lib/cli/aws/index.ts';
 import { runRecordKey } from '../../lib/workflow/layout.ts';
 import { FakeS3 } from '../support/fake-s3.ts';

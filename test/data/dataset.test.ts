@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
 import { loadSplit, readManifest } from '../../lib/data/dataset.ts';
-import { DataValidationError } from '../../lib/data/errors.ts';
+import { DataValidationError } from '../../lib/errors.ts';
 import { ingestDataset } from '../../lib/data/ingest.ts';
 import { localFile } from '../../lib/data/input-file.ts';
 import { MANIFEST_FILE, parseManifest, type Manifest } from '../../lib/data/manifest.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
-import { DataValidationError } from '../../lib/data/errors.ts';
+import { DataValidationError } from '../../lib/errors.ts';
 import { readExamples } from '../../lib/data/examples.ts';
 import type { InputFile } from '../../lib/data/input-file.ts';
 

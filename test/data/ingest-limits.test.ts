@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { runtimeResources } from '../../lib/aws/runtime-env.ts';
 import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
-import { ConfigError, DataValidationError } from '../../lib/data/errors.ts';
+import { ConfigError, DataValidationError } from '../../lib/errors.ts';
 import { ingestDataset } from '../../lib/data/ingest.ts';
 import { ingestLimitsFor, limitsForExamples } from '../../lib/data/ingest-limits.ts';
 import type { InputFile } from '../../lib/data/input-file.ts';

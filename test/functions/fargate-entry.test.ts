@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createIngestHandler } from '../../functions/ingest/handler.ts';
 import { EXIT, runFargateTraining, type FargateEntryDeps } from '../../functions/train/fargate.ts';
 import { createTrainHandler } from '../../functions/train/handler.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { TrainingAbortedError } from '../../lib/model/cooperative.ts';
 import type { TrainResult } from '../../lib/workflow/events.ts';
 import { FARGATE_ENV } from '../../lib/workflow/fargate-task.ts';

@@ -6,7 +6,7 @@ import { createIngestHandler } from '../../functions/ingest/handler.ts';
 import { createTrainHandler } from '../../functions/train/handler.ts';
 import { createEvaluateHandler } from '../../functions/evaluate/handler.ts';
 import { CLASS_NAMES } from '../../lib/data/classes.ts';
-import { ConfigError, DataValidationError } from '../../lib/data/errors.ts';
+import { ConfigError, DataValidationError } from '../../lib/errors.ts';
 import type { IngestResult, TrainResult } from '../../lib/workflow/events.ts';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createPromoteHandler, PROMOTE_MAX_ATTEMPTS } from '../../functions/promote/handler.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { fetchChampionFiles } from '../../lib/workflow/champion-store.ts';
 import { championKey } from '../../lib/workflow/promotion.ts';
 import { FakeS3 } from '../support/fake-s3.ts';

@@ -5,7 +5,7 @@ import { AccessDeniedException, ECSClient, InvalidParameterException, StopTaskCo
 import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CLUSTER_ENV, createStopTrainingHandler } from '../../functions/stop-training/handler.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 
 const ACCOUNT = '123456789012';
 const CLUSTER = `arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/fmnist-training`;

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createIngestHandler } from '../../functions/ingest/handler.ts';
 import { CHECKPOINT_EVERY_ENV, createTrainHandler, type TrainContext } from '../../functions/train/handler.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import type { IngestResult, TrainContinuation, TrainOutcome, TrainResult } from '../../lib/workflow/events.ts';
 import { checkpointPrefix, modelPrefix } from '../../lib/workflow/layout.ts';
 import { FakeS3 } from '../support/fake-s3.ts';

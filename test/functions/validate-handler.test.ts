@@ -2,7 +2,7 @@ import { after, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createValidateHandler } from '../../functions/validate/handler.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { estimateTrainingMemory } from '../../lib/model/memory.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
 import { planExecution } from '../../lib/workflow/execution-input.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { getObjectBytes } from '../../lib/aws/s3.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { startLocalS3 } from '../../lib/local/local-s3.ts';
 import { acquireFileLock, withFileLock } from '../../lib/local/state-lock.ts';
 import { deadPid } from '../cli/support/spawn-cli.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { BACKEND_ENV_VAR, initBackend } from '../../lib/model/backend.ts';
 import './helpers.ts';
 

@@ -4,9 +4,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { CheckpointMismatchError, ConfigError } from '../../lib/errors.ts';
 import {
-  CheckpointMismatchError,
   DEFAULT_CHECKPOINT_EVERY_MS,
   directoryCheckpointStore,
   loadLatestCheckpoint,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { DEFAULT_TRAIN_CONFIG, parseTrainConfig } from '../../lib/model/config.ts';
 import { WALKTHROUGH_CNN, type LayerSpec } from '../../lib/model/spec.ts';
 

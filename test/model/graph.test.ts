@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { UNIT_PIXEL } from '../../lib/model/batches.ts';
 import { buildModel } from '../../lib/model/build.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
-import { ConfigError } from '../../lib/data/errors.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { parseTrainConfig, type TrainConfig } from '../../lib/model/config.ts';
 import { evaluateLossAccuracy, predict } from '../../lib/model/predict.ts';
 import { seededRandom, shuffleInPlace } from '../../lib/model/shuffle.ts';

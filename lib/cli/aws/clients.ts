@@ -2,7 +2,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { createS3Client } from '../../aws/clients.ts';
-import { ConfigError } from '../../data/errors.ts';
+import { ConfigError, UserError } from '../../errors.ts';
 
 /**
  * What `fmnist start` / `fmnist status` talk to. Tests pass mocked clients, a fake clock and an
@@ -90,12 +90,12 @@ const CREDENTIAL_ERRORS = new Set([
 
 /**
  * Turns the SDK's setup failures (no region, no or expired credentials, no permission) into a
- * ConfigError that says what to set; `fmnist` prints ConfigErrors without a stack trace. Other
- * service errors become ConfigErrors naming the call; programming errors pass through.
+ * ConfigError that says what to set; `fmnist` prints UserErrors without a stack trace. Other
+ * service errors become ConfigErrors naming the call; UserErrors and programming errors pass through.
  */
 export function explainAwsError(error: unknown, what: string): Error {
   if (!(error instanceof Error)) return new Error(String(error));
-  if (error instanceof ConfigError) return error;
+  if (error instanceof UserError) return error;
   const name = error.name;
   if (/Region is missing/i.test(error.message)) {
     return new ConfigError(`${what}: no AWS region configured: ${SETUP_HINT}`);

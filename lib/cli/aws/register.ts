@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { ConfigError } from '../../data/errors.ts';
+import { ConfigError } from '../../errors.ts';
 import { TRAIN_RUNTIMES } from '../../workflow/execution-input.ts';
 import { PROMOTION_MODES } from '../../workflow/promotion.ts';
 import { addTrainingOptions, positiveInteger } from '../options.ts';

@@ -10,7 +10,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { objectExists, s3Url } from '../../aws/s3.ts';
-import { ConfigError } from '../../data/errors.ts';
+import { ConfigError } from '../../errors.ts';
 import type { ExecutionInput } from '../../workflow/execution-input.ts';
 import { REPORT_FILES } from '../../workflow/files.ts';
 import { reportPrefix } from '../../workflow/layout.ts';

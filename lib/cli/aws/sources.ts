@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { latestPair, type ListedObject, type RawPair } from '../../../functions/trigger/pairing.ts';
-import { ConfigError } from '../../data/errors.ts';
+import { ConfigError } from '../../errors.ts';
 import { listObjects, objectExists, s3Url } from '../../aws/s3.ts';
 import { PREFIXES } from '../../workflow/layout.ts';
 import { awsCall } from './clients.ts';

@@ -1,5 +1,5 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { ConfigError } from '../../data/errors.ts';
+import { ConfigError } from '../../errors.ts';
 import { awsCall, parseStateMachineArn, type AwsConnectionFlags } from './clients.ts';
 
 /** bin/app.ts names the stack "FashionMnist" unless deployed with `-c stackName=...`. */

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { trainConfigOverrides, type TrainFlags } from '../options.ts';
-import { ConfigError } from '../../data/errors.ts';
+import { ConfigError } from '../../errors.ts';
 import { parseTrainConfig } from '../../model/config.ts';
 import { parseS3Location } from '../../aws/s3.ts';
 import { ExecutionInput, type TrainRuntime } from '../../workflow/execution-input.ts';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StartExecutionCommand, type ExecutionStatus } from '@aws-sdk/client-sfn';
-import { ConfigError } from '../../data/errors.ts';
+import { ConfigError } from '../../errors.ts';
 import { downloadPrefix, s3Url } from '../../aws/s3.ts';
 import type { ExecutionInput } from '../../workflow/execution-input.ts';
 import { reportPrefix } from '../../workflow/layout.ts';

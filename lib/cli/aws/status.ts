@@ -5,7 +5,7 @@ import {
   type ExecutionStatus,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { ConfigError } from '../../data/errors.ts';
+import { ConfigError } from '../../errors.ts';
 import { listObjects, s3Url } from '../../aws/s3.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readChampion } from '../../workflow/champion-store.ts';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../data/errors.ts';
+import { CheckpointMismatchError } from '../../errors.ts';
 import type { TrainingStep } from '../backend.ts';
 import type { TrainConfig } from '../config.ts';
 import type { EpochLog } from '../history.ts';
@@ -68,17 +68,6 @@ export interface TrainingCheckpoint {
   readonly epochTotals: { lossSum: number; correct: number; examples: number };
   /** What the remaining work may cost, for a caller deciding whether it fits (pauseWhen). */
   readonly timings: { msPerBatch: number; msLastValidation: number };
-}
-
-/** A checkpoint of another run, other data or another training configuration. */
-export class CheckpointMismatchError extends ConfigError {
-  constructor(
-    message: string,
-    /** The differing fields, e.g. ['seed', 'model.layers']. */
-    readonly fields: string[] = [],
-  ) {
-    super(message);
-  }
 }
 
 /** Training settings a checkpoint must share with the run resuming it (the backend may differ). */

@@ -26,7 +26,10 @@ const ORDER_FILE = 'order.bin';
 /** The files besides the manifest, in writing order. */
 export const CHECKPOINT_DATA_FILES = [WEIGHTS_FILE, ADAM_FILE, ORDER_FILE, STATE_FILE] as const;
 
-/** A checkpoint that cannot be used: incomplete, damaged or not ours. `reason` says which file and why. */
+/**
+ * A checkpoint that cannot be used: incomplete, damaged or not ours. `reason` says which file and why.
+ * Not a UserError: loadLatestCheckpoint catches it and skips to an older checkpoint, listing it.
+ */
 export class CheckpointCorruptError extends Error {
   override readonly name = 'CheckpointCorruptError';
 }

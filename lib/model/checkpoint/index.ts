@@ -5,7 +5,6 @@
  */
 export {
   assertCheckpointMatches,
-  CheckpointMismatchError,
   type CheckpointIdentity,
   type CheckpointOptimizer,
   type CheckpointWeight,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SeededDropout } from '../seeded-dropout.ts';
-import { CheckpointMismatchError, type CheckpointOptimizer, type CheckpointWeight } from './checkpoint.ts';
+import { CheckpointMismatchError } from '../../errors.ts';
+import type { CheckpointOptimizer, CheckpointWeight } from './checkpoint.ts';
 
 /**
  * Reading and restoring the state a tfjs model carries between steps: its weights, the

@@ -87,7 +87,13 @@ export interface AdamStateNames {
   beta2Power: string;
 }
 
-export class UnsupportedLayerError extends Error {}
+/**
+ * A model the graph step cannot build. Not a UserError: trainModel asks graphSupports first and
+ * falls back to the eager step, so reaching this is a caller's bug.
+ */
+export class UnsupportedLayerError extends Error {
+  override readonly name = 'UnsupportedLayerError';
+}
 
 /** Ways to compute the same step; the defaults are the fastest measured (bench/README.md). */
 export interface GraphOptions {
