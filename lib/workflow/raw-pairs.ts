@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../aws/s3-list.ts';
 import { PREFIXES } from './layout.ts';
+import { MAX_EXECUTION_NAME_LENGTH } from './run-id.ts';
 
 /**
  * The upload convention the S3 trigger (functions/trigger) and `fmnist aws start` without
@@ -66,8 +67,6 @@ export interface RawPair {
   test: RawObject;
 }
 
-const MAX_NAME = 80;
-
 /** A readable part for names: the key without raw/, extension and split word. */
 export function pairSlug(pair: RawPair, maxLength = 40): string {
   const stem = pair.train.key
@@ -92,8 +91,8 @@ export function executionName(bucket: string, pair: RawPair, suffix?: string): s
     .digest('hex')
     .slice(0, 16);
   const tail = suffix ? `-${hash}-${suffix}` : `-${hash}`;
-  const name = pairSlug(pair, MAX_NAME - tail.length) + tail;
-  return name.slice(0, MAX_NAME);
+  const name = pairSlug(pair, MAX_EXECUTION_NAME_LENGTH - tail.length) + tail;
+  return name.slice(0, MAX_EXECUTION_NAME_LENGTH);
 }
 
 export interface ListedObject extends RawObject {
