@@ -2,24 +2,23 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { requiredEnv, s3Client } from '../../lib/aws/clients.ts';
-import { findObject, listObjects } from '../../lib/aws/s3.ts';
+import { findObject } from '../../lib/aws/s3.ts';
 import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
 import { PREFIXES } from '../../lib/workflow/layout.ts';
 import {
   counterpartKeys,
   executionName,
   isRawDataKey,
-  latestPair,
-  type ListedObject,
+  latestRawPair,
   type RawObject,
   type RawPair,
   splitOf,
-} from './pairing.ts';
+} from '../../lib/workflow/raw-pairs.ts';
 
 /**
  * EventBridge target that starts the training workflow:
  * - S3 "Object Created" under raw/: when the uploaded file's counterpart split is there too
- *   (functions/trigger/pairing.ts), starts an execution named after the pair's identity;
+ *   (lib/workflow/raw-pairs.ts), starts an execution named after the pair's identity;
  * - "Scheduled Event" (the optional retrain schedule): starts one on the most recent complete
  *   pair under raw/, named after the pair and the schedule tick.
  * ExecutionAlreadyExists means this data (or this tick) already has its run: success.
@@ -110,9 +109,7 @@ async function onSchedule(
   bucket: string,
   event: ScheduledEvent,
 ): Promise<TriggerResult> {
-  const objects: ListedObject[] = [];
-  for await (const object of listObjects(s3, bucket, PREFIXES.raw)) objects.push(object);
-  const pair = latestPair(objects);
+  const pair = await latestRawPair(s3, bucket);
   if (!pair) return { started: false, reason: `no complete train/test pair under s3://${bucket}/${PREFIXES.raw}` };
   // One run per tick: the tick's time (minute precision) joins the data's identity.
   const tick = new Date(event.time).toISOString().slice(0, 16).replace(/[-:]/g, '');

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { RUN_ID_PATTERN } from '../workflow/run-id.ts';
+import { RunId } from '../workflow/run-id.ts';
 
 /**
  * What only the machine knows about a local run, kept beside the local bucket (never in it: the
@@ -14,7 +14,7 @@ import { RUN_ID_PATTERN } from '../workflow/run-id.ts';
  * ignores files.
  */
 export const LocalRunNote = z.strictObject({
-  runId: z.string().regex(RUN_ID_PATTERN),
+  runId: RunId,
   /** Absolute path of the run's output directory. */
   outDir: z.string().min(1),
   /** The process running it now (or last): a live one means the run is still going. */

@@ -9,11 +9,20 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { FARGATE_ENV } from '../workflow/fargate-task.ts';
 import { trainEventKey } from '../workflow/layout.ts';
+import {
+  ECS_TRANSIENT_ERRORS,
+  LAMBDA_THROTTLED_ERRORS,
+  LAMBDA_TIMEOUT_ERRORS,
+  LAMBDA_TRANSIENT_ERRORS,
+  S3_TRANSIENT_ERRORS,
+  STATE_NAMES,
+  TRAIN_LOOP_LIMIT_ERROR,
+} from '../workflow/states.ts';
 import { DATA_ACCESS, objectArns } from './data-access.ts';
 
 /**
- * The training workflow, one state per step. State names are an interface: the local runner
- * (lib/local) maps each Task state to the same handler by name.
+ * The training workflow, one state per step. Its names (states, errors) are a contract shared
+ * with the local runtime and the CLI: they live, CDK-free, in lib/workflow/states.ts.
  *
  *   ValidateInput ─▶ Ingest ─▶ PrepareTrainEvent ─▶ StartTrainLoops ─▶ ChooseTrainingRuntime ─┬▶ TrainOnLambda ─▶ TrainingStatus ─┬▶ Evaluate ─▶ Promote ─▶ Done
  *                                                                                            │        ▲                         │ "continue"
@@ -33,49 +42,6 @@ import { DATA_ACCESS, objectArns } from './data-access.ts';
  *
  * The state document stays small: { plan, dataset, trainEvent, trainLoops, training, evaluation, promotion }.
  */
-export const STATE_NAMES = {
-  validate: 'ValidateInput',
-  ingest: 'Ingest',
-  prepareTrainEvent: 'PrepareTrainEvent',
-  startTrainLoops: 'StartTrainLoops',
-  chooseRuntime: 'ChooseTrainingRuntime',
-  trainOnLambda: 'TrainOnLambda',
-  trainingStatus: 'TrainingStatus',
-  continueTraining: 'ContinueTraining',
-  tooManyTrainLoops: 'TooManyTrainLoops',
-  writeTrainEvent: 'WriteTrainEvent',
-  trainOnFargate: 'TrainOnFargate',
-  fallBackToFargate: 'FallBackToFargate',
-  evaluate: 'Evaluate',
-  promote: 'Promote',
-  done: 'Done',
-  failed: 'Failed',
-} as const;
-
-/** Errors worth retrying: the Lambda service's own transient failures, never the handler's errors. */
-export const LAMBDA_TRANSIENT_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-];
-/** The train Lambda is at its reserved concurrency: wait for a slot (TrainOnLambda only). */
-export const LAMBDA_THROTTLED_ERRORS = ['Lambda.TooManyRequestsException'];
-/** A Lambda that ran out of time (function timeout), or the state's own timeout. */
-export const LAMBDA_TIMEOUT_ERRORS = ['Sandbox.Timedout', 'States.Timeout'];
-/**
- * RunTask refused (throttling, a service error: ECS.AmazonECSException) or answered with a
- * non-empty `Failures` list and no task, which Step Functions reports as AmazonECS.Unknown: on
- * Fargate that is nearly always capacity (RESOURCE:FARGATE), which frees up in minutes.
- */
-export const ECS_TRANSIENT_ERRORS = ['ECS.AmazonECSException', 'AmazonECS.Unknown'];
-/**
- * S3 PutObject throttled (503 SlowDown) or failing on S3's side (500 InternalError, 503
- * ServiceUnavailable). AWS SDK integrations name errors `<Service>.<ErrorCode>Exception`, the
- * suffix added even where S3's own code has none.
- */
-export const S3_TRANSIENT_ERRORS = ['S3.SlowDownException', 'S3.InternalErrorException', 'S3.ServiceUnavailableException'];
-
 export interface WorkflowTargets {
   readonly validate: lambda.IFunction;
   readonly ingest: lambda.IFunction;
@@ -89,9 +55,6 @@ export interface WorkflowTargets {
   /** Where WriteTrainEvent puts the Fargate task's TrainEvent (and what ValidateInput reports). */
   readonly dataBucket: s3.IBucket;
 }
-
-/** The error of an execution whose Lambda training answered "continue" maxTrainLoops times. */
-export const TRAIN_LOOP_LIMIT_ERROR = 'TrainLoopLimitExceeded';
 
 export interface WorkflowOptions {
   /** trainOn "auto" picks Fargate above this many images (epochs x train examples). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { DatasetPrefix, ownRunPrefixes, RunId, sourceKeys } from './keys.ts';
+import { DatasetPrefix, ownRunPrefixes, sourceKeys } from './keys.ts';
+import { RunId } from './run-id.ts';
 import { modelPrefix } from './layout.ts';
 
 /**

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parseTrainConfig } from '../model/config.ts';
 import { parseEvent, type IngestEvent } from './events.ts';
-import { RunId, sourceKeys } from './keys.ts';
+import { sourceKeys } from './keys.ts';
 import { PROMOTION_MODES, type PromotionMode } from './promotion.ts';
-import { newRunId, RUN_ID_PATTERN } from './run-id.ts';
+import { newRunId, RUN_ID_PATTERN, RunId } from './run-id.ts';
 import type { RunInput } from './run-record.ts';
 import { planTrainingMemory, type TrainingMemoryPlan } from './train-memory.ts';
 

@@ -3,7 +3,6 @@ import { parseS3Url } from '../aws/s3-location.ts';
 import { ConfigError } from '../errors.ts';
 import { DATASET_ID_LENGTH } from '../data/dataset-id.ts';
 import { PREFIXES } from './layout.ts';
-import { RUN_ID_PATTERN } from './run-id.ts';
 
 /**
  * Which S3 keys each event may name: one home for the rules, so an execution input or a handler
@@ -29,8 +28,6 @@ export const MAX_KEY_BYTES = 1024;
  * from ValidateInput to the end).
  */
 export const MAX_SOURCES_PER_SPLIT = 50;
-
-export const RunId = z.string().regex(RUN_ID_PATTERN, "1-80 letters, digits, '.', '_' or '-', starting with a letter or digit");
 
 const DATASET_PREFIX = new RegExp(`^${PREFIXES.datasets}[0-9a-f]{${DATASET_ID_LENGTH}}/$`);
 

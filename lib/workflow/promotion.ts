@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { TEST_SET_ID_PATTERN } from '../data/test-set-id.ts';
 import { MODEL_FILES } from './files.ts';
-import { ownRunPrefixes, RunId } from './keys.ts';
+import { ownRunPrefixes } from './keys.ts';
+import { RunId } from './run-id.ts';
 import { championKey, modelPrefix, reportPrefix } from './layout.ts';
 
 /**

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { getObjectVersion, isPreconditionFailed, putObjectIf, s3Url } from '../aws/s3.ts';
 import { ConfigError } from '../errors.ts';
 import { TRAIN_RUNTIMES } from './execution-input.ts';
-import { RunId } from './keys.ts';
+import { RunId } from './run-id.ts';
 import { runRecordKey } from './layout.ts';
 import { PROMOTION_MODES } from './promotion.ts';
 

@@ -6,7 +6,7 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTriggerHandler } from '../../functions/trigger/handler.ts';
-import { counterpartKeys, executionName, latestPair, splitOf } from '../../functions/trigger/pairing.ts';
+import { counterpartKeys, executionName, latestPair, splitOf } from '../../lib/workflow/raw-pairs.ts';
 
 const bucket = 'data-bucket';
 const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:fmnist';

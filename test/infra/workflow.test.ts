@@ -16,7 +16,7 @@ import {
   S3_TRANSIENT_ERRORS,
   STATE_NAMES,
   TRAIN_LOOP_LIMIT_ERROR,
-} from '../../lib/infra/workflow-definition.ts';
+} from '../../lib/workflow/states.ts';
 import { planExecution } from '../../lib/workflow/execution-input.ts';
 import { FARGATE_ENV } from '../../lib/workflow/fargate-task.ts';
 import { trainEventKey } from '../../lib/workflow/layout.ts';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { STATE_NAMES } from '../../lib/infra/workflow-definition.ts';
+import { STATE_NAMES } from '../../lib/workflow/states.ts';
 import { REPO_ROOT } from '../../lib/infra/paths.ts';
 import { readCloudModel, type CloudModel } from '../../lib/local/cloud/model.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type Template } from '../../lib/local/cloud/template.ts';
@@ -38,7 +38,7 @@ describe('the stack template, as the local cloud loads it', () => {
   test('the cache key covers the infra sources and the context', async () => {
     const files = await importClosure(join(REPO_ROOT, 'lib/infra/synthesized-definition.ts'));
     const names = files.map((file) => file.split(/[\\/]/).slice(-2).join('/'));
-    for (const expected of ['infra/workflow-definition.ts', 'infra/stack.ts', 'infra/settings.ts', 'workflow/fargate-task.ts', 'workflow/layout.ts']) {
+    for (const expected of ['infra/workflow-definition.ts', 'infra/stack.ts', 'infra/settings.ts', 'workflow/fargate-task.ts', 'workflow/layout.ts', 'workflow/states.ts']) {
       assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`);
     }
     assert.notEqual(await definitionCacheKey({}), await definitionCacheKey({ lambdaTrainMaxImages: 50 }));

@@ -15,7 +15,7 @@ import type { ExecutionInput } from '../../workflow/execution-input.ts';
 import { REPORT_FILES } from '../../workflow/files.ts';
 import { reportPrefix } from '../../workflow/layout.ts';
 import type { RunRecord } from '../../workflow/run-record.ts';
-import { validateRunId } from '../../workflow/run-id.ts';
+import { GENERATED_RUN_ID_SOURCE, validateRunId } from '../../workflow/run-id.ts';
 import { readRunRecord, resumeInput } from '../stored-run.ts';
 import {
   awsCall,
@@ -200,7 +200,7 @@ function refuseUnlessUnfinished(runId: string, previous: PreviousExecution): voi
  */
 export async function lastExecutionOf(sfn: SFNClient, stateMachineArn: string, record: RunRecord): Promise<PreviousExecution | undefined> {
   const since = Date.parse(record.createdAt) - START_MARGIN_MS;
-  const derived = new RegExp(`^${escapeRegExp(slugOf(record.runId, 56))}-\\d{8}T\\d{6}Z-[0-9a-f]{6}$`);
+  const derived = new RegExp(`^${escapeRegExp(slugOf(record.runId, 56))}-${GENERATED_RUN_ID_SOURCE}$`);
   const isNamedForRun = (name: string) => name === record.executionName || name === record.runId || derived.test(name);
 
   const candidates: ExecutionListItem[] = [];

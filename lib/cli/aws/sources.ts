@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { latestPair, type ListedObject, type RawPair } from '../../../functions/trigger/pairing.ts';
 import { ConfigError } from '../../errors.ts';
-import { listObjects, objectExists, s3Url } from '../../aws/s3.ts';
+import { objectExists, s3Url } from '../../aws/s3.ts';
 import { PREFIXES } from '../../workflow/layout.ts';
+import { latestRawPair, type RawPair } from '../../workflow/raw-pairs.ts';
 import { awsCall } from './clients.ts';
 import type { DataSource } from './start-input.ts';
 
@@ -90,13 +90,9 @@ async function uploadKey(path: string, split: 'train' | 'test'): Promise<string>
   return `${UPLOAD_PREFIX}${hash.digest('hex').slice(0, 16)}/${name}`;
 }
 
-/** The most recently completed train/test pair under raw/ (the schedule's choice, pairing.ts). */
-export async function latestRawPair(s3: S3Client, bucket: string): Promise<RawPair> {
-  const objects: ListedObject[] = [];
-  await awsCall(`listing s3://${bucket}/${PREFIXES.raw}`, async () => {
-    for await (const object of listObjects(s3, bucket, PREFIXES.raw)) objects.push(object);
-  });
-  const pair = latestPair(objects);
+/** The most recently completed train/test pair under raw/ (the schedule's choice, lib/workflow/raw-pairs.ts), or a ConfigError. */
+export async function requireLatestRawPair(s3: S3Client, bucket: string): Promise<RawPair> {
+  const pair = await awsCall(`listing s3://${bucket}/${PREFIXES.raw}`, () => latestRawPair(s3, bucket));
   if (!pair) {
     throw new ConfigError(
       `no complete train/test pair under s3://${bucket}/${PREFIXES.raw} (e.g. raw/fmnist/train.csv + raw/fmnist/test.csv): ` +

@@ -7,7 +7,7 @@ import { parseS3Location } from '../../aws/s3.ts';
 import { ExecutionInput, type TrainRuntime } from '../../workflow/execution-input.ts';
 import { PREFIXES } from '../../workflow/layout.ts';
 import { PROMOTION_MODES, type PromotionMode } from '../../workflow/promotion.ts';
-import { newRunId } from '../../workflow/run-id.ts';
+import { MAX_EXECUTION_NAME_LENGTH, newRunId } from '../../workflow/run-id.ts';
 import type { AwsConnectionFlags } from './clients.ts';
 import { validateConnectionFlags } from './stack.ts';
 
@@ -129,5 +129,5 @@ export function slugOf(text: string, maxLength = 40): string {
 /** `<slug>-<yyyymmddThhmmssZ>-<6 hex>`: readable, sortable, unique, at most 80 characters. */
 export function executionNameFor(slugSource: string, now: Date): string {
   const unique = newRunId(now);
-  return `${slugOf(slugSource, 80 - unique.length - 1)}-${unique}`;
+  return `${slugOf(slugSource, MAX_EXECUTION_NAME_LENGTH - unique.length - 1)}-${unique}`;
 }

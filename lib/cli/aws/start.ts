@@ -17,7 +17,7 @@ import {
 import { followExecution, type FollowResult } from './follow.ts';
 import { formatDuration, formatPercent } from './format.ts';
 import { runOutcome, type RunOutcome } from './run-output.ts';
-import { latestRawPair, resolveSources } from './sources.ts';
+import { requireLatestRawPair, resolveSources } from './sources.ts';
 import { resolveTargets } from './stack.ts';
 import { executionNameFor, planStart, validateExecutionInput, type StartFlags } from './start-input.ts';
 
@@ -86,7 +86,7 @@ export async function startCommand(flags: StartFlags, deps: AwsCommandDeps = {})
     ({ train, test } = await resolveSources(s3, bucket, plan.sources, say));
     slugSource = plan.sources.train[0].text;
   } else {
-    const pair = await latestRawPair(s3, bucket);
+    const pair = await requireLatestRawPair(s3, bucket);
     train = [pair.train.key];
     test = [pair.test.key];
     slugSource = pair.train.key;

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
-import { PREFIXES } from '../../lib/workflow/layout.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { listObjects } from '../aws/s3-list.ts';
+import { PREFIXES } from './layout.ts';
+import { MAX_EXECUTION_NAME_LENGTH } from './run-id.ts';
 
 /**
- * The upload convention the S3 trigger understands (see the README's "Triggers"):
+ * The upload convention the S3 trigger (functions/trigger) and `fmnist aws start` without
+ * --train/--test understand (see the README's "Triggers"):
  *
  *   raw/<anything>/<name with the word "train">.csv[.gz]   e.g. raw/fmnist/train.csv, raw/fashion-mnist_train.csv
  *   raw/<anything>/<same name with "test">.csv[.gz]        e.g. raw/fmnist/test.csv,  raw/fashion-mnist_test.csv
@@ -63,8 +67,6 @@ export interface RawPair {
   test: RawObject;
 }
 
-const MAX_NAME = 80;
-
 /** A readable part for names: the key without raw/, extension and split word. */
 export function pairSlug(pair: RawPair, maxLength = 40): string {
   const stem = pair.train.key
@@ -89,8 +91,8 @@ export function executionName(bucket: string, pair: RawPair, suffix?: string): s
     .digest('hex')
     .slice(0, 16);
   const tail = suffix ? `-${hash}-${suffix}` : `-${hash}`;
-  const name = pairSlug(pair, MAX_NAME - tail.length) + tail;
-  return name.slice(0, MAX_NAME);
+  const name = pairSlug(pair, MAX_EXECUTION_NAME_LENGTH - tail.length) + tail;
+  return name.slice(0, MAX_EXECUTION_NAME_LENGTH);
 }
 
 export interface ListedObject extends RawObject {
@@ -113,4 +115,15 @@ export function latestPair(objects: ListedObject[]): RawPair | undefined {
     }
   }
   return best?.pair;
+}
+
+/**
+ * The most recently completed train/test pair under raw/ of `bucket` (the retrain schedule's
+ * choice), or undefined when there is none. Lists every raw/ object; S3 errors propagate as
+ * S3OperationError naming the prefix.
+ */
+export async function latestRawPair(s3: S3Client, bucket: string): Promise<RawPair | undefined> {
+  const objects: ListedObject[] = [];
+  for await (const object of listObjects(s3, bucket, PREFIXES.raw)) objects.push(object);
+  return latestPair(objects);
 }
