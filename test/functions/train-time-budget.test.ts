@@ -5,11 +5,11 @@ import { RESERVE_CAP_MS, RESERVE_FRACTION, SAFETY, timeBudget, UNMEASURED_CHECKP
 const at = (epoch: number, batch: number) => ({ epoch, batch, epochs: 10, batches: 100 });
 
 describe('the train Lambda’s time budget: pause when the next slice and a checkpoint may not fit', () => {
-  test('the reserve is 5 % of the invocation’s budget, at most 20 s: 20 s of AWS’s 900 s, 150 ms of a 3-second local budget', () => {
+  test('the reserve is 20 % of the invocation’s budget, at most 20 s: 20 s of AWS’s 900 s, 600 ms of a 3-second local budget', () => {
     assert.equal(timeBudget(() => 0, 900_000).reserveMs, RESERVE_CAP_MS);
     assert.equal(RESERVE_CAP_MS, 20_000);
     assert.equal(timeBudget(() => 0, 3_000).reserveMs, RESERVE_FRACTION * 3_000);
-    assert.equal(timeBudget(() => 0, 3_000).reserveMs, 150);
+    assert.equal(timeBudget(() => 0, 3_000).reserveMs, 600);
   });
 
   test('mid-epoch: a batch plus a checkpoint, with the safety factor, plus the reserve', () => {
@@ -40,7 +40,7 @@ describe('the train Lambda’s time budget: pause when the next slice and a chec
     const local = timeBudget(() => small, 3_000);
     const first = { position: at(1, 5), msPerBatch: 10, msLastValidation: 0, msLastCheckpoint: 0 };
     local.pauseWhen(first);
-    small = SAFETY * (10 + 300) + 150;
+    small = SAFETY * (10 + 300) + RESERVE_FRACTION * 3_000;
     assert.equal(local.pauseWhen(first), true);
     small += 1;
     assert.equal(local.pauseWhen(first), false);
