@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { syntheticKaggleCsv } from '../support/kaggle-csv.ts';
-import { deadPid, fmnist, startCli, until } from './support/spawn-cli.ts';
+import { until } from '../support/until.ts';
+import { deadPid, fmnist, startCli } from './support/spawn-cli.ts';
 
 /**
  * Interrupted commands leave nothing behind: SIGINT and SIGTERM clean up and exit 128 + signal;

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getObjectBytes, putObject } from '../../lib/aws/s3.ts';
 import { startLocalS3, type LocalS3 } from '../../lib/local/local-s3.ts';
+import { until } from '../support/until.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const BUCKET = 'atomic-bucket';
@@ -21,16 +22,6 @@ const BUCKET = 'atomic-bucket';
 /** Every file under `dir` (relative), to find temporary files left behind. */
 async function files(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).map(String);
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
@@ -97,10 +88,10 @@ describe('local S3: objects are written atomically', () => {
     );
     const stateDir = join(scratch, 'state');
     // Killed once the server is writing the body (its temporary file exists).
-    await until('the half-written upload', async () => ((await files(stateDir)).some((file) => file.includes('.fmnist-partial-')) ? true : undefined));
+    await until('the half-written upload', async () => ((await files(stateDir)).some((file) => file.includes('.fmnist-partial-')) ? true : undefined), 20_000);
     child.kill('SIGKILL');
     await exited(child);
-    await until('the server to drop the partial upload', async () => ((await files(stateDir)).some((file) => file.includes('.fmnist-partial-')) ? undefined : true));
+    await until('the server to drop the partial upload', async () => ((await files(stateDir)).some((file) => file.includes('.fmnist-partial-')) ? undefined : true), 20_000);
     assert.equal((await getObjectBytes(s3.client, { bucket: BUCKET, key: 'models/champion.json' })).toString(), '{"runId":"old"}');
   });
 
@@ -161,7 +152,7 @@ describe('local S3: objects are written atomically', () => {
     });
     const put = startPut(endpoint, 'datasets/d/manifest.json', 8 * 1024 * 1024);
     put.send(Buffer.alloc(1024 * 1024, 32));
-    await until('the server writing', async () => ((await files(directory)).some((file) => file.includes('.fmnist-partial-')) ? true : undefined));
+    await until('the server writing', async () => ((await files(directory)).some((file) => file.includes('.fmnist-partial-')) ? true : undefined), 20_000);
     child.kill('SIGKILL');
     await exited(child);
     put.abort();

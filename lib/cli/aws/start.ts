@@ -23,7 +23,7 @@ import { executionNameFor, planStart, validateExecutionInput, type StartFlags } 
 
 export type { StartFlags } from './start-input.ts';
 
-export interface StartResult {
+export interface StartResult extends SettledExecution {
   executionArn: string;
   executionName: string;
   runId: string;
@@ -35,12 +35,6 @@ export interface StartResult {
   status: ExecutionStatus;
   /** 0: started (or, with --wait, SUCCEEDED); 1: FAILED, TIMED_OUT or ABORTED. */
   exitCode: number;
-  outcome?: RunOutcome;
-  error?: string;
-  cause?: string;
-  /** With --wait and success: where the report went, and its files. */
-  reportDir?: string;
-  reportFiles?: string[];
 }
 
 /** The Step Functions console page of an execution. */
@@ -157,6 +151,7 @@ export interface SettledExecution {
   outcome?: RunOutcome;
   error?: string;
   cause?: string;
+  /** With success: where the report went, and its files. */
   reportDir?: string;
   reportFiles?: string[];
 }

@@ -41,16 +41,6 @@ export function errorLines(stderr: string): string[] {
   return [...lines.slice(0, warning), ...lines.slice(end + 1)];
 }
 
-export async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** A pid no process has any more: a short-lived child's, after it exited. */
 export async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '0']);
