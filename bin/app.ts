@@ -1,8 +1,8 @@
 #!/usr/bin/env -S npx tsx
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { settingsFromContext } from '../lib/infra/settings.ts';
-import { FmnistStack } from '../lib/infra/stack.ts';
+import { settingsFromContext } from '../infra/settings.ts';
+import { FmnistStack } from '../infra/stack.ts';
 
 /**
  * CDK app entry (cdk.json: "npx tsx bin/app.ts"). Settings come from context (cdk.json or -c);
@@ -16,5 +16,5 @@ new FmnistStack(app, stackName, {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 // cdk-nag v3: the AwsSolutions pack runs as a CDK policy-validation plugin; any finding that is
-// not acknowledged in lib/infra/nag-suppressions.ts (each with its reason) fails the synth.
+// not acknowledged in infra/nag-suppressions.ts (each with its reason) fails the synth.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

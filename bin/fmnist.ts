@@ -5,12 +5,12 @@
  */
 import { Command } from 'commander';
 import { ConfigError, UserError } from '../lib/errors.ts';
-import { defaultDataset } from '../lib/cli/default-dataset.ts';
-import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../lib/cli/commands.ts';
-import { registerAwsCommands, registerResumeCommand } from '../lib/cli/aws/index.ts';
-import { resumeCommand } from '../lib/cli/resume.ts';
-import { addTrainingOptions, positiveInteger } from '../lib/cli/options.ts';
-import { exitCodeFor, installSignalHandlers, interruption } from '../lib/cli/signals.ts';
+import { defaultDataset } from '../cli/default-dataset.ts';
+import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../cli/commands.ts';
+import { registerAwsCommands, registerResumeCommand } from '../cli/deployed/index.ts';
+import { resumeCommand } from '../cli/resume.ts';
+import { addTrainingOptions, positiveInteger } from '../cli/options.ts';
+import { exitCodeFor, installSignalHandlers, interruption } from '../cli/signals.ts';
 import { fileProblem } from '../lib/data/input-file.ts';
 
 const FILE_PROBLEMS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']);
@@ -89,7 +89,7 @@ withTrainingOptions(
 
 registerAwsCommands(program);
 
-// `fmnist resume <runId>`: locally (lib/cli/resume.ts), or with --aws on the deployed workflow.
+// `fmnist resume <runId>`: locally (cli/resume.ts), or with --aws on the deployed workflow.
 registerResumeCommand(program, resumeCommand);
 
 installSignalHandlers();

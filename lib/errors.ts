@@ -13,7 +13,7 @@
  * S3OperationError (lib/aws/s3-errors.ts, named after S3's error code), FieldError
  * (lib/model/field-error.ts, turned into a ConfigError before it leaves), the Fargate task's
  * stop reasons (functions/train/task-watch.ts) and the local runtime's emulated AWS errors
- * (lib/local).
+ * (cli/local).
  */
 
 /** A failure whose message is the whole story for the user: printed on one line, without a stack. */

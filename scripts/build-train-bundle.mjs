@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds what the training image runs (functions/train/Dockerfile; the contract is TRAIN_IMAGE in
-// lib/infra/training.ts). Plain Node + esbuild: no TypeScript, nothing from lib/infra (the image's
-// build context leaves lib/infra out).
+// infra/training.ts). Plain Node + esbuild: no TypeScript, nothing from infra (the image's
+// build context leaves infra out).
 //
 //   node scripts/build-train-bundle.mjs --outdir DIR
 //       Bundles functions/train/handler.ts and functions/train/fargate.ts into DIR/handler.mjs and
@@ -46,7 +46,7 @@ const ENTRIES = { handler: 'functions/train/handler.ts', fargate: 'functions/tra
 /**
  * CommonJS code inside the ESM bundle (the SDK's dependencies) expects `require`, `__filename` and
  * `__dirname`: define them as globals (not top-level bindings, which could collide with a bundled
- * module's own). Same banner as the zip Lambdas (lib/infra/node-function.ts, not importable here).
+ * module's own). Same banner as the zip Lambdas (infra/node-function.ts, not importable here).
  */
 const ESM_BANNER = [
   "import{createRequire as __fmnistRequire}from'node:module';",

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { S3OperationError } from '../lib/aws/s3-errors.ts';
 import { CheckpointMismatchError, ConfigError, DataValidationError, UserError, WorkflowFailedError } from '../lib/errors.ts';
-import { definitionFromTemplate, synthesizeStack, type AslDefinition, type SynthesizedStack } from '../lib/infra/synthesized-definition.ts';
+import { definitionFromTemplate, synthesizeStack, type AslDefinition, type SynthesizedStack } from '../infra/synthesized-definition.ts';
 import { CheckpointCorruptError } from '../lib/model/checkpoint/format.ts';
 import { TrainingAbortedError } from '../lib/model/cooperative.ts';
 import { UnsupportedLayerError } from '../lib/model/graph/train-graph.ts';

@@ -11,7 +11,7 @@ import { putObject } from './s3.ts';
  * `runs/<runId>/checkpoint/<name>/<file>` (checkpointPrefix). What a checkpoint holds, that its
  * manifest goes last and which ones are kept is lib/model/checkpoint's business; this only moves
  * bytes. Needs, on runs/*\/checkpoint/*: s3:ListBucket (list, and telling a missing file from a
- * denied one), s3:GetObject, s3:PutObject, s3:DeleteObject (lib/infra/data-access.ts).
+ * denied one), s3:GetObject, s3:PutObject, s3:DeleteObject (infra/data-access.ts).
  */
 export function s3CheckpointStore(client: S3Client, bucket: string, runId: string): CheckpointStore {
   const prefix = checkpointPrefix(runId);

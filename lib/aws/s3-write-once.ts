@@ -7,7 +7,7 @@ import { s3Url, type S3Location } from './s3-location.ts';
 
 /**
  * Writes that never replace what is stored: S3's conditional writes (If-None-Match: *, If-Match:
- * <etag>; the local S3 honours both, lib/local/s3/conditional-writes.ts).
+ * <etag>; the local S3 honours both, cli/local/s3/conditional-writes.ts).
  */
 
 /** What a write or a read saw of an object: its ETag and, in a versioned bucket, its version id. */

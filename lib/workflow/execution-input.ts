@@ -5,7 +5,6 @@ import { parseEvent, type IngestEvent } from './events.ts';
 import { sourceKeys } from './keys.ts';
 import { PROMOTION_MODES, type PromotionMode } from './promotion.ts';
 import { newRunId, RUN_ID_PATTERN, RunId } from './run-id.ts';
-import type { RunInput } from './run-record.ts';
 import { planTrainingMemory, type TrainingMemoryPlan } from './train-memory.ts';
 
 /**
@@ -19,6 +18,18 @@ import { planTrainingMemory, type TrainingMemoryPlan } from './train-memory.ts';
  */
 export const TRAIN_RUNTIMES = ['lambda', 'fargate', 'auto'] as const;
 export type TrainRuntime = (typeof TRAIN_RUNTIMES)[number];
+
+/** What a run was started with, as stored in runs/<runId>/run.json (run-record.ts) and compared on resume. */
+export const RunInput = z.strictObject({
+  /** Bare keys under raw/ (normalised by the execution input's schema). */
+  train: z.array(z.string()),
+  test: z.array(z.string()),
+  limit: z.int().min(1).optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  trainOn: z.enum(TRAIN_RUNTIMES),
+  promote: z.enum(PROMOTION_MODES),
+});
+export type RunInput = z.infer<typeof RunInput>;
 
 /**
  * The schema, for the workflow whose data bucket is `dataBucket` (s3:// sources become bare

@@ -1,7 +1,7 @@
 /**
  * The Fargate training container's contract: the environment the stack (task definition) and the
  * TrainOnFargate state (container override) give it, read by functions/train/fargate.ts and
- * emulated by the local runtime (lib/local). CDK-free, so infra, the entry and the local runtime
+ * emulated by the local runtime (cli/local). CDK-free, so infra, the entry and the local runtime
  * import the same names.
  *
  * The TrainEvent itself does not travel in the override (RunTask overrides are limited to 8,192

@@ -3,10 +3,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { getObjectVersion, isPreconditionFailed, putObjectIf, s3Url } from '../aws/s3.ts';
 import { ConfigError } from '../errors.ts';
-import { TRAIN_RUNTIMES } from './execution-input.ts';
+import { RunInput } from './execution-input.ts';
 import { RunId } from './run-id.ts';
 import { runRecordKey } from './layout.ts';
-import { PROMOTION_MODES } from './promotion.ts';
 
 /**
  * runs/<runId>/run.json: the claim on a run id. ValidateInput writes it with If-None-Match: *
@@ -15,17 +14,6 @@ import { PROMOTION_MODES } from './promotion.ts';
  * and must bring the same data and config (`fmnist resume <runId>` starts
  * {...record.input, runId, resume: true}). Written once, never updated.
  */
-export const RunInput = z.strictObject({
-  /** Bare keys under raw/ (normalised by the execution input's schema). */
-  train: z.array(z.string()),
-  test: z.array(z.string()),
-  limit: z.int().min(1).optional(),
-  config: z.record(z.string(), z.unknown()).optional(),
-  trainOn: z.enum(TRAIN_RUNTIMES),
-  promote: z.enum(PROMOTION_MODES),
-});
-export type RunInput = z.infer<typeof RunInput>;
-
 export const RunRecord = z.strictObject({
   runId: RunId,
   /** The execution that claimed the run (absent when started without a name). */

@@ -1,8 +1,8 @@
 /**
  * The training workflow's names, CDK-free: its states and the errors its Retry and Catch rules
- * match. Infra (lib/infra/workflow-definition.ts) builds the state machine from them; the local
+ * match. Infra (infra/workflow-definition.ts) builds the state machine from them; the local
  * runtime, the CLI and tests name states and errors through them without loading aws-cdk-lib.
- * The flow itself is drawn in lib/infra/workflow-definition.ts.
+ * The flow itself is drawn in infra/workflow-definition.ts.
  */
 export const STATE_NAMES = {
   validate: 'ValidateInput',

@@ -12,13 +12,13 @@ import { MANIFEST_FILE, type Manifest } from '../data/manifest.ts';
  * content. A crash could once leave a 0-byte manifest or shard there (objects written in place by
  * the local S3), and one reported as reused failed every later run at Train.
  *
- * Checked by listing, which ingest may do (it may not read datasets/: lib/infra/data-access.ts):
+ * Checked by listing, which ingest may do (it may not read datasets/: infra/data-access.ts):
  * a shard's ETag is the MD5 of its bytes (single-part PutObject, SSE-S3), compared with the MD5 of
  * the same shard built locally, which the local manifest's sha256 describes; the same data gives
  * the same shards byte for byte. The stored manifest may differ from the local one (its
  * `createdAt`, and the source names: the same bytes uploaded under another key), so it is only
  * checked to be there and not truncated to nothing; S3 itself never shows a partial object, and
- * the local S3 no longer does either (lib/local/s3/atomic-store.ts). Reading it back would need
+ * the local S3 no longer does either (cli/local/s3/atomic-store.ts). Reading it back would need
  * s3:GetObject on datasets/, which ingest is not granted.
  */
 /** The fixed part of any manifest (format, shape, class names, two splits) is longer than this. */

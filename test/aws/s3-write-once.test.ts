@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getObjectVersion, putObjectIf, putObjectOnce, sha256Hex, uploadDirectory } from '../../lib/aws/s3.ts';
 import { ConfigError } from '../../lib/errors.ts';
-import { startLocalS3, type LocalS3 } from '../../lib/local/local-s3.ts';
+import { startLocalS3, type LocalS3 } from '../../cli/local/local-s3.ts';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
@@ -13,7 +13,7 @@ import { FakeS3 } from '../support/fake-s3.ts';
 
 const BUCKET = 'write-once';
 
-// The local S3 answers conditional writes as S3 does (lib/local/s3/conditional-writes.ts), through
+// The local S3 answers conditional writes as S3 does (cli/local/s3/conditional-writes.ts), through
 // the real SDK: what the SDK makes of a 412 is what the code must recognise.
 describe('write-once objects against the local S3', () => {
   let s3: LocalS3;

@@ -16,7 +16,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { Command } from 'commander';
 import { ConfigError } from '../../lib/errors.ts';
-import { executionConsoleUrl, registerAwsCommands, startCommand, type StartFlags } from '../../lib/cli/aws/index.ts';
+import { executionConsoleUrl, registerAwsCommands, startCommand, type StartFlags } from '../../cli/deployed/index.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
 import { Sink } from '../support/sink.ts';
 

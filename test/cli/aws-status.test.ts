@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError } from '../../lib/errors.ts';
-import { statusCommand, type StatusResult } from '../../lib/cli/aws/index.ts';
+import { statusCommand, type StatusResult } from '../../cli/deployed/index.ts';
 import { championKey } from '../../lib/workflow/promotion.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
 import { Sink } from '../support/sink.ts';

@@ -18,7 +18,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { Command } from 'commander';
 import { ConfigError } from '../../lib/errors.ts';
-import { registerResumeCommand, resumeOnAws, statusCommand } from '../../lib/cli/aws/index.ts';
+import { registerResumeCommand, resumeOnAws, statusCommand } from '../../cli/deployed/index.ts';
 import { runRecordKey } from '../../lib/workflow/layout.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
 import { Sink } from '../support/sink.ts';

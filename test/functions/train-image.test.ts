@@ -1,6 +1,6 @@
 // The training image (functions/train/Dockerfile) cannot be built here (no Docker engine), so this
 // checks what can be: the Dockerfile against the stack's contract (TRAIN_IMAGE in
-// lib/infra/training.ts), and scripts/build-train-bundle.mjs for real: the bundles it writes
+// infra/training.ts), and scripts/build-train-bundle.mjs for real: the bundles it writes
 // import in a fresh Node process, and (where the native backend is set up) the pruned
 // node_modules it writes runs the image's selfcheck: native TensorFlow through the addon's rpath,
 // one graph training step, the wasm fallback.
@@ -13,9 +13,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { TRAIN_IMAGE, TRAIN_IMAGE_EXCLUDES } from '../../lib/infra/training.ts';
-import { REPO_ROOT } from '../../lib/infra/paths.ts';
-import { asPinnedImage } from '../../lib/infra/settings.ts';
+import { TRAIN_IMAGE, TRAIN_IMAGE_EXCLUDES } from '../../infra/training.ts';
+import { REPO_ROOT } from '../../infra/paths.ts';
+import { asPinnedImage } from '../../infra/settings.ts';
 
 const SCRIPT = path.join(REPO_ROOT, 'scripts', 'build-train-bundle.mjs');
 const SETUP = path.join(REPO_ROOT, 'scripts', 'native', 'setup-tfjs-node.mjs');
@@ -193,7 +193,7 @@ describe('functions/train/Dockerfile against the stack contract', () => {
       assert.ok(fs.existsSync(path.join(REPO_ROOT, source)), `${source} does not exist`);
     }
     assert.equal(excluded('node_modules'), 'node_modules'); // the matcher itself works
-    assert.equal(excluded('lib/infra/training.ts'), 'lib/infra');
+    assert.equal(excluded('infra/training.ts'), 'infra');
   });
 });
 
@@ -256,7 +256,7 @@ describe('scripts/build-train-bundle.mjs', () => {
       const text = fs.readFileSync(path.join(image, 'functions', 'train', f), 'utf8');
       assert.equal(text.includes('@napi-rs/canvas'), false, `${f} mentions @napi-rs/canvas`);
       // esbuild marks each bundled module with a `// <path>` line
-      assert.equal(/^\/\/ lib\/(report|infra)\//m.test(text), false, `${f} contains lib/report or lib/infra code`);
+      assert.equal(/^\/\/ lib\/(report|infra)\//m.test(text), false, `${f} contains lib/report or infra code`);
       assert.ok(/^\/\/ lib\/model\/backend\.ts$/m.test(text), `${f} has no module markers to check`);
       assert.equal(/^import\{createRequire as __fmnistRequire\}/.test(text), true, `${f} starts with the createRequire banner`);
     }

@@ -2,8 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { synthesizeStack, type SynthesizedStack } from '../../lib/infra/synthesized-definition.ts';
-import { TRAIN_IMAGE } from '../../lib/infra/training.ts';
+import { synthesizeStack, type SynthesizedStack } from '../../infra/synthesized-definition.ts';
+import { TRAIN_IMAGE } from '../../infra/training.ts';
 import {
   allowedOf,
   executionRoleOf,

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Node } from 'constructs';
 import { App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_SETTINGS, settingsFromContext, TRAIN_RESERVED_CONCURRENCY } from '../../lib/infra/settings.ts';
-import { synthesizeStack, type SynthesizedStack } from '../../lib/infra/synthesized-definition.ts';
+import { DEFAULT_SETTINGS, settingsFromContext, TRAIN_RESERVED_CONCURRENCY } from '../../infra/settings.ts';
+import { synthesizeStack, type SynthesizedStack } from '../../infra/synthesized-definition.ts';
 import { logicalIdStartingWith, resourcesOfType, type Json } from './template-helpers.ts';
 
 describe('settings from CDK context', () => {

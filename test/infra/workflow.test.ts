@@ -6,8 +6,8 @@ import {
   definitionFromTemplate,
   synthesizeStack,
   type SynthesizedStack,
-} from '../../lib/infra/synthesized-definition.ts';
-import { DEFAULT_MAX_TRAIN_LOOPS, LAMBDA_TRAIN_MAX_IMAGES } from '../../lib/infra/settings.ts';
+} from '../../infra/synthesized-definition.ts';
+import { DEFAULT_MAX_TRAIN_LOOPS, LAMBDA_TRAIN_MAX_IMAGES } from '../../infra/settings.ts';
 import {
   ECS_TRANSIENT_ERRORS,
   LAMBDA_THROTTLED_ERRORS,

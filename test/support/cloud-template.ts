@@ -1,5 +1,5 @@
-import { SOURCE_ENTRY_METADATA } from '../../lib/infra/paths.ts';
-import type { Template } from '../../lib/local/cloud/template.ts';
+import { SOURCE_ENTRY_METADATA } from '../../infra/paths.ts';
+import type { Template } from '../../cli/local/cloud/template.ts';
 
 /**
  * Small CloudFormation templates for the local cloud's tests: the same resource shapes

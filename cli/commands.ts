@@ -1,0 +1,225 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { loadSplit, readManifest } from '../lib/data/dataset.ts';
+import { ingestDataset } from '../lib/data/ingest.ts';
+import { ConfigError, WorkflowFailedError } from '../lib/errors.ts';
+import { localFile } from '../lib/data/input-file.ts';
+import { MANIFEST_FILE, type Manifest } from '../lib/data/manifest.ts';
+import { formatSummary, summarize } from '../lib/data/summary.ts';
+import { initBackend } from '../lib/model/backend.ts';
+import { classificationReport, formatClassificationReport } from '../lib/report/classification-report.ts';
+import { writeReport } from '../lib/report/write-report.ts';
+import { runEvaluateStep, type EvaluationMetrics } from '../lib/workflow/evaluate-step.ts';
+import { newRunId } from '../lib/workflow/run-id.ts';
+import { runTrainStep, writeJson, type TrainingRecord } from '../lib/workflow/train-step.ts';
+import { MODEL_FILES, REPORT_FILES } from '../lib/workflow/files.ts';
+import { runWorkflowLocally, type LocalRunResult } from './local/runner.ts';
+import type { ExecutionInput } from '../lib/workflow/execution-input.ts';
+import { writeLocalRunNote } from './local-run-note.ts';
+import { causeMessage } from './local/progress.ts';
+import { readLabelFile } from './label-file.ts';
+import { trainConfigFromFlags, trainConfigOverrides, type TrainFlags } from './options.ts';
+import { trainingProgress } from './progress.ts';
+import { whileInterruptible } from './signals.ts';
+
+/** Human output goes to stderr so stdout stays clean for `--json`. */
+const say = (line = '') => process.stderr.write(line + '\n');
+
+export interface IngestFlags {
+  train: string[];
+  test: string[];
+  out: string;
+  json?: boolean;
+  limit?: number;
+}
+
+export async function ingestCommand(flags: IngestFlags): Promise<Manifest> {
+  const manifest = await ingestDataset({
+    train: flags.train.map(localFile),
+    test: flags.test.map(localFile),
+    outDir: flags.out,
+    limit: flags.limit ? { train: flags.limit, test: flags.limit } : undefined,
+  });
+  say(`dataset ${manifest.datasetId} written to ${flags.out}`);
+  await printDatasetSummary(flags.out, manifest);
+  if (flags.json) {
+    const splitSummary = (split: 'train' | 'test') => ({
+      examples: manifest.splits[split].examples,
+      labelHistogram: manifest.splits[split].labelHistogram,
+    });
+    process.stdout.write(
+      JSON.stringify({ datasetId: manifest.datasetId, dir: flags.out, train: splitSummary('train'), test: splitSummary('test') }) +
+        '\n',
+    );
+  }
+  return manifest;
+}
+
+/** The walkthrough's `head()` / `label.unique()` check: does the data look like Fashion-MNIST? */
+async function printDatasetSummary(dir: string, manifest: Manifest): Promise<void> {
+  for (const split of ['train', 'test'] as const) {
+    const data = await loadSplit(dir, split, manifest);
+    say(formatSummary(`${split} split`, summarize(data)));
+  }
+}
+
+export interface TrainCommandFlags extends TrainFlags {
+  data: string;
+  out: string;
+  runId?: string;
+}
+
+export async function trainCommand(flags: TrainCommandFlags): Promise<TrainingRecord> {
+  const config = await trainConfigFromFlags(flags);
+  const backend = await initBackend(config.backend);
+  say(`training on backend ${backend.name}${backend.tensorflowVersion ? ` (TensorFlow ${backend.tensorflowVersion})` : ''}`);
+  const record = await runTrainStep({
+    datasetDir: flags.data,
+    modelDir: flags.out,
+    config,
+    runId: flags.runId ?? newRunId(),
+    hooks: trainingProgress(),
+  });
+  say(
+    `trained ${record.trainExamples} images x ${config.epochs} epochs in ${record.seconds.toFixed(1)} s ` +
+      `(${Math.round(record.imagesPerSecond)} images/s on ${record.backend.name}); model in ${flags.out}`,
+  );
+  return record;
+}
+
+export interface EvaluateFlags {
+  data: string;
+  model: string;
+  out: string;
+}
+
+export async function evaluateCommand(flags: EvaluateFlags): Promise<EvaluationMetrics> {
+  await requireFile(join(flags.model, MODEL_FILES.model), `${flags.model}: no model here (no ${MODEL_FILES.model}): give a directory written by \`train\``);
+  await requireFile(join(flags.data, MANIFEST_FILE), `${flags.data}: no dataset here (no ${MANIFEST_FILE}): give a directory written by \`ingest\``);
+  await initBackend();
+  const metrics = await runEvaluateStep({ datasetDir: flags.data, modelDir: flags.model, reportDir: flags.out });
+  say(`test loss ${metrics.loss.toFixed(4)} - test accuracy ${metrics.accuracy.toFixed(4)} (${metrics.examples} images)`);
+  say(`report written to ${flags.out}: ${metrics.files.join(', ')}`);
+  return metrics;
+}
+
+export interface ReportFlags {
+  labels: string;
+  predictions: string;
+  out: string;
+}
+
+export async function reportCommand(flags: ReportFlags): Promise<void> {
+  const [yTrue, yPred] = await Promise.all([readLabelFile(flags.labels), readLabelFile(flags.predictions)]);
+  if (yTrue.length !== yPred.length) {
+    throw new ConfigError(
+      `${flags.labels} has ${yTrue.length} labels but ${flags.predictions} has ${yPred.length}: they must pair line by line`,
+    );
+  }
+  await mkdir(flags.out, { recursive: true });
+  const files = await writeReport(flags.out, { yTrue, yPred });
+  process.stdout.write(formatClassificationReport(classificationReport(yTrue, yPred)) + '\n');
+  say(`report written to ${flags.out}: ${files.join(', ')}`);
+}
+
+export interface RunFlags extends TrainFlags {
+  train: string[];
+  test: string[];
+  /** Default: runs/<run id> under the working directory. */
+  out?: string;
+  limit?: number;
+  /** The embedded S3 server's storage; kept between runs so the champion carries over. */
+  stateDir?: string;
+  /** Use a throw-away bucket instead of stateDir. */
+  fresh?: boolean;
+  datasetDescription?: string;
+}
+
+export const DEFAULT_LOCAL_STATE_DIR = join('runs', '.local-s3');
+
+/**
+ * Ingest, train, evaluate and promote end to end on this machine: the deployed workflow's own
+ * state machine definition, run in-process against an embedded S3 server (cli/local/).
+ */
+export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
+  const config = await trainConfigOverrides(flags); // refuse bad settings before any work
+  const runId = newRunId();
+  say(`run ${runId}: ${flags.datasetDescription ?? 'data from the command line'}`);
+  return runLocalWorkflow({
+    runId,
+    executionName: runId,
+    out: resolve(flags.out ?? join('runs', runId)),
+    data: { files: { train: flags.train, test: flags.test } },
+    input: { config, ...(flags.limit ? { limit: flags.limit } : {}) },
+    stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
+  });
+}
+
+/** One local execution of a run: a new one (`run`) or a resumed one (`resume`, cli/resume.ts). */
+export interface LocalWorkflowRun {
+  runId: string;
+  executionName: string;
+  /** Absolute output directory. */
+  out: string;
+  /** Local files to upload, or raw/ keys already in the local bucket (a resumed run's). */
+  data: { files: { train: string[]; test: string[] } } | { keys: { train: string[]; test: string[] } };
+  /** The execution input besides train and test. */
+  input: Omit<Partial<ExecutionInput>, 'train' | 'test'>;
+  /** Undefined: a throw-away bucket. */
+  stateDir?: string;
+}
+
+/** Runs the local workflow, then prints and records the run's results (runs/<id>/run.json of `out`). */
+export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunResult> {
+  const started = performance.now();
+  const { runId, out } = run;
+  // Where the outputs go and who runs it, for `fmnist resume` after a crash (cli/local-run-note.ts).
+  if (run.stateDir) await writeLocalRunNote(run.stateDir, { runId, outDir: out });
+
+  // Ctrl-C or SIGTERM aborts the execution, which stops its tasks and its cloud (a temporary
+  // bucket included); the process then exits with the signal's code (bin/fmnist.ts).
+  const abort = new AbortController();
+  const result = await whileInterruptible(
+    () => abort.abort(),
+    () =>
+      runWorkflowLocally({
+        ...('files' in run.data ? run.data.files : { train: [], test: [], storedInputs: run.data.keys }),
+        input: { ...run.input, runId },
+        executionName: run.executionName,
+        outDir: out,
+        stateDir: run.stateDir,
+        trainHooks: trainingProgress(),
+        signal: abort.signal,
+      }),
+  );
+  if (result.status !== 'SUCCEEDED') {
+    throw new WorkflowFailedError(
+      `local workflow ${result.status}: ${result.error ?? 'unknown error'}: ${causeMessage(result.cause)} (event log in ${out})`,
+    );
+  }
+
+  const metrics = JSON.parse(await readFile(join(out, 'report', REPORT_FILES.metrics), 'utf8')) as EvaluationMetrics;
+  const training = JSON.parse(await readFile(join(out, 'model', MODEL_FILES.training), 'utf8')) as TrainingRecord;
+  say(`\ntest loss ${metrics.loss.toFixed(4)} - test accuracy ${metrics.accuracy.toFixed(4)}\n`);
+  say(await readFile(join(out, 'report', 'classification_report.txt'), 'utf8'));
+  const seconds = (performance.now() - started) / 1000;
+  await writeJson(join(out, 'run.json'), {
+    runId,
+    datasetId: training.datasetId,
+    backend: training.backend,
+    trainingSeconds: training.seconds,
+    imagesPerSecond: training.imagesPerSecond,
+    totalSeconds: seconds,
+    testAccuracy: metrics.accuracy,
+    testLoss: metrics.loss,
+    promotion: (result.output as { promotion?: unknown } | undefined)?.promotion,
+  });
+  say(`done in ${seconds.toFixed(1)} s (training ${training.seconds.toFixed(1)} s on ${training.backend.name}); everything is under ${out}`);
+  return result;
+}
+
+/** Refuses with `message` unless `path` is a file (a missing directory says the same). */
+async function requireFile(path: string, message: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) throw new ConfigError(message);
+}

@@ -1,0 +1,133 @@
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { trainConfigOverrides, type TrainFlags } from '../options.ts';
+import { ConfigError } from '../../lib/errors.ts';
+import { parseTrainConfig } from '../../lib/model/config.ts';
+import { parseS3Location } from '../../lib/aws/s3.ts';
+import { ExecutionInput, type TrainRuntime } from '../../lib/workflow/execution-input.ts';
+import { PREFIXES } from '../../lib/workflow/layout.ts';
+import { PROMOTION_MODES, type PromotionMode } from '../../lib/workflow/promotion.ts';
+import { MAX_EXECUTION_NAME_LENGTH, newRunId } from '../../lib/workflow/run-id.ts';
+import type { AwsConnectionFlags } from './clients.ts';
+import { validateConnectionFlags } from './stack.ts';
+
+/** `fmnist start` flags (commander's camelCase names). */
+export interface StartFlags extends AwsConnectionFlags, Omit<TrainFlags, 'backend'> {
+  /** s3://<data bucket>/raw/... URLs, raw/... keys in the data bucket, or local files (uploaded). */
+  train?: string[];
+  test?: string[];
+  trainOn?: TrainRuntime;
+  promote?: PromotionMode;
+  /** Keep only the first N examples of each split. */
+  limit?: number;
+  runId?: string;
+  /** Follow the execution to its end, then download the report. */
+  wait?: boolean;
+  /** Where the report goes with --wait (default runs/<runId>/report). */
+  out?: string;
+  /** One JSON summary line on stdout; progress goes to stderr. */
+  json?: boolean;
+}
+
+export type DataSource =
+  | { kind: 's3'; text: string; bucket: string; key: string }
+  | { kind: 'key'; text: string; key: string }
+  | { kind: 'local'; text: string; path: string; size: number };
+
+/** What the flags say, checked before any AWS call. */
+export interface StartPlan {
+  /** Undefined: use the latest complete train/test pair under raw/. */
+  sources?: { train: DataSource[]; test: DataSource[] };
+  /** Everything of the execution input but train and test. */
+  settings: Omit<ExecutionInput, 'train' | 'test'>;
+  now: Date;
+}
+
+const FLAG_OF: Record<string, string> = {
+  train: '--train',
+  test: '--test',
+  limit: '--limit',
+  runId: '--run-id',
+  trainOn: '--train-on',
+  promote: '--promote',
+  config: '--config / training flags',
+};
+
+/**
+ * Validates every flag the way the workflow's ValidateInput state will (the same zod schema and
+ * parseTrainConfig), so a typo fails here and not minutes later in the cloud.
+ */
+export async function planStart(flags: StartFlags, now = new Date()): Promise<StartPlan> {
+  validateConnectionFlags(flags);
+  if (Boolean(flags.train?.length) !== Boolean(flags.test?.length)) {
+    throw new ConfigError('give both --train and --test, or neither to use the latest complete pair under raw/');
+  }
+  if (flags.out !== undefined && !flags.wait) {
+    throw new ConfigError('--out is where --wait downloads the report: add --wait');
+  }
+  const config = await trainConfigOverrides(flags);
+  const settings: StartPlan['settings'] = {
+    ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    ...(flags.runId !== undefined ? { runId: flags.runId } : {}),
+    ...(Object.keys(config).length > 0 ? { config } : {}),
+    ...(flags.trainOn !== undefined ? { trainOn: flags.trainOn } : {}),
+    ...(flags.promote !== undefined ? { promote: flags.promote } : {}),
+  };
+  // The schema with placeholder data: names the flag of any bad setting.
+  validateExecutionInput({ train: ['raw/placeholder.csv'], test: ['raw/placeholder.csv'], ...settings });
+  if (!flags.train?.length) return { settings, now };
+  const sources = {
+    train: await Promise.all(flags.train.map((text) => classifySource(text, '--train'))),
+    test: await Promise.all(flags.test!.map((text) => classifySource(text, '--test'))),
+  };
+  return { sources, settings, now };
+}
+
+/** Throws a ConfigError naming the flag behind each problem. */
+export function validateExecutionInput(input: ExecutionInput): void {
+  const result = ExecutionInput.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const field = String(issue.path[0] ?? '');
+      return `${FLAG_OF[field] ?? (issue.path.join('.') || '(input)')}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid execution input: ${problems.join('; ')}`);
+  }
+  parseTrainConfig(input.config ?? {}, 'training config (--config and training flags)');
+}
+
+/** s3://bucket/key, a local file (uploaded later), or a raw/... key of the data bucket. */
+export async function classifySource(text: string, flag: string): Promise<DataSource> {
+  if (text.startsWith('s3://')) {
+    const { bucket, key } = parseS3Location(text);
+    return { kind: 's3', text, bucket, key };
+  }
+  const info = await stat(text).catch(() => undefined);
+  if (info?.isFile()) return { kind: 'local', text, path: text, size: info.size };
+  if (info) throw new ConfigError(`${flag} ${text}: not a regular file`);
+  if (text.startsWith(PREFIXES.raw) && text.length > PREFIXES.raw.length) return { kind: 'key', text, key: text };
+  throw new ConfigError(
+    `${flag} ${text}: no such local file (give a local file, an s3://<data bucket>/raw/... URL, or a raw/... key of the data bucket)`,
+  );
+}
+
+const DATA_SUFFIX = /(\.csv)?(\.gz)?$/i;
+const SPLIT_WORD = /(?<![A-Za-z])(train|test)(?![A-Za-z])/gi;
+
+/** A readable slug for the execution name from a data source or run id. */
+export function slugOf(text: string, maxLength = 40): string {
+  const path = text.replace(/^s3:\/\/[^/]+\//, '');
+  const stem = (path.startsWith(PREFIXES.raw) ? path.slice(PREFIXES.raw.length) : basename(path))
+    .replace(DATA_SUFFIX, '')
+    .replace(SPLIT_WORD, '')
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/[-_]{2,}/g, '-')
+    .replace(/^[-_]+|[-_]+$/g, '');
+  return (stem || 'fmnist').slice(0, maxLength).replace(/[-_]+$/, '') || 'fmnist';
+}
+
+/** `<slug>-<yyyymmddThhmmssZ>-<6 hex>`: readable, sortable, unique, at most 80 characters. */
+export function executionNameFor(slugSource: string, now: Date): string {
+  const unique = newRunId(now);
+  return `${slugOf(slugSource, MAX_EXECUTION_NAME_LENGTH - unique.length - 1)}-${unique}`;
+}

@@ -1,0 +1,306 @@
+import { LAYER_ASSEMBLER_METADATA, SOURCE_ENTRY_METADATA } from '../../../infra/paths.ts';
+import { type CloudBindings, type Template, TemplateError, TemplateResolver } from './template.ts';
+
+/**
+ * What the local cloud emulates, read from the synthesized template (./template.ts resolves the
+ * names and ARNs): the Lambda functions with their limits, environments, roles and code, the
+ * IAM roles with every policy attached to them, the Fargate task definition, the EventBridge
+ * rules, the bucket policies and the state machine with its definition.
+ */
+export interface LambdaSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  role: string;
+  timeoutSeconds: number;
+  memoryMiB: number;
+  ephemeralMiB: number;
+  /** Resolved Environment.Variables (what the deployed function gets, before Lambda's own). */
+  environment: Record<string, string>;
+  runtime: string;
+  /** The source module and export this function runs, when the template says (see codeOf). */
+  code?: CodeEntry;
+  logGroup?: { name: string; arn: string };
+  reservedConcurrency?: number;
+  /** The function's layers, in order; Lambda unpacks them into /opt. */
+  layers: { logicalId: string; assembler?: CodeEntry }[];
+}
+
+export interface CodeEntry {
+  /** Repository-relative TypeScript module, e.g. functions/ingest/handler.ts. */
+  module: string;
+  exportName: string;
+}
+
+export interface PolicyDocument {
+  Version?: string;
+  Statement: Record<string, unknown>[] | Record<string, unknown>;
+}
+
+export interface RoleSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  policies: { name: string; document: PolicyDocument }[];
+  trustedServices: string[];
+}
+
+export interface ContainerSpec {
+  name: string;
+  /** The local module the container's command runs (node <module>), e.g. functions/train/fargate.ts. */
+  code?: CodeEntry;
+  environment: Record<string, string>;
+  readonlyRootFilesystem: boolean;
+  stopTimeoutSeconds: number;
+  logGroup?: string;
+}
+
+export interface TaskDefinitionSpec {
+  logicalId: string;
+  arn: string;
+  family: string;
+  cpu: number;
+  memoryMiB: number;
+  ephemeralGiB: number;
+  taskRole?: string;
+  executionRole?: string;
+  containers: ContainerSpec[];
+}
+
+export interface RuleTarget {
+  id: string;
+  arn: string;
+  maximumRetryAttempts?: number;
+  deadLetterArn?: string;
+}
+
+export interface RuleSpec {
+  logicalId: string;
+  name: string;
+  eventPattern?: Record<string, unknown>;
+  scheduleExpression?: string;
+  enabled: boolean;
+  targets: RuleTarget[];
+}
+
+export interface StateMachineSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  role: string;
+  definition: AslDefinition;
+}
+
+export interface AslDefinition {
+  StartAt: string;
+  States: Record<string, Record<string, unknown>>;
+  TimeoutSeconds?: number;
+  [key: string]: unknown;
+}
+
+export interface CloudModel {
+  resolver: TemplateResolver;
+  bindings: CloudBindings;
+  functions: LambdaSpec[];
+  roles: Map<string, RoleSpec>;
+  taskDefinitions: TaskDefinitionSpec[];
+  clusters: { logicalId: string; name: string; arn: string }[];
+  rules: RuleSpec[];
+  /** Bucket name -> its bucket policy. */
+  bucketPolicies: Map<string, PolicyDocument>;
+  stateMachine: StateMachineSpec;
+}
+
+
+/** Managed policies the stack may attach, with their documents (AWS publishes them; they change rarely). */
+const MANAGED_POLICIES: Record<string, PolicyDocument> = {
+  'service-role/AWSLambdaBasicExecutionRole': {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' }],
+  },
+};
+
+export function readCloudModel(template: Template, bindings: CloudBindings): CloudModel {
+  const resolver = new TemplateResolver(template, bindings);
+  const props = (logicalId: string) => resolver.resource(logicalId).Properties ?? {};
+
+  const functions = resolver.ofType('AWS::Lambda::Function').map((logicalId): LambdaSpec => {
+    const p = props(logicalId);
+    const where = `${logicalId}.Properties`;
+    const variables = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const environment = Object.fromEntries(
+      Object.entries(variables).map(([name, value]) => [name, resolver.resolveString(value, `${where}.Environment.Variables.${name}`)]),
+    );
+    const logging = p.LoggingConfig as { LogGroup?: unknown } | undefined;
+    const logGroupName = logging?.LogGroup === undefined ? undefined : resolver.resolveString(logging.LogGroup, `${where}.LoggingConfig.LogGroup`);
+    const logGroupId = logGroupName === undefined ? undefined : resolver.ofType('AWS::Logs::LogGroup').find((id) => resolver.physicalName(id) === logGroupName);
+    return {
+      logicalId,
+      name: resolver.physicalName(logicalId),
+      arn: resolver.arn(logicalId),
+      role: roleLogicalId(resolver, p.Role, `${where}.Role`),
+      timeoutSeconds: Number(p.Timeout ?? 3),
+      memoryMiB: Number(p.MemorySize ?? 128),
+      ephemeralMiB: Number((p.EphemeralStorage as { Size?: number } | undefined)?.Size ?? 512),
+      environment,
+      runtime: p.PackageType === 'Image' ? 'image' : String(p.Runtime ?? ''),
+      code: codeOf(resolver, logicalId),
+      logGroup: logGroupName === undefined ? undefined : { name: logGroupName, arn: logGroupId ? resolver.arn(logGroupId) : `arn:${bindings.partition}:logs:${bindings.region}:${bindings.account}:log-group:${logGroupName}:*` },
+      reservedConcurrency: p.ReservedConcurrentExecutions === undefined ? undefined : Number(p.ReservedConcurrentExecutions),
+      layers: ((p.Layers as unknown[] | undefined) ?? []).map((layer, index) => {
+        const arn = resolver.resolveString(layer, `${where}.Layers[${index}]`);
+        const layerId = resolver.ofType('AWS::Lambda::LayerVersion').find((id) => resolver.ref(id) === arn);
+        if (!layerId) throw new TemplateError(`${where}.Layers[${index}]: ${arn} is not a layer of this template`);
+        const assembler = resolver.resource(layerId).Metadata?.[LAYER_ASSEMBLER_METADATA] as CodeEntry | undefined;
+        return { logicalId: layerId, assembler };
+      }),
+    };
+  });
+
+  const roles = new Map<string, RoleSpec>();
+  for (const logicalId of resolver.ofType('AWS::IAM::Role')) {
+    const p = props(logicalId);
+    const where = `${logicalId}.Properties`;
+    const policies: RoleSpec['policies'] = [];
+    for (const [index, inline] of ((p.Policies as { PolicyName: string; PolicyDocument: unknown }[] | undefined) ?? []).entries()) {
+      policies.push({ name: inline.PolicyName, document: resolver.resolve(inline.PolicyDocument, `${where}.Policies[${index}]`) as PolicyDocument });
+    }
+    for (const [index, arn] of ((p.ManagedPolicyArns as unknown[] | undefined) ?? []).entries()) {
+      const resolved = resolver.resolveString(arn, `${where}.ManagedPolicyArns[${index}]`);
+      const name = /:iam::aws:policy\/(.+)$/.exec(resolved)?.[1];
+      const document = name ? MANAGED_POLICIES[name] : undefined;
+      if (!document) throw new TemplateError(`${where}.ManagedPolicyArns[${index}]: the local cloud does not know managed policy ${resolved}`);
+      policies.push({ name: resolved, document });
+    }
+    const trust = resolver.resolve(p.AssumeRolePolicyDocument, `${where}.AssumeRolePolicyDocument`) as PolicyDocument | undefined;
+    const trustedServices = statements(trust).flatMap((statement) => {
+      const service = (statement.Principal as { Service?: string | string[] } | undefined)?.Service;
+      return service === undefined ? [] : Array.isArray(service) ? service : [service];
+    });
+    roles.set(logicalId, { logicalId, name: resolver.physicalName(logicalId), arn: resolver.arn(logicalId), policies, trustedServices });
+  }
+  for (const logicalId of resolver.ofType('AWS::IAM::Policy')) {
+    const p = props(logicalId);
+    const document = resolver.resolve(p.PolicyDocument, `${logicalId}.Properties.PolicyDocument`) as PolicyDocument;
+    for (const role of (p.Roles as unknown[] | undefined) ?? []) {
+      const roleName = resolver.resolveString(role, `${logicalId}.Properties.Roles`);
+      const spec = [...roles.values()].find((candidate) => candidate.name === roleName);
+      if (!spec) throw new TemplateError(`${logicalId}.Properties.Roles: no role named ${roleName}`);
+      spec.policies.push({ name: String(p.PolicyName ?? logicalId), document });
+    }
+  }
+
+  const taskDefinitions = resolver.ofType('AWS::ECS::TaskDefinition').map((logicalId): TaskDefinitionSpec => {
+    const p = props(logicalId);
+    const where = `${logicalId}.Properties`;
+    const containers = ((p.ContainerDefinitions as Record<string, unknown>[] | undefined) ?? []).map((container, index): ContainerSpec => {
+      const at = `${where}.ContainerDefinitions[${index}]`;
+      const environment = Object.fromEntries(
+        ((container.Environment as { Name: string; Value: unknown }[] | undefined) ?? []).map(({ Name, Value }) => [Name, resolver.resolveString(Value, `${at}.Environment.${Name}`)]),
+      );
+      const logOptions = (container.LogConfiguration as { Options?: Record<string, unknown> } | undefined)?.Options;
+      return {
+        name: String(container.Name),
+        code: containerCode(container),
+        environment,
+        readonlyRootFilesystem: container.ReadonlyRootFilesystem === true,
+        stopTimeoutSeconds: Number(container.StopTimeout ?? 30),
+        logGroup: logOptions?.['awslogs-group'] === undefined ? undefined : resolver.resolveString(logOptions['awslogs-group'], `${at}.LogConfiguration`),
+      };
+    });
+    return {
+      logicalId,
+      arn: resolver.arn(logicalId),
+      family: resolver.physicalName(logicalId),
+      cpu: Number(p.Cpu ?? 256),
+      memoryMiB: Number(p.Memory ?? 512),
+      ephemeralGiB: Number((p.EphemeralStorage as { SizeInGiB?: number } | undefined)?.SizeInGiB ?? 20),
+      taskRole: p.TaskRoleArn === undefined ? undefined : roleLogicalId(resolver, p.TaskRoleArn, `${where}.TaskRoleArn`),
+      executionRole: p.ExecutionRoleArn === undefined ? undefined : roleLogicalId(resolver, p.ExecutionRoleArn, `${where}.ExecutionRoleArn`),
+      containers,
+    };
+  });
+
+  const clusters = resolver.ofType('AWS::ECS::Cluster').map((logicalId) => ({
+    logicalId,
+    name: resolver.physicalName(logicalId),
+    arn: resolver.arn(logicalId),
+  }));
+
+  const rules = resolver.ofType('AWS::Events::Rule').map((logicalId): RuleSpec => {
+    const p = resolver.resolve(props(logicalId), `${logicalId}.Properties`) as Record<string, unknown>;
+    return {
+      logicalId,
+      name: resolver.physicalName(logicalId),
+      eventPattern: p.EventPattern as Record<string, unknown> | undefined,
+      scheduleExpression: p.ScheduleExpression as string | undefined,
+      enabled: p.State === undefined || p.State === 'ENABLED',
+      targets: ((p.Targets as Record<string, unknown>[] | undefined) ?? []).map((target) => ({
+        id: String(target.Id),
+        arn: String(target.Arn),
+        maximumRetryAttempts: (target.RetryPolicy as { MaximumRetryAttempts?: number } | undefined)?.MaximumRetryAttempts,
+        deadLetterArn: (target.DeadLetterConfig as { Arn?: string } | undefined)?.Arn,
+      })),
+    };
+  });
+
+  const bucketPolicies = new Map<string, PolicyDocument>();
+  for (const logicalId of resolver.ofType('AWS::S3::BucketPolicy')) {
+    const p = props(logicalId);
+    const bucket = resolver.resolveString(p.Bucket, `${logicalId}.Properties.Bucket`);
+    bucketPolicies.set(bucket, resolver.resolve(p.PolicyDocument, `${logicalId}.Properties.PolicyDocument`) as PolicyDocument);
+  }
+
+  const machines = resolver.ofType('AWS::StepFunctions::StateMachine');
+  if (machines.length !== 1) throw new TemplateError(`expected one state machine, found ${machines.length}`);
+  const machineId = machines[0];
+  const machine = props(machineId);
+  const definitionText = resolver.resolveString(machine.DefinitionString, `${machineId}.Properties.DefinitionString`);
+  const stateMachine: StateMachineSpec = {
+    logicalId: machineId,
+    name: resolver.physicalName(machineId),
+    arn: resolver.arn(machineId),
+    role: roleLogicalId(resolver, machine.RoleArn, `${machineId}.Properties.RoleArn`),
+    definition: JSON.parse(definitionText) as AslDefinition,
+  };
+
+  return { resolver, bindings, functions, roles, taskDefinitions, clusters, rules, bucketPolicies, stateMachine };
+}
+
+export function statements(document: PolicyDocument | undefined): Record<string, unknown>[] {
+  if (!document) return [];
+  return Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+}
+
+function roleLogicalId(resolver: TemplateResolver, value: unknown, where: string): string {
+  const arn = resolver.resolveString(value, where);
+  const logicalId = resolver.ofType('AWS::IAM::Role').find((id) => resolver.arn(id) === arn);
+  if (!logicalId) throw new TemplateError(`${where}: ${arn} is not a role of this template`);
+  return logicalId;
+}
+
+/**
+ * The code a function runs. A container image names it in its CMD (`functions/train/handler.handler`
+ * runs the `handler` export of functions/train/handler, built from functions/train/handler.ts); a
+ * zip function bundled by NodejsFunction keeps its source entry in SOURCE_ENTRY_METADATA metadata.
+ */
+function codeOf(resolver: TemplateResolver, logicalId: string): CodeEntry | undefined {
+  const resource = resolver.resource(logicalId);
+  const p = resource.Properties ?? {};
+  const exportOf = (handler: string) => handler.slice(handler.lastIndexOf('.') + 1);
+  if (p.PackageType === 'Image') {
+    const command = (p.ImageConfig as { Command?: string[] } | undefined)?.Command?.[0];
+    if (!command || !command.includes('.')) return undefined;
+    return { module: `${command.slice(0, command.lastIndexOf('.'))}.ts`, exportName: exportOf(command) };
+  }
+  const entry = resource.Metadata?.[SOURCE_ENTRY_METADATA];
+  if (typeof entry !== 'string') return undefined;
+  return { module: entry, exportName: exportOf(String(p.Handler ?? 'index.handler')) };
+}
+
+/** `node functions/train/fargate.mjs` runs the bundle of functions/train/fargate.ts (the image contract). */
+function containerCode(container: Record<string, unknown>): CodeEntry | undefined {
+  const argv = [...((container.EntryPoint as string[] | undefined) ?? []), ...((container.Command as string[] | undefined) ?? [])];
+  if (argv[0] !== 'node' || argv.length !== 2) return undefined;
+  return { module: argv[1].replace(/\.m?js$/, '.ts'), exportName: '' };
+}

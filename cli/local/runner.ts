@@ -1,0 +1,324 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import type { TrainHooks } from '../../lib/model/train.ts';
+import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
+import { ConfigError } from '../../lib/errors.ts';
+import { newRunId } from '../../lib/workflow/run-id.ts';
+import { checkLogPermissions, LocalCloud } from './cloud/local-cloud.ts';
+import type { LambdaSpec } from './cloud/model.ts';
+import type { Template } from './cloud/template.ts';
+import { loadStackTemplate } from './definition.ts';
+import { LogDisplay } from './log-display.ts';
+import { type ExecutionEvent, ProgressPrinter } from './progress.ts';
+import { claimOutDir } from './out-dir.ts';
+import { checkInputs, copyOutputs, uploadInputs, writeJsonFile } from './run-files.ts';
+import { ExecutionHistory, historyOperations } from './states/history.ts';
+import { type LambdaDouble, STATE_PAYLOAD_LIMIT_BYTES, taskHandlers } from './states/integrations.ts';
+import { runExecution, type ExecutionStatus } from './states/execution.ts';
+import { localizeDefinition, retryIntervals } from './states/localize.ts';
+import type { JsonValue } from './states/task-tokens.ts';
+import { TaskTokens } from './states/task-tokens.ts';
+
+/**
+ * Runs the training workflow on this machine, as strict as AWS: the stack's synthesized template
+ * deployed into a local cloud (./cloud/: S3, Lambda, ECS, EventBridge and IAM as the template
+ * configures them), and the state machine executed by aws-local-stepfunctions with Step
+ * Functions' integrations, timeouts, heartbeats and limits (./states/). See cli/local/README.md.
+ */
+export type { ExecutionEvent };
+export type LocalRunStatus = ExecutionStatus;
+
+export interface LocalRunOptions {
+  /** Local files (Kaggle CSV, .csv.gz, IDX): uploaded to raw/<split>/<sha256, 16 hex digits>/<name>. */
+  train: string[];
+  test: string[];
+  /**
+   * Instead of train/test (give those empty): raw/ keys already in the bucket, used as they are
+   * (a resumed run's inputs, `fmnist resume`). Nothing is uploaded.
+   */
+  storedInputs?: { train: string[]; test: string[] };
+  /** The rest of the execution input (limit, runId, config, trainOn, promote); validated by ValidateInput. */
+  input?: Omit<Partial<ExecutionInput>, 'train' | 'test'>;
+  /** Where the run's outputs are copied (created if needed); refused if it holds another run's. */
+  outDir: string;
+  /** Default: a fresh run id (which ValidateInput then uses as the run id, as for triggered runs). */
+  executionName?: string;
+  /** The local S3 server's directory; default a temporary one. Give one to keep the bucket between runs. */
+  stateDir?: string;
+  bucket?: string;
+  /** Deploy this template instead of synthesizing the stack (tests: variants of the stack). */
+  template?: Template;
+  /**
+   * Run in this already started cloud (its template, bucket and time scale), and leave it
+   * running: warm environments carry over between runs, as they do in AWS. Default: a cloud of
+   * its own, stopped at the end.
+   */
+  cloud?: LocalCloud;
+  /** CDK context for synthesizing, e.g. { lambdaTrainMaxImages: 50 }. */
+  context?: Record<string, unknown>;
+  /** See loadStackTemplate: cache directory, or false. */
+  definitionCacheDir?: string | false;
+  /**
+   * Multiplies every duration the cloud enforces (task and execution timeouts, heartbeats, Lambda
+   * timeouts, retry intervals, stop timeouts): 0.001 turns 600 s into 0.6 s. Default 1.
+   */
+  timeScale?: number;
+  /** Replaces every Retry interval (milliseconds), e.g. 0 in tests. */
+  retryIntervalMs?: number;
+  /** In-process stand-ins for the code behind Lambda-backed states (tests), by state name. */
+  doubles?: Partial<Record<string, LambdaDouble>>;
+  /** Faults the local cloud injects (tests): RunTask calls that fail to place their task. */
+  faults?: { ecsPlacementFailures?: number };
+  /** Every execution event as it happens. */
+  onEvent?: (event: ExecutionEvent) => void;
+  /** Training progress (from the train function's progress channel, or its epoch log records). */
+  trainHooks?: TrainHooks;
+  /** Progress lines; default process.stderr; false for none. */
+  progress?: { write(text: string): unknown } | false;
+  /** Log records of the functions and tasks at or above this level are shown. Default WARN. */
+  logLevel?: LogLevel;
+  /** Aborts the execution (status ABORTED). */
+  signal?: AbortSignal;
+}
+
+export interface LocalRunResult {
+  status: LocalRunStatus;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  events: ExecutionEvent[];
+  outDir: string;
+  executionName: string;
+  executionArn: string;
+  runId?: string;
+  datasetId?: string;
+  files: string[];
+  missing: string[];
+  uploads: { path: string; key: string; bytes: number }[];
+  adjustments: string[];
+  /** Fargate tasks still running when the execution and the rules reacting to its end were done. */
+  orphanedTasks: { taskArn: string; startedAt: string }[];
+  /** EventBridge deliveries the run caused (e.g. the stop-training rule). */
+  deliveries: { rule: string; target: string; attempts: number; outcome: string; error?: string }[];
+  /** One line per Lambda invocation: duration, peak memory, /tmp used, cold start. */
+  invocations: { function: string; durationMs: number; maxMemoryUsedMiB: number; scratchUsedMiB: number; coldStart: boolean; outcome: string }[];
+  /** Heartbeats received per task token (Fargate). */
+  heartbeats: number[][];
+  timings: { templateMs: number; templateSource: 'cache' | 'synth' | 'given'; cloudStartMs: number; uploadMs: number; executionMs: number; copyMs: number; totalMs: number };
+}
+
+const EXECUTION_STATUS_EVENT = 'Step Functions Execution Status Change';
+
+export async function runWorkflowLocally(options: LocalRunOptions): Promise<LocalRunResult> {
+  const started = performance.now();
+  const outDir = resolve(options.outDir);
+  const executionName = options.executionName ?? newRunId();
+  const stream = options.progress === undefined ? process.stderr : options.progress;
+  const say = (line: string) => stream && stream.write(line + '\n');
+  const printer = new ProgressPrinter(stream ? (line) => stream.write(line + '\n') : () => {});
+  const stored = options.storedInputs;
+  if (stored && (options.train.length > 0 || options.test.length > 0)) throw new ConfigError('give local files or stored inputs, not both');
+  const inputs = stored ? [] : await checkInputs(options.train, options.test);
+  if (options.cloud && (options.template || options.context || options.stateDir || options.bucket || options.timeScale !== undefined)) {
+    throw new ConfigError('a given cloud has its own template, bucket, state directory and time scale: pass either the cloud or those options');
+  }
+  // Refused before any work: another run's outputs are never written over (a resume of the same
+  // run id may write into its own directory).
+  await claimOutDir(outDir, typeof options.input?.runId === 'string' ? options.input.runId : executionName);
+
+  const loaded = options.cloud
+    ? { template: options.cloud.model.resolver.template, source: 'given' as const, milliseconds: 0 }
+    : options.template
+      ? { template: options.template, source: 'given' as const, milliseconds: 0 }
+      : await loadStackTemplate({ context: options.context, cacheDir: options.definitionCacheDir });
+
+  const display = new LogDisplay(printer, say, { logLevel: options.logLevel, trainHooks: options.trainHooks });
+  const learned: { runId?: string; datasetId?: string; taskState?: string } = {};
+  const observers = {
+    onLog: (source: { kind: 'lambda'; fn: LambdaSpec } | { kind: 'task'; task: { taskArn: string } }, line: string) =>
+      display.line(source.kind === 'lambda' ? source.fn.name : `task ${source.task.taskArn.slice(-8)}`, learned.taskState, line),
+    onProgress: (fn: LambdaSpec, message: unknown) => display.progress(fn.name, learned.taskState ?? 'train', message),
+  };
+  const cloudStarted = performance.now();
+  const cloud =
+    options.cloud ??
+    (await LocalCloud.start({ template: loaded.template, bucket: options.bucket, stateDir: options.stateDir, timeScale: options.timeScale ?? 1 }));
+  Object.assign(cloud.observers, observers);
+  const timeScale = cloud.timeScale;
+  const firstInvocation = cloud.lambda.reports.length;
+  const firstDelivery = cloud.events.deliveries.length;
+  const timings: LocalRunResult['timings'] = {
+    templateMs: loaded.milliseconds,
+    templateSource: loaded.source,
+    cloudStartMs: performance.now() - cloudStarted,
+    uploadMs: 0,
+    executionMs: 0,
+    copyMs: 0,
+    totalMs: 0,
+  };
+  try {
+    await checkLogPermissions(cloud.model, cloud.authorizer);
+    cloud.lambda.prewarm(functionsOf(cloud.model.stateMachine.definition, cloud.model.functions));
+    cloud.ecs.placementFailures = options.faults?.ecsPlacementFailures ?? 0;
+    const machine = cloud.model.stateMachine;
+    const executionArn = machine.arn.replace(':stateMachine:', ':execution:') + `:${executionName}`;
+    say(
+      `local run ${executionName}: stack ${loaded.source === 'given' ? 'given' : `from ${loaded.source} in ${(loaded.milliseconds / 1000).toFixed(1)} s`}, ` +
+        `S3 at ${cloud.s3.endpoint} (${cloud.s3.temporary ? 'temporary' : cloud.s3.directory})${timeScale === 1 ? '' : `, time scale ${timeScale}`}`,
+    );
+
+    const uploadStarted = performance.now();
+    const uploads = await uploadInputs(cloud.s3.client, cloud.bucket, inputs);
+    timings.uploadMs = performance.now() - uploadStarted;
+    for (const upload of uploads) say(`  ${upload.path} -> s3://${cloud.bucket}/${upload.key}`);
+
+    const input = {
+      ...options.input,
+      train: stored?.train ?? uploads.filter((u) => u.split === 'train').map((u) => u.key),
+      test: stored?.test ?? uploads.filter((u) => u.split === 'test').map((u) => u.key),
+    } as JsonValue;
+    const inputBytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
+    if (inputBytes > STATE_PAYLOAD_LIMIT_BYTES) {
+      // What StartExecution answers: the execution never starts.
+      throw Object.assign(new Error(`the execution input is ${inputBytes} bytes, over Step Functions' limit of ${STATE_PAYLOAD_LIMIT_BYTES}`), {
+        name: 'InvalidExecutionInput',
+      });
+    }
+
+    const stateMachineCaller = cloud.callerFor(machine.role, executionName);
+    const tokens = new TaskTokens(machine.arn);
+    const history = new ExecutionHistory(executionArn, cloud.model.roles.get(machine.role)!.arn);
+    Object.assign(cloud.operations, tokens.operations(cloud.authorizer), historyOperations(cloud.authorizer, () => [history]));
+    const inFlight = new Set<Promise<unknown>>();
+    const handlers = taskHandlers(machine.definition, {
+      cloud,
+      tokens,
+      history,
+      stateMachine: stateMachineCaller,
+      doubles: options.doubles ?? {},
+      track: (work) => {
+        inFlight.add(work);
+        void work.finally(() => inFlight.delete(work));
+      },
+    });
+    const { definition, adjustments } = localizeDefinition(machine.definition, timeScale);
+
+    await cloud.lambda.warm();
+    const executionStarted = performance.now();
+    const outcome = await runExecution({
+      definition,
+      input,
+      handlers,
+      executionArn,
+      executionName,
+      stateMachine: { arn: machine.arn, name: machine.name, roleArn: cloud.model.roles.get(machine.role)!.arn },
+      tokens,
+      history,
+      retryIntervalOverrides: retryIntervals(machine.definition, timeScale, options.retryIntervalMs),
+      signal: options.signal,
+      onEvent: (event) => {
+        learn(event, learned);
+        printer.event(event);
+        options.onEvent?.(event);
+      },
+    });
+    timings.executionMs = performance.now() - executionStarted;
+
+    // What EventBridge does next: the execution's status change goes to the rules that match it.
+    cloud.events.put({
+      source: 'aws.states',
+      'detail-type': EXECUTION_STATUS_EVENT,
+      resources: [executionArn],
+      detail: { executionArn, stateMachineArn: machine.arn, name: executionName, status: outcome.status, startDate: Date.now(), stopDate: Date.now() },
+    });
+    await cloud.events.drain();
+    if (inFlight.size > 0) {
+      say(`waiting for ${inFlight.size} task(s) their states gave up on...`);
+      await Promise.allSettled([...inFlight]);
+    }
+    const orphanedTasks = await settleTasks(cloud);
+    for (const task of orphanedTasks) {
+      say(`  warning: Fargate task ${task.taskArn} was still running after the execution ended; in AWS it would keep running, and billing`);
+    }
+
+    const copyStarted = performance.now();
+    await mkdir(outDir, { recursive: true });
+    const copied = await copyOutputs(cloud.s3.client, cloud.bucket, learned, outDir);
+    const result: LocalRunResult = {
+      status: outcome.status,
+      output: outcome.output,
+      error: outcome.error,
+      cause: outcome.cause,
+      events: outcome.events,
+      outDir,
+      executionName,
+      executionArn,
+      runId: learned.runId,
+      datasetId: learned.datasetId,
+      files: [],
+      missing: copied.missing,
+      uploads: uploads.map(({ path, key, bytes }) => ({ path, key, bytes })),
+      adjustments,
+      orphanedTasks,
+      deliveries: cloud.events.deliveries.slice(firstDelivery).map((delivery) => ({ ...delivery })),
+      invocations: cloud.lambda.reports.slice(firstInvocation).map(({ requestId: _id, ...report }) => report),
+      heartbeats: tokens.tokens().map((token) => tokens.heartbeats(token)),
+      timings,
+    };
+    const written = [
+      await writeJsonFile(outDir, 'execution-events.json', outcome.events),
+      await writeJsonFile(outDir, 'execution-output.json', outcome.status === 'SUCCEEDED' ? outcome.output : { error: outcome.error, cause: outcome.cause }),
+      await writeJsonFile(outDir, 'state-machine.json', machine.definition),
+    ];
+    timings.copyMs = performance.now() - copyStarted;
+    timings.totalMs = performance.now() - started;
+    const { events: _events, output: _output, files: _files, outDir: _outDir, ...summary } = result;
+    written.push(await writeJsonFile(outDir, 'local-run.json', { ...summary, bucket: cloud.bucket, stateDir: cloud.s3.temporary ? undefined : cloud.s3.directory }));
+    result.files = [...copied.files, ...written].sort();
+    if (outcome.status === 'SUCCEEDED') for (const item of copied.missing) say(`  note: ${item} was not in the bucket`);
+    say(`outputs in ${outDir}`);
+    return result;
+  } finally {
+    cloud.observers.onLog = undefined;
+    cloud.observers.onProgress = undefined;
+    if (!options.cloud) await cloud.stop();
+  }
+}
+
+/** How long a container may take to exit on its own after the execution (it may just have called back). */
+const TASK_EXIT_GRACE_MS = 5000;
+
+/**
+ * Gives tasks that are being stopped their stop timeout, and the others a few seconds, to exit;
+ * what still runs then is orphaned: nothing in AWS would stop it.
+ */
+async function settleTasks(cloud: LocalCloud): Promise<{ taskArn: string; startedAt: string }[]> {
+  const stopping = cloud.ecs.running().filter((task) => task.desiredStatus === 'STOPPED');
+  await Promise.all(stopping.map((task) => task.process.exited));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(cloud.ecs.running().map((task) => task.process.exited)),
+    new Promise((resolve) => (timer = setTimeout(resolve, TASK_EXIT_GRACE_MS))),
+  ]);
+  clearTimeout(timer);
+  return cloud.ecs.running().map((task) => ({ taskArn: task.taskArn, startedAt: new Date(task.startedAt).toISOString() }));
+}
+
+/** The functions the definition's Task states invoke directly. */
+function functionsOf(definition: { States: Record<string, Record<string, unknown>> }, functions: LambdaSpec[]): LambdaSpec[] {
+  const resources = new Set(Object.values(definition.States).map((state) => String(state.Resource ?? '')));
+  return functions.filter((fn) => resources.has(fn.arn));
+}
+
+/** Picks the run id, dataset and the training state out of the state outputs as they pass. */
+function learn(event: ExecutionEvent, learned: { runId?: string; datasetId?: string; taskState?: string }): void {
+  if (event.type === 'StateEntered' && event.state?.type === 'Task') learned.taskState = event.state.name;
+  if (event.type !== 'StateExited') return;
+  const output = event.state?.output as
+    | { plan?: { runId?: string }; dataset?: { datasetId?: string }; training?: { runId?: string } }
+    | undefined;
+  if (typeof output?.plan?.runId === 'string') learned.runId = output.plan.runId;
+  if (typeof output?.dataset?.datasetId === 'string') learned.datasetId = output.dataset.datasetId;
+  if (typeof output?.training?.runId === 'string') learned.runId = output.training.runId;
+}

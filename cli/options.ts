@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../lib/errors.ts';
+import { parseTrainConfig, type TrainConfig } from '../lib/model/config.ts';
+
+/** Commander argument parser for whole numbers >= 1; the message names the flag's value. */
+export function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
+  }
+  return Number(value);
+}
+
+export function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError(`expected a whole number >= 0, got "${value}"`);
+  }
+  return Number(value);
+}
+
+export function finiteNumber(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) {
+    throw new InvalidArgumentError(`expected a number, got "${value}"`);
+  }
+  return number;
+}
+
+export interface TrainFlags {
+  config?: string;
+  epochs?: number;
+  batchSize?: number;
+  validationSplit?: number;
+  learningRate?: number;
+  seed?: number;
+  backend?: string;
+}
+
+/** A config file (JSON) with command-line flags on top; validated as a whole. */
+export async function trainConfigFromFlags(flags: TrainFlags): Promise<TrainConfig> {
+  return parseTrainConfig(await trainConfigOverrides(flags), flags.config ?? 'command line');
+}
+
+/**
+ * The user's overrides only (config file, then flags), validated but without the defaults
+ * filled in: what a workflow execution input carries, so it stays small and readable.
+ */
+export async function trainConfigOverrides(flags: TrainFlags): Promise<Record<string, unknown>> {
+  let fromFile: Record<string, unknown> = {};
+  if (flags.config) {
+    let text: string;
+    try {
+      text = await readFile(flags.config, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`${flags.config}: cannot read config file: ${(error as Error).message}`);
+    }
+    try {
+      fromFile = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(`${flags.config}: not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new ConfigError(`${flags.config}: expected a JSON object`);
+    }
+  }
+  const fromFlags = Object.fromEntries(
+    Object.entries({
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      validationSplit: flags.validationSplit,
+      learningRate: flags.learningRate,
+      seed: flags.seed,
+      backend: flags.backend,
+    }).filter(([, value]) => value !== undefined),
+  );
+  const overrides = { ...fromFile, ...fromFlags };
+  parseTrainConfig(overrides, flags.config ?? 'command line');
+  return overrides;
+}
+
+/** The training flags shared by `train`, `run` and `start`; `backend` only where training runs here. */
+export function addTrainingOptions(command: Command, { backend }: { backend: boolean }): Command {
+  command
+    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, seed, model.layers)')
+    .option('--epochs <n>', 'passes over the training data (default 10)', positiveInteger)
+    .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInteger)
+    .option('--validation-split <fraction>', 'share of training data held out for validation (default 0.2)', finiteNumber)
+    .option('--learning-rate <rate>', 'Adam learning rate (default 0.001)', finiteNumber)
+    .option('--seed <n>', 'seed for weights, dropout and shuffling (default 42)', wholeNumber);
+  if (backend) {
+    command.addOption(
+      new Option('--backend <name>', 'tfjs backend (default auto: tensorflow > wasm > cpu)').choices(['auto', 'tensorflow', 'wasm', 'cpu']),
+    );
+  }
+  return command;
+}

@@ -1,0 +1,60 @@
+import cliProgress from 'cli-progress';
+import type { TrainHooks } from '../lib/model/train.ts';
+import type { EpochLog } from '../lib/report/history.ts';
+
+/**
+ * Training progress for people: a bar per epoch on a terminal, and one plain line per epoch
+ * otherwise (CI logs, pipes), so logs stay readable and greppable.
+ */
+export function trainingProgress(stream: NodeJS.WriteStream = process.stderr): TrainHooks {
+  return stream.isTTY ? barProgress(stream) : lineProgress(stream);
+}
+
+export function formatEpoch(log: EpochLog, epochs: number): string {
+  const parts = [`epoch ${log.epoch}/${epochs}`, `loss ${log.loss.toFixed(4)}`, `accuracy ${log.accuracy.toFixed(4)}`];
+  if (log.val_loss !== undefined) parts.push(`val_loss ${log.val_loss.toFixed(4)}`);
+  if (log.val_accuracy !== undefined) parts.push(`val_accuracy ${log.val_accuracy.toFixed(4)}`);
+  parts.push(`${log.seconds.toFixed(1)} s`);
+  return parts.join(' - ');
+}
+
+function lineProgress(stream: NodeJS.WriteStream): TrainHooks {
+  let totalEpochs = 0;
+  return {
+    onEpochBegin(_epoch, epochs) {
+      totalEpochs = epochs;
+    },
+    onEpochEnd(log) {
+      stream.write(formatEpoch(log, totalEpochs) + '\n');
+    },
+  };
+}
+
+function barProgress(stream: NodeJS.WriteStream): TrainHooks {
+  let bar: cliProgress.SingleBar | undefined;
+  let totalEpochs = 0;
+  return {
+    onEpochBegin(epoch, epochs, batches) {
+      totalEpochs = epochs;
+      bar = new cliProgress.SingleBar(
+        {
+          stream,
+          format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} batches - loss {loss} - accuracy {accuracy} - {eta_formatted} left`,
+          hideCursor: true,
+          clearOnComplete: true,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(batches, 0, { loss: '-', accuracy: '-' });
+    },
+    onBatchEnd(_epoch, batch, _batches, logs) {
+      bar?.update(batch, { loss: logs.loss.toFixed(4), accuracy: logs.accuracy.toFixed(4) });
+    },
+    onEpochEnd(log) {
+      bar?.stop();
+      bar = undefined;
+      stream.write(formatEpoch(log, totalEpochs) + '\n');
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { championKey, checkpointPrefix, modelPrefix, PREFIXES, reportPrefix, runRecordKey, trainEventKey } from '../lib/workflow/layout.ts';
+import { acknowledge, arnRef } from './nag-suppressions.ts';
+
+/**
+ * Who may do what in the data bucket: the one place that says it. Keys are IAM patterns (`*`
+ * matches any characters, `/` included), built from the layout the code writes
+ * (lib/workflow/layout.ts), so a layout change moves the grants with it.
+ */
+export const KEYS = {
+  raw: `${PREFIXES.raw}*`,
+  datasets: `${PREFIXES.datasets}*`,
+  models: `${modelPrefix('*')}*`,
+  reports: `${reportPrefix('*')}*`,
+  checkpoints: `${checkpointPrefix('*')}*`,
+  trainEvents: trainEventKey('*'),
+  runRecords: runRecordKey('*'),
+  champions: championKey('*'),
+} as const;
+
+type Key = (typeof KEYS)[keyof typeof KEYS];
+
+/**
+ * One principal's access. `list`: s3:ListBucket, only for listings whose Prefix matches one of
+ * these (the code checks whether a key exists with ListObjectsV2, Prefix = the key); `get`:
+ * s3:GetObject; `put`: s3:PutObject (every write is a single PutObject: no multipart uploads);
+ * `delete`: s3:DeleteObject.
+ */
+export interface DataAccess {
+  readonly list?: readonly Key[];
+  readonly get?: readonly Key[];
+  readonly put?: readonly Key[];
+  readonly delete?: readonly Key[];
+}
+
+export const DATA_ACCESS = {
+  /**
+   * Checks the execution input and claims the run id: writes runs/<runId>/run.json with
+   * If-None-Match (a taken id: reads it to name its creator); with resume, reads it (listing it
+   * tells a run that does not exist from a denial).
+   */
+  validate: { list: [KEYS.runRecords], get: [KEYS.runRecords], put: [KEYS.runRecords] },
+  /** Streams raw/ CSVs into datasets/<id>/; a dataset already there (its manifest listed) is reused. */
+  ingest: { get: [KEYS.raw], list: [KEYS.datasets], put: [KEYS.datasets] },
+  /**
+   * Downloads datasets/<id>/ (listing it), writes runs/<id>/model/; a model already there (its
+   * model.json listed) is answered from its training.json. Keeps the run's checkpoints: lists
+   * them, reads the newest, writes new ones, deletes the oldest.
+   */
+  trainFunction: {
+    list: [KEYS.datasets, KEYS.models, KEYS.checkpoints],
+    get: [KEYS.datasets, KEYS.models, KEYS.checkpoints],
+    put: [KEYS.models, KEYS.checkpoints],
+    delete: [KEYS.checkpoints],
+  },
+  /** The same, plus the TrainEvent the state machine wrote for it. */
+  trainTask: {
+    list: [KEYS.datasets, KEYS.models, KEYS.checkpoints],
+    get: [KEYS.datasets, KEYS.models, KEYS.checkpoints, KEYS.trainEvents],
+    put: [KEYS.models, KEYS.checkpoints],
+    delete: [KEYS.checkpoints],
+  },
+  /**
+   * Reads the test split and the model, writes runs/<id>/report/ write-once (a refused write
+   * reads the stored file to compare); a complete report (its metrics.json listed) is read back.
+   */
+  evaluate: {
+    list: [KEYS.datasets, KEYS.models, KEYS.reports],
+    get: [KEYS.datasets, KEYS.models, KEYS.reports],
+    put: [KEYS.reports],
+  },
+  /**
+   * Reads the candidate's model files (to pin their versions and sha256) and the champion of its
+   * test split with its ETag, and replaces that champion by compare-and-swap.
+   */
+  promote: { list: [KEYS.models, KEYS.champions], get: [KEYS.models, KEYS.champions], put: [KEYS.champions] },
+  /** Finds the other split of an uploaded pair and its ETag by listing raw/ (no object is read). */
+  trigger: { list: [KEYS.raw] },
+  /** WriteTrainEvent: runs/<runId>/train-event.json for the Fargate task. */
+  stateMachine: { put: [KEYS.trainEvents] },
+} as const satisfies Record<string, DataAccess>;
+
+/** Why each wildcard object pattern cannot name its keys (cdk-nag AwsSolutions-IAM5). */
+const WHY_A_WILDCARD: Record<Key, string> = {
+  [KEYS.raw]: 'raw/ holds what users upload, under names they choose; the trigger and ingest read whichever file an execution names.',
+  [KEYS.datasets]: 'datasets/<datasetId>/ is named by a hash of the input data computed at run time, and holds one shard file per split and chunk.',
+  [KEYS.models]: 'runs/<runId>/model/ is named by the run id, chosen per execution; the pattern allows only the model files of some run, not the rest of runs/.',
+  [KEYS.reports]: 'runs/<runId>/report/ is named by the run id, chosen per execution; the pattern allows only the report files of some run, not the rest of runs/.',
+  [KEYS.checkpoints]:
+    'runs/<runId>/checkpoint/<name>/ is named by the run id, chosen per execution, and the checkpoint (its position in training); the pattern allows only the checkpoint files of some run, not the rest of runs/.',
+  [KEYS.trainEvents]: 'runs/<runId>/train-event.json is one file per run, named by the run id chosen per execution; the pattern matches no other file name.',
+  [KEYS.runRecords]: 'runs/<runId>/run.json is one file per run, named by the run id chosen per execution; the pattern matches no other file name.',
+  [KEYS.champions]: 'models/champions/<testSetId>.json is one record per test split, named by a hash of the test data computed at run time.',
+};
+
+/** The object ARNs of a set of key patterns. */
+export function objectArns(bucket: s3.IBucket, keys: readonly Key[]): string[] {
+  return keys.map((key) => bucket.arnForObjects(key));
+}
+
+/**
+ * Grants exactly `access` on `bucket`: s3:ListBucket with a plain StringLike on s3:prefix (a
+ * listing without a matching Prefix is denied), s3:GetObject, s3:PutObject and s3:DeleteObject on the patterns,
+ * and the IAM5 acknowledgment of each wildcard pattern with its reason.
+ */
+export function grantDataAccess(bucket: s3.IBucket, grantee: iam.IGrantable, access: DataAccess): void {
+  const principal = grantee.grantPrincipal;
+  const { list = [], get = [], put = [], delete: remove = [] } = access;
+  if (list.length > 0) {
+    principal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [...list] } },
+      }),
+    );
+  }
+  if (get.length > 0) principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objectArns(bucket, get) }));
+  if (put.length > 0) principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objectArns(bucket, put) }));
+  if (remove.length > 0) principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: objectArns(bucket, remove) }));
+  if (Construct.isConstruct(principal)) acknowledgeObjectWildcards(principal, bucket, [...get, ...put, ...remove]);
+}
+
+/** IAM5 acknowledgments for the wildcard object patterns among `keys`, on `scope`. */
+export function acknowledgeObjectWildcards(scope: Construct, bucket: s3.IBucket, keys: readonly Key[]): void {
+  for (const key of new Set(keys)) {
+    if (!key.includes('*')) continue;
+    acknowledge(scope, `AwsSolutions-IAM5[Resource::${arnRef(bucket)}/${key}]`, WHY_A_WILDCARD[key]);
+  }
+}

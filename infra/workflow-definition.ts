@@ -1,0 +1,354 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { FARGATE_ENV } from '../lib/workflow/fargate-task.ts';
+import { trainEventKey } from '../lib/workflow/layout.ts';
+import {
+  ECS_TRANSIENT_ERRORS,
+  LAMBDA_THROTTLED_ERRORS,
+  LAMBDA_TIMEOUT_ERRORS,
+  LAMBDA_TRANSIENT_ERRORS,
+  S3_TRANSIENT_ERRORS,
+  STATE_NAMES,
+  TRAIN_LOOP_LIMIT_ERROR,
+} from '../lib/workflow/states.ts';
+import { DATA_ACCESS, objectArns } from './data-access.ts';
+
+/**
+ * The training workflow, one state per step. Its names (states, errors) are a contract shared
+ * with the local runtime and the CLI: they live, CDK-free, in lib/workflow/states.ts.
+ *
+ *   ValidateInput ─▶ Ingest ─▶ PrepareTrainEvent ─▶ StartTrainLoops ─▶ ChooseTrainingRuntime ─┬▶ TrainOnLambda ─▶ TrainingStatus ─┬▶ Evaluate ─▶ Promote ─▶ Done
+ *                                                                                            │        ▲                         │ "continue"
+ *                                                                                            │        └──── ContinueTraining ◀──┤ (count + 1)
+ *                                                                                            │                                  └▶ TooManyTrainLoops (count = maxTrainLoops)
+ *                                                                                            └▶ WriteTrainEvent ─▶ TrainOnFargate ─▶ Evaluate
+ *   TrainOnLambda answers "continue" when it ran short of time and checkpointed (functions/train):
+ *   it is invoked again with the same TrainEvent and resumes from runs/<runId>/checkpoint/;
+ *   $.trainLoops.count says how often, up to maxTrainLoops.
+ *   TrainOnLambda timing out anyway ─▶ FallBackToFargate: WriteTrainEvent when trainOn was "auto"
+ *   (the task resumes from the Lambda's last checkpoint), else Failed.
+ *   every Task: Catch States.ALL ─▶ Failed (error and cause of the failing state)
+ *
+ * The Fargate task gets its TrainEvent from S3 (WriteTrainEvent puts it at trainEventKey(runId)),
+ * never in the RunTask container overrides: those are limited to 8,192 characters (a valid config
+ * with many layers would fail only on AWS) and readable by anyone allowed ecs:DescribeTasks.
+ *
+ * The state document stays small: { plan, dataset, trainEvent, trainLoops, training, evaluation, promotion }.
+ */
+export interface WorkflowTargets {
+  readonly validate: lambda.IFunction;
+  readonly ingest: lambda.IFunction;
+  readonly trainFunction: lambda.IFunction;
+  readonly evaluate: lambda.IFunction;
+  readonly promote: lambda.IFunction;
+  readonly cluster: ecs.ICluster;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+  readonly taskSecurityGroup: ec2.ISecurityGroup;
+  /** Where WriteTrainEvent puts the Fargate task's TrainEvent (and what ValidateInput reports). */
+  readonly dataBucket: s3.IBucket;
+}
+
+export interface WorkflowOptions {
+  /** trainOn "auto" picks Fargate above this many images (epochs x train examples). */
+  readonly lambdaTrainMaxImages: number;
+  /** How often TrainOnLambda may answer "continue" before the execution fails (TrainLoopLimitExceeded). */
+  readonly maxTrainLoops: number;
+  /** Memory of the train Lambda and of the Fargate task, for ValidateInput to check a run against. */
+  readonly trainMemoryMiB: { readonly lambda: number; readonly fargate: number };
+  /** Lambda timeouts per function; each task's timeout adds one minute to its function's. */
+  readonly timeouts: {
+    readonly validate: Duration;
+    readonly ingest: Duration;
+    readonly train: Duration;
+    readonly evaluate: Duration;
+    readonly promote: Duration;
+  };
+  /** Longest Fargate training run. */
+  readonly fargateTimeout: Duration;
+  /** The Fargate entry heartbeats every 60 s; a silent task fails after this. */
+  readonly fargateHeartbeat: Duration;
+}
+
+export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTargets, options: WorkflowOptions): sfn.IChainable {
+  const failed = new sfn.Fail(scope, STATE_NAMES.failed, {
+    comment: 'The error and cause of the state that failed',
+    errorPath: sfn.JsonPath.stringAt('$.error.Error'),
+    causePath: sfn.JsonPath.stringAt('$.error.Cause'),
+  });
+  const guard = <T extends sfn.TaskStateBase>(task: T, retries: sfn.RetryProps[], catchFirst?: (task: T) => void): T => {
+    for (const retry of retries) task.addRetry(retry);
+    catchFirst?.(task);
+    task.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return task;
+  };
+  const transient = (errors: string[], interval: Duration): sfn.RetryProps => ({ errors, interval, backoffRate: 2, maxAttempts: 3 });
+  const lambdaTask = (
+    name: string,
+    fn: lambda.IFunction,
+    timeout: Duration,
+    props: Partial<tasks.LambdaInvokeProps>,
+    retries: sfn.RetryProps[] = [transient(LAMBDA_TRANSIENT_ERRORS, Duration.seconds(2))],
+    catchFirst?: (task: tasks.LambdaInvoke) => void,
+  ): tasks.LambdaInvoke =>
+    guard(
+      withExactPolicies(
+        new tasks.LambdaInvoke(scope, name, {
+          lambdaFunction: fn,
+          payloadResponseOnly: true,
+          retryOnServiceExceptions: false,
+          taskTimeout: sfn.Timeout.duration(timeout.plus(Duration.minutes(1))),
+          ...props,
+        }),
+        // The state invokes the unqualified function ARN; CDK's default also allows `<arn>:*`
+        // (every version and alias), which nothing here invokes.
+        [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] })],
+      ),
+      retries,
+      catchFirst,
+    );
+  const t = options.timeouts;
+
+  const validate = lambdaTask(STATE_NAMES.validate, targets.validate, t.validate, {
+    comment: 'Rejects bad input before any work; outputs the plan',
+    payload: sfn.TaskInput.fromObject({
+      input: sfn.JsonPath.entirePayload,
+      executionName: sfn.JsonPath.executionName,
+      lambdaTrainMaxImages: options.lambdaTrainMaxImages,
+      dataBucket: targets.dataBucket.bucketName,
+      trainMemoryMiB: { lambda: options.trainMemoryMiB.lambda, fargate: options.trainMemoryMiB.fargate },
+    }),
+    resultSelector: { plan: sfn.JsonPath.entirePayload },
+    resultPath: '$',
+  });
+
+  const ingest = lambdaTask(STATE_NAMES.ingest, targets.ingest, t.ingest, {
+    comment: 'Raw CSVs to validated shards under datasets/<datasetId>/',
+    inputPath: '$.plan.ingest',
+    resultSelector: {
+      datasetId: sfn.JsonPath.stringAt('$.datasetId'),
+      datasetPrefix: sfn.JsonPath.stringAt('$.datasetPrefix'),
+      testSetId: sfn.JsonPath.stringAt('$.testSetId'),
+      reused: sfn.JsonPath.stringAt('$.reused'),
+      trainExamples: sfn.JsonPath.numberAt('$.train.examples'),
+      testExamples: sfn.JsonPath.numberAt('$.test.examples'),
+    },
+    resultPath: '$.dataset',
+  });
+
+  const prepare = new sfn.Pass(scope, STATE_NAMES.prepareTrainEvent, {
+    comment: 'The TrainEvent both training runtimes receive',
+    parameters: {
+      datasetPrefix: sfn.JsonPath.stringAt('$.dataset.datasetPrefix'),
+      runId: sfn.JsonPath.stringAt('$.plan.runId'),
+      config: sfn.JsonPath.objectAt('$.plan.config'),
+    },
+    resultPath: '$.trainEvent',
+  });
+
+  // Same pattern as trainEventKey(runId): the key the Fargate entry reads (lib/workflow/layout.ts).
+  const trainEventKeyOfThisRun = sfn.JsonPath.format(trainEventKey('{}'), sfn.JsonPath.stringAt('$.trainEvent.runId'));
+  const writeTrainEvent = guard(
+    new tasks.CallAwsService(scope, STATE_NAMES.writeTrainEvent, {
+      comment: 'The TrainEvent for the Fargate task, at runs/<runId>/train-event.json (container overrides are too small for it)',
+      service: 's3',
+      action: 'putObject',
+      parameters: {
+        Bucket: targets.dataBucket.bucketName,
+        Key: trainEventKeyOfThisRun,
+        Body: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.trainEvent')),
+        ContentType: 'application/json',
+      },
+      iamAction: 's3:PutObject',
+      iamResources: objectArns(targets.dataBucket, DATA_ACCESS.stateMachine.put),
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(1)),
+    }),
+    [transient(S3_TRANSIENT_ERRORS, Duration.seconds(2))],
+  );
+
+  const { taskDefinition, cluster } = targets;
+  const trainOnFargate = guard(
+    withExactPolicies(
+      new tasks.EcsRunTask(scope, STATE_NAMES.trainOnFargate, {
+        comment: 'Same image on Fargate; the task answers with SendTaskSuccess/SendTaskFailure',
+        integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        cluster,
+        taskDefinition,
+        launchTarget: new tasks.EcsFargateLaunchTarget({ platformVersion: ecs.FargatePlatformVersion.LATEST }),
+        assignPublicIp: true,
+        subnets: { subnetType: ec2.SubnetType.PUBLIC },
+        securityGroups: [targets.taskSecurityGroup],
+        containerOverrides: [
+          {
+            containerDefinition: targets.container,
+            environment: [
+              { name: FARGATE_ENV.trainEventKey, value: trainEventKeyOfThisRun },
+              { name: FARGATE_ENV.taskToken, value: sfn.JsonPath.taskToken },
+              { name: FARGATE_ENV.stateEnteredTime, value: sfn.JsonPath.stringAt('$$.State.EnteredTime') },
+              { name: FARGATE_ENV.stateTimeoutSeconds, value: String(options.fargateTimeout.toSeconds()) },
+            ],
+          },
+        ],
+        taskTimeout: sfn.Timeout.duration(options.fargateTimeout),
+        heartbeatTimeout: sfn.Timeout.duration(options.fargateHeartbeat),
+        resultPath: '$.training',
+      }),
+      // CDK's default adds ecs:StopTask and ecs:DescribeTasks on "*", which only the .sync pattern
+      // uses (it polls the task and stops it on abort); with a task token the state machine only
+      // starts the task. Stopping the tasks of dead executions is StopTraining's job (stop-training.ts).
+      [
+        new iam.PolicyStatement({
+          actions: ['ecs:RunTask'],
+          resources: [taskDefinition.taskDefinitionArn],
+          conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
+        }),
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [taskDefinition.taskRole.roleArn, taskDefinition.obtainExecutionRole().roleArn],
+        }),
+      ],
+    ),
+    [
+      {
+        errors: ECS_TRANSIENT_ERRORS,
+        interval: Duration.seconds(30),
+        backoffRate: 2,
+        maxAttempts: 5,
+        maxDelay: Duration.minutes(5),
+        jitterStrategy: sfn.JitterType.FULL,
+      },
+    ],
+  );
+  writeTrainEvent.next(trainOnFargate);
+
+  const fallBack = new sfn.Choice(scope, STATE_NAMES.fallBackToFargate, {
+    comment: 'Lambda training ran out of time: Fargate resumes from its last checkpoint if the runtime was picked automatically',
+  })
+    .when(sfn.Condition.stringEquals('$.plan.trainOn', 'auto'), writeTrainEvent)
+    .otherwise(failed);
+
+  const trainOnLambda = lambdaTask(
+    STATE_NAMES.trainOnLambda,
+    targets.trainFunction,
+    t.train,
+    {
+      comment: 'Container Lambda, 10,240 MB, 15 minutes at most; answers status "continue" (checkpointed) or "complete"',
+      inputPath: '$.trainEvent',
+      resultPath: '$.training',
+    },
+    [
+      // At its reserved concurrency the function throttles: wait for a slot (up to ~an hour)
+      // rather than fail the run after seconds.
+      {
+        errors: LAMBDA_THROTTLED_ERRORS,
+        interval: Duration.minutes(1),
+        backoffRate: 2,
+        maxAttempts: 8,
+        maxDelay: Duration.minutes(10),
+        jitterStrategy: sfn.JitterType.FULL,
+      },
+      transient(
+        LAMBDA_TRANSIENT_ERRORS.filter((error) => !LAMBDA_THROTTLED_ERRORS.includes(error)),
+        Duration.seconds(2),
+      ),
+    ],
+    (task) => task.addCatch(fallBack, { errors: LAMBDA_TIMEOUT_ERRORS, resultPath: '$.error' }),
+  );
+
+  const evaluate = lambdaTask(STATE_NAMES.evaluate, targets.evaluate, t.evaluate, {
+    comment: 'Test-set metrics and the report under runs/<runId>/report/',
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.training.runId'),
+      datasetPrefix: sfn.JsonPath.stringAt('$.training.datasetPrefix'),
+      modelPrefix: sfn.JsonPath.stringAt('$.training.modelPrefix'),
+    }),
+    resultPath: '$.evaluation',
+  });
+
+  const promote = lambdaTask(STATE_NAMES.promote, targets.promote, t.promote, {
+    comment: 'Compare-and-swap of models/champions/<testSetId>.json: replaced only by a better model on the same test split',
+    payload: sfn.TaskInput.fromObject({
+      candidate: {
+        runId: sfn.JsonPath.stringAt('$.evaluation.runId'),
+        datasetId: sfn.JsonPath.stringAt('$.dataset.datasetId'),
+        testSetId: sfn.JsonPath.stringAt('$.dataset.testSetId'),
+        accuracy: sfn.JsonPath.numberAt('$.evaluation.accuracy'),
+        macroF1: sfn.JsonPath.numberAt('$.evaluation.macroF1'),
+        modelPrefix: sfn.JsonPath.stringAt('$.training.modelPrefix'),
+        reportPrefix: sfn.JsonPath.stringAt('$.evaluation.reportPrefix'),
+        modelSha256: sfn.JsonPath.objectAt('$.evaluation.modelSha256'),
+      },
+      mode: sfn.JsonPath.stringAt('$.plan.promote'),
+    }),
+    // What the decision was made against (saw: the champion's run, null when there was none) and
+    // in how many compare-and-swap rounds: the execution output's promotion record.
+    resultSelector: {
+      promoted: sfn.JsonPath.stringAt('$.promoted'),
+      reason: sfn.JsonPath.stringAt('$.reason'),
+      sawRunId: sfn.JsonPath.stringAt('$.saw.runId'),
+      attempts: sfn.JsonPath.numberAt('$.attempts'),
+    },
+    resultPath: '$.promotion',
+  });
+
+  const done = new sfn.Succeed(scope, STATE_NAMES.done);
+  const startTrainLoops = new sfn.Pass(scope, STATE_NAMES.startTrainLoops, {
+    comment: 'How often TrainOnLambda answered "continue" (in the execution output)',
+    result: sfn.Result.fromObject({ count: 0 }),
+    resultPath: '$.trainLoops',
+  });
+  const continueTraining = new sfn.Pass(scope, STATE_NAMES.continueTraining, {
+    comment: 'One more invocation: it resumes from the checkpoint the last one wrote',
+    parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.trainLoops.count'), 1) },
+    resultPath: '$.trainLoops',
+  });
+  const tooManyLoops = new sfn.Fail(scope, STATE_NAMES.tooManyTrainLoops, {
+    comment: 'A cap on Lambda continuations',
+    error: TRAIN_LOOP_LIMIT_ERROR,
+    cause:
+      `training on Lambda answered "continue" ${options.maxTrainLoops} times (maxTrainLoops); its checkpoint stays under ` +
+      'runs/<runId>/checkpoint/: resume the run on Fargate (trainOn "fargate") or deploy with a higher maxTrainLoops',
+  });
+  const continuing = sfn.Condition.stringEquals('$.training.status', 'continue');
+  const trainingStatus = new sfn.Choice(scope, STATE_NAMES.trainingStatus, {
+    comment: '"continue": invoke TrainOnLambda again (up to maxTrainLoops times); "complete": evaluate',
+  })
+    .when(sfn.Condition.and(continuing, sfn.Condition.numberGreaterThanEquals('$.trainLoops.count', options.maxTrainLoops)), tooManyLoops)
+    .when(continuing, continueTraining.next(trainOnLambda))
+    .otherwise(evaluate);
+  trainOnLambda.next(trainingStatus);
+  trainOnFargate.next(evaluate);
+  evaluate.next(promote).next(done);
+
+  const choose = new sfn.Choice(scope, STATE_NAMES.chooseRuntime, {
+    comment: 'trainOn "lambda" | "fargate" | "auto": Fargate when trainExamples > plan.lambdaMaxTrainExamples',
+  })
+    .when(sfn.Condition.stringEquals('$.plan.trainOn', 'lambda'), trainOnLambda)
+    .when(sfn.Condition.stringEquals('$.plan.trainOn', 'fargate'), writeTrainEvent)
+    .when(
+      sfn.Condition.numberGreaterThanJsonPath('$.dataset.trainExamples', '$.plan.lambdaMaxTrainExamples'),
+      writeTrainEvent,
+    )
+    .otherwise(trainOnLambda);
+
+  return validate.next(ingest).next(prepare).next(startTrainLoops).next(choose);
+}
+
+/**
+ * Replaces the IAM statements a CDK task state adds to the state machine role with exactly
+ * `statements`. CDK's defaults are broader than this workflow needs (see the callers), and they
+ * are fixed in the task's constructor (TaskStateBase.taskPolicies, read when the state machine
+ * binds the graph), so they are swapped before that. test/infra asserts the resulting role.
+ */
+function withExactPolicies<T extends sfn.TaskStateBase>(task: T, statements: iam.PolicyStatement[]): T {
+  Object.defineProperty(task, 'taskPolicies', { value: statements, configurable: true });
+  return task;
+}

@@ -1,0 +1,276 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { SOURCE_ENTRY_METADATA } from '../../../infra/paths.ts';
+import { LocalCloud } from '../../../cli/local/cloud/local-cloud.ts';
+import type { Template } from '../../../cli/local/cloud/template.ts';
+import { loadStackTemplate } from '../../../cli/local/definition.ts';
+import { causeMessage } from '../../../cli/local/progress.ts';
+import { type ExecutionEvent, type LocalRunOptions, type LocalRunResult, runWorkflowLocally } from '../../../cli/local/runner.ts';
+import { StatesError } from '../../../cli/local/states/errors.ts';
+import type { EvaluateResult } from '../../../lib/workflow/events.ts';
+import { syntheticKaggleCsv } from '../../support/kaggle-csv.ts';
+import { TINY_MODEL } from '../../support/tiny-model.ts';
+
+/**
+ * The stack's own template deployed into the local cloud and its state machine run end to end,
+ * each function in its own sandbox with its own role, on a tiny synthetic dataset (100 train
+ * rows, 50 test rows, a 4-filter CNN, 1 epoch).
+ */
+const TINY_CONFIG = {
+  epochs: 1,
+  batchSize: 16,
+  model: TINY_MODEL,
+};
+
+let dir: string;
+let trainCsv: string;
+let testCsv: string;
+let testLabels: number[];
+let stack: Template;
+/** Most runs share one cloud: its environments stay warm between runs, as Lambda's do. */
+let shared: LocalCloud;
+let runs = 0;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fmnist-local-run-'));
+  trainCsv = join(dir, 'fashion-mnist_train.csv');
+  testCsv = join(dir, 'fashion-mnist_test.csv');
+  const test = syntheticKaggleCsv(50, 2);
+  testLabels = test.labels;
+  await writeFile(trainCsv, syntheticKaggleCsv(100, 1).text);
+  await writeFile(testCsv, test.text);
+  stack = (await loadStackTemplate()).template;
+  shared = await LocalCloud.start({ template: stack });
+});
+after(async () => {
+  await shared?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run extends LocalRunResult {
+  lines: string[];
+}
+
+async function run(options: Partial<LocalRunOptions> = {}): Promise<Run> {
+  const lines: string[] = [];
+  const result = await runWorkflowLocally({
+    train: [trainCsv],
+    test: [testCsv],
+    outDir: join(dir, `out-${++runs}`),
+    ...(options.template || options.stateDir || options.timeScale !== undefined ? {} : { cloud: shared }),
+    retryIntervalMs: 0,
+    progress: { write: (text: string) => lines.push(...text.split('\n').filter(Boolean)) },
+    ...options,
+    input: { config: TINY_CONFIG, ...options.input },
+  });
+  return { ...result, lines };
+}
+
+const entered = (events: ExecutionEvent[]) => events.filter((e) => e.type === 'StateEntered').map((e) => e.state!.name);
+const ofType = (events: ExecutionEvent[], type: string, state?: string) =>
+  events.filter((e) => e.type === type && (state === undefined || e.state?.name === state));
+const readJson = async <T = unknown>(...path: string[]) => JSON.parse(await readFile(join(...path), 'utf8')) as T;
+
+/** The stack with one statement's action removed from the role of the function that runs `module`. */
+function withoutGrant(template: Template, module: string, action: string): Template {
+  const copy = structuredClone(template);
+  const resources = copy.Resources;
+  const fnId = Object.keys(resources).find(
+    (id) =>
+      resources[id].Type === 'AWS::Lambda::Function' &&
+      (resources[id].Metadata?.[SOURCE_ENTRY_METADATA] === module || (resources[id].Properties?.ImageConfig as { Command?: string[] })?.Command?.[0]?.startsWith(module.replace(/\.ts$/, '.'))),
+  )!;
+  const roleId = (resources[fnId].Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  let removed = 0;
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== 'AWS::IAM::Policy') continue;
+    if (!(resource.Properties!.Roles as { Ref: string }[]).some((role) => role.Ref === roleId)) continue;
+    const document = resource.Properties!.PolicyDocument as { Statement: { Action: string | string[] }[] };
+    for (const statement of document.Statement) {
+      const actions = [statement.Action].flat();
+      if (actions.includes(action)) {
+        statement.Action = actions.filter((candidate) => candidate !== action);
+        removed++;
+      }
+    }
+    document.Statement = document.Statement.filter((statement) => [statement.Action].flat().length > 0);
+  }
+  assert.ok(removed > 0, `the role of ${module} has ${action}`);
+  return copy;
+}
+
+describe('runWorkflowLocally: the stack, deployed locally', () => {
+  test('trainOn "lambda": SUCCEEDED through every state in order, each function in its sandbox, outputs copied out and consistent', async () => {
+    const result = await run({ input: { trainOn: 'lambda' } });
+    assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
+    assert.deepEqual(entered(result.events), [
+      'ValidateInput',
+      'Ingest',
+      'PrepareTrainEvent',
+      'StartTrainLoops',
+      'ChooseTrainingRuntime',
+      'TrainOnLambda',
+      'TrainingStatus',
+      'Evaluate',
+      'Promote',
+      'Done',
+    ]);
+    assert.deepEqual((result.output as { trainLoops: unknown }).trainLoops, { count: 0 });
+    assert.equal(result.runId, result.executionName, 'the run id defaults to the execution name');
+
+    // The report, copied out, agrees with the predictions and the test labels.
+    const out = result.outDir;
+    const report = await readJson<{ accuracy: number }>(out, 'report', 'classification_report.json');
+    const predictions = (await readFile(join(out, 'report', 'predictions.txt'), 'utf8')).trim().split('\n').map(Number);
+    assert.equal(predictions.length, testLabels.length);
+    const correct = predictions.filter((label, i) => label === testLabels[i]).length;
+    assert.equal(report.accuracy, correct / testLabels.length);
+
+    const output = await readJson<{
+      dataset: { datasetId: string; trainExamples: number; testExamples: number };
+      training: { runId: string; modelPrefix: string };
+      evaluation: EvaluateResult;
+      promotion: { promoted: boolean; reason: string };
+    }>(out, 'execution-output.json');
+    assert.deepEqual(output, result.output);
+    assert.equal(output.evaluation.accuracy, report.accuracy);
+    assert.deepEqual([output.dataset.trainExamples, output.dataset.testExamples], [100, 50]);
+    assert.equal(output.training.modelPrefix, `runs/${result.runId}/model/`);
+    assert.deepEqual(output.promotion, { promoted: true, reason: 'no champion yet', sawRunId: null, attempts: 1 });
+    assert.equal((await readJson<{ datasetId: string }>(out, 'dataset', 'manifest.json')).datasetId, output.dataset.datasetId);
+    assert.equal((await readJson<{ runId: string }>(out, 'champion.json')).runId, result.runId);
+    for (const file of ['report/metrics.json', 'report/confusion_matrix.png', 'model/history.json', 'local-run.json']) {
+      assert.ok(result.files.includes(file), `${file} in ${result.files.join(', ')}`);
+    }
+
+    // Each function ran once in its own environment, within its limits.
+    const invoked = result.invocations.map((invocation) => invocation.outcome);
+    assert.deepEqual(invoked, ['ok', 'ok', 'ok', 'ok', 'ok']);
+    for (const invocation of result.invocations) assert.ok(invocation.maxMemoryUsedMiB > 0, JSON.stringify(invocation));
+    const localRun = await readJson<{ invocations: unknown[]; orphanedTasks: unknown[] }>(out, 'local-run.json');
+    assert.equal(localRun.invocations.length, 5);
+    assert.deepEqual(result.orphanedTasks, []);
+
+    const text = result.lines.join('\n');
+    for (const state of ['ValidateInput', 'Ingest', 'TrainOnLambda', 'Evaluate', 'Promote']) assert.match(text, new RegExp(`${state}\\s+finished in \\d+\\.\\d\\d s`));
+    assert.match(text, /TrainOnLambda\s+epoch 1\/1 - loss \d/);
+    assert.match(text, /train split: 100 rows x 785 columns/);
+  });
+
+  test('trainOn "fargate": WriteTrainEvent puts the TrainEvent in S3, the entry runs as a container with the task role, reads it and calls back', async () => {
+    const result = await run({ input: { trainOn: 'fargate' } });
+    assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${causeMessage(result.cause)}`);
+    assert.deepEqual(entered(result.events).slice(4, 8), ['ChooseTrainingRuntime', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
+    const training = (result.output as { training: { runId: string; modelPrefix: string } }).training;
+    assert.equal(training.modelPrefix, `runs/${result.runId}/model/`);
+    const object = await shared.s3.client.send(new GetObjectCommand({ Bucket: shared.bucket, Key: `runs/${result.runId}/train-event.json` }));
+    const event = JSON.parse(await object.Body!.transformToString()) as { runId: string; datasetPrefix: string; config: unknown };
+    assert.equal(event.runId, result.runId);
+    assert.match(event.datasetPrefix, /^datasets\/[0-9a-f]{16}\/$/);
+    assert.deepEqual(event.config, TINY_CONFIG);
+    assert.ok(result.heartbeats.some((beats) => beats.length >= 1), 'the entry heartbeats at start');
+    assert.deepEqual(result.orphanedTasks, []);
+  });
+
+  test('heartbeats flow while the real training runs in the Fargate container (time scaled 0.02: every 1.2 s, HeartbeatSeconds 12 s)', async () => {
+    const result = await run({ input: { trainOn: 'fargate', config: { ...TINY_CONFIG, epochs: 400 } }, timeScale: 0.02, template: stack });
+    assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${causeMessage(result.cause)}`);
+    const beats = result.heartbeats.find((times) => times.length > 0) ?? [];
+    // One at start, then one per 1.2 s of training (at least half of them, on a loaded machine).
+    const seconds = (result.output as { training: { seconds: number } }).training.seconds;
+    assert.ok(seconds > 2.4, `trained for ${seconds} s`);
+    assert.ok(beats.length >= 1 + Math.floor(seconds / 1.2 / 2), `${beats.length} heartbeats during ${seconds.toFixed(1)} s of training`);
+    const gaps = beats.slice(1).map((time, i) => time - beats[i]);
+    assert.ok(Math.max(...gaps) < 12_000, `the largest gap between heartbeats (${Math.max(...gaps)} ms) stays under HeartbeatSeconds`);
+  });
+
+  test('a stack variant without a needed grant fails locally with AccessDenied naming the action and the key', async () => {
+    const result = await run({ template: withoutGrant(stack, 'functions/train/handler.ts', 's3:GetObject'), input: { trainOn: 'lambda' } });
+    assert.equal(result.status, 'FAILED');
+    assert.equal(result.error, 'AccessDenied');
+    assert.match(causeMessage(result.cause), /assumed-role\/.*\/TrainingTrainFunction\w+ is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::fmnist-local\/datasets\/[0-9a-f]{16}\//);
+    assert.deepEqual(entered(result.events).slice(-2), ['TrainOnLambda', 'Failed']);
+  });
+
+  test('Catch: a bad CSV fails the execution with the DataValidationError naming the file and line, without retries', async () => {
+    const bad = join(dir, 'bad_test.csv');
+    const lines = syntheticKaggleCsv(5, 3).text.trim().split('\n');
+    const cells = lines[3].split(',');
+    cells[8] = '300';
+    lines[3] = cells.join(',');
+    await writeFile(bad, lines.join('\n') + '\n');
+    const result = await run({ test: [bad] });
+    assert.equal(result.status, 'FAILED');
+    assert.equal(result.error, 'DataValidationError');
+    assert.match(causeMessage(result.cause), /s3:\/\/fmnist-local\/raw\/test\/[0-9a-f]{16}\/bad_test\.csv, line 4/);
+    assert.deepEqual(entered(result.events), ['ValidateInput', 'Ingest', 'Failed']);
+    assert.equal(ofType(result.events, 'StateRetried').length, 0);
+  });
+
+  test('Catch: Lambda out of time falls back to Fargate when trainOn is "auto", fails when it is "lambda"', async () => {
+    const timedOut = async () => {
+      throw new StatesError('Sandbox.Timedout', '{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out after 900.00 seconds"}');
+    };
+    const auto = await run({ doubles: { TrainOnLambda: timedOut } });
+    assert.equal(auto.status, 'SUCCEEDED', `${auto.error}: ${auto.cause}`);
+    assert.deepEqual(entered(auto.events).slice(5, 10), ['TrainOnLambda', 'FallBackToFargate', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
+
+    const pinned = await run({ input: { trainOn: 'lambda' }, doubles: { TrainOnLambda: timedOut } });
+    assert.equal(pinned.status, 'FAILED');
+    assert.equal(pinned.error, 'Sandbox.Timedout');
+    assert.deepEqual(entered(pinned.events).slice(5), ['TrainOnLambda', 'FallBackToFargate', 'Failed']);
+  });
+
+  test('promotion across runs sharing a state directory (and a throttled Evaluate retried)', async () => {
+    const stateDir = join(dir, 'state');
+    let calls = 0;
+    const withAccuracy = (accuracy: number): Partial<LocalRunOptions> => ({
+      stateDir,
+      doubles: {
+        Evaluate: async (event, invoke) => {
+          if (++calls === 1) throw new StatesError('Lambda.TooManyRequestsException', 'Rate Exceeded.');
+          return { ...((await invoke(event)) as unknown as EvaluateResult), accuracy };
+        },
+      },
+    });
+    const first = await run(withAccuracy(0.5));
+    assert.equal(first.status, 'SUCCEEDED', `${first.error}: ${first.cause}`);
+    assert.deepEqual(ofType(first.events, 'StateFailed', 'Evaluate').map((e) => e.Error), ['Lambda.TooManyRequestsException']);
+    assert.equal(ofType(first.events, 'StateRetried', 'Evaluate').length, 1);
+    assert.match(first.lines.join('\n'), /Evaluate\s+retry 1 of 3/);
+    assert.deepEqual((first.output as { promotion: unknown }).promotion, { promoted: true, reason: 'no champion yet', sawRunId: null, attempts: 1 });
+
+    const worse = await run(withAccuracy(0.4));
+    const worseOutput = worse.output as { promotion: { promoted: boolean; reason: string; sawRunId: string }; dataset: { reused: boolean } };
+    assert.equal(worseOutput.dataset.reused, true, 'the same data is not ingested twice');
+    assert.equal(worseOutput.promotion.promoted, false);
+    assert.equal(worseOutput.promotion.sawRunId, first.runId);
+    assert.equal((await readJson<{ runId: string }>(worse.outDir, 'champion.json')).runId, first.runId);
+    const better = await run(withAccuracy(0.6));
+    assert.equal((better.output as { promotion: { promoted: boolean } }).promotion.promoted, true);
+  });
+
+  test('aborted while a Fargate task trains: the stop-training rule stops the task (SIGTERM), nothing is left running', async () => {
+    const controller = new AbortController();
+    const result = await run({
+      input: { trainOn: 'fargate', config: { ...TINY_CONFIG, epochs: 200 } },
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (event.type === 'StateEntered' && event.state?.name === 'TrainOnFargate') setTimeout(() => controller.abort(), 3000);
+      },
+    });
+    assert.equal(result.status, 'ABORTED');
+    const delivery = result.deliveries.find((candidate) => /stop/i.test(candidate.target));
+    assert.ok(delivery, `a delivery to the stop-training function: ${JSON.stringify(result.deliveries)}`);
+    assert.equal(delivery.outcome, 'succeeded', delivery.error);
+    assert.deepEqual(result.orphanedTasks, [], 'the task was stopped');
+  });
+
+  test('refuses missing input files before starting anything', async () => {
+    await assert.rejects(run({ train: [join(dir, 'nope.csv')] }), /nope\.csv: no such file/);
+  });
+});
