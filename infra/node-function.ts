@@ -4,6 +4,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { functionRole } from './function-role.ts';
+import { acknowledge } from './nag.ts';
 import { repoPath, SOURCE_ENTRY_METADATA } from './paths.ts';
 
 export const POWERTOOLS_METRICS_NAMESPACE = 'FashionMnist';
@@ -120,5 +121,10 @@ export class FmnistFunction extends NodejsFunction {
       },
     });
     (this.node.defaultChild as lambda.CfnFunction).addMetadata(SOURCE_ENTRY_METADATA, `functions/${props.step}/handler.ts`);
+    acknowledge(
+      this,
+      'AwsSolutions-L1',
+      'Node.js 22 on purpose: the training container image is built on the Lambda Node.js 22 base image, and all steps run the same Node major (they share lib/ code); they move to a newer runtime together.',
+    );
   }
 }

@@ -32,7 +32,7 @@ export const STEP_TIMEOUTS = {
  *
  * S3 rights: exactly DATA_ACCESS (data-access.ts); validate only the run records.
  */
-export class StepFunctions extends Construct {
+export class StepLambdas extends Construct {
   readonly validate: lambda.IFunction;
   readonly ingest: lambda.IFunction;
   readonly evaluate: lambda.IFunction;
