@@ -1,6 +1,7 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { ENV } from '../lib/env.ts';
 import { DATA_ACCESS, grantDataAccess } from './data-access.ts';
 import type { DataBucket } from './data-bucket.ts';
 import { FmnistFunction, type LogSettings } from './node-function.ts';
@@ -78,7 +79,7 @@ export class StepLambdas extends Construct {
       ephemeralStorageSize: Size.gibibytes(1),
       architecture: lambda.Architecture.X86_64,
       layers: [this.renderer.layer],
-      environment: { ...environment, FMNIST_FONT_DIR: REPORT_FONT_DIR },
+      environment: { ...environment, [ENV.fontDir]: REPORT_FONT_DIR },
       esbuildArgs: { '--alias': `@napi-rs/canvas=${CANVAS_IN_LAYER}`, '--external:/opt/*': true },
       afterBundling: wasmBinariesBesideBundle,
       logs,
