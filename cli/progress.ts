@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { TrainHooks } from '../lib/model/train.ts';
-import type { EpochLog } from '../lib/report/history.ts';
+import type { EpochLog } from '../lib/model/history.ts';
 
 /**
  * Training progress for people: a bar per epoch on a terminal, and one plain line per epoch

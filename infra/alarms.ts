@@ -8,7 +8,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { acknowledge } from './nag-suppressions.ts';
+import { acknowledge } from './nag.ts';
 
 export interface AlarmsProps {
   readonly stateMachine: sfn.IStateMachine;

@@ -2,7 +2,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { championKey, checkpointPrefix, modelPrefix, PREFIXES, reportPrefix, runRecordKey, trainEventKey } from '../lib/workflow/layout.ts';
-import { acknowledge, arnRef } from './nag-suppressions.ts';
+import { acknowledge, arnRef } from './nag.ts';
 
 /**
  * Who may do what in the data bucket: the one place that says it. Keys are IAM patterns (`*`

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { acknowledge } from './nag-suppressions.ts';
+import { acknowledge } from './nag.ts';
 
 /**
  * Where an asynchronously invoked function's failures land instead of vanishing: an encrypted,

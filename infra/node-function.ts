@@ -3,7 +3,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ESM_BANNER } from '../scripts/esm-banner.mjs';
 import { functionRole } from './function-role.ts';
+import { acknowledge } from './nag.ts';
 import { repoPath, SOURCE_ENTRY_METADATA } from './paths.ts';
 
 export const POWERTOOLS_METRICS_NAMESPACE = 'FashionMnist';
@@ -49,20 +51,6 @@ export interface FmnistFunctionProps {
  * whatever the runtime carries: lib/aws/clients.ts relies on recent checksum options).
  */
 const NEVER_BUNDLED = ['@tensorflow/tfjs-node', '@napi-rs/canvas'];
-
-/**
- * CommonJS code inside the ESM bundle (tfjs' wasm backend, the SDK's dependencies) expects
- * `require`, `__filename` and `__dirname`; define them as globals (not top-level bindings, which
- * could collide with a bundled module's own).
- */
-const ESM_BANNER = [
-  "import{createRequire as __fmnistRequire}from'node:module';",
-  "import{fileURLToPath as __fmnistPath}from'node:url';",
-  "import{dirname as __fmnistDir}from'node:path';",
-  'globalThis.require??=__fmnistRequire(import.meta.url);',
-  'globalThis.__filename??=__fmnistPath(import.meta.url);',
-  'globalThis.__dirname??=__fmnistDir(globalThis.__filename);',
-].join('');
 
 /**
  * A step's Lambda: functions/<step>/handler.ts bundled by the local esbuild (never Docker) into
@@ -120,5 +108,10 @@ export class FmnistFunction extends NodejsFunction {
       },
     });
     (this.node.defaultChild as lambda.CfnFunction).addMetadata(SOURCE_ENTRY_METADATA, `functions/${props.step}/handler.ts`);
+    acknowledge(
+      this,
+      'AwsSolutions-L1',
+      'Node.js 22 on purpose: the training container image is built on the Lambda Node.js 22 base image, and all steps run the same Node major (they share lib/ code); they move to a newer runtime together.',
+    );
   }
 }

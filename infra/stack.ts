@@ -2,9 +2,9 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.ts';
 import { DataBucket } from './data-bucket.ts';
-import { addNagSuppressions } from './nag-suppressions.ts';
+import { acknowledgeCdkHelpers } from './nag.ts';
 import { DEFAULT_SETTINGS, type FmnistSettings } from './settings.ts';
-import { STEP_TIMEOUTS, StepFunctions } from './step-functions.ts';
+import { STEP_TIMEOUTS, StepLambdas } from './step-lambdas.ts';
 import { StopTraining } from './stop-training.ts';
 import { Training } from './training.ts';
 import { TrainingWorkflow } from './training-workflow.ts';
@@ -25,7 +25,7 @@ export interface FmnistStackProps extends StackProps {
  */
 export class FmnistStack extends Stack {
   readonly data: DataBucket;
-  readonly steps: StepFunctions;
+  readonly steps: StepLambdas;
   readonly training: Training;
   readonly workflow: TrainingWorkflow;
   readonly triggers: Triggers;
@@ -41,7 +41,7 @@ export class FmnistStack extends Stack {
     const logSettings = { logRetentionDays: settings.logRetentionDays, logLevel: settings.logLevel, removalPolicy };
 
     this.data = new DataBucket(this, 'Data', { removalPolicy });
-    this.steps = new StepFunctions(this, 'Steps', { data: this.data, logs: logSettings });
+    this.steps = new StepLambdas(this, 'Steps', { data: this.data, logs: logSettings });
     this.training = new Training(this, 'Training', {
       data: this.data,
       logs: logSettings,
@@ -102,6 +102,6 @@ export class FmnistStack extends Stack {
       description: 'Every alarm of the stack notifies this topic: subscribe to it (alarmEmail does so for one address)',
     });
 
-    addNagSuppressions(this);
+    acknowledgeCdkHelpers(this);
   }
 }

@@ -8,7 +8,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { deadLetterQueue, SendOnlyQueueDestination } from './dead-letters.ts';
-import { acknowledge, logicalIdOf } from './nag-suppressions.ts';
+import { acknowledge, logicalIdOf } from './nag.ts';
 import { FmnistFunction, type LogSettings } from './node-function.ts';
 
 /** The execution statuses after which nothing waits for a training task any more. */

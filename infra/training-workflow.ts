@@ -3,6 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledgeObjectWildcards, DATA_ACCESS } from './data-access.ts';
+import { acknowledge } from './nag.ts';
 import { retentionDays, type LogSettings } from './node-function.ts';
 import { buildWorkflowDefinition, type WorkflowOptions, type WorkflowTargets } from './workflow-definition.ts';
 
@@ -38,5 +39,10 @@ export class TrainingWorkflow extends Construct {
       removalPolicy: props.logs.removalPolicy,
     });
     acknowledgeObjectWildcards(this.stateMachine.role, props.targets.dataBucket, DATA_ACCESS.stateMachine.put);
+    acknowledge(
+      this.stateMachine.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Resource "*" is required by the actions that have no resource-level permissions: X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules/Targets) and CloudWatch Logs delivery for the execution log (logs:CreateLogDelivery, GetLogDelivery, ..., DescribeLogGroups). Every action the states call is scoped to its resource.',
+    );
   }
 }

@@ -9,6 +9,7 @@ import { FARGATE_ENV } from '../lib/workflow/fargate-task.ts';
 import { DATA_ACCESS, grantDataAccess } from './data-access.ts';
 import type { DataBucket } from './data-bucket.ts';
 import { functionRole } from './function-role.ts';
+import { acknowledge } from './nag.ts';
 import { POWERTOOLS_METRICS_NAMESPACE, retentionDays, type LogSettings } from './node-function.ts';
 import { REPO_ROOT } from './paths.ts';
 
@@ -211,5 +212,21 @@ export class Training extends Construct {
     });
     this.container.addMountPoints({ sourceVolume: scratch, containerPath: TRAIN_IMAGE.scratchPath, readOnly: false });
     grantDataAccess(data.bucket, this.taskDefinition.taskRole, DATA_ACCESS.trainTask);
+
+    acknowledge(
+      this.taskDefinition.obtainExecutionRole(),
+      'AwsSolutions-IAM5[Resource::*]',
+      'The ECS task execution role needs ecr:GetAuthorizationToken, which only accepts Resource "*"; image pulls (BatchGetImage, GetDownloadUrlForLayer) are scoped to the asset repository, log writes to the task log group.',
+    );
+    acknowledge(
+      this.taskDefinition,
+      'AwsSolutions-ECS2',
+      'The environment holds no secrets: the bucket name, thread counts, log settings, the heartbeat interval and the region. Per run, the state machine adds the S3 key of the TrainEvent, the task token and the state\'s start time and timeout as container overrides.',
+    );
+    acknowledge(
+      this.vpc,
+      'AwsSolutions-VPC7',
+      'The VPC exists only so the Fargate training task can run: public subnets, no NAT, a security group with no inbound rule and HTTPS-only egress to AWS APIs. Flow logs would add cost without a network to audit; the ECS task, S3 access logs and the execution history record what the task did.',
+    );
   }
 }

@@ -11,16 +11,19 @@ import { REPO_ROOT } from '../infra/paths.ts';
  * lib/; infra/ (CDK) never imports handler or CLI code; cli/ may use everything below it. No
  * import cycle anywhere, type-only imports included. And lib/workflow holds the workflow's
  * contracts for infra, handlers, the local runtime and the CLI alike, so nothing it loads may
- * pull in aws-cdk-lib (a deploy-time library the Lambda bundles do not ship).
+ * pull in aws-cdk-lib (a deploy-time library the Lambda bundles do not ship). scripts/ (plain
+ * JavaScript build tools, run before TypeScript exists) imports nothing of the project; infra
+ * takes the bundles' ESM banner from it.
  */
-const FLOORS = ['bin', 'cli', 'infra', 'functions', 'lib'] as const;
+const FLOORS = ['bin', 'cli', 'infra', 'functions', 'lib', 'scripts'] as const;
 type Floor = (typeof FLOORS)[number];
 const MAY_IMPORT: Record<Floor, readonly Floor[]> = {
-  bin: ['bin', 'cli', 'infra', 'functions', 'lib'],
-  cli: ['cli', 'infra', 'functions', 'lib'],
-  infra: ['infra', 'lib'],
+  bin: ['bin', 'cli', 'infra', 'functions', 'lib', 'scripts'],
+  cli: ['cli', 'infra', 'functions', 'lib', 'scripts'],
+  infra: ['infra', 'lib', 'scripts'],
   functions: ['functions', 'lib'],
   lib: ['lib'],
+  scripts: ['scripts'],
 };
 
 /** Every module specifier of a file: static, type-only, re-exports and dynamic `import()`. */
@@ -30,7 +33,7 @@ function specifiersOf(text: string): string[] {
 
 async function tsFilesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith('.ts')).map((entry) => join(entry.parentPath, entry.name));
+  return entries.filter((entry) => entry.isFile() && /\.m?ts$|\.mjs$/.test(entry.name)).map((entry) => join(entry.parentPath, entry.name));
 }
 
 const isCdk = (specifier: string) => /^(aws-cdk-lib|constructs)(\/|$)/.test(specifier);

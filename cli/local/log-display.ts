@@ -1,6 +1,6 @@
 import { DATASET_SUMMARY_MESSAGE, type DatasetSummary, formatSummary } from '../../lib/data/summary.ts';
 import type { TrainHooks } from '../../lib/model/train.ts';
-import type { EpochLog } from '../../lib/report/history.ts';
+import type { EpochLog } from '../../lib/model/history.ts';
 import { formatEpochLine, type ProgressPrinter } from './progress.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { EpochLog } from '../../lib/report/history.ts';
+import type { EpochLog } from '../../lib/model/history.ts';
 
 /**
  * Human-readable progress of a local execution, one line per event, for stderr:

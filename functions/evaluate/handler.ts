@@ -2,8 +2,10 @@ import { join } from 'node:path';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { downloadPrefix, getJson, objectExists, s3Url, uploadDirectory } from '../../lib/aws/s3.ts';
+import { ENV, optionalEnv } from '../../lib/env.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
+import { useReportFontDir } from '../../lib/report/fonts.ts';
 import { runEvaluateStep, type EvaluationMetrics } from '../../lib/workflow/evaluate-step.ts';
 import { EvaluateEvent, parseEvent, type EvaluateResult } from '../../lib/workflow/events.ts';
 import { REPORT_FILES } from '../../lib/workflow/files.ts';
@@ -17,7 +19,8 @@ import { withScratchDir } from '../../lib/workflow/scratch.ts';
  * as stored, not recomputed.
  */
 export function createEvaluateHandler(deps: HandlerDeps = {}) {
-  const resolve = handlerDeps(deps, 'fmnist-evaluate');
+  const resolve = handlerDeps(deps, 'fmnist-evaluate', process.env);
+  const fontDir = optionalEnv(process.env, ENV.fontDir); // the report-renderer layer's /opt/fonts
   return async (event: unknown): Promise<EvaluateResult> => {
     const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(EvaluateEvent, event, 'evaluate');
@@ -35,6 +38,7 @@ export function createEvaluateHandler(deps: HandlerDeps = {}) {
       const reportDir = join(scratch, 'report');
       await downloadPrefix(s3, { bucket, key: input.datasetPrefix }, datasetDir);
       await downloadPrefix(s3, { bucket, key: input.modelPrefix }, modelDir);
+      useReportFontDir(fontDir);
       const evaluation = await runEvaluateStep({ datasetDir, modelDir, reportDir });
       await uploadDirectory(s3, reportDir, { bucket, key: prefix }, [REPORT_FILES.metrics], { writeOnce: true });
       logger.info('evaluation finished', { runId: input.runId, accuracy: evaluation.accuracy, loss: evaluation.loss });

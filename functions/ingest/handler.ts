@@ -22,11 +22,11 @@ import { withScratchDir } from '../../lib/workflow/scratch.ts';
  * capped by its memory and /tmp (lib/data/ingest-limits.ts).
  */
 export function createIngestHandler(deps: HandlerDeps = {}) {
-  const resolve = handlerDeps(deps, 'fmnist-ingest');
+  const resolve = handlerDeps(deps, 'fmnist-ingest', process.env);
   return async (event: unknown): Promise<IngestResult> => {
     const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(ingestEventSchema(bucket), event, 'ingest');
-    const limits = ingestLimitsFor(runtimeResources());
+    const limits = ingestLimitsFor(runtimeResources(process.env));
     const files = (keys: string[]) => keys.map((key) => s3InputFile(s3, { bucket, key }));
     return withScratchDir('ingest', async (scratch) => {
       const outDir = join(scratch, 'dataset');

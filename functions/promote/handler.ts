@@ -46,7 +46,7 @@ export interface PromoteResult {
  * the step instead of being overwritten.
  */
 export function createPromoteHandler(deps: HandlerDeps & { now?: () => Date } = {}) {
-  const resolve = handlerDeps(deps, 'fmnist-promote');
+  const resolve = handlerDeps(deps, 'fmnist-promote', process.env);
   const now = deps.now ?? (() => new Date());
   return async (event: unknown): Promise<PromoteResult> => {
     const { s3, bucket, logger } = resolve();

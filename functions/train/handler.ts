@@ -35,7 +35,7 @@ export interface TrainContext {
  * without training (a retried or resumed invocation).
  */
 export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env?: NodeJS.ProcessEnv } = {}) {
-  const resolve = handlerDeps(deps, 'fmnist-train');
+  const resolve = handlerDeps(deps, 'fmnist-train', process.env);
   return async (event: unknown, context?: TrainContext): Promise<TrainOutcome> => {
     const budgetMs = context?.getRemainingTimeInMillis();
     const { s3, bucket, logger, metrics } = resolve();
@@ -51,7 +51,7 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
       return stored;
     }
 
-    const { memoryMiB } = runtimeResources();
+    const { memoryMiB } = runtimeResources(process.env);
     const backend = await initBackend(config.backend);
     logger.info('training started', { runId, datasetPrefix: input.datasetPrefix, backend, config });
     const budget = context && budgetMs !== undefined ? timeBudget(() => context.getRemainingTimeInMillis(), budgetMs) : undefined;

@@ -1,4 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { ENV, processEnv, requiredEnv as requiredIn, type Env } from '../env.ts';
 
 /**
  * Attempts per S3 request (the SDK's standard retry strategy: exponential backoff with jitter on
@@ -17,15 +18,16 @@ export const S3_SOCKET_TIMEOUT_MS = 60_000;
 
 /**
  * An S3 client with this project's settings. The endpoint comes from the SDK's own settings
- * (AWS_ENDPOINT_URL_S3), so the same code talks to AWS or to a local S3-compatible server.
+ * (AWS_ENDPOINT_URL_S3, which the SDK reads from the process environment itself), so the same
+ * code talks to AWS or to a local S3-compatible server; `env` says whether one is set.
  * Checksums only when required: some S3-compatible servers mishandle the SDK's default
  * streaming checksums.
  */
-export function createS3Client(overrides: S3ClientConfig = {}): S3Client {
+export function createS3Client(overrides: S3ClientConfig = {}, env: Env = processEnv()): S3Client {
   return new S3Client({
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined,
+    forcePathStyle: env[ENV.s3Endpoint] !== undefined,
     retryMode: 'standard',
     maxAttempts: S3_MAX_ATTEMPTS,
     requestHandler: { connectionTimeout: 10_000, socketTimeout: S3_SOCKET_TIMEOUT_MS },
@@ -41,8 +43,7 @@ export function s3Client(overrides: S3ClientConfig = {}): S3Client {
   return shared;
 }
 
-export function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
+/** A variable the caller must have (lib/env.ts's requiredEnv, of the process environment by default). */
+export function requiredEnv(name: string, env: Env = processEnv()): string {
+  return requiredIn(env, name);
 }

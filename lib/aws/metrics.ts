@@ -1,5 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
+import type { Env } from '../env.ts';
 
 export { MetricUnit };
 export type MetricValues = Record<string, { unit: MetricUnitName; value: number }>;
@@ -9,7 +10,7 @@ export type MetricValues = Record<string, { unit: MetricUnitName; value: number 
  * Fargate; nothing elsewhere, so local runs and tests keep stdout for people. Tests inject their
  * own Metrics to read what would be published.
  */
-export function defaultMetrics(serviceName: string, env = process.env): Metrics | undefined {
+export function defaultMetrics(serviceName: string, env: Env): Metrics | undefined {
   const inAws = env.AWS_LAMBDA_FUNCTION_NAME !== undefined || env.ECS_CONTAINER_METADATA_URI_V4 !== undefined;
   if (!inAws) return undefined;
   return new Metrics({ serviceName, namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'FashionMnist' });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Env } from '../env.ts';
 import { ConfigError } from '../errors.ts';
 
 /**
@@ -20,7 +21,7 @@ const MiBSetting = z
   .transform(Number)
   .pipe(z.int().min(128, 'must be at least 128').max(10_240, 'must be at most 10240'));
 
-function read(env: NodeJS.ProcessEnv, name: string): number | undefined {
+function read(env: Env, name: string): number | undefined {
   const value = env[name];
   if (value === undefined) return undefined;
   const parsed = MiBSetting.safeParse(value);
@@ -37,6 +38,7 @@ export interface RuntimeResources {
   ephemeralStorageMiB?: number;
 }
 
-export function runtimeResources(env: NodeJS.ProcessEnv = process.env): RuntimeResources {
+/** Read by the handler (the edge) from its environment. */
+export function runtimeResources(env: Env): RuntimeResources {
   return { memoryMiB: read(env, RUNTIME_ENV.memoryMiB), ephemeralStorageMiB: read(env, RUNTIME_ENV.ephemeralStorageMiB) };
 }

@@ -12,14 +12,26 @@ export const REPORT_FONT_FAMILY = 'FMNIST Report Sans';
 
 export const REPORT_FONT_FILE = 'DejaVuSans.ttf';
 
-/** Where the font is read from: $FMNIST_FONT_DIR (a Lambda layer puts it at /opt/fonts), else the repo's assets/fonts. */
-export function reportFontDir(env: NodeJS.ProcessEnv = process.env): string {
-  const override = env['FMNIST_FONT_DIR'];
-  if (override !== undefined && override !== '') return override;
-  return fileURLToPath(new URL('../../assets/fonts/', import.meta.url));
+/** The repository's assets/fonts: where the font is read from unless the edge says otherwise. */
+export const DEFAULT_REPORT_FONT_DIR = fileURLToPath(new URL('../../assets/fonts/', import.meta.url));
+
+let fontDir = DEFAULT_REPORT_FONT_DIR;
+let registered = false;
+
+/**
+ * Where the font is read from, said by the edge that knows: the evaluate handler passes
+ * $FMNIST_FONT_DIR (its Lambda layer puts the font at /opt/fonts). Undefined or empty: the
+ * default. Before the first chart; later it would not change the font already registered.
+ */
+export function useReportFontDir(dir: string | undefined): void {
+  if (registered && (dir || DEFAULT_REPORT_FONT_DIR) !== fontDir) throw new Error(`the report font is already registered from ${fontDir}`);
+  fontDir = dir || DEFAULT_REPORT_FONT_DIR;
 }
 
-let registered = false;
+/** The directory the font is (or will be) registered from. */
+export function reportFontDir(): string {
+  return fontDir;
+}
 
 /**
  * Registers the shipped font with @napi-rs/canvas once per process and returns the family name
@@ -28,7 +40,7 @@ let registered = false;
  */
 export function ensureReportFont(): string {
   if (registered) return REPORT_FONT_FAMILY;
-  const fontPath = join(reportFontDir(), REPORT_FONT_FILE);
+  const fontPath = join(fontDir, REPORT_FONT_FILE);
   if (!existsSync(fontPath)) {
     throw new Error(`Report font not found at ${fontPath}; ship assets/fonts/${REPORT_FONT_FILE} or set FMNIST_FONT_DIR`);
   }

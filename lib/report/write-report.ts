@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { CLASS_NAMES } from '../data/classes.ts';
 import { renderConfusionMatrixPng } from './charts/confusion-matrix.ts';
 import { renderLearningCurvesPng } from './charts/learning-curves.ts';
@@ -7,28 +7,19 @@ import { renderMisclassifiedGridPng } from './charts/misclassified-grid.ts';
 import { renderSampleGridPng } from './charts/sample-grid.ts';
 import { classificationReport, formatClassificationReport } from './classification-report.ts';
 import { confusionMatrix, normalizeRows } from './confusion-matrix.ts';
-import type { EpochLog } from './history.ts';
 import type { LabelledImages } from './labelled-images.ts';
+import { REPORT_FILES } from '../workflow/files.ts';
+import type { LearningCurvePoint } from './charts/learning-curves.ts';
 
 export interface ReportInputs {
   yTrue: ArrayLike<number>;
   yPred: ArrayLike<number>;
   classNames?: readonly string[];
-  history?: EpochLog[];
+  /** The training history (lib/model/history.ts' EpochLog records), for the learning curves. */
+  history?: readonly LearningCurvePoint[];
   /** The evaluated images, same order as yTrue, for the sample and misclassified grids. */
   images?: LabelledImages;
 }
-
-export const REPORT_FILE_NAMES = {
-  classificationReportJson: 'classification_report.json',
-  classificationReportText: 'classification_report.txt',
-  confusionMatrixJson: 'confusion_matrix.json',
-  confusionMatrixPng: 'confusion_matrix.png',
-  confusionMatrixNormalizedPng: 'confusion_matrix_normalized.png',
-  learningCurvesPng: 'learning_curves.png',
-  samplesPng: 'samples.png',
-  misclassifiedPng: 'misclassified.png',
-} as const;
 
 /** File name -> contents; strings are UTF-8 text. Insertion order is the order files are written. */
 export type ReportFiles = Record<string, Buffer | string>;
@@ -43,22 +34,22 @@ export function buildReportFiles(inputs: ReportInputs): ReportFiles {
   const matrix = confusionMatrix(inputs.yTrue, inputs.yPred, classNames.length);
 
   const files: ReportFiles = {
-    [REPORT_FILE_NAMES.classificationReportJson]: toJson(report),
-    [REPORT_FILE_NAMES.classificationReportText]: formatClassificationReport(report),
-    [REPORT_FILE_NAMES.confusionMatrixJson]: confusionMatrixJson(classNames, matrix),
-    [REPORT_FILE_NAMES.confusionMatrixPng]: renderConfusionMatrixPng(matrix, { classNames }),
-    [REPORT_FILE_NAMES.confusionMatrixNormalizedPng]: renderConfusionMatrixPng(normalizeRows(matrix), {
+    [REPORT_FILES.classificationReportJson]: toJson(report),
+    [REPORT_FILES.classificationReportText]: formatClassificationReport(report),
+    [REPORT_FILES.confusionMatrixJson]: confusionMatrixJson(classNames, matrix),
+    [REPORT_FILES.confusionMatrixPng]: renderConfusionMatrixPng(matrix, { classNames }),
+    [REPORT_FILES.confusionMatrixNormalizedPng]: renderConfusionMatrixPng(normalizeRows(matrix), {
       classNames,
       normalized: true,
     }),
   };
   if (inputs.history && inputs.history.length > 0) {
-    files[REPORT_FILE_NAMES.learningCurvesPng] = renderLearningCurvesPng(inputs.history);
+    files[REPORT_FILES.learningCurvesPng] = renderLearningCurvesPng(inputs.history);
   }
   if (inputs.images) {
     assertImagesMatchLabels(inputs.images, inputs.yTrue);
-    files[REPORT_FILE_NAMES.samplesPng] = renderSampleGridPng(inputs.images, classNames);
-    files[REPORT_FILE_NAMES.misclassifiedPng] = renderMisclassifiedGridPng(inputs.images, inputs.yPred, classNames);
+    files[REPORT_FILES.samplesPng] = renderSampleGridPng(inputs.images, classNames);
+    files[REPORT_FILES.misclassifiedPng] = renderMisclassifiedGridPng(inputs.images, inputs.yPred, classNames);
   }
   return files;
 }
@@ -71,20 +62,6 @@ export async function writeReport(outDir: string, inputs: ReportInputs): Promise
     await writeFile(join(outDir, name), contents);
   }
   return Object.keys(files);
-}
-
-/** Content-Type for a report file, for S3 uploads that browsers should display rather than download. */
-export function reportContentType(fileName: string): string {
-  switch (extname(fileName)) {
-    case '.json':
-      return 'application/json';
-    case '.txt':
-      return 'text/plain; charset=utf-8';
-    case '.png':
-      return 'image/png';
-    default:
-      return 'application/octet-stream';
-  }
 }
 
 function toJson(value: unknown): string {

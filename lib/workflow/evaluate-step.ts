@@ -5,7 +5,7 @@ import { loadModel, MODEL_JSON, WEIGHTS_BIN } from '../model/io.ts';
 import { createHash } from 'node:crypto';
 import { evaluateLossAccuracy, predict } from '../model/predict.ts';
 import { classificationReport } from '../report/classification-report.ts';
-import type { EpochLog } from '../report/history.ts';
+import type { EpochLog } from '../model/history.ts';
 import { writeReport } from '../report/write-report.ts';
 import { MODEL_FILES, REPORT_FILES } from './files.ts';
 import { writeJson } from './train-step.ts';

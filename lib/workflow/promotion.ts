@@ -30,8 +30,7 @@ export { championKey };
 export const PROMOTION_MODES = ['if-better', 'always', 'never'] as const;
 export type PromotionMode = (typeof PROMOTION_MODES)[number];
 
-/** lib/model/io.ts' WEIGHTS_BIN, not imported: that module loads tfjs, which promote does not ship. */
-const WEIGHTS_BIN = 'weights.bin';
+const WEIGHTS_BIN = MODEL_FILES.weights;
 
 /** The files a champion pins: the model a consumer loads. */
 export const CHAMPION_FILES = [MODEL_FILES.model, WEIGHTS_BIN] as const;

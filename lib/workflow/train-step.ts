@@ -13,7 +13,7 @@ import {
 import { saveModel } from '../model/io.ts';
 import { trainModel, type PauseProgress, type TrainHooks } from '../model/train.ts';
 import type { BackendInfo } from '../model/backend.ts';
-import type { EpochLog } from '../report/history.ts';
+import type { EpochLog } from '../model/history.ts';
 import { MODEL_FILES } from './files.ts';
 import { checkTrainingMemory } from './train-memory.ts';
 

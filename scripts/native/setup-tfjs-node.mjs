@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// @ts-nocheck -- runs before any install (postinstall) and is not written against JSDoc types yet;
+// tsconfig's checkJs covers the other scripts.
 // Builds @tensorflow/tfjs-node's native addon against the TensorFlow C library
 // shipped inside the official `tensorflow-cpu` wheel, instead of letting
 // tfjs-node's own installer download libtensorflow from a Google bucket.

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
+  contentTypeFor,
   downloadPrefix,
   findObject,
   getJsonIfExists,
@@ -44,6 +45,16 @@ async function withServer<T>(options: ConstructorParameters<typeof TestS3Server>
     await server.stop();
   }
 }
+
+describe('contentTypeFor (the one content-type table of uploads)', () => {
+  test('maps the report and model files to types a browser displays', () => {
+    assert.equal(contentTypeFor('confusion_matrix.png'), 'image/png');
+    assert.equal(contentTypeFor('classification_report.json'), 'application/json');
+    assert.equal(contentTypeFor('classification_report.txt'), 'text/plain; charset=utf-8');
+    assert.equal(contentTypeFor('weights.bin'), 'application/octet-stream');
+    assert.equal(contentTypeFor('README'), 'application/octet-stream');
+  });
+});
 
 describe('S3 reads survive a connection reset mid-body', () => {
   let scratch: string;

@@ -1,8 +1,8 @@
 // The training image (functions/train/Dockerfile) cannot be built here (no Docker engine), so this
 // checks what can be: the Dockerfile against the stack's contract (TRAIN_IMAGE in
-// infra/training.ts), and scripts/build-train-bundle.mjs for real: the bundles it writes
+// infra/training.ts), and scripts/train-image/{bundle,prune}.mjs for real: the bundles they write
 // import in a fresh Node process, and (where the native backend is set up) the pruned
-// node_modules it writes runs the image's selfcheck: native TensorFlow through the addon's rpath,
+// node_modules written runs the image's selfcheck (functions/train/selfcheck.ts): native TensorFlow through the addon's rpath,
 // one graph training step, the wasm fallback.
 //
 // The pruned-tree test is skipped when tfjs-node's addon or libraries are missing, unless
@@ -16,8 +16,10 @@ import { pathToFileURL } from 'node:url';
 import { TRAIN_IMAGE, TRAIN_IMAGE_EXCLUDES } from '../../infra/training.ts';
 import { REPO_ROOT } from '../../infra/paths.ts';
 import { asPinnedImage } from '../../infra/settings.ts';
+import { nativeFilesLoaded } from '../../functions/train/selfcheck.ts';
 
-const SCRIPT = path.join(REPO_ROOT, 'scripts', 'build-train-bundle.mjs');
+const BUNDLE = path.join(REPO_ROOT, 'scripts', 'train-image', 'bundle.mjs');
+const PRUNE = path.join(REPO_ROOT, 'scripts', 'train-image', 'prune.mjs');
 const SETUP = path.join(REPO_ROOT, 'scripts', 'native', 'setup-tfjs-node.mjs');
 const DOCKERFILE = path.join(REPO_ROOT, TRAIN_IMAGE.file);
 const EXPECT_NATIVE = process.env.FMNIST_EXPECT_NATIVE === '1';
@@ -140,18 +142,18 @@ describe('functions/train/Dockerfile against the stack contract', () => {
     const fargateFile = TRAIN_IMAGE.fargateCommand[0];
     assert.equal(path.posix.dirname(handlerFile), 'functions/train');
     assert.equal(path.posix.dirname(fargateFile), 'functions/train');
-    const bundleRun = runs(buildStage).find((r) => r.includes('build-train-bundle.mjs') && r.includes('--outdir'));
-    assert.ok(bundleRun, 'the build stage bundles with scripts/build-train-bundle.mjs --outdir');
+    const bundleRun = runs(buildStage).find((r) => r.includes('scripts/train-image/bundle.mjs') && r.includes('--outdir'));
+    assert.ok(bundleRun, 'the build stage bundles with scripts/train-image/bundle.mjs --outdir');
     const outdir = /--outdir\s+(\S+)/.exec(bundleRun)![1];
     const copies = runtimeStage.body.filter((i) => i.keyword === 'COPY').map((i) => i.args.split(/\s+/));
     assert.ok(
       copies.some((c) => c[0] === '--from=build' && c[1] === outdir && c[2].replace(/^\.\//, '').replace(/\/$/, '') === 'functions/train'),
       `COPY --from=build ${outdir} ./functions/train (where ${handlerFile} and ${fargateFile} must be)`,
     );
-    const pruneRun = runs(buildStage).find((r) => r.includes('build-train-bundle.mjs') && r.includes('--prune'));
-    assert.ok(pruneRun, 'the build stage prunes node_modules with scripts/build-train-bundle.mjs --prune');
+    const pruneRun = runs(buildStage).find((r) => r.includes('scripts/train-image/prune.mjs') && r.includes('--outdir'));
+    assert.ok(pruneRun, 'the build stage prunes node_modules with scripts/train-image/prune.mjs --outdir');
     assert.match(pruneRun, /--strip\b/);
-    const pruned = /--prune\s+(\S+)/.exec(pruneRun)![1];
+    const pruned = /--outdir\s+(\S+)/.exec(pruneRun)![1];
     assert.ok(copies.some((c) => c[0] === '--from=build' && c[1] === pruned && c[2].replace(/^\.\//, '') === 'node_modules'));
     // Nothing else of the build stage (no full node_modules, no cache, no sources) reaches the image.
     assert.equal(copies.length, 2, copies.map((c) => c.join(' ')).join('; '));
@@ -216,19 +218,19 @@ function node(args: string[], cwd: string) {
   return { ...r, output: `${r.stdout}\n${r.stderr}` };
 }
 
-describe('scripts/build-train-bundle.mjs', () => {
+describe('scripts/train-image: bundle.mjs and prune.mjs', () => {
   // Inside the repository (out/ is ignored by git and left out of the image build context): on the
   // same filesystem as node_modules, so --link can hard-link the TensorFlow libraries.
   let work: string;
   let image: string; // like /var/task: functions/train/*.mjs + node_modules (pruned)
   let plain: string; // functions/train/*.mjs + a symlink to the repository's node_modules
-  let summary: { bundle: { files: Record<string, number>; externals: string[] } };
+  let summary: { files: Record<string, number>; externals: string[] };
 
   before(() => {
     fs.mkdirSync(path.join(REPO_ROOT, 'out'), { recursive: true });
     work = fs.mkdtempSync(path.join(REPO_ROOT, 'out', 'train-image-test-'));
     image = path.join(work, 'image');
-    const r = node([SCRIPT, '--outdir', path.join(image, 'functions', 'train'), '--json'], REPO_ROOT);
+    const r = node([BUNDLE, '--outdir', path.join(image, 'functions', 'train'), '--json'], REPO_ROOT);
     assert.equal(r.status, 0, r.output);
     summary = JSON.parse(r.stdout);
 
@@ -248,15 +250,16 @@ describe('scripts/build-train-bundle.mjs', () => {
     for (const f of ['handler.mjs', 'fargate.mjs', 'selfcheck.mjs']) {
       assert.ok(fs.statSync(path.join(image, 'functions', 'train', f)).size > 0, f);
     }
-    assert.deepEqual(summary.bundle.externals, ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node']);
+    assert.deepEqual(Object.keys(summary.files).sort(), ['fargate.mjs', 'handler.mjs', 'selfcheck.mjs']);
+    assert.deepEqual(summary.externals, ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node']);
   });
 
   test('the bundles carry no chart rendering (@napi-rs/canvas, lib/report) and no infra code', () => {
-    for (const f of ['handler.mjs', 'fargate.mjs']) {
+    for (const f of ['handler.mjs', 'fargate.mjs', 'selfcheck.mjs']) {
       const text = fs.readFileSync(path.join(image, 'functions', 'train', f), 'utf8');
       assert.equal(text.includes('@napi-rs/canvas'), false, `${f} mentions @napi-rs/canvas`);
       // esbuild marks each bundled module with a `// <path>` line
-      assert.equal(/^\/\/ lib\/(report|infra)\//m.test(text), false, `${f} contains lib/report or infra code`);
+      assert.equal(/^\/\/ (lib\/report|infra)\//m.test(text), false, `${f} contains lib/report or infra code`);
       assert.ok(/^\/\/ lib\/model\/backend\.ts$/m.test(text), `${f} has no module markers to check`);
       assert.equal(/^import\{createRequire as __fmnistRequire\}/.test(text), true, `${f} starts with the createRequire banner`);
     }
@@ -280,17 +283,26 @@ describe('scripts/build-train-bundle.mjs', () => {
     assert.match(r.stdout, /"error":"ConfigError"/);
   });
 
+  test('the tools refuse what they do not know, naming it', () => {
+    const r = node([BUNDLE, '--outdir', path.join(work, 'never'), '--prune'], REPO_ROOT);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /\[train-image\] ERROR: .*--prune/);
+    const missing = node([PRUNE], REPO_ROOT);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /give --outdir DIR/);
+  });
+
   test('refuses --strip with --link (strip would rewrite the shared inode: the setup cache)', () => {
-    const r = node([SCRIPT, '--prune', path.join(work, 'never'), '--link', '--strip'], REPO_ROOT);
+    const r = node([PRUNE, '--outdir', path.join(work, 'never'), '--link', '--strip'], REPO_ROOT);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /cannot be combined with --link/);
   });
 
   test('the pruned node_modules runs the image selfcheck: native via the rpath, one graph training step, wasm fallback', { skip: skipNative }, () => {
     const nm = path.join(image, 'node_modules');
-    const pruneRun = node([SCRIPT, '--prune', nm, '--link', '--json'], REPO_ROOT);
+    const pruneRun = node([PRUNE, '--outdir', nm, '--link', '--json'], REPO_ROOT);
     assert.equal(pruneRun.status, 0, pruneRun.output);
-    const pruned = JSON.parse(pruneRun.stdout).prune as { packages: Record<string, unknown>; libraries: Record<string, unknown> };
+    const pruned = JSON.parse(pruneRun.stdout) as { packages: Record<string, unknown>; libraries: Record<string, unknown> };
 
     // what the image must not carry
     const names = Object.keys(pruned.packages);
@@ -318,5 +330,31 @@ describe('scripts/build-train-bundle.mjs', () => {
     assert.equal(check.wasm.trainingStep, 'eager');
     const libDir = fs.realpathSync(path.join(tfjsNodeOut));
     for (const file of check.native.loaded) assert.ok(file.startsWith(libDir + path.sep), `${file} loaded from outside the pruned tree`);
+  });
+});
+
+describe('functions/train/selfcheck.ts: which native files the process mapped', () => {
+  const dir = '/var/task/node_modules/@tensorflow/tfjs-node';
+  const mapsWith = (...files: string[]) => {
+    const file = path.join(fs.mkdtempSync(path.join(REPO_ROOT, 'out', 'maps-')), 'maps');
+    fs.writeFileSync(file, files.map((f, i) => `7f${i}000-7f${i}fff r-xp 00000000 08:01 ${100 + i}                    ${f}`).join('\n') + '\n');
+    return file;
+  };
+  before(() => fs.mkdirSync(path.join(REPO_ROOT, 'out'), { recursive: true }));
+
+  test('lists the addon and both libraries when all come from the tfjs-node beside the bundles', () => {
+    const files = [`${dir}/deps/lib/libtensorflow_framework.so.2`, `${dir}/deps/lib/libtensorflow_cc.so.2`, `${dir}/lib/napi-v8/tfjs_binding.node`, '/usr/lib64/libc.so.6'];
+    const maps = mapsWith(...files);
+    assert.deepEqual(nativeFilesLoaded(dir, maps), files.slice(0, 3).sort());
+    fs.rmSync(path.dirname(maps), { recursive: true });
+  });
+
+  test('fails on a library from elsewhere, and when a library is not mapped', () => {
+    const elsewhere = mapsWith(`${dir}/deps/lib/libtensorflow_cc.so.2`, '/usr/local/lib/libtensorflow_framework.so.2');
+    assert.throws(() => nativeFilesLoaded(dir, elsewhere), /loaded from outside .*\/usr\/local\/lib\/libtensorflow_framework/);
+    const missing = mapsWith(`${dir}/lib/napi-v8/tfjs_binding.node`);
+    assert.throws(() => nativeFilesLoaded(dir, missing), /not mapped/);
+    for (const f of [elsewhere, missing]) fs.rmSync(path.dirname(f), { recursive: true });
+    assert.equal(nativeFilesLoaded(dir, '/nonexistent/maps'), undefined);
   });
 });

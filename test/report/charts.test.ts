@@ -5,7 +5,7 @@ import { renderConfusionMatrixPng } from '../../lib/report/charts/confusion-matr
 import { renderLearningCurvesPng } from '../../lib/report/charts/learning-curves.ts';
 import { renderMisclassifiedGridPng } from '../../lib/report/charts/misclassified-grid.ts';
 import { renderSampleGridPng } from '../../lib/report/charts/sample-grid.ts';
-import type { EpochLog } from '../../lib/report/history.ts';
+import type { EpochLog } from '../../lib/model/history.ts';
 import { decodePng, pngSize } from './png-helpers.ts';
 import type { Pixels } from './png-helpers.ts';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
-import type { EpochLog } from '../../lib/report/history.ts';
-import { buildReportFiles, reportContentType, writeReport } from '../../lib/report/write-report.ts';
+import type { EpochLog } from '../../lib/model/history.ts';
+import { buildReportFiles, writeReport } from '../../lib/report/write-report.ts';
 import { loadSklearnFixture } from './fixtures.ts';
 import { pngSize } from './png-helpers.ts';
 
@@ -83,14 +83,5 @@ describe('writeReport', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
-  });
-});
-
-describe('reportContentType', () => {
-  it('maps report files to types a browser displays', () => {
-    assert.equal(reportContentType('confusion_matrix.png'), 'image/png');
-    assert.equal(reportContentType('classification_report.json'), 'application/json');
-    assert.equal(reportContentType('classification_report.txt'), 'text/plain; charset=utf-8');
-    assert.equal(reportContentType('model.bin'), 'application/octet-stream');
   });
 });

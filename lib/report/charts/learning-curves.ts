@@ -1,9 +1,18 @@
-import type { EpochLog } from '../history.ts';
 import { createChart, crisp, drawText, FONT_SIZE, INK, textWidth, toPng } from './canvas.ts';
 import type { Chart } from './canvas.ts';
 import { formatTicks, niceTicks } from './ticks.ts';
 
 type Ctx = Chart['ctx'];
+
+/** The five fields of an epoch's record this chart draws (lib/model/history.ts' EpochLog has them). */
+export interface LearningCurvePoint {
+  /** 1-based. */
+  readonly epoch: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly val_loss?: number;
+  readonly val_accuracy?: number;
+}
 
 interface Series {
   label: string;
@@ -32,7 +41,7 @@ const TICK_LENGTH = 4;
  * usual plot of Keras' `history.history`. Non-finite values (a diverged epoch) and missing
  * validation values leave a gap instead of distorting the axes.
  */
-export function renderLearningCurvesPng(history: EpochLog[]): Buffer {
+export function renderLearningCurvesPng(history: readonly LearningCurvePoint[]): Buffer {
   if (history.length === 0) throw new RangeError('history is empty: no epoch to plot');
   const epochs = [...history].sort((a, b) => a.epoch - b.epoch);
 
@@ -48,7 +57,7 @@ export function renderLearningCurvesPng(history: EpochLog[]): Buffer {
   return toPng(chart);
 }
 
-function series(label: string, color: string, epochs: EpochLog[], value: (log: EpochLog) => number | undefined): Series {
+function series(label: string, color: string, epochs: LearningCurvePoint[], value: (log: LearningCurvePoint) => number | undefined): Series {
   return {
     label,
     color,

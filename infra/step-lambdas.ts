@@ -1,6 +1,7 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { ENV } from '../lib/env.ts';
 import { DATA_ACCESS, grantDataAccess } from './data-access.ts';
 import type { DataBucket } from './data-bucket.ts';
 import { FmnistFunction, type LogSettings } from './node-function.ts';
@@ -32,7 +33,7 @@ export const STEP_TIMEOUTS = {
  *
  * S3 rights: exactly DATA_ACCESS (data-access.ts); validate only the run records.
  */
-export class StepFunctions extends Construct {
+export class StepLambdas extends Construct {
   readonly validate: lambda.IFunction;
   readonly ingest: lambda.IFunction;
   readonly evaluate: lambda.IFunction;
@@ -78,7 +79,7 @@ export class StepFunctions extends Construct {
       ephemeralStorageSize: Size.gibibytes(1),
       architecture: lambda.Architecture.X86_64,
       layers: [this.renderer.layer],
-      environment: { ...environment, FMNIST_FONT_DIR: REPORT_FONT_DIR },
+      environment: { ...environment, [ENV.fontDir]: REPORT_FONT_DIR },
       esbuildArgs: { '--alias': `@napi-rs/canvas=${CANVAS_IN_LAYER}`, '--external:/opt/*': true },
       afterBundling: wasmBinariesBesideBundle,
       logs,
