@@ -62,7 +62,7 @@ const ESM_BANNER = [
  * functions/train/selfcheck.mjs` in /var/task): the two entries import and export what the
  * contract says; the project's own initBackend gets the native backend (an explicit 'tensorflow',
  * so it throws instead of falling back) and its trainModel trains the default CNN for one step
- * there, as one TensorFlow graph (FMNIST_TRAIN_STEP=graph: no silent fallback to op by op); then
+ * there, as one TensorFlow graph (trainStep 'graph': no silent fallback to op by op); then
  * one step on the wasm fallback. Exit 1 with the reason on any failure.
  */
 const SELFCHECK = `
@@ -93,12 +93,12 @@ function nativeFilesLoaded(tfjsNodeDir) {
 }
 
 /** One batch of 8 made-up images through the project's trainModel on the backend selected. */
-async function trainOneStep(backend) {
+async function trainOneStep(backend, trainStep) {
   const count = 8;
   const images = Uint8Array.from({ length: count * 784 }, (_, i) => (i * 37) % 256);
   const labels = Uint8Array.from({ length: count }, (_, i) => i);
   const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: count, validationSplit: 0, backend };
-  const result = await trainModel({ images, labels, count }, config);
+  const result = await trainModel({ images, labels, count }, config, { trainStep });
   result.model.dispose();
   const loss = result.history[0].loss;
   if (!Number.isFinite(loss)) throw new Error('one training step gave loss ' + loss + ' on ' + result.backend.name);
@@ -106,19 +106,16 @@ async function trainOneStep(backend) {
 }
 
 try {
-  delete process.env.FMNIST_BACKEND; // the check is about the image, not about an override
   const lambdaEntry = await import(sibling('handler.mjs'));
   if (typeof lambdaEntry.handler !== 'function') throw new Error('handler.mjs does not export a function "handler"');
   const fargateEntry = await import(sibling('fargate.mjs'));
   if (typeof fargateEntry.runFargateTraining !== 'function') throw new Error('fargate.mjs does not export runFargateTraining');
   const tfjsNodeDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-node/package.json'));
   const native = await initBackend('tensorflow');
-  process.env.FMNIST_TRAIN_STEP = 'graph';
-  const nativeStep = await trainOneStep('tensorflow');
+  const nativeStep = await trainOneStep('tensorflow', 'graph');
   const loaded = nativeFilesLoaded(tfjsNodeDir);
-  delete process.env.FMNIST_TRAIN_STEP;
   const wasm = await initBackend('wasm');
-  const wasmStep = await trainOneStep('wasm');
+  const wasmStep = await trainOneStep('wasm', 'auto');
   console.log(JSON.stringify({ ok: true, native: { ...native, ...nativeStep, loaded }, wasm: { ...wasm, ...wasmStep },
     seconds: (Date.now() - t0) / 1000 }));
   process.exit(0);
