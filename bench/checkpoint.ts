@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHECKPOINT_EVERY_MS, directoryCheckpointStore, saveCheckpoint } from '../lib/model/checkpoint/index.ts';
 import { parseTrainConfig } from '../lib/model/config.ts';
+import { trainingChoicesFrom } from '../lib/model/choices.ts';
 import { trainModel, type TrainResult } from '../lib/model/train.ts';
 import { loadIdx } from './fashion-mnist.ts';
 import { countFlag, currentLoad, describeMachine, summarise } from './harness.ts';
@@ -51,6 +52,7 @@ async function run(checkpoints: boolean): Promise<Measured> {
   try {
     const result = await trainModel(data, config, checkpoints
       ? {
+          ...trainingChoicesFrom(process.env),
           checkpointing: {
             identity: { runId: 'bench', datasetId: 'fashion-mnist-train' },
             everyMs,
@@ -76,7 +78,7 @@ async function run(checkpoints: boolean): Promise<Measured> {
             return false;
           },
         }
-      : {});
+      : trainingChoicesFrom(process.env));
     return { result, seconds: (performance.now() - started) / 1000, saves };
   } finally {
     await rm(dir, { recursive: true, force: true });

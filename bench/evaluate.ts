@@ -16,6 +16,7 @@ import { loadSplit, readManifest } from '../lib/data/dataset.ts';
 import { ingestDataset } from '../lib/data/ingest.ts';
 import { localFile } from '../lib/data/input-file.ts';
 import { initBackend } from '../lib/model/backend.ts';
+import { trainingChoicesFrom } from '../lib/model/choices.ts';
 import { parseTrainConfig } from '../lib/model/config.ts';
 import { loadModel } from '../lib/model/io.ts';
 import { predict } from '../lib/model/predict.ts';
@@ -31,7 +32,7 @@ const datasetDir = join(CACHE_DIR, 'dataset');
 const modelDir = join(CACHE_DIR, 'eval-model');
 const reportDir = join(CACHE_DIR, 'eval-report');
 
-const backend = await initBackend('auto');
+const backend = await initBackend(trainingChoicesFrom(process.env).backend ?? 'auto', { warn: (message) => console.warn(message) });
 if (!existsSync(join(datasetDir, 'manifest.json'))) {
   const idx = (name: string) => localFile(join(IDX_DIR, name));
   await ingestDataset({

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { localFile } from '../lib/data/input-file.ts';
 import { parseTrainConfig } from '../lib/model/config.ts';
 import { evaluateLossAccuracy, predict } from '../lib/model/predict.ts';
+import { trainingChoicesFrom } from '../lib/model/choices.ts';
 import { trainModel } from '../lib/model/train.ts';
 import { loadExamples, type Examples } from './fashion-mnist.ts';
 import { countFlag } from './harness.ts';
@@ -33,6 +34,8 @@ const tLoaded = performance.now();
 const config = parseTrainConfig({ epochs: countFlag(values.epochs, 'epochs'), batchSize: countFlag(values['batch-size'], 'batch-size') }, 'command line');
 const tFit = performance.now();
 const result = await trainModel(train, config, {
+  ...trainingChoicesFrom(process.env),
+  warn: (message) => console.warn(message),
   onEpochEnd: (log) =>
     console.log(
       `epoch ${log.epoch}: ${log.seconds.toFixed(1)}s loss ${log.loss.toFixed(4)} accuracy ${log.accuracy.toFixed(4)} ` +

@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_TRAIN_CONFIG } from '../lib/model/config.ts';
+import { trainingChoicesFrom } from '../lib/model/choices.ts';
 import { trainModel, YIELD_INTERVAL_MS, type TrainingData } from '../lib/model/train.ts';
 import { PIXELS_PER_IMAGE } from '../lib/data/classes.ts';
 import { loadIdx } from './fashion-mnist.ts';
@@ -23,7 +24,7 @@ const data: TrainingData = { images: all.images.subarray(0, count * PIXELS_PER_I
 const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1 };
 
 async function epoch(yieldEveryMs: number): Promise<{ imagesPerSecond: number; step: string }> {
-  const result = await trainModel(data, config, { yieldEveryMs });
+  const result = await trainModel(data, config, { ...trainingChoicesFrom(process.env), yieldEveryMs });
   result.model.dispose();
   return { imagesPerSecond: result.imagesPerSecond, step: `${result.backend.name}/${result.backend.trainingStep}` };
 }

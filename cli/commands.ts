@@ -7,6 +7,7 @@ import { localFile } from '../lib/data/input-file.ts';
 import { MANIFEST_FILE, type Manifest } from '../lib/data/manifest.ts';
 import { formatSummary, summarize } from '../lib/data/summary.ts';
 import { initBackend } from '../lib/model/backend.ts';
+import { BACKEND_ENV_VAR, parseBackendChoice, trainingChoicesFrom } from '../lib/model/choices.ts';
 import { classificationReport, formatClassificationReport } from '../lib/report/classification-report.ts';
 import { writeReport } from '../lib/report/write-report.ts';
 import { runEvaluateStep, type EvaluationMetrics } from '../lib/workflow/evaluate-step.ts';
@@ -71,14 +72,16 @@ export interface TrainCommandFlags extends TrainFlags {
 
 export async function trainCommand(flags: TrainCommandFlags): Promise<TrainingRecord> {
   const config = await trainConfigFromFlags(flags);
-  const backend = await initBackend(config.backend);
+  const choices = trainingChoicesFrom(process.env);
+  const warn = (message: string) => console.warn(message);
+  const backend = await initBackend(choices.backend ?? config.backend, { warn });
   say(`training on backend ${backend.name}${backend.tensorflowVersion ? ` (TensorFlow ${backend.tensorflowVersion})` : ''}`);
   const record = await runTrainStep({
     datasetDir: flags.data,
     modelDir: flags.out,
     config,
     runId: flags.runId ?? newRunId(),
-    hooks: trainingProgress(),
+    hooks: { ...choices, warn, ...trainingProgress() },
   });
   say(
     `trained ${record.trainExamples} images x ${config.epochs} epochs in ${record.seconds.toFixed(1)} s ` +
@@ -96,7 +99,7 @@ export interface EvaluateFlags {
 export async function evaluateCommand(flags: EvaluateFlags): Promise<EvaluationMetrics> {
   await requireFile(join(flags.model, MODEL_FILES.model), `${flags.model}: no model here (no ${MODEL_FILES.model}): give a directory written by \`train\``);
   await requireFile(join(flags.data, MANIFEST_FILE), `${flags.data}: no dataset here (no ${MANIFEST_FILE}): give a directory written by \`ingest\``);
-  await initBackend();
+  await initBackend(parseBackendChoice(process.env[BACKEND_ENV_VAR], BACKEND_ENV_VAR), { warn: (message) => console.warn(message) });
   const metrics = await runEvaluateStep({ datasetDir: flags.data, modelDir: flags.model, reportDir: flags.out });
   say(`test loss ${metrics.loss.toFixed(4)} - test accuracy ${metrics.accuracy.toFixed(4)} (${metrics.examples} images)`);
   say(`report written to ${flags.out}: ${metrics.files.join(', ')}`);

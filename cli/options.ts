@@ -38,7 +38,7 @@ export interface TrainFlags {
 
 /** A config file (JSON) with command-line flags on top; validated as a whole. */
 export async function trainConfigFromFlags(flags: TrainFlags): Promise<TrainConfig> {
-  return parseTrainConfig(await trainConfigOverrides(flags), flags.config ?? 'command line');
+  return (await readTrainFlags(flags)).config;
 }
 
 /**
@@ -46,6 +46,11 @@ export async function trainConfigFromFlags(flags: TrainFlags): Promise<TrainConf
  * filled in: what a workflow execution input carries, so it stays small and readable.
  */
 export async function trainConfigOverrides(flags: TrainFlags): Promise<Record<string, unknown>> {
+  return (await readTrainFlags(flags)).overrides;
+}
+
+/** The overrides and the config they make, validated once. */
+async function readTrainFlags(flags: TrainFlags): Promise<{ overrides: Record<string, unknown>; config: TrainConfig }> {
   let fromFile: Record<string, unknown> = {};
   if (flags.config) {
     let text: string;
@@ -74,8 +79,7 @@ export async function trainConfigOverrides(flags: TrainFlags): Promise<Record<st
     }).filter(([, value]) => value !== undefined),
   );
   const overrides = { ...fromFile, ...fromFlags };
-  parseTrainConfig(overrides, flags.config ?? 'command line');
-  return overrides;
+  return { overrides, config: parseTrainConfig(overrides, flags.config ?? 'command line') };
 }
 
 /** The training flags shared by `train`, `run` and `start`; `backend` only where training runs here. */

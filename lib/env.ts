@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.ts';
+import { BACKEND_ENV_VAR, TRAIN_STEP_ENV_VAR } from './model/choices.ts';
 import { FARGATE_ENV } from './workflow/fargate-task.ts';
 
 /**
@@ -29,8 +30,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const ENV = {
   dataBucket: 'DATA_BUCKET',
   s3Endpoint: 'AWS_ENDPOINT_URL_S3',
-  backend: 'FMNIST_BACKEND',
-  trainStep: 'FMNIST_TRAIN_STEP',
+  backend: BACKEND_ENV_VAR,
+  trainStep: TRAIN_STEP_ENV_VAR,
   fontDir: 'FMNIST_FONT_DIR',
   checkpointEvery: 'FMNIST_CHECKPOINT_EVERY_SECONDS',
   trainingCluster: 'TRAINING_CLUSTER_ARN',
@@ -129,4 +130,12 @@ export function requiredEnv(env: Env, name: string): string {
  */
 export function processEnv(): Env {
   return process.env;
+}
+
+/**
+ * Sets a variable for a native library that reads it when it loads (TensorFlow's log level), unless
+ * the user set it: the one write lib/ makes to the process environment, kept here with the reads.
+ */
+export function defaultForNativeLibrary(name: keyof typeof ENVIRONMENT, value: string): void {
+  process.env[name] ??= value;
 }

@@ -10,9 +10,9 @@
  * saying so: CheckpointCorruptError (lib/model/checkpoint/format.ts, always caught: the loader
  * skips a damaged checkpoint), UnsupportedLayerError (lib/model/graph/train-graph.ts, a caller
  * that skipped graphSupports), TrainingAbortedError (lib/model/cooperative.ts, a stop request),
- * S3OperationError (lib/aws/s3-errors.ts, named after S3's error code), FieldError
- * (lib/model/field-error.ts, turned into a ConfigError before it leaves), the Fargate task's
- * stop reasons (functions/train/task-watch.ts) and the local runtime's emulated AWS errors
+ * S3OperationError (lib/aws/s3-errors.ts, named after S3's error code), ShapeError
+ * (lib/model/layers/layer.ts, turned into a field's validation issue by ModelSpec before it
+ * leaves), the Fargate task's stop reasons (functions/train/task-watch.ts) and the local runtime's emulated AWS errors
  * (cli/local).
  */
 

@@ -5,6 +5,7 @@ import { downloadPrefix, getJson, objectExists, s3Url, uploadDirectory } from '.
 import { ENV, optionalEnv } from '../../lib/env.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
+import { BACKEND_ENV_VAR, parseBackendChoice } from '../../lib/model/choices.ts';
 import { useReportFontDir } from '../../lib/report/fonts.ts';
 import { runEvaluateStep, type EvaluationMetrics } from '../../lib/workflow/evaluate-step.ts';
 import { EvaluateEvent, parseEvent, type EvaluateResult } from '../../lib/workflow/events.ts';
@@ -31,7 +32,7 @@ export function createEvaluateHandler(deps: HandlerDeps = {}) {
       logger.info('report already complete: returning it', { runId: input.runId, accuracy: stored.accuracy });
       return resultOf(input.runId, prefix, stored, true);
     }
-    await initBackend();
+    await initBackend(parseBackendChoice(process.env[BACKEND_ENV_VAR], BACKEND_ENV_VAR), { warn: (message) => logger.warn(message) });
     return withScratchDir('evaluate', async (scratch) => {
       const datasetDir = join(scratch, 'dataset');
       const modelDir = join(scratch, 'model');

@@ -7,6 +7,7 @@ import { s3CheckpointStore } from '../../lib/aws/s3-checkpoint-store.ts';
 import { downloadPrefix, getJson, objectExists, uploadDirectory } from '../../lib/aws/s3.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
+import { trainingChoicesFrom } from '../../lib/model/choices.ts';
 import { parseTrainConfig, type TrainConfig } from '../../lib/model/config.ts';
 import { parseEvent, TrainEvent, type TrainOutcome, type TrainResult } from '../../lib/workflow/events.ts';
 import { MODEL_FILES } from '../../lib/workflow/files.ts';
@@ -41,7 +42,10 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
     const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(TrainEvent, event, 'train');
     const config = parseTrainConfig(input.config ?? {}, 'train event "config"');
-    const checkpointEveryMs = checkpointInterval(deps.env ?? process.env);
+    const env = deps.env ?? process.env;
+    const checkpointEveryMs = checkpointInterval(env);
+    const choices = trainingChoicesFrom(env);
+    const warn = (message: string) => logger.warn(message);
     const runId = input.runId ?? newRunId();
     const prefix = modelPrefix(runId);
 
@@ -52,7 +56,7 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
     }
 
     const { memoryMiB } = runtimeResources(process.env);
-    const backend = await initBackend(config.backend);
+    const backend = await initBackend(choices.backend ?? config.backend, { warn });
     logger.info('training started', { runId, datasetPrefix: input.datasetPrefix, backend, config });
     const budget = context && budgetMs !== undefined ? timeBudget(() => context.getRemainingTimeInMillis(), budgetMs) : undefined;
     return withScratchDir('train', async (scratch): Promise<TrainOutcome> => {
@@ -70,6 +74,8 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
         pauseWhen: budget?.pauseWhen,
         warn: (message, details) => logger.warn(message, details),
         hooks: {
+          ...choices,
+          warn,
           ...deps.hooks,
           onEpochEnd: (log) => {
             logger.info('epoch finished', { runId, ...log });

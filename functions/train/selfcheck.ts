@@ -11,7 +11,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { ENV } from '../../lib/env.ts';
 import { initBackend, type BackendName, type TrainingStep } from '../../lib/model/backend.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../lib/model/config.ts';
 import { trainModel } from '../../lib/model/train.ts';
@@ -49,30 +48,16 @@ async function trainOneStep(backend: BackendName, trainingStep: TrainingStep | u
   const images = Uint8Array.from({ length: count * 784 }, (_, i) => (i * 37) % 256);
   const labels = Uint8Array.from({ length: count }, (_, i) => i);
   const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: count, validationSplit: 0, backend };
-  // STEP CHOICE: the one line that passes it. Today trainModel reads FMNIST_TRAIN_STEP; once it
-  // takes the step as an option: `await trainModel({ images, labels, count }, config, { trainStep: trainingStep })`.
-  const result = await withEnv(ENV.trainStep, trainingStep, () => trainModel({ images, labels, count }, config));
+  // 'graph' on native: no silent fallback to op by op; 'auto' on wasm (eager there).
+  const result = await trainModel({ images, labels, count }, config, { trainStep: trainingStep ?? 'auto' });
   result.model.dispose();
   const loss = result.history[0].loss;
   if (!Number.isFinite(loss)) throw new Error(`one training step gave loss ${loss} on ${result.backend.name}`);
   return { loss, trainingStep: result.backend.trainingStep };
 }
 
-/** Runs `work` with one variable set (or unset), then puts it back. */
-async function withEnv<T>(name: string, value: string | undefined, work: () => Promise<T>): Promise<T> {
-  const before = process.env[name];
-  const put = (v: string | undefined) => (v === undefined ? delete process.env[name] : (process.env[name] = v));
-  put(value);
-  try {
-    return await work();
-  } finally {
-    put(before);
-  }
-}
-
 async function selfcheck() {
   const started = Date.now();
-  delete process.env[ENV.backend]; // the check is about the image, not about an override
   const lambdaEntry = (await import(sibling('handler.mjs'))) as LambdaEntry;
   if (typeof lambdaEntry.handler !== 'function') throw new Error('handler.mjs does not export a function "handler"');
   const fargateEntry = (await import(sibling('fargate.mjs'))) as FargateEntry;

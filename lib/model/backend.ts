@@ -1,8 +1,8 @@
+import { defaultForNativeLibrary } from '../env.ts';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from '../errors.ts';
-import { BACKEND_PREFERENCES, type BackendPreference } from './config.ts';
+import type { BackendPreference } from './config.ts';
 import { registerWasmTrainingKernels } from './wasm/register.ts';
 
 export type BackendName = Exclude<BackendPreference, 'auto'>;
@@ -23,9 +23,6 @@ export interface BackendInfo {
   trainingStep?: TrainingStep;
 }
 
-/** Forces a backend whatever the config says, e.g. to compare backends on the same config. */
-export const BACKEND_ENV_VAR = 'FMNIST_BACKEND';
-
 export const NATIVE_SETUP_HINT = 'run `npm run setup:native` to build it from the TensorFlow wheel';
 
 let current: { preference: BackendPreference; info: BackendInfo } | undefined;
@@ -34,27 +31,19 @@ let warnedAboutFallback = false;
 /**
  * Selects and initialises the tfjs backend. 'auto' takes native TensorFlow (tfjs-node) if its
  * addon loads, else WebAssembly, else plain JS, and warns once when it falls back from native.
- * An explicit choice fails if that backend cannot start. FMNIST_BACKEND overrides `preference`.
+ * An explicit choice fails if that backend cannot start. The operator's override
+ * (FMNIST_BACKEND) is the caller's to apply: lib/model/choices.ts parses it at the edges.
  * Idempotent: a second call with the same preference returns the same info without work.
+ * @param options.warn where the fallback warning goes (once per process); none: not shown
  */
-export async function initBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
-  const effective = preferenceFromEnv() ?? preference;
-  if (current?.preference === effective && tf.getBackend() === current.info.name) return current.info;
-  const info = effective === 'auto' ? await initAuto() : await initExactly(effective);
-  current = { preference: effective, info };
+export async function initBackend(preference: BackendPreference = 'auto', options: { warn?(message: string): void } = {}): Promise<BackendInfo> {
+  if (current?.preference === preference && tf.getBackend() === current.info.name) return current.info;
+  const info = preference === 'auto' ? await initAuto(options.warn) : await initExactly(preference);
+  current = { preference, info };
   return info;
 }
 
-function preferenceFromEnv(): BackendPreference | undefined {
-  const value = process.env[BACKEND_ENV_VAR];
-  if (value === undefined || value === '') return undefined;
-  if (!(BACKEND_PREFERENCES as readonly string[]).includes(value)) {
-    throw new ConfigError(`${BACKEND_ENV_VAR}: must be one of ${BACKEND_PREFERENCES.join(', ')}, got "${value}"`);
-  }
-  return value as BackendPreference;
-}
-
-async function initAuto(): Promise<BackendInfo> {
+async function initAuto(warn: ((message: string) => void) | undefined): Promise<BackendInfo> {
   const native = await tryNative();
   if (native.ok) return native.info;
   const reasons = [`native TensorFlow unavailable: ${native.reason}`];
@@ -66,9 +55,9 @@ async function initAuto(): Promise<BackendInfo> {
     info = await initCpu();
   }
   info = { ...info, fallbackReason: reasons.join('; ') };
-  if (!warnedAboutFallback) {
+  if (!warnedAboutFallback && warn !== undefined) {
     warnedAboutFallback = true;
-    console.warn(
+    warn(
       `[fmnist] Training on the ${info.name === 'wasm' ? 'WebAssembly' : 'plain JavaScript'} backend, ` +
         `several times slower than native TensorFlow (${reasons.join('; ')}). For native speed, ${NATIVE_SETUP_HINT}.`,
     );
@@ -95,9 +84,11 @@ type NativeAttempt = { ok: true; info: BackendInfo } | { ok: false; reason: stri
 /**
  * TensorFlow's C++ info logs (oneDNN notices, a few lines per graph session loaded) would
  * interleave with progress output; warnings and errors still show. An explicit setting wins.
+ * TensorFlow's C library reads it when the native addon loads, so it can only be set here, just
+ * before that import (through lib/env.ts, the one place lib/ touches the environment).
  */
 function quietTensorFlowInfoLogs(): void {
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+  defaultForNativeLibrary('TF_CPP_MIN_LOG_LEVEL', '1');
 }
 
 async function tryNative(): Promise<NativeAttempt> {

@@ -1,9 +1,8 @@
 import { PIXELS_PER_IMAGE } from '../data/classes.ts';
 import type { TrainConfig } from './config.ts';
 import type { TrainingStep } from './backend.ts';
-import { graphSupports } from './graph/train-graph.ts';
-import type { LayerSpec } from './spec.ts';
-import { INPUT_SHAPE, planLayers, type ExampleShape } from './spec-shapes.ts';
+import { graphSupports, kindOf } from './layers/index.ts';
+import { INPUT_SHAPE, planLayers, type ExampleShape, type LayerSpec } from './spec.ts';
 
 /**
  * Peak memory of training a config, estimated before any work, so a config that cannot fit the
@@ -15,7 +14,7 @@ import { INPUT_SHAPE, planLayers, type ExampleShape } from './spec-shapes.ts';
  *                                                 the copies around the session (STATE_COPIES)
  *        + max(training, inference) activations   training: batch x 4 bytes x every layer's
  *                                                 activations kept for the backward pass and
- *                                                 their gradients (layerFloats), x3 op by op;
+ *                                                 their gradients (LayerKind.floats), x3 op by op;
  *                                                 inference: the 512-row validation pass
  *        + examples x bytes per example           the train split, loaded and in the session
  *
@@ -77,7 +76,7 @@ export interface TrainingMemoryEstimate {
 }
 
 /**
- * The op-by-op step (tfjs eager: models with batchNormalization, or FMNIST_TRAIN_STEP=eager)
+ * The op-by-op step (tfjs eager: trainStep 'eager', FMNIST_TRAIN_STEP=eager at the edges)
  * keeps every op's output on the gradient tape, not just each layer's (a convolution's, its
  * bias sum's, its activation's ...): measured about 3x the graph step's training activations.
  * Its inference pass (256 rows, each op's output kept to the end of the batch) stays within
@@ -97,7 +96,7 @@ export function estimateTrainingMemory(
   const parameters = plans.reduce((sum, plan) => sum + plan.parameters, 0);
   let input: ExampleShape = INPUT_SHAPE;
   const layers = config.model.layers.map((layer, index) => {
-    const floats = layerFloats(layer, input, plans[index].outputShape);
+    const floats = kindOf(layer).floats(layer, input, plans[index].outputShape);
     input = plans[index].outputShape;
     return { index, layer, floats };
   });
@@ -113,7 +112,7 @@ export function estimateTrainingMemory(
   const top = layers.reduce((best, l) => (l.floats.training > best.floats.training ? l : best));
   const largest: LayerMemory = {
     path: `model.layers[${top.index}]`,
-    description: describeLayer(top.layer),
+    description: kindOf(top.layer).describe(top.layer),
     bytes: config.batchSize * FLOAT_BYTES * top.floats.training * tape,
   };
   const stateBytes = STATE_COPIES * FLOAT_BYTES * parameters;
@@ -130,54 +129,6 @@ export function estimateTrainingMemory(
     bytesFor: (examples) => fixedBytes + examples * DATA_BYTES_PER_EXAMPLE,
     examplesThatFit: (memoryBytes) => Math.max(0, Math.floor((memoryBytes - fixedBytes) / DATA_BYTES_PER_EXAMPLE)),
   };
-}
-
-/**
- * Floats per example one layer keeps: in training its output (and, with an activation, the value
- * before it: both feed the backward pass), what the layer needs besides (the first convolution's
- * input windows, dropout's noise and mask), and the gradient of its output; in inference only
- * its output. Conservative on purpose: TensorFlow frees some of these as the backward pass goes.
- */
-function layerFloats(layer: LayerSpec, input: ExampleShape, output: ExampleShape): { training: number; output: number } {
-  const size = (shape: ExampleShape) => shape.reduce((a, b) => a * b, 1);
-  const out = size(output);
-  switch (layer.type) {
-    case 'conv2d': {
-      const activated = layer.activation === 'linear' ? 1 : 2;
-      // The graph step computes the first convolution's kernel gradient from a matrix of its
-      // input windows: kernel x kernel x channels floats per output position.
-      const windows = input[2] === 1 ? layer.kernelSize * layer.kernelSize * output[0] * output[1] : 0;
-      return { training: activated * out + windows + out, output: out };
-    }
-    case 'dense':
-      return { training: (layer.activation === 'linear' ? 1 : 2) * out + out, output: out };
-    case 'maxPool2d':
-      return { training: 2 * out, output: out };
-    case 'dropout':
-      // Output, uniform noise and the keep mask, plus the gradient.
-      return { training: 4 * out, output: 0 };
-    case 'batchNormalization':
-      // Normalised values, the centred input and the output, plus the gradient.
-      return { training: 4 * out, output: out };
-    case 'flatten':
-      // A reshape: the same buffer as its input.
-      return { training: 0, output: 0 };
-  }
-}
-
-function describeLayer(layer: LayerSpec): string {
-  switch (layer.type) {
-    case 'conv2d':
-      return `conv2d, ${layer.filters} filters, ${layer.kernelSize}x${layer.kernelSize}, ${layer.padding ?? 'valid'}`;
-    case 'dense':
-      return `dense, ${layer.units} units`;
-    case 'maxPool2d':
-      return `maxPool2d, ${layer.poolSize}x${layer.poolSize}`;
-    case 'dropout':
-      return `dropout, rate ${layer.rate}`;
-    default:
-      return layer.type;
-  }
 }
 
 /** `25.7 GiB`, `312 MiB`: sizes for messages. */

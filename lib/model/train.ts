@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from '../data/classes.ts';
 import { CheckpointMismatchError, ConfigError } from '../errors.ts';
+import { parseTrainStep, TRAIN_STEP_ENV_VAR, type TrainStepChoice } from './choices.ts';
 import { initBackend, type BackendInfo, type TrainingStep } from './backend.ts';
 import { BatchBuffers } from './batches.ts';
 import { buildModel } from './build.ts';
-import type { TrainConfig } from './config.ts';
+import type { BackendPreference, TrainConfig } from './config.ts';
 import { CooperativeLoop } from './cooperative.ts';
 import type { EpochLog } from './history.ts';
 import { GRAPH_PREDICT_BATCH, GraphTrainer } from './graph/graph-trainer.ts';
 import { nativeBinding } from './graph/session.ts';
-import { graphSupports } from './graph/train-graph.ts';
+import { graphSupports } from './layers/index.ts';
 import { evaluateLossAccuracy, predict, PREDICT_BATCH_SIZE } from './predict.ts';
 import { progressWanted, publishProgress } from './progress-channel.ts';
 import { seededRandom, shuffleInPlace } from './shuffle.ts';
@@ -37,7 +38,18 @@ export interface TrainingData {
   count: number;
 }
 
+/** How training runs and what it reports to: none of these change the trained model. */
 export interface TrainHooks {
+  /**
+   * How a step runs (default 'auto': one TensorFlow graph per step on the native backend,
+   * lib/model/graph; op by op through tfjs elsewhere). 'graph' fails where the graph cannot run;
+   * 'eager' runs op by op anyway (comparisons, an escape hatch). Parse it with parseTrainStep.
+   */
+  trainStep?: TrainStepChoice;
+  /** Overrides config.backend (the operator's FMNIST_BACKEND, parsed at the edge). */
+  backend?: BackendPreference;
+  /** Where warnings go: the backend or the graph step falling back to something slower. None: not shown. */
+  warn?(message: string): void;
   /** epoch is 1-based; batches per epoch. Called for a resumed epoch too, at its first batch run. */
   onEpochBegin?(epoch: number, epochs: number, batches: number): void;
   /**
@@ -104,13 +116,6 @@ export const PROGRESS_INTERVAL_MS = 200;
 export { TrainingAbortedError, YIELD_INTERVAL_MS } from './cooperative.ts';
 
 /**
- * How a step runs on the native backend: 'graph' (default there) compiles the whole step into
- * one TensorFlow graph (lib/model/graph); 'eager' runs it op by op through tfjs, as on every
- * other backend. For comparisons and as an escape hatch.
- */
-export const TRAIN_STEP_ENV_VAR = 'FMNIST_TRAIN_STEP';
-
-/**
  * The walkthrough's `model.fit(X, y, epochs, batch_size, validation_split)`: validation is
  * the last `validationSplit` of the examples (Keras takes it before shuffling), the rest is
  * shuffled every epoch from `config.seed`. Pixels are scaled and labels one-hot encoded batch
@@ -139,7 +144,8 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
   loop.throwIfAborted();
   const resume = hooks.resumeFrom;
   if (resume !== undefined) checkResumable(resume, config, data.count, hooks.checkpointing?.identity);
-  const backend = await initBackend(config.backend);
+  const trainStep = parseTrainStep(hooks.trainStep, 'trainStep');
+  const backend = await initBackend(hooks.backend ?? config.backend, { warn: hooks.warn });
   const trainExamples = Math.floor(data.count * (1 - config.validationSplit));
   const validationExamples = data.count - trainExamples;
   if (trainExamples < 1) {
@@ -175,7 +181,7 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
       if (resume.position.epoch > epochs) return result('complete', at(epochs + 1, 0), resume.trainingStep);
     }
 
-    runner = await createRunner(backend, model, config, data, batchSize);
+    runner = await createRunner(backend, model, config, data, batchSize, { trainStep, warn: hooks.warn });
     const order = resume?.order.slice() ?? Uint32Array.from({ length: trainExamples }, (_, i) => i);
     const random = seededRandom(resume?.shuffleState ?? config.seed);
     let steps = resume?.optimizer.iterations ?? 0;
@@ -196,7 +202,7 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
         history: history.map((log) => ({ ...log })),
         examples: data.count,
         trainingStep: activeRunner.kind,
-        weights: readModelWeights(model, state.trainableWeights),
+        weights: readModelWeights(model, state.trainableWeights, state.nonTrainableWeights),
         optimizer: state.optimizer,
         order: order.slice(),
         shuffleState: random.state,
@@ -366,6 +372,8 @@ type EpochTotals = TrainingCheckpoint['epochTotals'];
 interface RunnerState {
   /** In model.trainableWeights order. */
   trainableWeights: Float32Array[];
+  /** In model.nonTrainableWeights order, where the runner holds them (the graph's moving statistics); else the model's are current. */
+  nonTrainableWeights?: Float32Array[];
   optimizer: CheckpointOptimizer;
   totals: EpochTotals;
 }
@@ -378,32 +386,27 @@ async function createRunner(
   config: TrainConfig,
   data: TrainingData,
   batchSize: number,
+  options: { trainStep: TrainStepChoice; warn?(message: string): void },
 ): Promise<EpochRunner> {
-  const wanted = trainingStepFromEnv();
+  const wanted = options.trainStep;
   const binding = backend.name === 'tensorflow' && wanted !== 'eager' ? nativeBinding() : undefined;
   if (binding !== undefined && graphSupports(config.model)) {
     try {
       return new GraphEpochs(await GraphTrainer.create(binding, model, config.model, data, batchSize), data);
     } catch (error) {
       if (wanted === 'graph') throw error;
-      if (!warnedAboutGraph) {
+      if (!warnedAboutGraph && options.warn !== undefined) {
         warnedAboutGraph = true;
-        console.warn(`[fmnist] The TensorFlow graph training step failed to load (${String(error)}); training op by op, several times slower.`);
+        options.warn(`[fmnist] The TensorFlow graph training step failed to load (${String(error)}); training op by op, several times slower.`);
       }
     }
   } else if (wanted === 'graph') {
     throw new ConfigError(
-      `${TRAIN_STEP_ENV_VAR}=graph needs the native TensorFlow backend and a model without batchNormalization (backend: ${backend.name})`,
+      `the graph training step (trainStep "graph", ${TRAIN_STEP_ENV_VAR}=graph) needs the native TensorFlow backend ` +
+        `and layers that all have a graph part (backend: ${backend.name})`,
     );
   }
   return new EagerEpochs(model, data, batchSize);
-}
-
-function trainingStepFromEnv(): TrainingStep | undefined {
-  const value = process.env[TRAIN_STEP_ENV_VAR];
-  if (value === undefined || value === '' || value === 'auto') return undefined;
-  if (value !== 'graph' && value !== 'eager') throw new ConfigError(`${TRAIN_STEP_ENV_VAR}: must be auto, graph or eager, got "${value}"`);
-  return value;
 }
 
 /** The step as one TensorFlow graph run per batch; metrics come back as numbers with the step. */
@@ -450,8 +453,13 @@ class GraphEpochs implements EpochRunner {
   }
 
   capture(steps: number): RunnerState {
-    const { weights, adam } = this.trainer.readState();
-    return { trainableWeights: weights, optimizer: { iterations: steps, ...adam }, totals: { lossSum: this.lossSum, correct: this.correct, examples: this.examples } };
+    const { weights, state, adam } = this.trainer.readState();
+    return {
+      trainableWeights: weights,
+      nonTrainableWeights: state,
+      optimizer: { iterations: steps, ...adam },
+      totals: { lossSum: this.lossSum, correct: this.correct, examples: this.examples },
+    };
   }
 
   restore(optimizer: CheckpointOptimizer, totals: EpochTotals): void {

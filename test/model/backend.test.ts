@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../lib/errors.ts';
-import { BACKEND_ENV_VAR, initBackend } from '../../lib/model/backend.ts';
+import { initBackend } from '../../lib/model/backend.ts';
+import { BACKEND_ENV_VAR, parseBackendChoice, parseTrainStep, trainingChoicesFrom } from '../../lib/model/choices.ts';
 import './helpers.ts';
 
 /** Decided apart from the code under test: can this install load tfjs-node's native addon at all? */
@@ -13,10 +14,6 @@ function nativeAddonLoads(): boolean {
 }
 
 describe('initBackend', () => {
-  afterEach(() => {
-    delete process.env[BACKEND_ENV_VAR];
-  });
-
   it("selects the cpu backend on request", async () => {
     const info = await initBackend('cpu');
     assert.equal(info.name, 'cpu');
@@ -34,17 +31,35 @@ describe('initBackend', () => {
     assert.equal(await initBackend('wasm'), info, 'a second call returns the same info');
   });
 
-  it(`lets ${BACKEND_ENV_VAR} override the requested backend, and rejects unknown values`, async () => {
+  it(`ignores ${BACKEND_ENV_VAR}: the edges parse it and pass the choice in`, async () => {
     process.env[BACKEND_ENV_VAR] = 'cpu';
-    assert.equal((await initBackend('wasm')).name, 'cpu');
-    process.env[BACKEND_ENV_VAR] = 'gpu';
-    await assert.rejects(initBackend('cpu'), (error: unknown) => error instanceof ConfigError && /FMNIST_BACKEND/.test(error.message));
+    try {
+      assert.equal((await initBackend('wasm')).name, 'wasm');
+    } finally {
+      delete process.env[BACKEND_ENV_VAR];
+    }
+  });
+
+  it('parses the operator choices the edges read from the environment, naming the variable', () => {
+    assert.deepEqual(trainingChoicesFrom({}), { trainStep: 'auto' });
+    assert.deepEqual(trainingChoicesFrom({ FMNIST_BACKEND: 'cpu', FMNIST_TRAIN_STEP: 'eager' }), { trainStep: 'eager', backend: 'cpu' });
+    assert.deepEqual(trainingChoicesFrom({ FMNIST_BACKEND: '', FMNIST_TRAIN_STEP: '' }), { trainStep: 'auto' });
+    assert.throws(
+      () => trainingChoicesFrom({ FMNIST_BACKEND: 'gpu' }),
+      (error: unknown) => error instanceof ConfigError && error.message === 'FMNIST_BACKEND: must be one of auto, tensorflow, wasm, cpu, got "gpu"',
+    );
+    assert.throws(
+      () => trainingChoicesFrom({ FMNIST_TRAIN_STEP: 'graf' }),
+      (error: unknown) => error instanceof ConfigError && error.message === 'FMNIST_TRAIN_STEP: must be auto, graph or eager, got "graf"',
+    );
+    assert.equal(parseTrainStep('graph', 'x'), 'graph');
+    assert.equal(parseBackendChoice(undefined, 'x'), undefined);
   });
 
   it('auto takes native TensorFlow when its addon loads, else wasm with the reason, warning once', async (t) => {
-    const warn = t.mock.method(console, 'warn', () => undefined);
+    const warn = t.mock.fn((_message: string) => undefined);
     const native = nativeAddonLoads();
-    const info = await initBackend('auto');
+    const info = await initBackend('auto', { warn });
     if (native) {
       assert.equal(info.name, 'tensorflow');
       assert.equal(tf.getBackend(), 'tensorflow');
@@ -59,7 +74,7 @@ describe('initBackend', () => {
       assert.match(String(warn.mock.calls[0].arguments[0]), /npm run setup:native/);
       await assert.rejects(initBackend('tensorflow'), /native TensorFlow backend is unavailable.*npm run setup:native/);
       await initBackend('cpu');
-      await initBackend('auto');
+      await initBackend('auto', { warn });
       assert.equal(warn.mock.callCount(), 1, 'warns once per process');
     }
   });

@@ -5,8 +5,9 @@ import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import { SeededDropout } from '../../lib/model/seeded-dropout.ts';
-import { WALKTHROUGH_CNN, type ModelSpec } from '../../lib/model/spec.ts';
-import { planLayers } from '../../lib/model/spec-shapes.ts';
+import { ModelSpec, WALKTHROUGH_CNN } from '../../lib/model/spec.ts';
+import { parseWith } from '../../lib/validation.ts';
+import { planLayers } from '../../lib/model/spec.ts';
 
 before(async () => {
   await initBackend('cpu');
@@ -72,9 +73,9 @@ describe('buildModel', () => {
     tf.dispose([a, b, c].map((m) => m.getWeights()).flat());
   });
 
-  it('refuses a spec that cannot be built', () => {
+  it('takes specs validated where they came in: ModelSpec refuses one that cannot be built', () => {
     const spec: ModelSpec = { layers: [{ type: 'dense', units: 10, activation: 'softmax' }] };
-    assert.throws(() => buildModel(spec, { learningRate: 0.001, seed: 1 }), ConfigError);
+    assert.throws(() => parseWith(ModelSpec, spec, 'model.json'), (error: unknown) => error instanceof ConfigError && /^model\.json: layers\[0\]\.type: dense needs a flat input/.test(error.message));
   });
 });
 

@@ -2,11 +2,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
-import { BACKEND_ENV_VAR } from '../../lib/model/backend.ts';
-
-// These tests pick backends themselves; a developer's FMNIST_BACKEND must not override them.
-delete process.env[BACKEND_ENV_VAR];
-
 /** Deterministic values in [-0.5, 0.5): the same inputs on every backend and every run. */
 export function pseudoRandom(count: number, seed: number): Float32Array {
   let state = seed >>> 0 || 1;

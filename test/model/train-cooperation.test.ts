@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseTrainConfig, type TrainConfig } from '../../lib/model/config.ts';
 import { CooperativeLoop, TrainingAbortedError } from '../../lib/model/cooperative.ts';
 import { progressWanted, subscribeToTrainingProgress, type TrainingProgress } from '../../lib/model/progress-channel.ts';
-import { TRAIN_STEP_ENV_VAR, trainModel, type TrainHooks } from '../../lib/model/train.ts';
+import { trainModel, type TrainHooks } from '../../lib/model/train.ts';
 import { nativeAddonLoads, squaresDataset } from './helpers.ts';
 
 const TINY = {
@@ -185,37 +185,27 @@ describe('trainModel lets timers run while it trains', { skip: nativeAddonLoads(
   // split; every later run reuses them. Pay those costs before measuring.
   before(async () => {
     for (const { step, warmUp } of cases) {
-      process.env[TRAIN_STEP_ENV_VAR] = step;
-      try {
-        (await trainModel(squaresDataset(warmUp), config)).model.dispose();
-      } finally {
-        delete process.env[TRAIN_STEP_ENV_VAR];
-      }
+      (await trainModel(squaresDataset(warmUp), config, { trainStep: step })).model.dispose();
     }
   });
 
   for (const { step, examples } of cases) {
     it(`fires a 20 ms interval timer throughout training (${step} step), and would not without yielding`, async (t) => {
       const data = squaresDataset(examples);
-      process.env[TRAIN_STEP_ENV_VAR] = step;
-      try {
-        const trainAndDispose = (hooks: TrainHooks) => async () => {
-          const result = await trainModel(data, config, hooks);
-          assert.equal(result.backend.trainingStep, step);
-          result.model.dispose();
-        };
-        const yielding = await longestTimerGap(trainAndDispose({}));
-        const never = await longestTimerGap(trainAndDispose({ yieldEveryMs: Infinity }));
-        t.diagnostic(`longest gap: yielding ${yielding.gapMs.toFixed(0)} ms of ${yielding.workMs.toFixed(0)} ms, never ${never.gapMs.toFixed(0)} ms of ${never.workMs.toFixed(0)} ms`);
-        // Without yields the timer starves for (nearly) the whole run: what this test detects.
-        assert.ok(never.gapMs >= GAP_BOUND_MS, `never yielding: longest gap ${never.gapMs.toFixed(0)} ms of ${never.workMs.toFixed(0)} ms: make the run longer`);
-        assert.ok(
-          yielding.gapMs < GAP_BOUND_MS,
-          `yielding: longest gap between ticks ${yielding.gapMs.toFixed(0)} ms (training ${yielding.workMs.toFixed(0)} ms)`,
-        );
-      } finally {
-        delete process.env[TRAIN_STEP_ENV_VAR];
-      }
+      const trainAndDispose = (hooks: TrainHooks) => async () => {
+        const result = await trainModel(data, config, { ...hooks, trainStep: step });
+        assert.equal(result.backend.trainingStep, step);
+        result.model.dispose();
+      };
+      const yielding = await longestTimerGap(trainAndDispose({}));
+      const never = await longestTimerGap(trainAndDispose({ yieldEveryMs: Infinity }));
+      t.diagnostic(`longest gap: yielding ${yielding.gapMs.toFixed(0)} ms of ${yielding.workMs.toFixed(0)} ms, never ${never.gapMs.toFixed(0)} ms of ${never.workMs.toFixed(0)} ms`);
+      // Without yields the timer starves for (nearly) the whole run: what this test detects.
+      assert.ok(never.gapMs >= GAP_BOUND_MS, `never yielding: longest gap ${never.gapMs.toFixed(0)} ms of ${never.workMs.toFixed(0)} ms: make the run longer`);
+      assert.ok(
+        yielding.gapMs < GAP_BOUND_MS,
+        `yielding: longest gap between ticks ${yielding.gapMs.toFixed(0)} ms (training ${yielding.workMs.toFixed(0)} ms)`,
+      );
     });
   }
 });

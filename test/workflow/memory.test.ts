@@ -80,10 +80,10 @@ describe('training memory estimate', () => {
     assert.equal(dense.largest.description, 'dense, 4096 units');
   });
 
-  test('models the graph step cannot express are estimated op by op', () => {
+  test('batch-normalized models train as a graph, estimated so; op by op costs more', () => {
     const withBatchNorm: ModelSpec = { layers: [WALKTHROUGH_CNN.layers[0], { type: 'batchNormalization' }, ...WALKTHROUGH_CNN.layers.slice(1)] };
     const config = { model: withBatchNorm, batchSize: 2048 };
-    assert.equal(estimateTrainingMemory(config).activationBytes, estimateTrainingMemory(config, 'eager').activationBytes);
+    assert.equal(estimateTrainingMemory(config).activationBytes, estimateTrainingMemory(config, 'graph').activationBytes);
     assert.ok(estimateTrainingMemory(config, 'eager').activationBytes > 2.5 * estimateTrainingMemory(config, 'graph').activationBytes);
   });
 

@@ -29,12 +29,22 @@ function adamOf(model: tf.LayersModel): AdamInternals {
   return adam;
 }
 
-/** Copies of the model's weights, in model.weights order (trainable or not). */
-export function readModelWeights(model: tf.LayersModel, trainableValues?: readonly Float32Array[]): CheckpointWeight[] {
+/**
+ * Copies of the model's weights, in model.weights order (trainable or not). Values given (by a
+ * graph step, which holds the current ones) replace the model's: trainable ones in
+ * model.trainableWeights order, the others in model.nonTrainableWeights order.
+ */
+export function readModelWeights(
+  model: tf.LayersModel,
+  trainableValues?: readonly Float32Array[],
+  nonTrainableValues?: readonly Float32Array[],
+): CheckpointWeight[] {
   const trainable = model.trainableWeights.map((w) => w.originalName);
+  const nonTrainable = model.nonTrainableWeights.map((w) => w.originalName);
   return model.weights.map((weight) => {
     const index = trainable.indexOf(weight.originalName);
-    const values = index >= 0 && trainableValues !== undefined ? trainableValues[index] : (weight.read().dataSync() as Float32Array).slice();
+    const given = index >= 0 ? trainableValues?.[index] : nonTrainableValues?.[nonTrainable.indexOf(weight.originalName)];
+    const values = given ?? (weight.read().dataSync() as Float32Array).slice();
     return { name: weight.originalName, shape: weight.shape.map((size) => size ?? 0), trainable: index >= 0, values };
   });
 }

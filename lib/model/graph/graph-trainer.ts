@@ -3,7 +3,8 @@ import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from '../../data/classes.ts';
 import { SeededDropout } from '../seeded-dropout.ts';
 import type { ModelSpec } from '../spec.ts';
 import { GraphSession, type Feed, type NativeBinding } from './session.ts';
-import { buildTrainGraph, type AdamSettings, type GraphOptions, type TrainGraph } from './train-graph.ts';
+import type { AdamSettings } from './adam.ts';
+import { buildTrainGraph, type GraphOptions, type TrainGraph } from './train-graph.ts';
 
 /** Rows per predict run: big enough to keep TensorFlow's kernels busy, small enough for modest activations (~45 MB). */
 export const GRAPH_PREDICT_BATCH = 512;
@@ -49,7 +50,9 @@ export class GraphTrainer {
   ): Promise<GraphTrainer> {
     const graph = buildTrainGraph(spec, adamSettings(model), options);
     const weights = model.trainableWeights.map((weight) => weight.read());
-    if (weights.length !== graph.weightShapes.length || weights.some((w, i) => !tf.util.arraysEqual(w.shape, graph.weightShapes[i]))) {
+    const state = model.nonTrainableWeights.map((weight) => weight.read());
+    const fits = (values: tf.Tensor[], shapes: number[][]) => values.length === shapes.length && values.every((w, i) => tf.util.arraysEqual(w.shape, shapes[i]));
+    if (!fits(weights, graph.weightShapes) || !fits(state, graph.stateShapes)) {
       throw new Error('the model does not match its spec: weight shapes differ');
     }
     const session = await GraphSession.load(binding, graph.nodes);
@@ -61,7 +64,10 @@ export class GraphTrainer {
         ],
         [graph.fetches.loadData],
       );
-      const initial = weights.map((w, i) => ({ name: graph.feeds.initialWeights[i], shape: w.shape, values: w.dataSync() as Float32Array }));
+      const initial = [
+        ...weights.map((w, i) => ({ name: graph.feeds.initialWeights[i], shape: w.shape, values: w.dataSync() as Float32Array })),
+        ...state.map((s, i) => ({ name: graph.feeds.initialState[i], shape: s.shape, values: s.dataSync() as Float32Array })),
+      ];
       session.run(initial, [graph.fetches.init]);
       return new GraphTrainer(session, graph, model, batchSize, data.count);
     } catch (error) {
@@ -114,15 +120,17 @@ export class GraphTrainer {
   }
 
   /**
-   * The weights and Adam's state as they stand, in one session run (copies: they stay valid
-   * while training goes on). Weights and moments in model.trainableWeights order.
+   * The weights, the layers' state and Adam's state as they stand, in one session run (copies:
+   * they stay valid while training goes on). Weights and moments in model.trainableWeights
+   * order, state in model.nonTrainableWeights order.
    */
-  readState(): { weights: Float32Array[]; adam: AdamState } {
-    const { weights, adam } = this.graph.fetches;
+  readState(): { weights: Float32Array[]; state: Float32Array[]; adam: AdamState } {
+    const { weights, state, adam } = this.graph.fetches;
     const n = weights.length;
-    const values = this.session.run([], [...weights, ...adam.moments1, ...adam.moments2, adam.beta1Power, adam.beta2Power]) as Float32Array[];
+    const values = this.session.run([], [...weights, ...adam.moments1, ...adam.moments2, adam.beta1Power, adam.beta2Power, ...state]) as Float32Array[];
     return {
       weights: values.slice(0, n),
+      state: values.slice(3 * n + 2),
       adam: { moments1: values.slice(n, 2 * n), moments2: values.slice(2 * n, 3 * n), beta1Power: values[3 * n][0], beta2Power: values[3 * n + 1][0] },
     };
   }
@@ -153,12 +161,14 @@ export class GraphTrainer {
     this.session.run(feeds, [this.graph.fetches.restoreAdam]);
   }
 
-  /** Sets the model's weights to the trained ones. */
+  /** Sets the model's weights (and moving statistics) to the trained ones. */
   copyWeightsToModel(): void {
-    const values = this.session.run([], this.graph.fetches.weights);
-    const tensors = values.map((v, i) => tf.tensor(v as Float32Array, this.graph.weightShapes[i], 'float32'));
+    const { weights, state } = this.graph.fetches;
+    const values = this.session.run([], [...weights, ...state]) as Float32Array[];
+    const shapes = [...this.graph.weightShapes, ...this.graph.stateShapes];
+    const tensors = values.map((v, i) => tf.tensor(v, shapes[i], 'float32'));
     try {
-      this.model.setWeights(tensors);
+      [...this.model.trainableWeights, ...this.model.nonTrainableWeights].forEach((weight, i) => weight.write(tensors[i]));
     } finally {
       tf.dispose(tensors);
     }
