@@ -1,3 +1,4 @@
+import { MODEL_FILES } from '../workflow/files.ts';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -9,8 +10,9 @@ import * as tf from '@tensorflow/tfjs';
  * file://) is needed, and a Lambda can move models to and from S3 without a temp directory.
  */
 
-export const MODEL_JSON = 'model.json';
-export const WEIGHTS_BIN = 'weights.bin';
+/** The names come from the one registry of file names (lib/workflow/files.ts, which imports nothing). */
+export const MODEL_JSON = MODEL_FILES.model;
+export const WEIGHTS_BIN = MODEL_FILES.weights;
 export type ModelFileName = typeof MODEL_JSON | typeof WEIGHTS_BIN;
 /** Every file of a saved model, by name; weights first, so writing in order leaves model.json last. */
 export const MODEL_FILE_NAMES: readonly ModelFileName[] = [WEIGHTS_BIN, MODEL_JSON];
