@@ -19,6 +19,7 @@ import type { ExecutionInput } from '../lib/workflow/execution-input.ts';
 import { writeLocalRunNote } from './local-run-note.ts';
 import { causeMessage } from './local/progress.ts';
 import { readLabelFile } from './label-file.ts';
+import { formatTestFigures, parseRunOutput, runRecord } from './run-summary.ts';
 import { trainConfigFromFlags, trainConfigOverrides, type TrainFlags } from './options.ts';
 import { trainingProgress } from './progress.ts';
 import { whileInterruptible } from './signals.ts';
@@ -201,23 +202,15 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
     );
   }
 
-  const metrics = JSON.parse(await readFile(join(out, 'report', REPORT_FILES.metrics), 'utf8')) as EvaluationMetrics;
-  const training = JSON.parse(await readFile(join(out, 'model', MODEL_FILES.training), 'utf8')) as TrainingRecord;
-  say(`\ntest loss ${metrics.loss.toFixed(4)} - test accuracy ${metrics.accuracy.toFixed(4)}\n`);
-  say(await readFile(join(out, 'report', 'classification_report.txt'), 'utf8'));
+  const output = parseRunOutput(result.output);
+  say(`\n${formatTestFigures(output)}\n`);
+  // The per-class table is a document for people (the output carries no per-class figures): shown if the run copied it.
+  const report = await readFile(join(out, 'report', REPORT_FILES.classificationReportText), 'utf8').catch(() => undefined);
+  if (report !== undefined) say(report);
   const seconds = (performance.now() - started) / 1000;
-  await writeJson(join(out, 'run.json'), {
-    runId,
-    datasetId: training.datasetId,
-    backend: training.backend,
-    trainingSeconds: training.seconds,
-    imagesPerSecond: training.imagesPerSecond,
-    totalSeconds: seconds,
-    testAccuracy: metrics.accuracy,
-    testLoss: metrics.loss,
-    promotion: (result.output as { promotion?: unknown } | undefined)?.promotion,
-  });
-  say(`done in ${seconds.toFixed(1)} s (training ${training.seconds.toFixed(1)} s on ${training.backend.name}); everything is under ${out}`);
+  await writeJson(join(out, 'run.json'), runRecord(runId, output, seconds));
+  const { training } = output;
+  say(`done in ${seconds.toFixed(1)} s (training ${training.seconds.toFixed(1)} s on ${training.backend}, ${Math.round(training.imagesPerSecond)} images/s); everything is under ${out}`);
   return result;
 }
 

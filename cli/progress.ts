@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { TrainHooks } from '../lib/model/train.ts';
 import type { EpochLog } from '../lib/model/history.ts';
+import { formatEpochLine } from './local/progress.ts';
 
 /**
  * Training progress for people: a bar per epoch on a terminal, and one plain line per epoch
@@ -10,14 +11,6 @@ export function trainingProgress(stream: NodeJS.WriteStream = process.stderr): T
   return stream.isTTY ? barProgress(stream) : lineProgress(stream);
 }
 
-export function formatEpoch(log: EpochLog, epochs: number): string {
-  const parts = [`epoch ${log.epoch}/${epochs}`, `loss ${log.loss.toFixed(4)}`, `accuracy ${log.accuracy.toFixed(4)}`];
-  if (log.val_loss !== undefined) parts.push(`val_loss ${log.val_loss.toFixed(4)}`);
-  if (log.val_accuracy !== undefined) parts.push(`val_accuracy ${log.val_accuracy.toFixed(4)}`);
-  parts.push(`${log.seconds.toFixed(1)} s`);
-  return parts.join(' - ');
-}
-
 function lineProgress(stream: NodeJS.WriteStream): TrainHooks {
   let totalEpochs = 0;
   return {
@@ -25,7 +18,7 @@ function lineProgress(stream: NodeJS.WriteStream): TrainHooks {
       totalEpochs = epochs;
     },
     onEpochEnd(log) {
-      stream.write(formatEpoch(log, totalEpochs) + '\n');
+      stream.write(formatEpochLine(log, totalEpochs) + '\n');
     },
   };
 }
@@ -54,7 +47,7 @@ function barProgress(stream: NodeJS.WriteStream): TrainHooks {
     onEpochEnd(log) {
       bar?.stop();
       bar = undefined;
-      stream.write(formatEpoch(log, totalEpochs) + '\n');
+      stream.write(formatEpochLine(log, totalEpochs) + '\n');
     },
   };
 }

@@ -1,21 +1,19 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import type { TrainHooks } from '../../lib/model/train.ts';
 import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { newRunId } from '../../lib/workflow/run-id.ts';
+import { checkInputs, copyOutputs, type InputFile, type Upload, uploadInputs, writeJsonFile } from './bucket-io.ts';
 import { checkLogPermissions, LocalCloud } from './cloud/local-cloud.ts';
 import type { LambdaSpec } from './cloud/model.ts';
 import type { Template } from './cloud/template.ts';
 import { loadStackTemplate } from './definition.ts';
-import { LogDisplay } from './log-display.ts';
-import { type ExecutionEvent, ProgressPrinter } from './progress.ts';
+import type { ExecutionEvent } from './progress.ts';
 import { claimOutDir } from './out-dir.ts';
-import { checkInputs, copyOutputs, uploadInputs, writeJsonFile } from './run-files.ts';
+import { RunDisplay, type RunDisplayOptions } from './run-display.ts';
 import { ExecutionHistory, historyOperations } from './states/history.ts';
 import { type LambdaDouble, STATE_PAYLOAD_LIMIT_BYTES, taskHandlers } from './states/integrations.ts';
-import { runExecution, type ExecutionStatus } from './states/execution.ts';
+import { runExecution, type ExecutionOutcome, type ExecutionStatus } from './states/execution.ts';
 import { localizeDefinition, retryIntervals } from './states/localize.ts';
 import type { JsonValue } from './states/task-tokens.ts';
 import { TaskTokens } from './states/task-tokens.ts';
@@ -29,7 +27,7 @@ import { TaskTokens } from './states/task-tokens.ts';
 export type { ExecutionEvent };
 export type LocalRunStatus = ExecutionStatus;
 
-export interface LocalRunOptions {
+export interface LocalRunOptions extends RunDisplayOptions {
   /** Local files (Kaggle CSV, .csv.gz, IDX): uploaded to raw/<split>/<sha256, 16 hex digits>/<name>. */
   train: string[];
   test: string[];
@@ -72,12 +70,6 @@ export interface LocalRunOptions {
   faults?: { ecsPlacementFailures?: number };
   /** Every execution event as it happens. */
   onEvent?: (event: ExecutionEvent) => void;
-  /** Training progress (from the train function's progress channel, or its epoch log records). */
-  trainHooks?: TrainHooks;
-  /** Progress lines; default process.stderr; false for none. */
-  progress?: { write(text: string): unknown } | false;
-  /** Log records of the functions and tasks at or above this level are shown. Default WARN. */
-  logLevel?: LogLevel;
   /** Aborts the execution (status ABORTED). */
   signal?: AbortSignal;
 }
@@ -110,141 +102,60 @@ export interface LocalRunResult {
 
 const EXECUTION_STATUS_EVENT = 'Step Functions Execution Status Change';
 
+type LoadedTemplate = { template: Template; source: 'cache' | 'synth' | 'given'; milliseconds: number };
+type Timings = LocalRunResult['timings'];
+
 export async function runWorkflowLocally(options: LocalRunOptions): Promise<LocalRunResult> {
   const started = performance.now();
   const outDir = resolve(options.outDir);
   const executionName = options.executionName ?? newRunId();
-  const stream = options.progress === undefined ? process.stderr : options.progress;
-  const say = (line: string) => stream && stream.write(line + '\n');
-  const printer = new ProgressPrinter(stream ? (line) => stream.write(line + '\n') : () => {});
-  const stored = options.storedInputs;
-  if (stored && (options.train.length > 0 || options.test.length > 0)) throw new ConfigError('give local files or stored inputs, not both');
-  const inputs = stored ? [] : await checkInputs(options.train, options.test);
-  if (options.cloud && (options.template || options.context || options.stateDir || options.bucket || options.timeScale !== undefined)) {
-    throw new ConfigError('a given cloud has its own template, bucket, state directory and time scale: pass either the cloud or those options');
-  }
+  const display = new RunDisplay(options);
+  const inputs = await checkOptions(options);
   // Refused before any work: another run's outputs are never written over (a resume of the same
   // run id may write into its own directory).
   await claimOutDir(outDir, typeof options.input?.runId === 'string' ? options.input.runId : executionName);
+  const loaded = await templateOf(options);
 
-  const loaded = options.cloud
-    ? { template: options.cloud.model.resolver.template, source: 'given' as const, milliseconds: 0 }
-    : options.template
-      ? { template: options.template, source: 'given' as const, milliseconds: 0 }
-      : await loadStackTemplate({ context: options.context, cacheDir: options.definitionCacheDir });
-
-  const display = new LogDisplay(printer, say, { logLevel: options.logLevel, trainHooks: options.trainHooks });
-  const learned: { runId?: string; datasetId?: string; taskState?: string } = {};
-  const observers = {
-    onLog: (source: { kind: 'lambda'; fn: LambdaSpec } | { kind: 'task'; task: { taskArn: string } }, line: string) =>
-      display.line(source.kind === 'lambda' ? source.fn.name : `task ${source.task.taskArn.slice(-8)}`, learned.taskState, line),
-    onProgress: (fn: LambdaSpec, message: unknown) => display.progress(fn.name, learned.taskState ?? 'train', message),
-  };
   const cloudStarted = performance.now();
   const cloud =
     options.cloud ??
     (await LocalCloud.start({ template: loaded.template, bucket: options.bucket, stateDir: options.stateDir, timeScale: options.timeScale ?? 1 }));
-  Object.assign(cloud.observers, observers);
-  const timeScale = cloud.timeScale;
+  Object.assign(cloud.observers, display.observers);
   const firstInvocation = cloud.lambda.reports.length;
   const firstDelivery = cloud.events.deliveries.length;
-  const timings: LocalRunResult['timings'] = {
-    templateMs: loaded.milliseconds,
-    templateSource: loaded.source,
-    cloudStartMs: performance.now() - cloudStarted,
-    uploadMs: 0,
-    executionMs: 0,
-    copyMs: 0,
-    totalMs: 0,
-  };
+  const timings: Timings = { templateMs: loaded.milliseconds, templateSource: loaded.source, cloudStartMs: performance.now() - cloudStarted, uploadMs: 0, executionMs: 0, copyMs: 0, totalMs: 0 };
   try {
     await checkLogPermissions(cloud.model, cloud.authorizer);
     cloud.lambda.prewarm(functionsOf(cloud.model.stateMachine.definition, cloud.model.functions));
     cloud.ecs.placementFailures = options.faults?.ecsPlacementFailures ?? 0;
     const machine = cloud.model.stateMachine;
     const executionArn = machine.arn.replace(':stateMachine:', ':execution:') + `:${executionName}`;
-    say(
-      `local run ${executionName}: stack ${loaded.source === 'given' ? 'given' : `from ${loaded.source} in ${(loaded.milliseconds / 1000).toFixed(1)} s`}, ` +
-        `S3 at ${cloud.s3.endpoint} (${cloud.s3.temporary ? 'temporary' : cloud.s3.directory})${timeScale === 1 ? '' : `, time scale ${timeScale}`}`,
-    );
+    display.started(executionName, loaded, cloud);
 
     const uploadStarted = performance.now();
     const uploads = await uploadInputs(cloud.s3.client, cloud.bucket, inputs);
     timings.uploadMs = performance.now() - uploadStarted;
-    for (const upload of uploads) say(`  ${upload.path} -> s3://${cloud.bucket}/${upload.key}`);
+    display.uploaded(cloud.bucket, uploads);
 
-    const input = {
-      ...options.input,
-      train: stored?.train ?? uploads.filter((u) => u.split === 'train').map((u) => u.key),
-      test: stored?.test ?? uploads.filter((u) => u.split === 'test').map((u) => u.key),
-    } as JsonValue;
-    const inputBytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
-    if (inputBytes > STATE_PAYLOAD_LIMIT_BYTES) {
-      // What StartExecution answers: the execution never starts.
-      throw Object.assign(new Error(`the execution input is ${inputBytes} bytes, over Step Functions' limit of ${STATE_PAYLOAD_LIMIT_BYTES}`), {
-        name: 'InvalidExecutionInput',
-      });
-    }
-
-    const stateMachineCaller = cloud.callerFor(machine.role, executionName);
-    const tokens = new TaskTokens(machine.arn);
-    const history = new ExecutionHistory(executionArn, cloud.model.roles.get(machine.role)!.arn);
-    Object.assign(cloud.operations, tokens.operations(cloud.authorizer), historyOperations(cloud.authorizer, () => [history]));
-    const inFlight = new Set<Promise<unknown>>();
-    const handlers = taskHandlers(machine.definition, {
-      cloud,
-      tokens,
-      history,
-      stateMachine: stateMachineCaller,
-      doubles: options.doubles ?? {},
-      track: (work) => {
-        inFlight.add(work);
-        void work.finally(() => inFlight.delete(work));
-      },
-    });
-    const { definition, adjustments } = localizeDefinition(machine.definition, timeScale);
-
-    await cloud.lambda.warm();
     const executionStarted = performance.now();
-    const outcome = await runExecution({
-      definition,
-      input,
-      handlers,
+    const facts: RunFacts = {};
+    const execution = await execute(cloud, options, {
       executionArn,
       executionName,
-      stateMachine: { arn: machine.arn, name: machine.name, roleArn: cloud.model.roles.get(machine.role)!.arn },
-      tokens,
-      history,
-      retryIntervalOverrides: retryIntervals(machine.definition, timeScale, options.retryIntervalMs),
-      signal: options.signal,
+      input: executionInput(options, uploads),
       onEvent: (event) => {
-        learn(event, learned);
-        printer.event(event);
+        learn(event, facts);
+        display.event(event);
         options.onEvent?.(event);
       },
     });
     timings.executionMs = performance.now() - executionStarted;
-
-    // What EventBridge does next: the execution's status change goes to the rules that match it.
-    cloud.events.put({
-      source: 'aws.states',
-      'detail-type': EXECUTION_STATUS_EVENT,
-      resources: [executionArn],
-      detail: { executionArn, stateMachineArn: machine.arn, name: executionName, status: outcome.status, startDate: Date.now(), stopDate: Date.now() },
-    });
-    await cloud.events.drain();
-    if (inFlight.size > 0) {
-      say(`waiting for ${inFlight.size} task(s) their states gave up on...`);
-      await Promise.allSettled([...inFlight]);
-    }
-    const orphanedTasks = await settleTasks(cloud);
-    for (const task of orphanedTasks) {
-      say(`  warning: Fargate task ${task.taskArn} was still running after the execution ended; in AWS it would keep running, and billing`);
-    }
+    const { outcome } = execution;
+    const orphanedTasks = await afterExecution(cloud, execution, display);
 
     const copyStarted = performance.now();
     await mkdir(outDir, { recursive: true });
-    const copied = await copyOutputs(cloud.s3.client, cloud.bucket, learned, outDir);
+    const copied = await copyOutputs(cloud.s3.client, cloud.bucket, facts, outDir);
     const result: LocalRunResult = {
       status: outcome.status,
       output: outcome.output,
@@ -254,36 +165,153 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
       outDir,
       executionName,
       executionArn,
-      runId: learned.runId,
-      datasetId: learned.datasetId,
+      runId: facts.runId,
+      datasetId: facts.datasetId,
       files: [],
       missing: copied.missing,
       uploads: uploads.map(({ path, key, bytes }) => ({ path, key, bytes })),
-      adjustments,
+      adjustments: execution.adjustments,
       orphanedTasks,
       deliveries: cloud.events.deliveries.slice(firstDelivery).map((delivery) => ({ ...delivery })),
       invocations: cloud.lambda.reports.slice(firstInvocation).map(({ requestId: _id, ...report }) => report),
-      heartbeats: tokens.tokens().map((token) => tokens.heartbeats(token)),
+      heartbeats: execution.tokens.tokens().map((token) => execution.tokens.heartbeats(token)),
       timings,
     };
-    const written = [
-      await writeJsonFile(outDir, 'execution-events.json', outcome.events),
-      await writeJsonFile(outDir, 'execution-output.json', outcome.status === 'SUCCEEDED' ? outcome.output : { error: outcome.error, cause: outcome.cause }),
-      await writeJsonFile(outDir, 'state-machine.json', machine.definition),
-    ];
-    timings.copyMs = performance.now() - copyStarted;
-    timings.totalMs = performance.now() - started;
-    const { events: _events, output: _output, files: _files, outDir: _outDir, ...summary } = result;
-    written.push(await writeJsonFile(outDir, 'local-run.json', { ...summary, bucket: cloud.bucket, stateDir: cloud.s3.temporary ? undefined : cloud.s3.directory }));
+    const written = await writeRunFiles(cloud, result, outcome, () => {
+      timings.copyMs = performance.now() - copyStarted;
+      timings.totalMs = performance.now() - started;
+    });
     result.files = [...copied.files, ...written].sort();
-    if (outcome.status === 'SUCCEEDED') for (const item of copied.missing) say(`  note: ${item} was not in the bucket`);
-    say(`outputs in ${outDir}`);
+    display.finished(outDir, outcome.status === 'SUCCEEDED', copied.missing);
     return result;
   } finally {
     cloud.observers.onLog = undefined;
     cloud.observers.onProgress = undefined;
     if (!options.cloud) await cloud.stop();
   }
+}
+
+/** Refuses contradictory options before any work; the local input files, checked and digested. */
+async function checkOptions(options: LocalRunOptions): Promise<InputFile[]> {
+  const stored = options.storedInputs;
+  if (stored && (options.train.length > 0 || options.test.length > 0)) throw new ConfigError('give local files or stored inputs, not both');
+  const inputs = stored ? [] : await checkInputs(options.train, options.test);
+  if (options.cloud && (options.template || options.context || options.stateDir || options.bucket || options.timeScale !== undefined)) {
+    throw new ConfigError('a given cloud has its own template, bucket, state directory and time scale: pass either the cloud or those options');
+  }
+  return inputs;
+}
+
+async function templateOf(options: LocalRunOptions): Promise<LoadedTemplate> {
+  if (options.cloud) return { template: options.cloud.model.resolver.template, source: 'given', milliseconds: 0 };
+  if (options.template) return { template: options.template, source: 'given', milliseconds: 0 };
+  return loadStackTemplate({ context: options.context, cacheDir: options.definitionCacheDir });
+}
+
+/** The execution input: the given one with the uploaded (or stored) raw/ keys; refused over Step Functions' limit, as StartExecution refuses it. */
+function executionInput(options: LocalRunOptions, uploads: Upload[]): JsonValue {
+  const stored = options.storedInputs;
+  const input = {
+    ...options.input,
+    train: stored?.train ?? uploads.filter((u) => u.split === 'train').map((u) => u.key),
+    test: stored?.test ?? uploads.filter((u) => u.split === 'test').map((u) => u.key),
+  } as JsonValue;
+  const inputBytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
+  if (inputBytes > STATE_PAYLOAD_LIMIT_BYTES) {
+    // What StartExecution answers: the execution never starts.
+    throw Object.assign(new Error(`the execution input is ${inputBytes} bytes, over Step Functions' limit of ${STATE_PAYLOAD_LIMIT_BYTES}`), {
+      name: 'InvalidExecutionInput',
+    });
+  }
+  return input;
+}
+
+interface Execution {
+  outcome: ExecutionOutcome;
+  tokens: TaskTokens;
+  /** Task work whose state gave up on it (a timeout, a caught error) but that still runs. */
+  inFlight: Set<Promise<unknown>>;
+  adjustments: string[];
+  executionArn: string;
+  executionName: string;
+}
+
+/** The state machine's definition, localized, executed with the cloud's integrations behind its Task states. */
+async function execute(
+  cloud: LocalCloud,
+  options: LocalRunOptions,
+  run: { executionArn: string; executionName: string; input: JsonValue; onEvent: (event: ExecutionEvent) => void },
+): Promise<Execution> {
+  const machine = cloud.model.stateMachine;
+  const roleArn = cloud.model.roles.get(machine.role)!.arn;
+  const tokens = new TaskTokens(machine.arn);
+  const history = new ExecutionHistory(run.executionArn, roleArn);
+  Object.assign(cloud.operations, tokens.operations(cloud.authorizer), historyOperations(cloud.authorizer, () => [history]));
+  const inFlight = new Set<Promise<unknown>>();
+  const handlers = taskHandlers(machine.definition, {
+    cloud,
+    tokens,
+    history,
+    stateMachine: cloud.callerFor(machine.role, run.executionName),
+    doubles: options.doubles ?? {},
+    track: (work) => {
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+    },
+  });
+  const { definition, adjustments } = localizeDefinition(machine.definition, cloud.timeScale);
+  await cloud.lambda.warm();
+  const outcome = await runExecution({
+    definition,
+    input: run.input,
+    handlers,
+    executionArn: run.executionArn,
+    executionName: run.executionName,
+    stateMachine: { arn: machine.arn, name: machine.name, roleArn },
+    tokens,
+    history,
+    retryIntervalOverrides: retryIntervals(machine.definition, cloud.timeScale, options.retryIntervalMs),
+    signal: options.signal,
+    onEvent: run.onEvent,
+  });
+  return { outcome, tokens, inFlight, adjustments, executionArn: run.executionArn, executionName: run.executionName };
+}
+
+/**
+ * What happens in AWS after an execution ends: its status change goes to EventBridge's rules
+ * (the stop-training rule), work its states gave up on finishes, and tasks still running then
+ * are orphaned. Returns those.
+ */
+async function afterExecution(cloud: LocalCloud, execution: Execution, display: RunDisplay): Promise<LocalRunResult['orphanedTasks']> {
+  const { executionArn, executionName, outcome } = execution;
+  cloud.events.put({
+    source: 'aws.states',
+    'detail-type': EXECUTION_STATUS_EVENT,
+    resources: [executionArn],
+    detail: { executionArn, stateMachineArn: cloud.model.stateMachine.arn, name: executionName, status: outcome.status, startDate: Date.now(), stopDate: Date.now() },
+  });
+  await cloud.events.drain();
+  if (execution.inFlight.size > 0) {
+    display.waitingFor(execution.inFlight.size);
+    await Promise.allSettled([...execution.inFlight]);
+  }
+  const orphanedTasks = await settleTasks(cloud);
+  display.orphaned(orphanedTasks);
+  return orphanedTasks;
+}
+
+/** execution-events.json, execution-output.json, state-machine.json, then local-run.json (the result without events and output). */
+async function writeRunFiles(cloud: LocalCloud, result: LocalRunResult, outcome: ExecutionOutcome, beforeSummary: () => void): Promise<string[]> {
+  const { outDir } = result;
+  const written = [
+    await writeJsonFile(outDir, 'execution-events.json', outcome.events),
+    await writeJsonFile(outDir, 'execution-output.json', outcome.status === 'SUCCEEDED' ? outcome.output : { error: outcome.error, cause: outcome.cause }),
+    await writeJsonFile(outDir, 'state-machine.json', cloud.model.stateMachine.definition),
+  ];
+  beforeSummary();
+  const { events: _events, output: _output, files: _files, outDir: _outDir, ...summary } = result;
+  written.push(await writeJsonFile(outDir, 'local-run.json', { ...summary, bucket: cloud.bucket, stateDir: cloud.s3.temporary ? undefined : cloud.s3.directory }));
+  return written;
 }
 
 /** How long a container may take to exit on its own after the execution (it may just have called back). */
@@ -311,14 +339,17 @@ function functionsOf(definition: { States: Record<string, Record<string, unknown
   return functions.filter((fn) => resources.has(fn.arn));
 }
 
-/** Picks the run id, dataset and the training state out of the state outputs as they pass. */
-function learn(event: ExecutionEvent, learned: { runId?: string; datasetId?: string; taskState?: string }): void {
-  if (event.type === 'StateEntered' && event.state?.type === 'Task') learned.taskState = event.state.name;
+/** What the outputs are copied by: the run id and the dataset, as the state outputs name them. */
+interface RunFacts {
+  runId?: string;
+  datasetId?: string;
+}
+
+/** Picks the run id and dataset out of the state outputs as they pass (the workflow's state document: plan, dataset, training). */
+function learn(event: ExecutionEvent, facts: RunFacts): void {
   if (event.type !== 'StateExited') return;
-  const output = event.state?.output as
-    | { plan?: { runId?: string }; dataset?: { datasetId?: string }; training?: { runId?: string } }
-    | undefined;
-  if (typeof output?.plan?.runId === 'string') learned.runId = output.plan.runId;
-  if (typeof output?.dataset?.datasetId === 'string') learned.datasetId = output.dataset.datasetId;
-  if (typeof output?.training?.runId === 'string') learned.runId = output.training.runId;
+  const output = event.state?.output as { plan?: { runId?: unknown }; dataset?: { datasetId?: unknown }; training?: { runId?: unknown } } | undefined;
+  if (typeof output?.plan?.runId === 'string') facts.runId = output.plan.runId;
+  if (typeof output?.dataset?.datasetId === 'string') facts.datasetId = output.dataset.datasetId;
+  if (typeof output?.training?.runId === 'string') facts.runId = output.training.runId;
 }

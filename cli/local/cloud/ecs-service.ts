@@ -4,7 +4,10 @@ import { ServiceError, type Operation } from './control-plane.ts';
 import { credentialEnvironment, type Credentials } from './credentials.ts';
 import type { IamAuthorizer } from './iam.ts';
 import type { CloudModel, ContainerSpec, TaskDefinitionSpec } from './model.ts';
+import type { ProgressReply } from './progress-relay.ts';
 import { type SandboxProcess, startSandboxProcess } from './sandbox-process.ts';
+
+const PROGRESS_RELAY_MODULE = 'cli/local/cloud/progress-relay.ts';
 
 /**
  * ECS on Fargate, locally: RunTask starts the task definition's container as a process with the
@@ -39,6 +42,8 @@ export interface EcsServiceOptions {
   scratchRoot: string;
   timeScale: number;
   onLog: (task: EcsTask, line: string, stream: 'stdout' | 'stderr') => void;
+  /** Training progress from the container (./progress-relay.ts). */
+  onProgress?: (task: EcsTask, message: unknown) => void;
 }
 
 export interface RunTaskParameters {
@@ -116,6 +121,9 @@ export class EcsService {
       tmpDir: join(this.options.scratchRoot, `task-${id.slice(0, 8)}`, 'tmp'),
       limits: { memoryBytes: definition.memoryMiB * 2 ** 20, scratchBytes: definition.ephemeralGiB * 2 ** 30 },
       onLine: (line, stream) => this.options.onLog(task, line, stream),
+      // Not part of the container contract: only the progress relay talks on it (AWS has no such channel).
+      ipc: true,
+      preload: [PROGRESS_RELAY_MODULE],
       onBreach: (breach) => {
         if (task.lastStatus === 'STOPPED' || task.stoppedReason) return;
         task.stoppedReason =
@@ -136,6 +144,9 @@ export class EcsService {
       container,
     };
     this.tasks.push(task);
+    process.child.on('message', (reply: ProgressReply) => {
+      if (reply?.type === 'progress') this.options.onProgress?.(task, reply.message);
+    });
     void process.exited.then(async ({ code, signal }) => {
       task.lastStatus = 'STOPPED';
       task.desiredStatus = 'STOPPED';

@@ -7,12 +7,12 @@
  *
  *   node --import tsx cli/local/cloud/lambda-runtime.ts <module> <export>
  *
- * Training progress published on the diagnostics channel (lib/model/progress-channel.ts) goes
- * to the parent too, for the progress display; nothing else crosses the boundary.
+ * Training progress goes to the parent too (./progress-relay.ts); nothing else crosses the boundary.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { subscribeToTrainingProgress } from '../../../lib/model/progress-channel.ts';
+import type { ProgressReply } from './progress-relay.ts';
+import './progress-relay.ts';
 import { errorDocument } from './error-document.ts';
 
 export type RuntimeRequest = { type: 'invoke'; id: number; event: unknown; deadline: number; requestId: string; functionArn: string };
@@ -21,8 +21,7 @@ export type RuntimeReply =
   | { type: 'init-error'; errorType: string; errorMessage: string; trace: string[] }
   | { type: 'result'; id: number; payload: string }
   | { type: 'error'; id: number; errorType: string; errorMessage: string; trace: string[] }
-  | { type: 'progress'; message: unknown };
-
+  | ProgressReply;
 
 type Handler = (event: unknown, context: Record<string, unknown>) => Promise<unknown>;
 
@@ -42,8 +41,6 @@ async function main(): Promise<void> {
     send({ type: 'init-error', ...document, errorType: document.errorType === 'Error' ? 'Runtime.ImportModuleError' : document.errorType });
     return;
   }
-
-  subscribeToTrainingProgress((message) => send({ type: 'progress', message }));
 
   process.on('message', (request: RuntimeRequest) => {
     if (request.type !== 'invoke') return;

@@ -64,7 +64,9 @@ export interface InvocationReport {
 
 interface Environment {
   sandbox: SandboxProcess;
+  /** Resolves when the function's module is imported (the init phase); rejects with the init error. */
   ready: Promise<void>;
+  initialised: { resolve: () => void; reject: (error: Error) => void };
   busy: boolean;
   /** Killed or exited: never handed another invocation. */
   dead: boolean;
@@ -199,6 +201,7 @@ export class LambdaService {
     });
   }
 
+  /** A cold start: a new execution environment for `fn`, its module being imported (`ready`). */
   async #start(fn: LambdaSpec): Promise<Environment> {
     if (!fn.code) {
       throw new LambdaInvocationError('Lambda.ServiceException', {
@@ -206,29 +209,7 @@ export class LambdaService {
         errorMessage: `the local cloud does not know the code of ${fn.name} (a zip function needs "fmnist:entry" metadata, an image function a CMD)`,
       });
     }
-    const role = this.options.roles.get(fn.role)!;
-    const opt = await this.#layers(fn);
-    // Layers unpack into /opt in Lambda; here into a directory of the cloud's, which paths under /opt in the environment name instead.
-    const variables = Object.fromEntries(
-      Object.entries(fn.environment).map(([name, value]) => [name, opt !== undefined && /^\/opt(\/|$)/.test(value) ? opt + value.slice(4) : value]),
-    );
-    const stream = `${new Date().toISOString().slice(0, 10).replace(/-/g, '/')}/[$LATEST]${randomUUID().replace(/-/g, '')}`;
-    const env: Record<string, string> = {
-      ...variables,
-      AWS_LAMBDA_FUNCTION_NAME: fn.name,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMiB),
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroup?.name ?? `/aws/lambda/${fn.name}`,
-      AWS_LAMBDA_LOG_STREAM_NAME: stream,
-      AWS_EXECUTION_ENV: fn.runtime === 'image' ? 'AWS_Lambda_Image' : `AWS_Lambda_${fn.runtime}`,
-      AWS_REGION: this.options.region,
-      AWS_DEFAULT_REGION: this.options.region,
-      ...credentialEnvironment(this.options.credentials.issue({ role, session: fn.name })),
-      TZ: ':UTC',
-      LANG: 'en_US.UTF-8',
-      ...this.options.endpoints,
-      ...this.options.localEnvironment,
-    };
+    const env = this.#environmentVariables(fn, await this.#layers(fn));
     let environment!: Environment;
     // What a crashed runtime last wrote explains the crash (Lambda shows it in the function's log).
     const stderrTail: string[] = [];
@@ -251,62 +232,70 @@ export class LambdaService {
         environment.breach = breach;
         environment.dead = true;
         environment.sandbox.kill('SIGKILL');
-        const failure =
-          breach.kind === 'memory'
-            ? new LambdaInvocationError('Runtime.OutOfMemory', {
-                errorType: 'Runtime.OutOfMemory',
-                errorMessage: `Error: Runtime exited with error: signal: killed (${fn.name} used ${mib(breach.bytes)} MB of its ${fn.memoryMiB} MB)`,
-              })
-            : new LambdaInvocationError('Error', {
-                errorType: 'Error',
-                errorMessage: `ENOSPC: no space left on device: ${fn.name} wrote ${mib(breach.bytes)} MB under /tmp, over its ephemeral storage of ${fn.ephemeralMiB} MB`,
-              });
-        environment.pending?.reject(failure);
+        environment.pending?.reject(limitFailure(fn, breach));
       },
     });
-    let readyResolve!: () => void;
-    let readyReject!: (error: Error) => void;
-    environment = {
-      sandbox,
-      busy: false,
-      dead: false,
-      ready: new Promise<void>((resolve, reject) => {
-        readyResolve = resolve;
-        readyReject = reject;
-      }),
-    };
-    environment.ready.catch(() => {});
-    sandbox.child.on('message', (reply: RuntimeReply) => {
-      switch (reply.type) {
-        case 'ready':
-          readyResolve();
-          break;
-        case 'init-error':
-          readyReject(new LambdaInvocationError(reply.errorType, { errorType: reply.errorType, errorMessage: reply.errorMessage, trace: reply.trace }));
-          break;
-        case 'result':
-          if (environment.pending?.id === reply.id) environment.pending.resolve(reply.payload);
-          break;
-        case 'error':
-          if (environment.pending?.id === reply.id) {
-            environment.pending.reject(new LambdaInvocationError(reply.errorType, { errorType: reply.errorType, errorMessage: reply.errorMessage, trace: reply.trace }));
-          }
-          break;
-        case 'progress':
-          this.options.onProgress?.(fn, reply.message);
-          break;
-      }
-    });
+    environment = newEnvironment(sandbox);
+    sandbox.child.on('message', (reply: RuntimeReply) => this.#onReply(fn, environment, reply));
     void sandbox.exited.then(({ code, signal }) => {
       environment.dead = true;
       const failure = new LambdaInvocationError('Runtime.ExitError', {
         errorType: 'Runtime.ExitError',
         errorMessage: `Error: Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}${stderrTail.length > 0 ? `\n${stderrTail.join('\n')}` : ''}`,
       });
-      readyReject(failure);
+      environment.initialised.reject(failure);
       environment.pending?.reject(failure);
     });
     return environment;
+  }
+
+  /** The template's variables (paths under /opt pointing at the assembled layers), Lambda's own, the role's session credentials and the local endpoints. */
+  #environmentVariables(fn: LambdaSpec, opt: string | undefined): Record<string, string> {
+    const role = this.options.roles.get(fn.role)!;
+    // Layers unpack into /opt in Lambda; here into a directory of the cloud's, which paths under /opt in the environment name instead.
+    const variables = Object.fromEntries(
+      Object.entries(fn.environment).map(([name, value]) => [name, opt !== undefined && /^\/opt(\/|$)/.test(value) ? opt + value.slice(4) : value]),
+    );
+    const stream = `${new Date().toISOString().slice(0, 10).replace(/-/g, '/')}/[$LATEST]${randomUUID().replace(/-/g, '')}`;
+    return {
+      ...variables,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMiB),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroup?.name ?? `/aws/lambda/${fn.name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: stream,
+      AWS_EXECUTION_ENV: fn.runtime === 'image' ? 'AWS_Lambda_Image' : `AWS_Lambda_${fn.runtime}`,
+      AWS_REGION: this.options.region,
+      AWS_DEFAULT_REGION: this.options.region,
+      ...credentialEnvironment(this.options.credentials.issue({ role, session: fn.name })),
+      TZ: ':UTC',
+      LANG: 'en_US.UTF-8',
+      ...this.options.endpoints,
+      ...this.options.localEnvironment,
+    };
+  }
+
+  /** What the runtime (./lambda-runtime.ts) answers: init done or failed, an invocation's result or error, training progress. */
+  #onReply(fn: LambdaSpec, environment: Environment, reply: RuntimeReply): void {
+    const errorOf = (document: { errorType: string; errorMessage: string; trace: string[] }) =>
+      new LambdaInvocationError(document.errorType, { errorType: document.errorType, errorMessage: document.errorMessage, trace: document.trace });
+    switch (reply.type) {
+      case 'ready':
+        environment.initialised.resolve();
+        break;
+      case 'init-error':
+        environment.initialised.reject(errorOf(reply));
+        break;
+      case 'result':
+        if (environment.pending?.id === reply.id) environment.pending.resolve(reply.payload);
+        break;
+      case 'error':
+        if (environment.pending?.id === reply.id) environment.pending.reject(errorOf(reply));
+        break;
+      case 'progress':
+        this.options.onProgress?.(fn, reply.message);
+        break;
+    }
   }
 
   /** The function's /opt: its layers assembled in order (once per function and cloud); undefined without layers. */
@@ -352,6 +341,26 @@ export class LambdaService {
       }),
     );
   }
+}
+
+function newEnvironment(sandbox: SandboxProcess): Environment {
+  let initialised!: Environment['initialised'];
+  const ready = new Promise<void>((resolve, reject) => (initialised = { resolve, reject }));
+  ready.catch(() => {});
+  return { sandbox, ready, initialised, busy: false, dead: false };
+}
+
+/** What Lambda reports when an environment crosses its memory or /tmp limit. */
+function limitFailure(fn: LambdaSpec, breach: LimitBreach): LambdaInvocationError {
+  return breach.kind === 'memory'
+    ? new LambdaInvocationError('Runtime.OutOfMemory', {
+        errorType: 'Runtime.OutOfMemory',
+        errorMessage: `Error: Runtime exited with error: signal: killed (${fn.name} used ${mib(breach.bytes)} MB of its ${fn.memoryMiB} MB)`,
+      })
+    : new LambdaInvocationError('Error', {
+        errorType: 'Error',
+        errorMessage: `ENOSPC: no space left on device: ${fn.name} wrote ${mib(breach.bytes)} MB under /tmp, over its ephemeral storage of ${fn.ephemeralMiB} MB`,
+      });
 }
 
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);

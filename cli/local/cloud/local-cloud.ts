@@ -25,9 +25,13 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, type Template, TemplateError } from './tem
  * `timeScale` multiplies every timeout of the cloud (functions, heartbeats, stop timeouts): a
  * test can run a 600-second heartbeat contract in 0.6 s.
  */
+/** What a line or a progress message came from: a Lambda environment of `fn`, or a Fargate task. */
+export type SandboxSource = { kind: 'lambda'; fn: LambdaSpec } | { kind: 'task'; task: EcsTask };
+
 export interface CloudObservers {
-  onLog?: (source: { kind: 'lambda'; fn: LambdaSpec } | { kind: 'task'; task: EcsTask }, line: string, stream: 'stdout' | 'stderr') => void;
-  onProgress?: (fn: LambdaSpec, message: unknown) => void;
+  onLog?: (source: SandboxSource, line: string, stream: 'stdout' | 'stderr') => void;
+  /** Training progress (lib/model/progress-channel.ts) relayed from a sandbox (./progress-relay.ts). */
+  onProgress?: (source: SandboxSource, message: unknown) => void;
 }
 
 export interface LocalCloudOptions extends CloudObservers {
@@ -112,7 +116,7 @@ export class LocalCloud {
         scratchRoot,
         timeScale,
         onLog: (fn, line, stream) => observers.onLog?.({ kind: 'lambda', fn }, line, stream),
-        onProgress: (fn, message) => observers.onProgress?.(fn, message),
+        onProgress: (fn, message) => observers.onProgress?.({ kind: 'lambda', fn }, message),
       });
       const ecs = new EcsService({
         model,
@@ -123,6 +127,7 @@ export class LocalCloud {
         scratchRoot,
         timeScale,
         onLog: (task, line, stream) => observers.onLog?.({ kind: 'task', task }, line, stream),
+        onProgress: (task, message) => observers.onProgress?.({ kind: 'task', task }, message),
       });
       Object.assign(operations, ecs.operations());
       const events = new EventBus(model, lambda);

@@ -122,55 +122,76 @@ const MANAGED_POLICIES: Record<string, PolicyDocument> = {
 
 export function readCloudModel(template: Template, bindings: CloudBindings): CloudModel {
   const resolver = new TemplateResolver(template, bindings);
-  const props = (logicalId: string) => resolver.resource(logicalId).Properties ?? {};
+  const roles = readRoles(resolver);
+  attachPolicies(resolver, roles);
+  return {
+    resolver,
+    bindings,
+    functions: resolver.ofType('AWS::Lambda::Function').map((logicalId) => readFunction(resolver, logicalId)),
+    roles,
+    taskDefinitions: resolver.ofType('AWS::ECS::TaskDefinition').map((logicalId) => readTaskDefinition(resolver, logicalId)),
+    clusters: resolver.ofType('AWS::ECS::Cluster').map((logicalId) => ({ logicalId, name: resolver.physicalName(logicalId), arn: resolver.arn(logicalId) })),
+    rules: resolver.ofType('AWS::Events::Rule').map((logicalId) => readRule(resolver, logicalId)),
+    bucketPolicies: readBucketPolicies(resolver),
+    stateMachine: readStateMachine(resolver),
+  };
+}
 
-  const functions = resolver.ofType('AWS::Lambda::Function').map((logicalId): LambdaSpec => {
-    const p = props(logicalId);
-    const where = `${logicalId}.Properties`;
-    const variables = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
-    const environment = Object.fromEntries(
-      Object.entries(variables).map(([name, value]) => [name, resolver.resolveString(value, `${where}.Environment.Variables.${name}`)]),
-    );
-    const logging = p.LoggingConfig as { LogGroup?: unknown } | undefined;
-    const logGroupName = logging?.LogGroup === undefined ? undefined : resolver.resolveString(logging.LogGroup, `${where}.LoggingConfig.LogGroup`);
-    const logGroupId = logGroupName === undefined ? undefined : resolver.ofType('AWS::Logs::LogGroup').find((id) => resolver.physicalName(id) === logGroupName);
-    return {
-      logicalId,
-      name: resolver.physicalName(logicalId),
-      arn: resolver.arn(logicalId),
-      role: roleLogicalId(resolver, p.Role, `${where}.Role`),
-      timeoutSeconds: Number(p.Timeout ?? 3),
-      memoryMiB: Number(p.MemorySize ?? 128),
-      ephemeralMiB: Number((p.EphemeralStorage as { Size?: number } | undefined)?.Size ?? 512),
-      environment,
-      runtime: p.PackageType === 'Image' ? 'image' : String(p.Runtime ?? ''),
-      code: codeOf(resolver, logicalId),
-      logGroup: logGroupName === undefined ? undefined : { name: logGroupName, arn: logGroupId ? resolver.arn(logGroupId) : `arn:${bindings.partition}:logs:${bindings.region}:${bindings.account}:log-group:${logGroupName}:*` },
-      reservedConcurrency: p.ReservedConcurrentExecutions === undefined ? undefined : Number(p.ReservedConcurrentExecutions),
-      layers: ((p.Layers as unknown[] | undefined) ?? []).map((layer, index) => {
-        const arn = resolver.resolveString(layer, `${where}.Layers[${index}]`);
-        const layerId = resolver.ofType('AWS::Lambda::LayerVersion').find((id) => resolver.ref(id) === arn);
-        if (!layerId) throw new TemplateError(`${where}.Layers[${index}]: ${arn} is not a layer of this template`);
-        const assembler = resolver.resource(layerId).Metadata?.[LAYER_ASSEMBLER_METADATA] as CodeEntry | undefined;
-        return { logicalId: layerId, assembler };
-      }),
-    };
-  });
+const propertiesOf = (resolver: TemplateResolver, logicalId: string) => resolver.resource(logicalId).Properties ?? {};
 
+function readFunction(resolver: TemplateResolver, logicalId: string): LambdaSpec {
+  const p = propertiesOf(resolver, logicalId);
+  const where = `${logicalId}.Properties`;
+  const variables = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+  const environment = Object.fromEntries(
+    Object.entries(variables).map(([name, value]) => [name, resolver.resolveString(value, `${where}.Environment.Variables.${name}`)]),
+  );
+  return {
+    logicalId,
+    name: resolver.physicalName(logicalId),
+    arn: resolver.arn(logicalId),
+    role: roleLogicalId(resolver, p.Role, `${where}.Role`),
+    timeoutSeconds: Number(p.Timeout ?? 3),
+    memoryMiB: Number(p.MemorySize ?? 128),
+    ephemeralMiB: Number((p.EphemeralStorage as { Size?: number } | undefined)?.Size ?? 512),
+    environment,
+    runtime: p.PackageType === 'Image' ? 'image' : String(p.Runtime ?? ''),
+    code: codeOf(resolver, logicalId),
+    logGroup: functionLogGroup(resolver, p.LoggingConfig as { LogGroup?: unknown } | undefined, `${where}.LoggingConfig.LogGroup`),
+    reservedConcurrency: p.ReservedConcurrentExecutions === undefined ? undefined : Number(p.ReservedConcurrentExecutions),
+    layers: ((p.Layers as unknown[] | undefined) ?? []).map((layer, index) => functionLayer(resolver, layer, `${where}.Layers[${index}]`)),
+  };
+}
+
+/** The log group a function's LoggingConfig names; its ARN from the template when the stack makes it. */
+function functionLogGroup(resolver: TemplateResolver, logging: { LogGroup?: unknown } | undefined, where: string): LambdaSpec['logGroup'] {
+  if (logging?.LogGroup === undefined) return undefined;
+  const name = resolver.resolveString(logging.LogGroup, where);
+  const logicalId = resolver.ofType('AWS::Logs::LogGroup').find((id) => resolver.physicalName(id) === name);
+  const { partition, region, account } = resolver.bindings;
+  return { name, arn: logicalId ? resolver.arn(logicalId) : `arn:${partition}:logs:${region}:${account}:log-group:${name}:*` };
+}
+
+function functionLayer(resolver: TemplateResolver, layer: unknown, where: string): LambdaSpec['layers'][number] {
+  const arn = resolver.resolveString(layer, where);
+  const logicalId = resolver.ofType('AWS::Lambda::LayerVersion').find((id) => resolver.ref(id) === arn);
+  if (!logicalId) throw new TemplateError(`${where}: ${arn} is not a layer of this template`);
+  const assembler = resolver.resource(logicalId).Metadata?.[LAYER_ASSEMBLER_METADATA] as CodeEntry | undefined;
+  return { logicalId, assembler };
+}
+
+/** Every role with its inline and managed policies and the services its trust policy names. */
+function readRoles(resolver: TemplateResolver): Map<string, RoleSpec> {
   const roles = new Map<string, RoleSpec>();
   for (const logicalId of resolver.ofType('AWS::IAM::Role')) {
-    const p = props(logicalId);
+    const p = propertiesOf(resolver, logicalId);
     const where = `${logicalId}.Properties`;
     const policies: RoleSpec['policies'] = [];
     for (const [index, inline] of ((p.Policies as { PolicyName: string; PolicyDocument: unknown }[] | undefined) ?? []).entries()) {
       policies.push({ name: inline.PolicyName, document: resolver.resolve(inline.PolicyDocument, `${where}.Policies[${index}]`) as PolicyDocument });
     }
     for (const [index, arn] of ((p.ManagedPolicyArns as unknown[] | undefined) ?? []).entries()) {
-      const resolved = resolver.resolveString(arn, `${where}.ManagedPolicyArns[${index}]`);
-      const name = /:iam::aws:policy\/(.+)$/.exec(resolved)?.[1];
-      const document = name ? MANAGED_POLICIES[name] : undefined;
-      if (!document) throw new TemplateError(`${where}.ManagedPolicyArns[${index}]: the local cloud does not know managed policy ${resolved}`);
-      policies.push({ name: resolved, document });
+      policies.push(managedPolicy(resolver.resolveString(arn, `${where}.ManagedPolicyArns[${index}]`), `${where}.ManagedPolicyArns[${index}]`));
     }
     const trust = resolver.resolve(p.AssumeRolePolicyDocument, `${where}.AssumeRolePolicyDocument`) as PolicyDocument | undefined;
     const trustedServices = statements(trust).flatMap((statement) => {
@@ -179,8 +200,20 @@ export function readCloudModel(template: Template, bindings: CloudBindings): Clo
     });
     roles.set(logicalId, { logicalId, name: resolver.physicalName(logicalId), arn: resolver.arn(logicalId), policies, trustedServices });
   }
+  return roles;
+}
+
+function managedPolicy(arn: string, where: string): RoleSpec['policies'][number] {
+  const name = /:iam::aws:policy\/(.+)$/.exec(arn)?.[1];
+  const document = name ? MANAGED_POLICIES[name] : undefined;
+  if (!document) throw new TemplateError(`${where}: the local cloud does not know managed policy ${arn}`);
+  return { name: arn, document };
+}
+
+/** AWS::IAM::Policy resources add their document to the roles they name. */
+function attachPolicies(resolver: TemplateResolver, roles: Map<string, RoleSpec>): void {
   for (const logicalId of resolver.ofType('AWS::IAM::Policy')) {
-    const p = props(logicalId);
+    const p = propertiesOf(resolver, logicalId);
     const document = resolver.resolve(p.PolicyDocument, `${logicalId}.Properties.PolicyDocument`) as PolicyDocument;
     for (const role of (p.Roles as unknown[] | undefined) ?? []) {
       const roleName = resolver.resolveString(role, `${logicalId}.Properties.Roles`);
@@ -189,82 +222,82 @@ export function readCloudModel(template: Template, bindings: CloudBindings): Clo
       spec.policies.push({ name: String(p.PolicyName ?? logicalId), document });
     }
   }
+}
 
-  const taskDefinitions = resolver.ofType('AWS::ECS::TaskDefinition').map((logicalId): TaskDefinitionSpec => {
-    const p = props(logicalId);
-    const where = `${logicalId}.Properties`;
-    const containers = ((p.ContainerDefinitions as Record<string, unknown>[] | undefined) ?? []).map((container, index): ContainerSpec => {
-      const at = `${where}.ContainerDefinitions[${index}]`;
-      const environment = Object.fromEntries(
-        ((container.Environment as { Name: string; Value: unknown }[] | undefined) ?? []).map(({ Name, Value }) => [Name, resolver.resolveString(Value, `${at}.Environment.${Name}`)]),
-      );
-      const logOptions = (container.LogConfiguration as { Options?: Record<string, unknown> } | undefined)?.Options;
-      return {
-        name: String(container.Name),
-        code: containerCode(container),
-        environment,
-        readonlyRootFilesystem: container.ReadonlyRootFilesystem === true,
-        stopTimeoutSeconds: Number(container.StopTimeout ?? 30),
-        logGroup: logOptions?.['awslogs-group'] === undefined ? undefined : resolver.resolveString(logOptions['awslogs-group'], `${at}.LogConfiguration`),
-      };
-    });
-    return {
-      logicalId,
-      arn: resolver.arn(logicalId),
-      family: resolver.physicalName(logicalId),
-      cpu: Number(p.Cpu ?? 256),
-      memoryMiB: Number(p.Memory ?? 512),
-      ephemeralGiB: Number((p.EphemeralStorage as { SizeInGiB?: number } | undefined)?.SizeInGiB ?? 20),
-      taskRole: p.TaskRoleArn === undefined ? undefined : roleLogicalId(resolver, p.TaskRoleArn, `${where}.TaskRoleArn`),
-      executionRole: p.ExecutionRoleArn === undefined ? undefined : roleLogicalId(resolver, p.ExecutionRoleArn, `${where}.ExecutionRoleArn`),
-      containers,
-    };
-  });
+function readTaskDefinition(resolver: TemplateResolver, logicalId: string): TaskDefinitionSpec {
+  const p = propertiesOf(resolver, logicalId);
+  const where = `${logicalId}.Properties`;
+  return {
+    logicalId,
+    arn: resolver.arn(logicalId),
+    family: resolver.physicalName(logicalId),
+    cpu: Number(p.Cpu ?? 256),
+    memoryMiB: Number(p.Memory ?? 512),
+    ephemeralGiB: Number((p.EphemeralStorage as { SizeInGiB?: number } | undefined)?.SizeInGiB ?? 20),
+    taskRole: p.TaskRoleArn === undefined ? undefined : roleLogicalId(resolver, p.TaskRoleArn, `${where}.TaskRoleArn`),
+    executionRole: p.ExecutionRoleArn === undefined ? undefined : roleLogicalId(resolver, p.ExecutionRoleArn, `${where}.ExecutionRoleArn`),
+    containers: ((p.ContainerDefinitions as Record<string, unknown>[] | undefined) ?? []).map((container, index) =>
+      readContainer(resolver, container, `${where}.ContainerDefinitions[${index}]`),
+    ),
+  };
+}
 
-  const clusters = resolver.ofType('AWS::ECS::Cluster').map((logicalId) => ({
+function readContainer(resolver: TemplateResolver, container: Record<string, unknown>, at: string): ContainerSpec {
+  const environment = Object.fromEntries(
+    ((container.Environment as { Name: string; Value: unknown }[] | undefined) ?? []).map(({ Name, Value }) => [Name, resolver.resolveString(Value, `${at}.Environment.${Name}`)]),
+  );
+  const logOptions = (container.LogConfiguration as { Options?: Record<string, unknown> } | undefined)?.Options;
+  return {
+    name: String(container.Name),
+    code: containerCode(container),
+    environment,
+    readonlyRootFilesystem: container.ReadonlyRootFilesystem === true,
+    stopTimeoutSeconds: Number(container.StopTimeout ?? 30),
+    logGroup: logOptions?.['awslogs-group'] === undefined ? undefined : resolver.resolveString(logOptions['awslogs-group'], `${at}.LogConfiguration`),
+  };
+}
+
+function readRule(resolver: TemplateResolver, logicalId: string): RuleSpec {
+  const p = resolver.resolve(propertiesOf(resolver, logicalId), `${logicalId}.Properties`) as Record<string, unknown>;
+  return {
     logicalId,
     name: resolver.physicalName(logicalId),
-    arn: resolver.arn(logicalId),
-  }));
+    eventPattern: p.EventPattern as Record<string, unknown> | undefined,
+    scheduleExpression: p.ScheduleExpression as string | undefined,
+    enabled: p.State === undefined || p.State === 'ENABLED',
+    targets: ((p.Targets as Record<string, unknown>[] | undefined) ?? []).map((target) => ({
+      id: String(target.Id),
+      arn: String(target.Arn),
+      maximumRetryAttempts: (target.RetryPolicy as { MaximumRetryAttempts?: number } | undefined)?.MaximumRetryAttempts,
+      deadLetterArn: (target.DeadLetterConfig as { Arn?: string } | undefined)?.Arn,
+    })),
+  };
+}
 
-  const rules = resolver.ofType('AWS::Events::Rule').map((logicalId): RuleSpec => {
-    const p = resolver.resolve(props(logicalId), `${logicalId}.Properties`) as Record<string, unknown>;
-    return {
-      logicalId,
-      name: resolver.physicalName(logicalId),
-      eventPattern: p.EventPattern as Record<string, unknown> | undefined,
-      scheduleExpression: p.ScheduleExpression as string | undefined,
-      enabled: p.State === undefined || p.State === 'ENABLED',
-      targets: ((p.Targets as Record<string, unknown>[] | undefined) ?? []).map((target) => ({
-        id: String(target.Id),
-        arn: String(target.Arn),
-        maximumRetryAttempts: (target.RetryPolicy as { MaximumRetryAttempts?: number } | undefined)?.MaximumRetryAttempts,
-        deadLetterArn: (target.DeadLetterConfig as { Arn?: string } | undefined)?.Arn,
-      })),
-    };
-  });
-
+/** Bucket name -> its bucket policy. */
+function readBucketPolicies(resolver: TemplateResolver): Map<string, PolicyDocument> {
   const bucketPolicies = new Map<string, PolicyDocument>();
   for (const logicalId of resolver.ofType('AWS::S3::BucketPolicy')) {
-    const p = props(logicalId);
+    const p = propertiesOf(resolver, logicalId);
     const bucket = resolver.resolveString(p.Bucket, `${logicalId}.Properties.Bucket`);
     bucketPolicies.set(bucket, resolver.resolve(p.PolicyDocument, `${logicalId}.Properties.PolicyDocument`) as PolicyDocument);
   }
+  return bucketPolicies;
+}
 
+function readStateMachine(resolver: TemplateResolver): StateMachineSpec {
   const machines = resolver.ofType('AWS::StepFunctions::StateMachine');
   if (machines.length !== 1) throw new TemplateError(`expected one state machine, found ${machines.length}`);
-  const machineId = machines[0];
-  const machine = props(machineId);
-  const definitionText = resolver.resolveString(machine.DefinitionString, `${machineId}.Properties.DefinitionString`);
-  const stateMachine: StateMachineSpec = {
-    logicalId: machineId,
-    name: resolver.physicalName(machineId),
-    arn: resolver.arn(machineId),
-    role: roleLogicalId(resolver, machine.RoleArn, `${machineId}.Properties.RoleArn`),
+  const logicalId = machines[0];
+  const p = propertiesOf(resolver, logicalId);
+  const definitionText = resolver.resolveString(p.DefinitionString, `${logicalId}.Properties.DefinitionString`);
+  return {
+    logicalId,
+    name: resolver.physicalName(logicalId),
+    arn: resolver.arn(logicalId),
+    role: roleLogicalId(resolver, p.RoleArn, `${logicalId}.Properties.RoleArn`),
     definition: JSON.parse(definitionText) as AslDefinition,
   };
-
-  return { resolver, bindings, functions, roles, taskDefinitions, clusters, rules, bucketPolicies, stateMachine };
 }
 
 export function statements(document: PolicyDocument | undefined): Record<string, unknown>[] {

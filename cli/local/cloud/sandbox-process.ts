@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, lstat, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../../../infra/paths.ts';
 
 /**
@@ -34,8 +35,10 @@ export interface SandboxProcessOptions {
   limits: SandboxLimits;
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
   onBreach: (breach: LimitBreach) => void;
-  /** IPC channel (Lambda containers talk to the runtime emulation through it). */
+  /** IPC channel (Lambda containers talk to the runtime emulation through it; training progress comes through it). */
   ipc?: boolean;
+  /** Repository-relative modules loaded before `module` (`node --import`), e.g. ./progress-relay.ts. */
+  preload?: string[];
   /** Milliseconds between watchdog polls. */
   pollMs?: number;
 }
@@ -59,7 +62,8 @@ export async function startSandboxProcess(options: SandboxProcessOptions): Promi
   const env: Record<string, string> = {};
   for (const name of HOST_VARIABLES) if (process.env[name] !== undefined) env[name] = process.env[name]!;
   Object.assign(env, options.env, { TMPDIR: options.tmpDir });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, options.module), ...(options.args ?? [])], {
+  const preload = (options.preload ?? []).flatMap((module) => ['--import', pathToFileURL(join(REPO_ROOT, module)).href]);
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload, join(REPO_ROOT, options.module), ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],

@@ -174,6 +174,8 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.deepEqual(event.config, TINY_CONFIG);
     assert.ok(result.heartbeats.some((beats) => beats.length >= 1), 'the entry heartbeats at start');
     assert.deepEqual(result.orphanedTasks, []);
+    // The container's training progress comes through the same channel as the Lambda's (cloud/progress-relay.ts).
+    assert.match(result.lines.join('\n'), /TrainOnFargate\s+epoch 1\/1 - loss \d/);
   });
 
   test('heartbeats flow while the real training runs in the Fargate container (time scaled 0.02: every 1.2 s, HeartbeatSeconds 12 s)', async () => {

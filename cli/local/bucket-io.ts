@@ -10,8 +10,9 @@ import { testSetIdOf } from '../../lib/data/test-set-id.ts';
 import { championKey, datasetPrefix, modelPrefix, reportPrefix } from '../../lib/workflow/layout.ts';
 
 /**
- * A local run's files: the inputs it uploads to the bucket (as a user would, with the account
- * owner's credentials) and the outputs it copies back out of it.
+ * A local run's bucket I/O: its input files checked, uploaded to the bucket (as a user would, with
+ * the account owner's credentials), the outputs copied back out of it, and the run's own JSON
+ * files written next to them.
  */
 export interface InputFile {
   split: 'train' | 'test';
