@@ -10,7 +10,7 @@ import { validateRunId } from '../lib/workflow/run-id.ts';
 import { executionNameFor } from './deployed/start-input.ts';
 import { DEFAULT_LOCAL_STATE_DIR, runLocalWorkflow } from './commands.ts';
 import { isRunning, readLocalRunNote } from './local-run-note.ts';
-import { readRunRecord, resumeInput } from './stored-run.ts';
+import { resumeInput, storedRun } from './stored-run.ts';
 
 const say = (line = '') => process.stderr.write(line + '\n');
 
@@ -59,7 +59,7 @@ export async function resumeCommand(runId: string, flags: LocalResumeFlags = {})
 async function readStoredRun(stateDir: string, runId: string): Promise<RunRecord> {
   const s3 = await startLocalS3({ directory: stateDir });
   try {
-    const record = await readRunRecord(s3.client, s3.bucket, runId, `the local bucket at ${stateDir}`);
+    const record = await storedRun(s3.client, s3.bucket, runId, `the local bucket at ${stateDir}`);
     for (const key of [...record.input.train, ...record.input.test]) {
       const location = { bucket: s3.bucket, key };
       if (!(await objectExists(s3.client, location))) {

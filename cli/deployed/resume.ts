@@ -16,7 +16,7 @@ import { REPORT_FILES } from '../../lib/workflow/files.ts';
 import { reportPrefix } from '../../lib/workflow/layout.ts';
 import type { RunRecord } from '../../lib/workflow/run-record.ts';
 import { GENERATED_RUN_ID_SOURCE, validateRunId } from '../../lib/workflow/run-id.ts';
-import { readRunRecord, resumeInput } from '../stored-run.ts';
+import { resumeInput, storedRun } from '../stored-run.ts';
 import {
   awsCall,
   cloudFormationClient,
@@ -101,7 +101,7 @@ export async function resumeCommand(runId: string, flags: ResumeFlags, deps: Aws
   const s3 = s3ClientFor(flags, deps, stateMachineArn);
   const sfn = sfnClient(flags, deps, stateMachineArn);
 
-  const record = await awsCall(`reading run ${runId}`, () => readRunRecord(s3, bucket, runId, `s3://${bucket}/`));
+  const record = await awsCall(`reading run ${runId}`, () => storedRun(s3, bucket, runId, `s3://${bucket}/`));
   const previous = await lastExecutionOf(sfn, stateMachineArn, record);
   if (previous) {
     say(`run ${runId}: last execution ${previous.name} ${previous.status} (started ${formatTime(previous.startDate ? new Date(previous.startDate) : undefined)} UTC)`);

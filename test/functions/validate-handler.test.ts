@@ -296,7 +296,18 @@ describe('validate handler: a run id names one run (runs/<runId>/run.json, writt
 
   test('a malformed run.json is named, not overwritten', async () => {
     s3.put(runRecordKey('my-run'), '{"runId":"my-run"}');
-    await assert.rejects(validateAt(event({ ...input, resume: true }, 'exec-2')), /runs\/my-run\/run\.json is malformed: createdAt/);
+    await assert.rejects(validateAt(event({ ...input, resume: true }, 'exec-2')), /runs\/my-run\/run\.json is not a run record: createdAt/);
     assert.equal(s3.objects.get(runRecordKey('my-run'))!.toString(), '{"runId":"my-run"}');
+    s3.put(runRecordKey('my-run'), '{"runId":');
+    await assert.rejects(validateAt(event({ ...input, resume: true }, 'exec-2')), /runs\/my-run\/run\.json is not a run record: not valid JSON/);
+  });
+
+  test('a run.json that names another run is refused, naming both', async () => {
+    await validateAt(event(input, 'exec-1'));
+    s3.put(runRecordKey('copied-run'), s3.objects.get(runRecordKey('my-run'))!.toString());
+    await assert.rejects(
+      validateAt(event({ ...input, runId: 'copied-run', resume: true }, 'exec-2')),
+      /runs\/copied-run\/run\.json names run my-run, not copied-run/,
+    );
   });
 });
