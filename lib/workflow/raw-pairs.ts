@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { listObjects } from '../aws/s3-list.ts';
+import { findObject, listObjects } from '../aws/s3-list.ts';
 import { PREFIXES } from './layout.ts';
 import { MAX_EXECUTION_NAME_LENGTH } from './run-id.ts';
 
@@ -65,6 +65,15 @@ export interface RawObject {
 export interface RawPair {
   train: RawObject;
   test: RawObject;
+}
+
+/**
+ * The raw object with exactly this key and its ETag, or undefined. Asked by listing: HEAD of a
+ * missing key answers 403 to a caller that may list only raw/ (the trigger function).
+ */
+export async function findRawObject(s3: S3Client, bucket: string, key: string): Promise<RawObject | undefined> {
+  const found = await findObject(s3, { bucket, key });
+  return found && { key, etag: found.etag };
 }
 
 /** A readable part for names: the key without raw/, extension and split word. */
