@@ -15,7 +15,7 @@ import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
 import { REPORT_FILES } from '../../lib/workflow/files.ts';
 import { reportPrefix } from '../../lib/workflow/layout.ts';
 import type { RunRecord } from '../../lib/workflow/run-record.ts';
-import { GENERATED_RUN_ID_SOURCE, validateRunId } from '../../lib/workflow/run-id.ts';
+import { executionNameFor, GENERATED_RUN_ID_SOURCE, MAX_NAME_SLUG_LENGTH, slugOf, validateRunId } from '../../lib/workflow/run-id.ts';
 import { resumeInput, storedRun } from '../stored-run.ts';
 import {
   awsCall,
@@ -31,7 +31,7 @@ import { followExecution } from './follow.ts';
 import { formatTime } from './format.ts';
 import { resolveTargets } from './stack.ts';
 import { executionConsoleUrl, settleFollowed, type SettledExecution } from './start.ts';
-import { executionNameFor, slugOf, validateExecutionInput } from './start-input.ts';
+import { validateExecutionInput } from './start-input.ts';
 
 /** `fmnist resume <runId> --aws` flags (commander's camelCase names). */
 export interface ResumeFlags extends AwsConnectionFlags {
@@ -200,7 +200,7 @@ function refuseUnlessUnfinished(runId: string, previous: PreviousExecution): voi
  */
 export async function lastExecutionOf(sfn: SFNClient, stateMachineArn: string, record: RunRecord): Promise<PreviousExecution | undefined> {
   const since = Date.parse(record.createdAt) - START_MARGIN_MS;
-  const derived = new RegExp(`^${escapeRegExp(slugOf(record.runId, 56))}-${GENERATED_RUN_ID_SOURCE}$`);
+  const derived = new RegExp(`^${escapeRegExp(slugOf(record.runId, MAX_NAME_SLUG_LENGTH))}-${GENERATED_RUN_ID_SOURCE}$`);
   const isNamedForRun = (name: string) => name === record.executionName || name === record.runId || derived.test(name);
 
   const candidates: ExecutionListItem[] = [];
