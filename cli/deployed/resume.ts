@@ -31,6 +31,7 @@ import { followExecution } from './follow.ts';
 import { formatTime } from './format.ts';
 import { resolveTargets } from './stack.ts';
 import { executionConsoleUrl, settleFollowed, type SettledExecution } from './start.ts';
+import { inputRunIdField } from './run-output.ts';
 import { validateExecutionInput } from './start-input.ts';
 
 /** `fmnist resume <runId> --aws` flags (commander's camelCase names). */
@@ -245,12 +246,7 @@ export async function lastExecutionOf(sfn: SFNClient, stateMachineArn: string, r
 
 /** Its input names the run; or, with no run id in it, its name is the run id (ValidateInput's default). */
 function belongsToRun(described: DescribeExecutionCommandOutput, name: string, record: RunRecord): boolean {
-  let inputRunId: unknown;
-  try {
-    inputRunId = (JSON.parse(described.input ?? '{}') as { runId?: unknown }).runId;
-  } catch {
-    return false;
-  }
+  const inputRunId = inputRunIdField(described.input);
   return inputRunId === undefined ? name === record.runId : inputRunId === record.runId;
 }
 
