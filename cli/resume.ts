@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
 import { objectExists, s3Url } from '../lib/aws/s3.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { startLocalS3 } from './local/local-s3.ts';
@@ -71,12 +72,20 @@ async function readStoredRun(stateDir: string, runId: string): Promise<RunRecord
   }
 }
 
-/** Whether the output directory holds a successful local execution of this run. */
+/** The part of local-run.json (written by cli/local/runner.ts) that says how a local execution ended. */
+const LocalRunSummary = z.object({ status: z.string(), runId: z.string() });
+
+/**
+ * Whether the output directory holds a successful local execution of this run. A missing,
+ * unreadable or other-shaped local-run.json is not one: resuming then redoes what is not stored.
+ */
 async function finishedRun(out: string, runId: string): Promise<boolean> {
+  let json: unknown;
   try {
-    const summary = JSON.parse(await readFile(join(out, 'local-run.json'), 'utf8')) as { status?: string; runId?: string };
-    return summary.status === 'SUCCEEDED' && summary.runId === runId;
+    json = JSON.parse(await readFile(join(out, 'local-run.json'), 'utf8'));
   } catch {
     return false;
   }
+  const summary = LocalRunSummary.safeParse(json);
+  return summary.success && summary.data.status === 'SUCCEEDED' && summary.data.runId === runId;
 }
