@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { loadSplit, readManifest } from '../data/dataset.ts';
 import { loadModel, MODEL_JSON, WEIGHTS_BIN } from '../model/io.ts';
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { parseJsonWith } from '../validation.ts';
 import { evaluateLossAccuracy, predict } from '../model/predict.ts';
 import { classificationReport } from '../report/classification-report.ts';
 import type { EpochLog } from '../report/history.ts';
@@ -75,13 +77,32 @@ function averageF1(report: ReturnType<typeof classificationReport>, key: 'macro 
   return entry['f1-score'];
 }
 
-async function readHistory(modelDir: string): Promise<EpochLog[] | undefined> {
+/** A loss or accuracy: JSON holds a diverged run's NaN as null, so null reads back as NaN. */
+const metric = z.union([z.number(), z.null().transform(() => Number.NaN)]);
+
+/** history.json as the train step writes it (lib/model/history.ts' EpochLog, one record per epoch). */
+const History = z.array(
+  z.object({
+    epoch: z.int().min(1),
+    loss: metric,
+    accuracy: metric,
+    val_loss: metric.optional(),
+    val_accuracy: metric.optional(),
+    seconds: z.number().min(0),
+  }),
+) satisfies z.ZodType<EpochLog[], unknown>;
+
+/** The model's training history, or undefined when it has none; a malformed one names its field. */
+export async function readHistory(modelDir: string): Promise<EpochLog[] | undefined> {
+  const path = join(modelDir, MODEL_FILES.history);
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(modelDir, MODEL_FILES.history), 'utf8')) as EpochLog[];
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  return parseJsonWith(History, text, path);
 }
 
 async function fileSha256(path: string): Promise<string> {
