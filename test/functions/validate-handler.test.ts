@@ -78,10 +78,11 @@ describe('validate handler (execution input -> plan)', () => {
   });
 
   test('rejects unknown keys, wrong types and out-of-range settings before any work', async () => {
-    await rejectsWith({ ...minimal, epochs: 3 }, /Unrecognized key.*epochs/);
+    await rejectsWith({ ...minimal, epochs: 3 }, /epochs: unknown key; allowed: train, test, limit, runId, config, trainOn, promote, resume/);
+    await rejectsWith({ ...minimal, trainon: 'lambda' }, /trainon: unknown key \(did you mean "trainOn"\?\)/);
     await rejectsWith({ train: 'raw/train.csv', test: ['raw/test.csv'] }, /train: /);
     await rejectsWith({ test: ['raw/test.csv'] }, /train: /);
-    await rejectsWith({ ...minimal, trainOn: 'gpu' }, /trainOn/);
+    await rejectsWith({ ...minimal, trainOn: 'gpu' }, /trainOn: must be one of "lambda", "fargate", "auto", got "gpu"/);
     await rejectsWith({ ...minimal, config: { epochs: 0 } }, /epochs: must be an integer from 1 to 1000, got 0/);
     await rejectsWith({ ...minimal, config: { epochs: 1001 } }, /epochs/);
     await rejectsWith({ ...minimal, config: { batchSize: 8193 } }, /batchSize: must be an integer from 1 to 8192/);
