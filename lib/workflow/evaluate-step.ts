@@ -4,12 +4,14 @@ import { loadSplit, readManifest } from '../data/dataset.ts';
 import { loadModel, MODEL_JSON, WEIGHTS_BIN } from '../model/io.ts';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { parseJsonWith } from '../validation.ts';
+import { ConfigError } from '../errors.ts';
+import { formatIssues, parseJsonWith } from '../validation.ts';
 import { evaluateLossAccuracy, predict } from '../model/predict.ts';
 import { classificationReport } from '../report/classification-report.ts';
 import type { EpochLog } from '../report/history.ts';
 import { writeReport } from '../report/write-report.ts';
 import { MODEL_FILES, REPORT_FILES } from './files.ts';
+import { ModelSha256 } from './promotion.ts';
 import { writeJson } from './train-step.ts';
 
 export interface EvaluateStepInput {
@@ -29,6 +31,25 @@ export interface EvaluationMetrics {
   /** sha256 of the model files that were evaluated. */
   modelSha256: { 'model.json': string; 'weights.bin': string };
   files: string[];
+}
+
+/**
+ * What a stored metrics.json must hold for its report to be returned as complete (Evaluate
+ * entered again by a resumed run); an older report without modelSha256 is not complete.
+ */
+export const StoredMetrics = z.object({
+  accuracy: z.number(),
+  loss: z.number(),
+  macroF1: z.number(),
+  weightedF1: z.number(),
+  modelSha256: ModelSha256,
+});
+export type StoredMetrics = z.infer<typeof StoredMetrics>;
+
+export function parseStoredMetrics(json: unknown, where: string): StoredMetrics {
+  const parsed = StoredMetrics.safeParse(json);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(`${where} exists but is not a complete report's metrics (${formatIssues(parsed.error.issues).join('; ')})`);
 }
 
 export async function runEvaluateStep(input: EvaluateStepInput): Promise<EvaluationMetrics> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readHistory } from '../../lib/workflow/evaluate-step.ts';
+import { parseStoredMetrics, readHistory } from '../../lib/workflow/evaluate-step.ts';
 
 test('history.json is read through its schema: absent is none, a diverged loss is NaN, a bad field is named', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fmnist-history-'));
@@ -26,4 +26,17 @@ test('history.json is read through its schema: absent is none, a diverged loss i
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a stored metrics.json counts as a complete report only with every field the result needs', () => {
+  const complete = { accuracy: 0.9, loss: 0.3, macroF1: 0.89, weightedF1: 0.9, modelSha256: { 'model.json': 'a'.repeat(64), 'weights.bin': 'b'.repeat(64) }, files: [] };
+  const { files: _files, ...needed } = complete;
+  assert.deepEqual(parseStoredMetrics(complete, 'm.json'), needed);
+  const { modelSha256: _sha, ...older } = complete;
+  assert.throws(() => parseStoredMetrics(older, 's3://b/runs/r/report/metrics.json'), {
+    name: 'ConfigError',
+    message: /^s3:\/\/b\/runs\/r\/report\/metrics\.json exists but is not a complete report's metrics \(modelSha256: /,
+  });
+  assert.throws(() => parseStoredMetrics({ ...complete, modelSha256: { ...complete.modelSha256, 'weights.bin': 'B'.repeat(64) } }, 'm.json'), /modelSha256\.weights\.bin: must be a sha256/);
+  assert.throws(() => parseStoredMetrics({ ...complete, loss: null }, 'm.json'), /\(loss: /);
 });
