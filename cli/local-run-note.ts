@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../lib/errors.ts';
+import { formatIssues } from '../lib/validation.ts';
 import { RunId } from '../lib/workflow/run-id.ts';
 
 /**
@@ -47,16 +48,18 @@ export async function readLocalRunNote(stateDir: string, runId: string): Promise
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError(`${path}: ${(error as Error).message}`);
   }
+  const remedy = "remove it, and pass --out to say where the run's outputs go";
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${path} is not valid JSON (${(error as Error).message}): remove it, and pass --out to say where the run's outputs go`);
+    throw new ConfigError(`${path} is not valid JSON (${(error as Error).message}): ${remedy}`);
   }
   const note = LocalRunNote.safeParse(parsed);
-  if (!note.success || note.data.runId !== runId) {
-    throw new ConfigError(`${path} is not a note of run ${runId}: remove it, and pass --out to say where the run's outputs go`);
+  if (!note.success) {
+    throw new ConfigError(`${path} is not a note of run ${runId} (${formatIssues(note.error.issues).join('; ')}): ${remedy}`);
   }
+  if (note.data.runId !== runId) throw new ConfigError(`${path} is not a note of run ${runId} (it names run ${note.data.runId}): ${remedy}`);
   return note.data;
 }
 

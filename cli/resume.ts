@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
 import { objectExists, s3Url } from '../lib/aws/s3.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { startLocalS3 } from './local/local-s3.ts';
 import type { LocalRunResult } from './local/runner.ts';
 import type { RunRecord } from '../lib/workflow/run-record.ts';
-import { validateRunId } from '../lib/workflow/run-id.ts';
-import { executionNameFor } from './deployed/start-input.ts';
+import { executionNameFor, validateRunId } from '../lib/workflow/run-id.ts';
 import { DEFAULT_LOCAL_STATE_DIR, runLocalWorkflow } from './commands.ts';
 import { isRunning, readLocalRunNote } from './local-run-note.ts';
-import { readRunRecord, resumeInput } from './stored-run.ts';
+import { resumeInput, storedRun } from './stored-run.ts';
 
 const say = (line = '') => process.stderr.write(line + '\n');
 
@@ -59,7 +59,7 @@ export async function resumeCommand(runId: string, flags: LocalResumeFlags = {})
 async function readStoredRun(stateDir: string, runId: string): Promise<RunRecord> {
   const s3 = await startLocalS3({ directory: stateDir });
   try {
-    const record = await readRunRecord(s3.client, s3.bucket, runId, `the local bucket at ${stateDir}`);
+    const record = await storedRun(s3.client, s3.bucket, runId, `the local bucket at ${stateDir}`);
     for (const key of [...record.input.train, ...record.input.test]) {
       const location = { bucket: s3.bucket, key };
       if (!(await objectExists(s3.client, location))) {
@@ -72,12 +72,20 @@ async function readStoredRun(stateDir: string, runId: string): Promise<RunRecord
   }
 }
 
-/** Whether the output directory holds a successful local execution of this run. */
+/** The part of local-run.json (written by cli/local/runner.ts) that says how a local execution ended. */
+const LocalRunSummary = z.object({ status: z.string(), runId: z.string() });
+
+/**
+ * Whether the output directory holds a successful local execution of this run. A missing,
+ * unreadable or other-shaped local-run.json is not one: resuming then redoes what is not stored.
+ */
 async function finishedRun(out: string, runId: string): Promise<boolean> {
+  let json: unknown;
   try {
-    const summary = JSON.parse(await readFile(join(out, 'local-run.json'), 'utf8')) as { status?: string; runId?: string };
-    return summary.status === 'SUCCEEDED' && summary.runId === runId;
+    json = JSON.parse(await readFile(join(out, 'local-run.json'), 'utf8'));
   } catch {
     return false;
   }
+  const summary = LocalRunSummary.safeParse(json);
+  return summary.success && summary.data.status === 'SUCCEEDED' && summary.data.runId === runId;
 }

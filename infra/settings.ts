@@ -1,8 +1,13 @@
 import type { Node } from 'constructs';
+import { z } from 'zod';
+import { ConfigError } from '../lib/errors.ts';
+import { closest, fieldPath } from '../lib/validation.ts';
 
 /**
  * Deploy-time settings, read from CDK context (cdk.json "context", or `-c key=value`).
  * Context from the command line arrives as strings, from cdk.json as JSON values: both work.
+ * Each key is a zod schema (SettingsContext); a bad value fails the synth naming the key, and a
+ * misspelt key suggests the one meant (`-c destroyOnRemval=true` would otherwise do nothing).
  */
 export interface FmnistSettings {
   /** `-c destroyOnRemoval=true` for dev stacks: buckets (emptied) and log groups go with the stack. Default false: RETAIN. */
@@ -76,72 +81,95 @@ export const DEFAULT_SETTINGS: FmnistSettings = {
 const PINNED_IMAGE =
   /^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$/;
 
+const PINNED_IMAGE_EXPECTED =
+  'must be an image pinned by digest, <registry/repository>:<tag>@sha256:<64 hex> or ' +
+  '<registry/repository>@sha256:<64 hex> (look it up with "docker buildx imagetools inspect public.ecr.aws/lambda/nodejs:22")';
+
+/** One message for a whole value schema, whichever of its forms failed: `must be …, got <value as given>`. */
+const got = (expected: string) => ({ error: (issue: { input?: unknown }) => `${expected}, got ${JSON.stringify(issue.input)}` });
+
+const PinnedImage = z.string(got(PINNED_IMAGE_EXPECTED)).trim().regex(PINNED_IMAGE, got(PINNED_IMAGE_EXPECTED));
+
+/** `true`/`false`, as JSON or as command-line text. */
+const Bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((text) => text === 'true')], got('must be true or false'));
+
+/** A positive integer, as JSON or as command-line text ("7"). */
+const positiveInt = (expected = 'must be a positive integer') => {
+  const message = got(expected);
+  const int = z.int(message).min(1, message);
+  return z.union([int, z.string(message).trim().regex(/^[1-9][0-9]*$/, message).transform(Number).pipe(int)], message);
+};
+
+/** Not given, or an empty string (cdk.json's way of leaving a key unset): undefined. */
+const unsetIsUndefined = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema.optional());
+
+/** A string setting; anything else (or empty) is unset, as it always was. */
+const optionalText = z.unknown().transform((value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined));
+
+/** The context keys this app reads, each as given (undefined when not given). */
+export const SettingsContext = z.object({
+  destroyOnRemoval: Bool.optional(),
+  retrainSchedule: optionalText.pipe(z.string().regex(/^(rate|cron)\(.+\)$/, got('must be rate(...) or cron(...)')).optional()),
+  logRetentionDays: positiveInt().optional(),
+  logLevel: optionalText,
+  lambdaTrainMaxImages: positiveInt().optional(),
+  maxTrainLoops: unsetIsUndefined(positiveInt()),
+  alarmEmail: optionalText,
+  trainBaseImage: unsetIsUndefined(PinnedImage),
+  /** "none": no reservation (undefined); unset keeps the default (null here). */
+  trainReservedConcurrency: unsetIsUndefined(
+    z.union([z.literal('none').transform(() => null), positiveInt('must be a positive integer or "none"')], got('must be a positive integer or "none"')),
+  ),
+});
+
+const SETTING_KEYS = Object.keys(SettingsContext.shape);
+
+function contextError(issues: readonly z.core.$ZodIssue[]): ConfigError {
+  return new ConfigError(issues.map((issue) => `context "${fieldPath(issue.path)}" ${issue.message}`).join('; '));
+}
+
 export function asPinnedImage(value: unknown, key: string): string {
-  if (typeof value !== 'string' || !PINNED_IMAGE.test(value.trim())) {
-    throw new Error(
-      `context "${key}" must be an image pinned by digest, <registry/repository>:<tag>@sha256:<64 hex> or ` +
-        `<registry/repository>@sha256:<64 hex> (look it up with "docker buildx imagetools inspect public.ecr.aws/lambda/nodejs:22"), ` +
-        `got ${JSON.stringify(value)}`,
-    );
+  const parsed = PinnedImage.safeParse(value);
+  if (!parsed.success) throw contextError(parsed.error.issues.map((issue) => ({ ...issue, path: [key] })));
+  return parsed.data;
+}
+
+/**
+ * A context key that looks like one of ours misspelt (`destroyOnRemval`), with the one meant.
+ * Only plain camelCase keys are considered: CDK's own (`@aws-cdk/...`, `aws:cdk:...`) never are.
+ */
+function misspeltKey(context: Record<string, unknown>): [string, string] | undefined {
+  for (const key of Object.keys(context)) {
+    if (SETTING_KEYS.includes(key) || !/^[A-Za-z][A-Za-z0-9]*$/.test(key)) continue;
+    const meant = closest(key, SETTING_KEYS);
+    if (meant) return [key, meant];
   }
-  return value.trim();
-}
-
-function asBoolean(value: unknown, key: string): boolean {
-  if (typeof value === 'boolean') return value;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new Error(`context "${key}" must be true or false, got ${JSON.stringify(value)}`);
-}
-
-function asPositiveInt(value: unknown, key: string): number {
-  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isInteger(number) || number < 1) {
-    throw new Error(`context "${key}" must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return number;
-}
-
-/** Not given, or an empty string (cdk.json's way of leaving a key unset). */
-function isUnset(value: unknown): boolean {
-  return value === undefined || (typeof value === 'string' && value.trim() === '');
-}
-
-function asOptionalString(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
-/** A positive integer, or "none" for no reservation; unset keeps the default. */
-function reservedConcurrency(value: unknown, fallback: number | undefined): number | undefined {
-  if (isUnset(value)) return fallback;
-  if (value === 'none') return undefined;
-  try {
-    return asPositiveInt(value, 'trainReservedConcurrency');
-  } catch {
-    throw new Error(`context "trainReservedConcurrency" must be a positive integer or "none", got ${JSON.stringify(value)}`);
-  }
+  return undefined;
 }
 
 export function settingsFromContext(node: Node): FmnistSettings {
-  const get = (key: string) => node.tryGetContext(key) as unknown;
-  const d = DEFAULT_SETTINGS;
-  const schedule = asOptionalString(get('retrainSchedule'));
-  if (schedule !== undefined && !/^(rate|cron)\(.+\)$/.test(schedule)) {
-    throw new Error(`context "retrainSchedule" must be rate(...) or cron(...), got "${schedule}"`);
+  const misspelt = misspeltKey(node.getAllContext());
+  if (misspelt) {
+    throw new ConfigError(`context "${misspelt[0]}": unknown key (did you mean "${misspelt[1]}"?); this app reads: ${SETTING_KEYS.join(', ')}`);
   }
+  const given = Object.fromEntries(SETTING_KEYS.map((key) => [key, node.tryGetContext(key) as unknown]));
+  const result = SettingsContext.safeParse(given);
+  if (!result.success) throw contextError(result.error.issues);
+  const context = result.data;
+  const d = DEFAULT_SETTINGS;
   return {
-    destroyOnRemoval: get('destroyOnRemoval') === undefined ? d.destroyOnRemoval : asBoolean(get('destroyOnRemoval'), 'destroyOnRemoval'),
-    retrainSchedule: schedule,
-    logRetentionDays:
-      get('logRetentionDays') === undefined ? d.logRetentionDays : asPositiveInt(get('logRetentionDays'), 'logRetentionDays'),
-    logLevel: asOptionalString(get('logLevel')) ?? d.logLevel,
-    lambdaTrainMaxImages:
-      get('lambdaTrainMaxImages') === undefined
-        ? d.lambdaTrainMaxImages
-        : asPositiveInt(get('lambdaTrainMaxImages'), 'lambdaTrainMaxImages'),
-    maxTrainLoops: isUnset(get('maxTrainLoops')) ? d.maxTrainLoops : asPositiveInt(get('maxTrainLoops'), 'maxTrainLoops'),
-    alarmEmail: asOptionalString(get('alarmEmail')),
-    trainBaseImage: isUnset(get('trainBaseImage')) ? undefined : asPinnedImage(get('trainBaseImage'), 'trainBaseImage'),
-    trainReservedConcurrency: reservedConcurrency(get('trainReservedConcurrency'), d.trainReservedConcurrency),
+    destroyOnRemoval: context.destroyOnRemoval ?? d.destroyOnRemoval,
+    retrainSchedule: context.retrainSchedule,
+    logRetentionDays: context.logRetentionDays ?? d.logRetentionDays,
+    logLevel: context.logLevel ?? d.logLevel,
+    lambdaTrainMaxImages: context.lambdaTrainMaxImages ?? d.lambdaTrainMaxImages,
+    maxTrainLoops: context.maxTrainLoops ?? d.maxTrainLoops,
+    alarmEmail: context.alarmEmail,
+    trainBaseImage: context.trainBaseImage,
+    trainReservedConcurrency:
+      context.trainReservedConcurrency === undefined
+        ? d.trainReservedConcurrency
+        : (context.trainReservedConcurrency ?? undefined),
   };
 }

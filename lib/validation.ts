@@ -112,7 +112,7 @@ export function describe(value: unknown): string {
 }
 
 /** The allowed key a typo most likely meant, if any is close enough to be a useful hint. */
-function closest(key: string, candidates: readonly string[]): string | undefined {
+export function closest(key: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
   for (const candidate of candidates) {

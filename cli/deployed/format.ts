@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Small text helpers for the AWS commands' terminal output. */
 
 /** 0.4 s, 12.3 s, 4m 05s, 1h 02m. */
@@ -66,18 +68,22 @@ export function isColourTerminal(stream: NodeJS.WritableStream, env: NodeJS.Proc
   return Boolean((stream as { isTTY?: boolean }).isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
+/** A Lambda error's JSON error object (as a state's cause holds it). */
+const LambdaError = z.object({ errorType: z.string().optional().catch(undefined), errorMessage: z.string() });
+
 /** A Lambda error's cause is often its JSON error object: show type and message, not the trace. */
 export function readableCause(cause: string | undefined): string | undefined {
   if (cause === undefined || cause === '') return undefined;
+  let json: unknown;
   try {
-    const parsed = JSON.parse(cause) as { errorType?: unknown; errorMessage?: unknown };
-    if (parsed && typeof parsed === 'object' && typeof parsed.errorMessage === 'string') {
-      return typeof parsed.errorType === 'string' ? `${parsed.errorType}: ${parsed.errorMessage}` : parsed.errorMessage;
-    }
+    json = JSON.parse(cause);
   } catch {
-    // not JSON: the cause as written
+    return cause; // not JSON: the cause as written
   }
-  return cause;
+  const parsed = LambdaError.safeParse(json);
+  if (!parsed.success) return cause;
+  const { errorType, errorMessage } = parsed.data;
+  return errorType !== undefined ? `${errorType}: ${errorMessage}` : errorMessage;
 }
 
 /** "Error: cause", without repeating the error when the cause already starts with it. */

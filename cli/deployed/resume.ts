@@ -15,8 +15,8 @@ import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
 import { REPORT_FILES } from '../../lib/workflow/files.ts';
 import { reportPrefix } from '../../lib/workflow/layout.ts';
 import type { RunRecord } from '../../lib/workflow/run-record.ts';
-import { GENERATED_RUN_ID_SOURCE, validateRunId } from '../../lib/workflow/run-id.ts';
-import { readRunRecord, resumeInput } from '../stored-run.ts';
+import { executionNameFor, GENERATED_RUN_ID_SOURCE, MAX_NAME_SLUG_LENGTH, slugOf, validateRunId } from '../../lib/workflow/run-id.ts';
+import { resumeInput, storedRun } from '../stored-run.ts';
 import {
   awsCall,
   cloudFormationClient,
@@ -31,7 +31,8 @@ import { followExecution } from './follow.ts';
 import { formatTime } from './format.ts';
 import { resolveTargets } from './stack.ts';
 import { executionConsoleUrl, settleFollowed, type SettledExecution } from './start.ts';
-import { executionNameFor, slugOf, validateExecutionInput } from './start-input.ts';
+import { inputRunIdField } from './run-output.ts';
+import { validateExecutionInput } from './start-input.ts';
 
 /** `fmnist resume <runId> --aws` flags (commander's camelCase names). */
 export interface ResumeFlags extends AwsConnectionFlags {
@@ -101,7 +102,7 @@ export async function resumeCommand(runId: string, flags: ResumeFlags, deps: Aws
   const s3 = s3ClientFor(flags, deps, stateMachineArn);
   const sfn = sfnClient(flags, deps, stateMachineArn);
 
-  const record = await awsCall(`reading run ${runId}`, () => readRunRecord(s3, bucket, runId, `s3://${bucket}/`));
+  const record = await awsCall(`reading run ${runId}`, () => storedRun(s3, bucket, runId, `s3://${bucket}/`));
   const previous = await lastExecutionOf(sfn, stateMachineArn, record);
   if (previous) {
     say(`run ${runId}: last execution ${previous.name} ${previous.status} (started ${formatTime(previous.startDate ? new Date(previous.startDate) : undefined)} UTC)`);
@@ -200,7 +201,7 @@ function refuseUnlessUnfinished(runId: string, previous: PreviousExecution): voi
  */
 export async function lastExecutionOf(sfn: SFNClient, stateMachineArn: string, record: RunRecord): Promise<PreviousExecution | undefined> {
   const since = Date.parse(record.createdAt) - START_MARGIN_MS;
-  const derived = new RegExp(`^${escapeRegExp(slugOf(record.runId, 56))}-${GENERATED_RUN_ID_SOURCE}$`);
+  const derived = new RegExp(`^${escapeRegExp(slugOf(record.runId, MAX_NAME_SLUG_LENGTH))}-${GENERATED_RUN_ID_SOURCE}$`);
   const isNamedForRun = (name: string) => name === record.executionName || name === record.runId || derived.test(name);
 
   const candidates: ExecutionListItem[] = [];
@@ -245,12 +246,7 @@ export async function lastExecutionOf(sfn: SFNClient, stateMachineArn: string, r
 
 /** Its input names the run; or, with no run id in it, its name is the run id (ValidateInput's default). */
 function belongsToRun(described: DescribeExecutionCommandOutput, name: string, record: RunRecord): boolean {
-  let inputRunId: unknown;
-  try {
-    inputRunId = (JSON.parse(described.input ?? '{}') as { runId?: unknown }).runId;
-  } catch {
-    return false;
-  }
+  const inputRunId = inputRunIdField(described.input);
   return inputRunId === undefined ? name === record.runId : inputRunId === record.runId;
 }
 

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { trainConfigOverrides, type TrainFlags } from '../options.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
@@ -7,7 +6,6 @@ import { parseS3Location } from '../../lib/aws/s3.ts';
 import { ExecutionInput, type TrainRuntime } from '../../lib/workflow/execution-input.ts';
 import { PREFIXES } from '../../lib/workflow/layout.ts';
 import { PROMOTION_MODES, type PromotionMode } from '../../lib/workflow/promotion.ts';
-import { MAX_EXECUTION_NAME_LENGTH, newRunId } from '../../lib/workflow/run-id.ts';
 import type { AwsConnectionFlags } from './clients.ts';
 import { validateConnectionFlags } from './stack.ts';
 
@@ -109,25 +107,4 @@ export async function classifySource(text: string, flag: string): Promise<DataSo
   throw new ConfigError(
     `${flag} ${text}: no such local file (give a local file, an s3://<data bucket>/raw/... URL, or a raw/... key of the data bucket)`,
   );
-}
-
-const DATA_SUFFIX = /(\.csv)?(\.gz)?$/i;
-const SPLIT_WORD = /(?<![A-Za-z])(train|test)(?![A-Za-z])/gi;
-
-/** A readable slug for the execution name from a data source or run id. */
-export function slugOf(text: string, maxLength = 40): string {
-  const path = text.replace(/^s3:\/\/[^/]+\//, '');
-  const stem = (path.startsWith(PREFIXES.raw) ? path.slice(PREFIXES.raw.length) : basename(path))
-    .replace(DATA_SUFFIX, '')
-    .replace(SPLIT_WORD, '')
-    .replace(/[^A-Za-z0-9_-]+/g, '-')
-    .replace(/[-_]{2,}/g, '-')
-    .replace(/^[-_]+|[-_]+$/g, '');
-  return (stem || 'fmnist').slice(0, maxLength).replace(/[-_]+$/, '') || 'fmnist';
-}
-
-/** `<slug>-<yyyymmddThhmmssZ>-<6 hex>`: readable, sortable, unique, at most 80 characters. */
-export function executionNameFor(slugSource: string, now: Date): string {
-  const unique = newRunId(now);
-  return `${slugOf(slugSource, MAX_EXECUTION_NAME_LENGTH - unique.length - 1)}-${unique}`;
 }

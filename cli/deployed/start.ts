@@ -19,7 +19,8 @@ import { formatDuration, formatPercent } from './format.ts';
 import { runOutcome, type RunOutcome } from './run-output.ts';
 import { requireLatestRawPair, resolveSources } from './sources.ts';
 import { resolveTargets } from './stack.ts';
-import { executionNameFor, planStart, validateExecutionInput, type StartFlags } from './start-input.ts';
+import { planStart, validateExecutionInput, type StartFlags } from './start-input.ts';
+import { executionNameFor } from '../../lib/workflow/run-id.ts';
 
 export type { StartFlags } from './start-input.ts';
 

@@ -9,6 +9,7 @@ import { ConfigError } from '../../lib/errors.ts';
 import { listObjects, s3Url } from '../../lib/aws/s3.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readChampion } from '../../lib/workflow/champion-store.ts';
+import { TestSetId } from '../../lib/workflow/ids.ts';
 import { CHAMPIONS_PREFIX } from '../../lib/workflow/layout.ts';
 import { type Champion, championKey } from '../../lib/workflow/promotion.ts';
 import {
@@ -31,7 +32,7 @@ import {
   truncate,
   type Colour,
 } from './format.ts';
-import { runOutcome } from './run-output.ts';
+import { runIdOfInput, runOutcome, testSetIdOfOutput } from './run-output.ts';
 import { resolveTargets } from './stack.ts';
 
 export interface StatusFlags extends AwsConnectionFlags {
@@ -146,7 +147,7 @@ async function readChampions(s3: S3Client, bucket: string, executions: Execution
       for await (const object of listObjects(s3, bucket, CHAMPIONS_PREFIX)) keys.push(object.key);
       return keys;
     });
-    testSetIds = listed.flatMap((key) => /^models\/champions\/([0-9a-f]{64})\.json$/.exec(key)?.[1] ?? []).slice(0, MAX_CHAMPIONS_SHOWN);
+    testSetIds = listed.flatMap(championTestSetId).slice(0, MAX_CHAMPIONS_SHOWN);
     if (testSetIds.length === 0) return { champions: [], note: `no champion yet (nothing under ${s3Url(prefix)})` };
   }
   const champions: Champion[] = [];
@@ -214,15 +215,10 @@ async function summarize(sfn: SFNClient, item: ExecutionListItem, now: Date): Pr
   return summary;
 }
 
-/** The Ingest state's dataset.testSetId in an execution's output, if there. */
-function testSetIdOfOutput(output: string | undefined): string | undefined {
-  if (!output) return undefined;
-  try {
-    const id = (JSON.parse(output) as { dataset?: { testSetId?: unknown } }).dataset?.testSetId;
-    return typeof id === 'string' && /^[0-9a-f]{64}$/.test(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
+/** The test set id a listed key is the champion record of (`[]` for any other key). */
+function championTestSetId(key: string): string[] {
+  const id = TestSetId.safeParse(key.slice(CHAMPIONS_PREFIX.length).replace(/\.json$/, ''));
+  return id.success && championKey(id.data) === key ? [id.data] : [];
 }
 
 const UNFINISHED = new Set<string>(['FAILED', 'TIMED_OUT', 'ABORTED']);
@@ -246,16 +242,6 @@ function addResumeCommands(executions: ExecutionSummary[], flags: StatusFlags): 
     if (!UNFINISHED.has(execution.status)) continue;
     const redrive = execution.redriveStatus === 'REDRIVABLE' ? ['--redrive'] : [];
     execution.resumeCommand = ['fmnist resume', execution.runId, '--aws', ...redrive, ...connection].join(' ');
-  }
-}
-
-function runIdOfInput(input: string | undefined): string | undefined {
-  if (!input) return undefined;
-  try {
-    const runId = (JSON.parse(input) as { runId?: unknown }).runId;
-    return typeof runId === 'string' ? runId : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -7,7 +7,7 @@ import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { BACKEND_ENV_VAR, parseBackendChoice } from '../../lib/model/choices.ts';
 import { useReportFontDir } from '../../lib/report/fonts.ts';
-import { runEvaluateStep, type EvaluationMetrics } from '../../lib/workflow/evaluate-step.ts';
+import { parseStoredMetrics, runEvaluateStep, type StoredMetrics } from '../../lib/workflow/evaluate-step.ts';
 import { EvaluateEvent, parseEvent, type EvaluateResult } from '../../lib/workflow/events.ts';
 import { REPORT_FILES } from '../../lib/workflow/files.ts';
 import { reportPrefix } from '../../lib/workflow/layout.ts';
@@ -28,7 +28,7 @@ export function createEvaluateHandler(deps: HandlerDeps = {}) {
     const prefix = reportPrefix(input.runId);
     const metricsLocation = { bucket, key: prefix + REPORT_FILES.metrics };
     if (await objectExists(s3, metricsLocation)) {
-      const stored = storedMetrics(await getJson(s3, metricsLocation), s3Url(metricsLocation));
+      const stored = parseStoredMetrics(await getJson(s3, metricsLocation), s3Url(metricsLocation));
       logger.info('report already complete: returning it', { runId: input.runId, accuracy: stored.accuracy });
       return resultOf(input.runId, prefix, stored, true);
     }
@@ -53,7 +53,7 @@ export function createEvaluateHandler(deps: HandlerDeps = {}) {
   };
 }
 
-function resultOf(runId: string, prefix: string, evaluation: EvaluationMetrics, reused: boolean): EvaluateResult {
+function resultOf(runId: string, prefix: string, evaluation: StoredMetrics, reused: boolean): EvaluateResult {
   return {
     runId,
     reportPrefix: prefix,
@@ -64,25 +64,6 @@ function resultOf(runId: string, prefix: string, evaluation: EvaluationMetrics, 
     modelSha256: evaluation.modelSha256,
     reused,
   };
-}
-
-/** A stored metrics.json, checked for what the result needs (an older report lacks modelSha256). */
-function storedMetrics(json: unknown, where: string): EvaluationMetrics {
-  const value = json as Partial<EvaluationMetrics> | null;
-  const hex = (text: unknown) => typeof text === 'string' && /^[0-9a-f]{64}$/.test(text);
-  const metric = (n: unknown) => typeof n === 'number' && Number.isFinite(n);
-  if (
-    !value ||
-    !metric(value.accuracy) ||
-    !metric(value.loss) ||
-    !metric(value.macroF1) ||
-    !metric(value.weightedF1) ||
-    !hex(value.modelSha256?.['model.json']) ||
-    !hex(value.modelSha256?.['weights.bin'])
-  ) {
-    throw new ConfigError(`${where} exists but is not a complete report's metrics (accuracy, loss, macroF1, weightedF1, modelSha256)`);
-  }
-  return value as EvaluationMetrics;
 }
 
 export const handler = createEvaluateHandler();

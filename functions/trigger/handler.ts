@@ -2,18 +2,20 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { requiredEnv, s3Client } from '../../lib/aws/clients.ts';
-import { findObject } from '../../lib/aws/s3.ts';
 import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
+import { parseEvent } from '../../lib/workflow/events.ts';
 import { PREFIXES } from '../../lib/workflow/layout.ts';
 import {
   counterpartKeys,
   executionName,
+  findRawObject,
   isRawDataKey,
   latestRawPair,
   type RawObject,
   type RawPair,
   splitOf,
 } from '../../lib/workflow/raw-pairs.ts';
+import { TriggerEvent, type S3ObjectCreatedEvent, type ScheduledEvent } from './events.ts';
 
 /**
  * EventBridge target that starts the training workflow:
@@ -38,33 +40,21 @@ export interface TriggerResult {
   reason: string;
 }
 
-interface S3CreatedEvent {
-  'detail-type': 'Object Created';
-  time?: string;
-  detail: { bucket: { name: string }; object: { key: string; etag?: string } };
-}
-interface ScheduledEvent {
-  'detail-type': 'Scheduled Event';
-  time: string;
-  resources?: string[];
-}
-
 let sharedSfn: SFNClient | undefined;
 
 export function createTriggerHandler(deps: TriggerDeps = {}) {
   const logger = deps.logger ?? new Logger({ serviceName: 'fmnist-trigger' });
-  return async (event: S3CreatedEvent | ScheduledEvent): Promise<TriggerResult> => {
+  return async (raw: unknown): Promise<TriggerResult> => {
+    const event = parseEvent(TriggerEvent, raw, 'trigger');
     const s3 = deps.s3 ?? s3Client();
     const sfn = deps.sfn ?? (sharedSfn ??= new SFNClient({}));
     const stateMachineArn = deps.stateMachineArn ?? requiredEnv('STATE_MACHINE_ARN');
     let result: TriggerResult;
     if (event['detail-type'] === 'Object Created') {
       result = await onObjectCreated(s3, sfn, stateMachineArn, event);
-    } else if (event['detail-type'] === 'Scheduled Event') {
+    } else {
       const bucket = requiredEnv('DATA_BUCKET');
       result = await onSchedule(s3, sfn, stateMachineArn, bucket, event);
-    } else {
-      throw new Error(`unexpected event: ${JSON.stringify(event).slice(0, 300)}`);
     }
     logger.info(result.started ? 'workflow started' : 'no workflow started', { ...result });
     return result;
@@ -75,7 +65,7 @@ async function onObjectCreated(
   s3: S3Client,
   sfn: SFNClient,
   stateMachineArn: string,
-  event: S3CreatedEvent,
+  event: S3ObjectCreatedEvent,
 ): Promise<TriggerResult> {
   const bucket = event.detail.bucket.name;
   let self: RawObject | undefined;
@@ -83,7 +73,7 @@ async function onObjectCreated(
   // keys, "a b.csv" -> "a+b.csv"; EventBridge events are documented with plain keys).
   for (const candidate of keyForms(event.detail.object.key)) {
     if (!isRawDataKey(candidate) || !splitOf(candidate)) continue;
-    self = await head(s3, bucket, candidate);
+    self = await findRawObject(s3, bucket, candidate);
     if (self) break;
   }
   const key = self?.key ?? event.detail.object.key;
@@ -92,7 +82,7 @@ async function onObjectCreated(
   if (!self) return { started: false, reason: `${key} is gone` };
   let other: RawObject | undefined;
   for (const candidate of counterpartKeys(key)) {
-    other = await head(s3, bucket, candidate);
+    other = await findRawObject(s3, bucket, candidate);
     if (other) break;
   }
   if (!other) {
@@ -137,12 +127,6 @@ function keyForms(key: string): string[] {
     // not URL-encoded
   }
   return decoded === key ? [key] : [key, decoded];
-}
-
-/** The object and its ETag, or undefined: by listing, since HEAD of a missing key answers 403 to a function that may list only raw/. */
-async function head(s3: S3Client, bucket: string, key: string): Promise<RawObject | undefined> {
-  const found = await findObject(s3, { bucket, key });
-  return found && { key, etag: found.etag };
 }
 
 export const handler = createTriggerHandler();

@@ -1,134 +1,94 @@
+import { z } from 'zod';
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from './classes.ts';
 import { DataValidationError } from '../errors.ts';
+import { describe, formatIssues } from '../validation.ts';
 import { shardBytes, type Split } from './shard.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 
-/** Describes one ingested dataset directory. Written last, so its presence means the shards are complete. */
-export interface Manifest {
-  formatVersion: 1;
-  /** Derived from the inputs' content (see dataset-id.ts): same data, same id. */
-  datasetId: string;
-  createdAt: string;
-  imageShape: [28, 28, 1];
-  classNames: string[];
-  splits: { train: SplitManifest; test: SplitManifest };
-}
-
-export interface SplitManifest {
-  examples: number;
-  /** Examples per label, index = label; sums to `examples`. */
-  labelHistogram: number[];
-  /** The inputs as stored (compressed size and checksum if gzip), in the order they were read. */
-  sources: { name: string; bytes: number; sha256: string }[];
-  shards: { file: string; examples: number; bytes: number; sha256: string }[];
-}
-
-const SHA256 = /^[0-9a-f]{64}$/;
-const DATASET_ID = /^[0-9a-f]{16,64}$/;
-
-/**
- * Validates a parsed manifest.json and returns a clean copy. Manifests may come from a bucket, so
- * nothing is trusted: in particular shard file names must be plain names, never paths.
+/*
+ * manifest.json describes one ingested dataset directory. It is written last, so its presence
+ * means the shards are complete. Manifests may come from a bucket, so nothing is trusted: in
+ * particular shard file names must be plain names, never paths. Unknown keys are dropped (the
+ * parse returns a clean copy); the messages say what was expected and what was found.
  */
+
+const expected = (what: string) => (issue: { input?: unknown }) => `expected ${what}, found ${describe(issue.input)}`;
+
+const object = <Shape extends z.ZodRawShape>(shape: Shape) => z.object(shape, { error: expected('an object') });
+const array = <T extends z.ZodType>(element: T) => z.array(element, { error: expected('an array') });
+
+const text = z.string({ error: expected('a non-empty string') }).min(1, { error: expected('a non-empty string') });
+
+/** A whole number >= 0 (counts and sizes). */
+const count = z
+  .number({ error: expected('a whole number >= 0') })
+  .refine((value) => Number.isSafeInteger(value) && value >= 0, { error: expected('a whole number >= 0') });
+
+function matching(pattern: RegExp, what: string) {
+  return text.refine((value) => pattern.test(value), { error: expected(what) });
+}
+
+const sha256 = matching(/^[0-9a-f]{64}$/, '64 lowercase hex characters');
+
+function splitManifest(split: Split) {
+  const shardFile = matching(new RegExp(`^${split}-[0-9]{5}\\.bin$`), `a file name like ${split}-00000.bin`);
+  const shard = object({ file: shardFile, examples: count, bytes: count, sha256 }).superRefine((value, ctx) => {
+    const size = shardBytes(value.examples);
+    if (value.bytes !== size) {
+      ctx.addIssue({ code: 'custom', path: ['bytes'], message: `a shard of ${value.examples} examples is ${size} bytes, found ${value.bytes}` });
+    }
+  });
+  return object({
+    examples: count,
+    /** Examples per label, index = label; sums to `examples`. */
+    labelHistogram: array(count),
+    /** The inputs as stored (compressed size and checksum if gzip), in the order they were read. */
+    sources: array(object({ name: text, bytes: count, sha256 })),
+    shards: array(shard),
+  }).superRefine((value, ctx) => {
+    const { examples, labelHistogram, shards } = value;
+    if (labelHistogram.length !== NUM_CLASSES) {
+      ctx.addIssue({ code: 'custom', path: ['labelHistogram'], message: `expected ${NUM_CLASSES} counts, found ${labelHistogram.length}` });
+    }
+    const histogramTotal = labelHistogram.reduce((sum, n) => sum + n, 0);
+    if (histogramTotal !== examples) {
+      ctx.addIssue({ code: 'custom', path: ['labelHistogram'], message: `counts sum to ${histogramTotal}, but examples is ${examples}` });
+    }
+    const seen = new Set<string>();
+    shards.forEach((shard, i) => {
+      if (seen.has(shard.file)) ctx.addIssue({ code: 'custom', path: ['shards', i, 'file'], message: `${shard.file} is listed twice` });
+      seen.add(shard.file);
+    });
+    const shardTotal = shards.reduce((sum, shard) => sum + shard.examples, 0);
+    if (shardTotal !== examples) {
+      ctx.addIssue({ code: 'custom', path: ['shards'], message: `shards hold ${shardTotal} examples, but examples is ${examples}` });
+    }
+  });
+}
+
+const IMAGE_SHAPE = [IMAGE_HEIGHT, IMAGE_WIDTH, 1] as const;
+
+export const Manifest = object({
+  formatVersion: z.literal(1, { error: expected('1') }),
+  /** Derived from the inputs' content (see dataset-id.ts): same data, same id. */
+  datasetId: matching(/^[0-9a-f]{16,64}$/, '16 to 64 lowercase hex characters'),
+  createdAt: text.refine((value) => !Number.isNaN(Date.parse(value)), { error: (issue) => `not a date: ${describe(issue.input)}` }),
+  imageShape: z.custom<[28, 28, 1]>(
+    (value) => Array.isArray(value) && value.length === IMAGE_SHAPE.length && IMAGE_SHAPE.every((n, i) => value[i] === n),
+    { error: (issue) => `expected [${IMAGE_SHAPE.join(', ')}], found ${JSON.stringify(issue.input)}` },
+  ),
+  classNames: array(text).refine((names) => names.length === NUM_CLASSES, {
+    error: (issue) => `expected ${NUM_CLASSES} names, found ${(issue.input as unknown[]).length}`,
+  }),
+  splits: object({ train: splitManifest('train'), test: splitManifest('test') }),
+});
+export type Manifest = z.output<typeof Manifest>;
+export type SplitManifest = Manifest['splits']['train'];
+
+/** Validates a parsed manifest.json (from file `name`) and returns a clean copy. */
 export function parseManifest(json: unknown, name: string): Manifest {
-  const fail = (path: string, reason: string): never => {
-    throw new DataValidationError(name, `invalid manifest: ${path}: ${reason}`);
-  };
-  const at = new Reader(fail);
-  const root = at.object(json, '(root)');
-  if (root.formatVersion !== 1) fail('formatVersion', `expected 1, found ${JSON.stringify(root.formatVersion)}`);
-  const datasetId = at.matching(root.datasetId, 'datasetId', DATASET_ID, '16 to 64 lowercase hex characters');
-  const createdAt = at.string(root.createdAt, 'createdAt');
-  if (Number.isNaN(Date.parse(createdAt))) fail('createdAt', `not a date: ${JSON.stringify(createdAt)}`);
-  const shape = root.imageShape;
-  if (!Array.isArray(shape) || shape.length !== 3 || shape[0] !== IMAGE_HEIGHT || shape[1] !== IMAGE_WIDTH || shape[2] !== 1) {
-    fail('imageShape', `expected [${IMAGE_HEIGHT}, ${IMAGE_WIDTH}, 1], found ${JSON.stringify(shape)}`);
-  }
-  const classNames = at.array(root.classNames, 'classNames').map((value, i) => at.string(value, `classNames[${i}]`));
-  if (classNames.length !== NUM_CLASSES) fail('classNames', `expected ${NUM_CLASSES} names, found ${classNames.length}`);
-  const splits = at.object(root.splits, 'splits');
-  return {
-    formatVersion: 1,
-    datasetId,
-    createdAt,
-    imageShape: [IMAGE_HEIGHT, IMAGE_WIDTH, 1] as [28, 28, 1],
-    classNames,
-    splits: { train: parseSplit(at, splits.train, 'train'), test: parseSplit(at, splits.test, 'test') },
-  };
-}
-
-function parseSplit(at: Reader, json: unknown, split: Split): SplitManifest {
-  const path = `splits.${split}`;
-  const value = at.object(json, path);
-  const examples = at.count(value.examples, `${path}.examples`);
-  const labelHistogram = at.array(value.labelHistogram, `${path}.labelHistogram`).map((n, i) => at.count(n, `${path}.labelHistogram[${i}]`));
-  if (labelHistogram.length !== NUM_CLASSES) at.fail(`${path}.labelHistogram`, `expected ${NUM_CLASSES} counts, found ${labelHistogram.length}`);
-  const histogramTotal = labelHistogram.reduce((sum, n) => sum + n, 0);
-  if (histogramTotal !== examples) at.fail(`${path}.labelHistogram`, `counts sum to ${histogramTotal}, but examples is ${examples}`);
-
-  const sources = at.array(value.sources, `${path}.sources`).map((item, i) => {
-    const where = `${path}.sources[${i}]`;
-    const source = at.object(item, where);
-    return {
-      name: at.string(source.name, `${where}.name`),
-      bytes: at.count(source.bytes, `${where}.bytes`),
-      sha256: at.matching(source.sha256, `${where}.sha256`, SHA256, '64 lowercase hex characters'),
-    };
-  });
-
-  const shardName = new RegExp(`^${split}-[0-9]{5}\\.bin$`);
-  const seen = new Set<string>();
-  const shards = at.array(value.shards, `${path}.shards`).map((item, i) => {
-    const where = `${path}.shards[${i}]`;
-    const shard = at.object(item, where);
-    const file = at.matching(shard.file, `${where}.file`, shardName, `a file name like ${split}-00000.bin`);
-    if (seen.has(file)) at.fail(`${where}.file`, `${file} is listed twice`);
-    seen.add(file);
-    const shardExamples = at.count(shard.examples, `${where}.examples`);
-    const bytes = at.count(shard.bytes, `${where}.bytes`);
-    if (bytes !== shardBytes(shardExamples)) at.fail(`${where}.bytes`, `a shard of ${shardExamples} examples is ${shardBytes(shardExamples)} bytes, found ${bytes}`);
-    return { file, examples: shardExamples, bytes, sha256: at.matching(shard.sha256, `${where}.sha256`, SHA256, '64 lowercase hex characters') };
-  });
-  const shardTotal = shards.reduce((sum, shard) => sum + shard.examples, 0);
-  if (shardTotal !== examples) at.fail(`${path}.shards`, `shards hold ${shardTotal} examples, but examples is ${examples}`);
-  return { examples, labelHistogram, sources, shards };
-}
-
-/** Small typed accessors that report the JSON path of whatever is wrong. */
-class Reader {
-  constructor(readonly fail: (path: string, reason: string) => never) {}
-
-  object(value: unknown, path: string): Record<string, unknown> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(path, `expected an object, found ${describe(value)}`);
-    return value as Record<string, unknown>;
-  }
-
-  array(value: unknown, path: string): unknown[] {
-    if (!Array.isArray(value)) this.fail(path, `expected an array, found ${describe(value)}`);
-    return value as unknown[];
-  }
-
-  string(value: unknown, path: string): string {
-    if (typeof value !== 'string' || value === '') this.fail(path, `expected a non-empty string, found ${describe(value)}`);
-    return value as string;
-  }
-
-  count(value: unknown, path: string): number {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) this.fail(path, `expected a whole number >= 0, found ${describe(value)}`);
-    return value as number;
-  }
-
-  matching(value: unknown, path: string, pattern: RegExp, expected: string): string {
-    const text = this.string(value, path);
-    if (!pattern.test(text)) this.fail(path, `expected ${expected}, found ${JSON.stringify(text)}`);
-    return text;
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : JSON.stringify(value);
+  const result = Manifest.safeParse(json);
+  if (result.success) return result.data;
+  throw new DataValidationError(name, `invalid manifest: ${formatIssues(result.error.issues).join('; ')}`);
 }

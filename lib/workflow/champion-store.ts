@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { getObjectVersion, s3Url, sha256Hex as sha256Of } from '../aws/s3.ts';
 import { ConfigError } from '../errors.ts';
+import { formatIssues } from '../validation.ts';
 import { CHAMPION_FILES, Champion, championKey, type ModelSha256, type PinnedFiles } from './promotion.ts';
 
 /**
@@ -30,10 +31,7 @@ export function parseChampion(bytes: Buffer | string, where: string): Champion {
     throw new ConfigError(`${where} is malformed: not JSON: ${(error as Error).message}`);
   }
   const parsed = Champion.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${where} is malformed: ${issue?.path.join('.') || '(record)'}: ${issue?.message}`);
-  }
+  if (!parsed.success) throw new ConfigError(`${where} is malformed: ${formatIssues(parsed.error.issues).join('; ')}`);
   return parsed.data;
 }
 

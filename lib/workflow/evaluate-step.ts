@@ -3,11 +3,15 @@ import { join } from 'node:path';
 import { loadSplit, readManifest } from '../data/dataset.ts';
 import { loadModel, MODEL_JSON, WEIGHTS_BIN } from '../model/io.ts';
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { formatIssues, parseJsonWith } from '../validation.ts';
 import { evaluateLossAccuracy, predict } from '../model/predict.ts';
 import { classificationReport } from '../report/classification-report.ts';
 import type { EpochLog } from '../model/history.ts';
 import { writeReport } from '../report/write-report.ts';
 import { MODEL_FILES, REPORT_FILES } from './files.ts';
+import { ModelSha256 } from './promotion.ts';
 import { writeJson } from './train-step.ts';
 
 export interface EvaluateStepInput {
@@ -27,6 +31,25 @@ export interface EvaluationMetrics {
   /** sha256 of the model files that were evaluated. */
   modelSha256: { 'model.json': string; 'weights.bin': string };
   files: string[];
+}
+
+/**
+ * What a stored metrics.json must hold for its report to be returned as complete (Evaluate
+ * entered again by a resumed run); an older report without modelSha256 is not complete.
+ */
+export const StoredMetrics = z.object({
+  accuracy: z.number(),
+  loss: z.number(),
+  macroF1: z.number(),
+  weightedF1: z.number(),
+  modelSha256: ModelSha256,
+});
+export type StoredMetrics = z.infer<typeof StoredMetrics>;
+
+export function parseStoredMetrics(json: unknown, where: string): StoredMetrics {
+  const parsed = StoredMetrics.safeParse(json);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(`${where} exists but is not a complete report's metrics (${formatIssues(parsed.error.issues).join('; ')})`);
 }
 
 export async function runEvaluateStep(input: EvaluateStepInput): Promise<EvaluationMetrics> {
@@ -75,13 +98,32 @@ function averageF1(report: ReturnType<typeof classificationReport>, key: 'macro 
   return entry['f1-score'];
 }
 
-async function readHistory(modelDir: string): Promise<EpochLog[] | undefined> {
+/** A loss or accuracy: JSON holds a diverged run's NaN as null, so null reads back as NaN. */
+const metric = z.union([z.number(), z.null().transform(() => Number.NaN)]);
+
+/** history.json as the train step writes it (lib/model/history.ts' EpochLog, one record per epoch). */
+const History = z.array(
+  z.object({
+    epoch: z.int().min(1),
+    loss: metric,
+    accuracy: metric,
+    val_loss: metric.optional(),
+    val_accuracy: metric.optional(),
+    seconds: z.number().min(0),
+  }),
+) satisfies z.ZodType<EpochLog[], unknown>;
+
+/** The model's training history, or undefined when it has none; a malformed one names its field. */
+export async function readHistory(modelDir: string): Promise<EpochLog[] | undefined> {
+  const path = join(modelDir, MODEL_FILES.history);
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(modelDir, MODEL_FILES.history), 'utf8')) as EpochLog[];
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  return parseJsonWith(History, text, path);
 }
 
 async function fileSha256(path: string): Promise<string> {

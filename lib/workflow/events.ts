@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { formatIssues } from '../validation.ts';
+import { S3Prefix, TestSetId } from './ids.ts';
 import { DatasetPrefix, ownRunPrefixes, sourceKeys } from './keys.ts';
 import { RunId } from './run-id.ts';
 import { modelPrefix } from './layout.ts';
@@ -9,11 +11,6 @@ import { modelPrefix } from './layout.ts';
  * metrics, never tensors (state payloads are limited to 256 KiB). Which keys each may name is
  * decided in keys.ts.
  */
-const prefix = z
-  .string()
-  .min(1)
-  .max(1024)
-  .regex(/^[^/].*\/$/, 'must be an S3 key prefix ending in "/"');
 
 /**
  * The ingest step's event, for the function whose data bucket is `dataBucket`: source files
@@ -36,9 +33,9 @@ export interface IngestEvent {
 const splitSummary = z.strictObject({ examples: z.int(), labelHistogram: z.array(z.int()) });
 export const IngestResult = z.strictObject({
   datasetId: z.string(),
-  datasetPrefix: prefix,
+  datasetPrefix: S3Prefix,
   /** sha256 of the test split's content (lib/data/test-set-id.ts): champions are kept per test split. */
-  testSetId: z.string().regex(/^[0-9a-f]{64}$/),
+  testSetId: TestSetId,
   reused: z.boolean(),
   train: splitSummary,
   test: splitSummary,
@@ -122,11 +119,6 @@ export interface EvaluateResult {
 export function parseEvent<T>(schema: z.ZodType<T>, event: unknown, what: string): T {
   const result = schema.safeParse(event);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${fieldPath(issue.path) || '(event)'}: ${issue.message}`);
+  const problems = formatIssues(result.error.issues.map((issue) => (issue.path.length > 0 || issue.code === 'unrecognized_keys' ? issue : { ...issue, path: ['(event)'] })));
   throw new ConfigError(`invalid ${what} event: ${problems.join('; ')}`);
-}
-
-/** `train[0]`, `candidate.modelPrefix`: the way the config's own errors name fields. */
-export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)), '');
 }

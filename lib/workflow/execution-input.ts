@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { oneOf, strictObject } from '../validation.ts';
 import { parseTrainConfig } from '../model/config.ts';
 import { parseEvent, type IngestEvent } from './events.ts';
 import { sourceKeys } from './keys.ts';
@@ -37,7 +38,7 @@ export type RunInput = z.infer<typeof RunInput>;
  * bucket passes the source check and values stay as given.
  */
 export function executionInputSchema(dataBucket?: string) {
-  return z.strictObject({
+  return strictObject({
     train: sourceKeys(dataBucket),
     test: sourceKeys(dataBucket),
     /** Keep only the first N examples of each split. */
@@ -47,9 +48,9 @@ export function executionInputSchema(dataBucket?: string) {
     /** Training config overrides (lib/model/config.ts). */
     config: z.record(z.string(), z.unknown()).optional(),
     /** Where to train; "auto" picks Fargate when the job would not fit a 15-minute Lambda, or its memory. */
-    trainOn: z.enum(TRAIN_RUNTIMES).default('auto'),
+    trainOn: oneOf(TRAIN_RUNTIMES).default('auto'),
     /** "if-better" (default): replace the champion only with a better model on the same test set. */
-    promote: z.enum(PROMOTION_MODES).default('if-better'),
+    promote: oneOf(PROMOTION_MODES).default('if-better'),
     /**
      * Continue the run `runId` (which must exist: runs/<runId>/run.json) instead of claiming a new
      * one; train, test, limit and config must be the run's own (lib/workflow/run-record.ts).

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { TEST_SET_ID_PATTERN } from '../data/test-set-id.ts';
 import { MODEL_FILES } from './files.ts';
+import { S3Prefix, Sha256, TestSetId } from './ids.ts';
 import { ownRunPrefixes } from './keys.ts';
 import { RunId } from './run-id.ts';
 import { championKey, modelPrefix, reportPrefix } from './layout.ts';
@@ -36,13 +36,10 @@ const WEIGHTS_BIN = MODEL_FILES.weights;
 export const CHAMPION_FILES = [MODEL_FILES.model, WEIGHTS_BIN] as const;
 export type ChampionFile = (typeof CHAMPION_FILES)[number];
 
-const prefix = z.string().regex(/^[^/].*\/$/, 'must be an S3 key prefix ending in "/"');
 const metric = z.number().min(0).max(1);
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 (64 lowercase hex digits)');
-export const TestSetId = z.string().regex(TEST_SET_ID_PATTERN, 'must be a test set id (64 lowercase hex digits)');
 
 /** sha256 of each model file, as the evaluate step read them. */
-export const ModelSha256 = z.strictObject({ [MODEL_FILES.model]: sha256, [WEIGHTS_BIN]: sha256 });
+export const ModelSha256 = z.strictObject({ [MODEL_FILES.model]: Sha256, [WEIGHTS_BIN]: Sha256 });
 export type ModelSha256 = z.infer<typeof ModelSha256>;
 
 /** The run to promote: its model and report prefixes must be its own (the champion points there). */
@@ -61,7 +58,7 @@ export const Candidate = z
   .superRefine(ownRunPrefixes({ modelPrefix, reportPrefix }));
 export type Candidate = z.infer<typeof Candidate>;
 
-const pinnedFile = z.strictObject({ versionId: z.string().min(1).nullable(), sha256 });
+const pinnedFile = z.strictObject({ versionId: z.string().min(1).nullable(), sha256: Sha256 });
 
 /** What models/champions/<testSetId>.json holds. */
 export const Champion = z.strictObject({
@@ -70,8 +67,8 @@ export const Champion = z.strictObject({
   testSetId: TestSetId,
   accuracy: metric,
   macroF1: metric,
-  modelPrefix: prefix,
-  reportPrefix: prefix,
+  modelPrefix: S3Prefix,
+  reportPrefix: S3Prefix,
   promotedAt: z.iso.datetime(),
   files: z.strictObject({ [MODEL_FILES.model]: pinnedFile, [WEIGHTS_BIN]: pinnedFile }),
   /** The run this one replaced, or null. */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { listObjects } from '../aws/s3-list.ts';
+import { findObject, listObjects } from '../aws/s3-list.ts';
 import { PREFIXES } from './layout.ts';
-import { MAX_EXECUTION_NAME_LENGTH } from './run-id.ts';
+import { MAX_EXECUTION_NAME_LENGTH, slugOf } from './run-id.ts';
 
 /**
  * The upload convention the S3 trigger (functions/trigger) and `fmnist aws start` without
@@ -67,16 +67,18 @@ export interface RawPair {
   test: RawObject;
 }
 
-/** A readable part for names: the key without raw/, extension and split word. */
+/**
+ * The raw object with exactly this key and its ETag, or undefined. Asked by listing: HEAD of a
+ * missing key answers 403 to a caller that may list only raw/ (the trigger function).
+ */
+export async function findRawObject(s3: S3Client, bucket: string, key: string): Promise<RawObject | undefined> {
+  const found = await findObject(s3, { bucket, key });
+  return found && { key, etag: found.etag };
+}
+
+/** A readable part for names: the train key without raw/, extension and split word. */
 export function pairSlug(pair: RawPair, maxLength = 40): string {
-  const stem = pair.train.key
-    .slice(PREFIXES.raw.length)
-    .replace(DATA_FILE, '')
-    .replace(SPLIT_WORD, '')
-    .replace(/[^A-Za-z0-9_-]+/g, '-')
-    .replace(/[-_]{2,}/g, '-')
-    .replace(/^[-_]+|[-_]+$/g, '');
-  return (stem || 'raw').slice(0, maxLength).replace(/[-_]+$/, '');
+  return slugOf(pair.train.key, maxLength, 'raw');
 }
 
 /**

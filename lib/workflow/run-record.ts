@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { getObjectVersion, isPreconditionFailed, putObjectIf, s3Url } from '../aws/s3.ts';
 import { ConfigError } from '../errors.ts';
+import { formatIssues } from '../validation.ts';
 import { RunInput } from './execution-input.ts';
 import { RunId } from './run-id.ts';
 import { runRecordKey } from './layout.ts';
@@ -48,22 +49,25 @@ export async function claimRun(s3: S3Client, bucket: string, record: RunRecord):
   );
 }
 
-/** The stored record of `runId`, or undefined when there is none; a malformed one is an error. */
+/**
+ * The stored record of `runId`, or undefined when there is none. One reader for ValidateInput and
+ * `fmnist resume` (local and deployed): a record that is not JSON, does not fit RunRecord or names
+ * another run is an error naming the object and the field.
+ */
 export async function readRunRecord(s3: S3Client, bucket: string, runId: string): Promise<RunRecord | undefined> {
   const location = { bucket, key: runRecordKey(runId) };
   const stored = await getObjectVersion(s3, location);
   if (stored === undefined) return undefined;
+  const where = s3Url(location);
   let json: unknown;
   try {
     json = JSON.parse(stored.bytes.toString('utf8'));
   } catch (error) {
-    throw new ConfigError(`${s3Url(location)} is not valid JSON: ${(error as Error).message}`);
+    throw new ConfigError(`${where} is not a run record: not valid JSON (${(error as Error).message})`);
   }
   const parsed = RunRecord.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${s3Url(location)} is malformed: ${issue?.path.join('.') || '(record)'}: ${issue?.message}`);
-  }
+  if (!parsed.success) throw new ConfigError(`${where} is not a run record: ${formatIssues(parsed.error.issues).join('; ')}`);
+  if (parsed.data.runId !== runId) throw new ConfigError(`${where} names run ${parsed.data.runId}, not ${runId}`);
   return parsed.data;
 }
 

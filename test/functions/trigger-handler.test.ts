@@ -152,6 +152,16 @@ describe('trigger handler', () => {
     assert.equal(sfn.commandCalls(StartExecutionCommand).length, 0);
   });
 
+  test('an event that is neither an upload nor a tick fails, naming the field; nothing starts', async () => {
+    await assert.rejects(handler({ 'detail-type': 'Object Deleted', detail: {} }), {
+      name: 'ConfigError',
+      message: 'invalid trigger event: detail-type: must be one of "Object Created", "Scheduled Event", got "Object Deleted"',
+    });
+    await assert.rejects(handler({ 'detail-type': 'Object Created', detail: { bucket: {}, object: { key: 'raw/a/train.csv' } } }), /invalid trigger event: detail\.bucket\.name: /);
+    await assert.rejects(handler({ 'detail-type': 'Scheduled Event', time: 'tomorrow' }), /invalid trigger event: time: /);
+    assert.equal(sfn.commandCalls(StartExecutionCommand).length, 0);
+  });
+
   test('the schedule retrains on the latest complete pair, one execution per tick', async () => {
     process.env.DATA_BUCKET = bucket;
     try {

@@ -78,10 +78,11 @@ describe('validate handler (execution input -> plan)', () => {
   });
 
   test('rejects unknown keys, wrong types and out-of-range settings before any work', async () => {
-    await rejectsWith({ ...minimal, epochs: 3 }, /Unrecognized key.*epochs/);
+    await rejectsWith({ ...minimal, epochs: 3 }, /epochs: unknown key; allowed: train, test, limit, runId, config, trainOn, promote, resume/);
+    await rejectsWith({ ...minimal, trainon: 'lambda' }, /trainon: unknown key \(did you mean "trainOn"\?\)/);
     await rejectsWith({ train: 'raw/train.csv', test: ['raw/test.csv'] }, /train: /);
     await rejectsWith({ test: ['raw/test.csv'] }, /train: /);
-    await rejectsWith({ ...minimal, trainOn: 'gpu' }, /trainOn/);
+    await rejectsWith({ ...minimal, trainOn: 'gpu' }, /trainOn: must be one of "lambda", "fargate", "auto", got "gpu"/);
     await rejectsWith({ ...minimal, config: { epochs: 0 } }, /epochs: must be an integer from 1 to 1000, got 0/);
     await rejectsWith({ ...minimal, config: { epochs: 1001 } }, /epochs/);
     await rejectsWith({ ...minimal, config: { batchSize: 8193 } }, /batchSize: must be an integer from 1 to 8192/);
@@ -296,7 +297,18 @@ describe('validate handler: a run id names one run (runs/<runId>/run.json, writt
 
   test('a malformed run.json is named, not overwritten', async () => {
     s3.put(runRecordKey('my-run'), '{"runId":"my-run"}');
-    await assert.rejects(validateAt(event({ ...input, resume: true }, 'exec-2')), /runs\/my-run\/run\.json is malformed: createdAt/);
+    await assert.rejects(validateAt(event({ ...input, resume: true }, 'exec-2')), /runs\/my-run\/run\.json is not a run record: createdAt/);
     assert.equal(s3.objects.get(runRecordKey('my-run'))!.toString(), '{"runId":"my-run"}');
+    s3.put(runRecordKey('my-run'), '{"runId":');
+    await assert.rejects(validateAt(event({ ...input, resume: true }, 'exec-2')), /runs\/my-run\/run\.json is not a run record: not valid JSON/);
+  });
+
+  test('a run.json that names another run is refused, naming both', async () => {
+    await validateAt(event(input, 'exec-1'));
+    s3.put(runRecordKey('copied-run'), s3.objects.get(runRecordKey('my-run'))!.toString());
+    await assert.rejects(
+      validateAt(event({ ...input, runId: 'copied-run', resume: true }, 'exec-2')),
+      /runs\/copied-run\/run\.json names run my-run, not copied-run/,
+    );
   });
 });

@@ -34,6 +34,19 @@ describe('settings from CDK context', () => {
     assert.throws(() => settings({ lambdaTrainMaxImages: 0 }), /lambdaTrainMaxImages/);
   });
 
+  test('each bad value is named with what it should be and what was given; every one is listed', () => {
+    assert.throws(() => settings({ destroyOnRemoval: 'yes' }), { name: 'ConfigError', message: 'context "destroyOnRemoval" must be true or false, got "yes"' });
+    assert.throws(() => settings({ lambdaTrainMaxImages: '0', logRetentionDays: 2.5 }), {
+      message: 'context "logRetentionDays" must be a positive integer, got 2.5; context "lambdaTrainMaxImages" must be a positive integer, got "0"',
+    });
+  });
+
+  test('a misspelt key is refused with the key meant, not silently ignored; other context keys pass', () => {
+    assert.throws(() => settings({ destroyOnRemval: 'true' }), /context "destroyOnRemval": unknown key \(did you mean "destroyOnRemoval"\?\)/);
+    assert.throws(() => settings({ logretentiondays: 7 }), /did you mean "logRetentionDays"/);
+    assert.equal(settings({ '@aws-cdk/core:newStyleStackSynthesis': true, 'acknowledged-issue-numbers': [1], environment: 'dev' }).destroyOnRemoval, false);
+  });
+
   const digest = 'sha256:' + 'ab12'.repeat(16);
   test('trainBaseImage: an image pinned by digest, with or without its tag', () => {
     for (const image of [
