@@ -1,6 +1,6 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadSplit, readManifest } from '../lib/data/dataset.ts';
+import { loadSplit } from '../lib/data/dataset.ts';
 import { ingestDataset } from '../lib/data/ingest.ts';
 import { ConfigError, WorkflowFailedError } from '../lib/errors.ts';
 import { localFile } from '../lib/data/input-file.ts';

@@ -1,6 +1,5 @@
 import cliProgress from 'cli-progress';
 import type { TrainHooks } from '../lib/model/train.ts';
-import type { EpochLog } from '../lib/model/history.ts';
 import { formatEpochLine } from './local/progress.ts';
 
 /**

@@ -5,7 +5,7 @@ import { parseTrainConfig } from '../../lib/model/config.ts';
 import { parseS3Location } from '../../lib/aws/s3.ts';
 import { ExecutionInput, type TrainRuntime } from '../../lib/workflow/execution-input.ts';
 import { PREFIXES } from '../../lib/workflow/layout.ts';
-import { PROMOTION_MODES, type PromotionMode } from '../../lib/workflow/promotion.ts';
+import { type PromotionMode } from '../../lib/workflow/promotion.ts';
 import type { AwsConnectionFlags } from './clients.ts';
 import { validateConnectionFlags } from './stack.ts';
 

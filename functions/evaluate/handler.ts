@@ -3,7 +3,6 @@ import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { downloadPrefix, getJson, objectExists, s3Url, uploadDirectory } from '../../lib/aws/s3.ts';
 import { ENV, optionalEnv } from '../../lib/env.ts';
-import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { BACKEND_ENV_VAR, parseBackendChoice } from '../../lib/model/choices.ts';
 import { useReportFontDir } from '../../lib/report/fonts.ts';

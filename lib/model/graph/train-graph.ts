@@ -1,6 +1,6 @@
 import { IMAGE_HEIGHT, IMAGE_WIDTH } from '../../data/classes.ts';
 import { COMMUTES_WITH_MAX, type Activation } from '../layers/activation.ts';
-import { graphSupports, kindOf } from '../layers/index.ts';
+import { kindOf } from '../layers/index.ts';
 import type { GraphPart, TrainingPass } from '../layers/layer.ts';
 import { INPUT_SHAPE, planLayers, type ExampleShape, type LayerSpec, type ModelSpec } from '../spec.ts';
 import { adamUpdates, type AdamSettings, type AdamVariables } from './adam.ts';
