@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from '../data/classes.ts';
+import type { LabeledImages } from '../data/dataset.ts';
 import { CheckpointMismatchError, ConfigError } from '../errors.ts';
 import { parseTrainStep, TRAIN_STEP_ENV_VAR, type TrainStepChoice } from './choices.ts';
 import { initBackend, type BackendInfo, type TrainingStep } from './backend.ts';
@@ -22,13 +23,6 @@ import {
   type TrainingPosition,
 } from './checkpoint/checkpoint.ts';
 import { dropoutLayers, readModelWeights, restoreDropoutCalls, restoreModelWeights } from './checkpoint/model-state.ts';
-
-export interface TrainingData {
-  /** count x 784 raw pixels, 0..255. */
-  images: Uint8Array;
-  labels: Uint8Array;
-  count: number;
-}
 
 /** How training runs and what it reports to: none of these change the trained model. */
 export interface TrainHooks {
@@ -124,7 +118,7 @@ export { TrainingAbortedError, YIELD_INTERVAL_MS } from './cooperative.ts';
  * continues from exactly: the same weights, bit for bit, and the same history as a run never
  * interrupted (same backend and step).
  */
-export async function trainModel(data: TrainingData, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function trainModel(data: LabeledImages, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   checkData(data);
   checkHooks(hooks);
   // Training is synchronous work: without these yields no timer (heartbeat, deadline) and no
@@ -237,7 +231,7 @@ function trainResult(model: tf.LayersModel, backend: BackendInfo, plan: EpochPla
 
 interface LoopContext {
   model: tf.LayersModel;
-  data: TrainingData;
+  data: LabeledImages;
   config: TrainConfig;
   hooks: TrainHooks;
   plan: EpochPlan;
@@ -479,7 +473,7 @@ async function createRunner(
   backend: BackendInfo,
   model: tf.LayersModel,
   config: TrainConfig,
-  data: TrainingData,
+  data: LabeledImages,
   batchSize: number,
   options: { trainStep: TrainStepChoice; warn?(message: string): void },
 ): Promise<EpochRunner> {
@@ -504,7 +498,7 @@ async function createRunner(
   return new EagerEpochs(model, data, batchSize);
 }
 
-function checkData(data: TrainingData): void {
+function checkData(data: LabeledImages): void {
   if (!Number.isInteger(data.count) || data.count < 1) throw new RangeError(`need at least one example, got count ${data.count}`);
   if (data.images.length !== data.count * PIXELS_PER_IMAGE) {
     throw new RangeError(`expected ${data.count * PIXELS_PER_IMAGE} pixels for ${data.count} images, got ${data.images.length}`);
