@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { PIXELS_PER_IMAGE } from '../lib/data/classes.ts';
 import { csvChunks } from '../lib/data/csv-writer.ts';
+import type { LabeledImages } from '../lib/data/dataset.ts';
 import { readExamples, type ExampleBatch } from '../lib/data/examples.ts';
 import { localFile, type InputFile } from '../lib/data/input-file.ts';
 
@@ -18,23 +19,17 @@ export const CACHE_DIR = join(dirname(fileURLToPath(import.meta.url)), '.cache')
 
 export type Split = 'train' | 't10k';
 
-export interface Examples {
-  images: Uint8Array;
-  labels: Uint8Array;
-  count: number;
-}
-
 function idxFiles(split: Split) {
   return [localFile(join(IDX_DIR, `${split}-images-idx3-ubyte.gz`)), localFile(join(IDX_DIR, `${split}-labels-idx1-ubyte.gz`))];
 }
 
 /** One split, whole, in memory (60,000 or 10,000 examples). */
-export function loadIdx(split: Split): Promise<Examples> {
+export function loadIdx(split: Split): Promise<LabeledImages> {
   return loadExamples(idxFiles(split));
 }
 
 /** Every example of the files (CSV or an IDX pair), whole, in memory. */
-export async function loadExamples(files: InputFile[]): Promise<Examples> {
+export async function loadExamples(files: InputFile[]): Promise<LabeledImages> {
   const batches: ExampleBatch[] = [];
   for await (const batch of readExamples(files)) batches.push(batch);
   const count = batches.reduce((sum, batch) => sum + batch.count, 0);

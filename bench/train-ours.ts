@@ -9,12 +9,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import type { LabeledImages } from '../lib/data/dataset.ts';
 import { localFile } from '../lib/data/input-file.ts';
 import { parseTrainConfig } from '../lib/model/config.ts';
 import { evaluateLossAccuracy, predict } from '../lib/model/predict.ts';
 import { trainingChoicesFrom } from '../lib/model/choices.ts';
 import { trainModel } from '../lib/model/train.ts';
-import { loadExamples, type Examples } from './fashion-mnist.ts';
+import { loadExamples } from './fashion-mnist.ts';
 import { countFlag } from './harness.ts';
 
 const tStart = performance.now();
@@ -24,7 +25,7 @@ const { values, positionals } = parseArgs({
 });
 if (positionals.length !== 2) throw new Error('usage: train-ours.ts TRAIN_CSV TEST_CSV [--epochs N] [--batch-size N] [--json OUT]');
 
-function readCsv(path: string): Promise<Examples> {
+function readCsv(path: string): Promise<LabeledImages> {
   return loadExamples([localFile(path)]);
 }
 

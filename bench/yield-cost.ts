@@ -11,8 +11,9 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_TRAIN_CONFIG } from '../lib/model/config.ts';
 import { trainingChoicesFrom } from '../lib/model/choices.ts';
-import { trainModel, YIELD_INTERVAL_MS, type TrainingData } from '../lib/model/train.ts';
+import { trainModel, YIELD_INTERVAL_MS } from '../lib/model/train.ts';
 import { PIXELS_PER_IMAGE } from '../lib/data/classes.ts';
+import type { LabeledImages } from '../lib/data/dataset.ts';
 import { loadIdx } from './fashion-mnist.ts';
 import { countFlag, currentLoad, describeMachine, summarise } from './harness.ts';
 
@@ -20,7 +21,7 @@ const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3'
 const rounds = countFlag(values.rounds, 'rounds');
 const all = await loadIdx('train');
 const count = values.limit ? Math.min(countFlag(values.limit, 'limit'), all.count) : all.count;
-const data: TrainingData = { images: all.images.subarray(0, count * PIXELS_PER_IMAGE), labels: all.labels.subarray(0, count), count };
+const data: LabeledImages = { images: all.images.subarray(0, count * PIXELS_PER_IMAGE), labels: all.labels.subarray(0, count), count };
 const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1 };
 
 async function epoch(yieldEveryMs: number): Promise<{ imagesPerSecond: number; step: string }> {

@@ -78,29 +78,54 @@ export interface WorkflowOptions {
 }
 
 export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTargets, options: WorkflowOptions): sfn.IChainable {
-  const failed = new sfn.Fail(scope, STATE_NAMES.failed, {
-    comment: 'The error and cause of the state that failed',
-    errorPath: sfn.JsonPath.stringAt('$.error.Error'),
-    causePath: sfn.JsonPath.stringAt('$.error.Cause'),
-  });
-  const guard = <T extends sfn.TaskStateBase>(task: T, retries: sfn.RetryProps[], catchFirst?: (task: T) => void): T => {
+  const kit = new TaskKit(scope);
+  const { validate, ingest, prepare } = validateAndIngest(kit, targets, options);
+  const { writeTrainEvent, trainOnFargate } = fargateTraining(kit, targets, options);
+  const trainOnLambda = lambdaTraining(kit, targets, options, writeTrainEvent);
+  const { evaluate, promote, done } = evaluateAndPromote(kit, targets, options);
+  const startTrainLoops = lambdaContinuation(kit, options, trainOnLambda, evaluate);
+  trainOnFargate.next(evaluate);
+  evaluate.next(promote).next(done);
+  const choose = runtimeChoice(scope, trainOnLambda, writeTrainEvent);
+  return validate.next(ingest).next(prepare).next(startTrainLoops).next(choose);
+}
+
+const transient = (errors: string[], interval: Duration): sfn.RetryProps => ({ errors, interval, backoffRate: 2, maxAttempts: 3 });
+
+/**
+ * Failure handling, shared by every task: the Failed state, and `guard`, which gives a task its
+ * retries, then its own catches, then Catch States.ALL -> Failed (error and cause in $.error).
+ */
+class TaskKit {
+  readonly failed: sfn.Fail;
+
+  constructor(readonly scope: Construct) {
+    this.failed = new sfn.Fail(scope, STATE_NAMES.failed, {
+      comment: 'The error and cause of the state that failed',
+      errorPath: sfn.JsonPath.stringAt('$.error.Error'),
+      causePath: sfn.JsonPath.stringAt('$.error.Cause'),
+    });
+  }
+
+  guard<T extends sfn.TaskStateBase>(task: T, retries: sfn.RetryProps[], catchFirst?: (task: T) => void): T {
     for (const retry of retries) task.addRetry(retry);
     catchFirst?.(task);
-    task.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    task.addCatch(this.failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     return task;
-  };
-  const transient = (errors: string[], interval: Duration): sfn.RetryProps => ({ errors, interval, backoffRate: 2, maxAttempts: 3 });
-  const lambdaTask = (
+  }
+
+  /** A guarded Lambda invocation whose state timeout is the function's plus one minute. */
+  lambdaTask(
     name: string,
     fn: lambda.IFunction,
     timeout: Duration,
     props: Partial<tasks.LambdaInvokeProps>,
     retries: sfn.RetryProps[] = [transient(LAMBDA_TRANSIENT_ERRORS, Duration.seconds(2))],
     catchFirst?: (task: tasks.LambdaInvoke) => void,
-  ): tasks.LambdaInvoke =>
-    guard(
+  ): tasks.LambdaInvoke {
+    return this.guard(
       withExactPolicies(
-        new tasks.LambdaInvoke(scope, name, {
+        new tasks.LambdaInvoke(this.scope, name, {
           lambdaFunction: fn,
           payloadResponseOnly: true,
           retryOnServiceExceptions: false,
@@ -114,9 +139,12 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
       retries,
       catchFirst,
     );
-  const t = options.timeouts;
+  }
+}
 
-  const validate = lambdaTask(STATE_NAMES.validate, targets.validate, t.validate, {
+/** ValidateInput -> Ingest -> PrepareTrainEvent: the plan, the dataset, and the TrainEvent both runtimes get. */
+function validateAndIngest(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions) {
+  const validate = kit.lambdaTask(STATE_NAMES.validate, targets.validate, options.timeouts.validate, {
     comment: 'Rejects bad input before any work; outputs the plan',
     payload: sfn.TaskInput.fromObject({
       input: sfn.JsonPath.entirePayload,
@@ -129,7 +157,7 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     resultPath: '$',
   });
 
-  const ingest = lambdaTask(STATE_NAMES.ingest, targets.ingest, t.ingest, {
+  const ingest = kit.lambdaTask(STATE_NAMES.ingest, targets.ingest, options.timeouts.ingest, {
     comment: 'Raw CSVs to validated shards under datasets/<datasetId>/',
     inputPath: '$.plan.ingest',
     resultSelector: {
@@ -143,7 +171,7 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     resultPath: '$.dataset',
   });
 
-  const prepare = new sfn.Pass(scope, STATE_NAMES.prepareTrainEvent, {
+  const prepare = new sfn.Pass(kit.scope, STATE_NAMES.prepareTrainEvent, {
     comment: 'The TrainEvent both training runtimes receive',
     parameters: {
       datasetPrefix: sfn.JsonPath.stringAt('$.dataset.datasetPrefix'),
@@ -152,11 +180,15 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     },
     resultPath: '$.trainEvent',
   });
+  return { validate, ingest, prepare };
+}
 
+/** WriteTrainEvent -> TrainOnFargate: the TrainEvent to S3, then the task, which answers with the task token. */
+function fargateTraining(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions) {
   // Same pattern as trainEventKey(runId): the key the Fargate entry reads (lib/workflow/layout.ts).
   const trainEventKeyOfThisRun = sfn.JsonPath.format(trainEventKey('{}'), sfn.JsonPath.stringAt('$.trainEvent.runId'));
-  const writeTrainEvent = guard(
-    new tasks.CallAwsService(scope, STATE_NAMES.writeTrainEvent, {
+  const writeTrainEvent = kit.guard(
+    new tasks.CallAwsService(kit.scope, STATE_NAMES.writeTrainEvent, {
       comment: 'The TrainEvent for the Fargate task, at runs/<runId>/train-event.json (container overrides are too small for it)',
       service: 's3',
       action: 'putObject',
@@ -175,9 +207,9 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
   );
 
   const { taskDefinition, cluster } = targets;
-  const trainOnFargate = guard(
+  const trainOnFargate = kit.guard(
     withExactPolicies(
-      new tasks.EcsRunTask(scope, STATE_NAMES.trainOnFargate, {
+      new tasks.EcsRunTask(kit.scope, STATE_NAMES.trainOnFargate, {
         comment: 'Same image on Fargate; the task answers with SendTaskSuccess/SendTaskFailure',
         integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         cluster,
@@ -228,17 +260,21 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     ],
   );
   writeTrainEvent.next(trainOnFargate);
+  return { writeTrainEvent, trainOnFargate };
+}
 
-  const fallBack = new sfn.Choice(scope, STATE_NAMES.fallBackToFargate, {
+/** TrainOnLambda, waiting out throttling; timing out goes to FallBackToFargate (WriteTrainEvent when trainOn was "auto"). */
+function lambdaTraining(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions, writeTrainEvent: sfn.IChainable): tasks.LambdaInvoke {
+  const fallBack = new sfn.Choice(kit.scope, STATE_NAMES.fallBackToFargate, {
     comment: 'Lambda training ran out of time: Fargate resumes from its last checkpoint if the runtime was picked automatically',
   })
     .when(sfn.Condition.stringEquals('$.plan.trainOn', 'auto'), writeTrainEvent)
-    .otherwise(failed);
+    .otherwise(kit.failed);
 
-  const trainOnLambda = lambdaTask(
+  return kit.lambdaTask(
     STATE_NAMES.trainOnLambda,
     targets.trainFunction,
-    t.train,
+    options.timeouts.train,
     {
       comment: 'Container Lambda, 10,240 MB, 15 minutes at most; answers status "continue" (checkpointed) or "complete"',
       inputPath: '$.trainEvent',
@@ -262,8 +298,11 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     ],
     (task) => task.addCatch(fallBack, { errors: LAMBDA_TIMEOUT_ERRORS, resultPath: '$.error' }),
   );
+}
 
-  const evaluate = lambdaTask(STATE_NAMES.evaluate, targets.evaluate, t.evaluate, {
+/** Evaluate -> Promote -> Done (not yet chained: the caller links them). */
+function evaluateAndPromote(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions) {
+  const evaluate = kit.lambdaTask(STATE_NAMES.evaluate, targets.evaluate, options.timeouts.evaluate, {
     comment: 'Test-set metrics and the report under runs/<runId>/report/',
     payload: sfn.TaskInput.fromObject({
       runId: sfn.JsonPath.stringAt('$.training.runId'),
@@ -273,7 +312,7 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     resultPath: '$.evaluation',
   });
 
-  const promote = lambdaTask(STATE_NAMES.promote, targets.promote, t.promote, {
+  const promote = kit.lambdaTask(STATE_NAMES.promote, targets.promote, options.timeouts.promote, {
     comment: 'Compare-and-swap of models/champions/<testSetId>.json: replaced only by a better model on the same test split',
     payload: sfn.TaskInput.fromObject({
       candidate: {
@@ -299,7 +338,17 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     resultPath: '$.promotion',
   });
 
-  const done = new sfn.Succeed(scope, STATE_NAMES.done);
+  const done = new sfn.Succeed(kit.scope, STATE_NAMES.done);
+  return { evaluate, promote, done };
+}
+
+/**
+ * The Lambda continuation loop: StartTrainLoops (count 0), then TrainOnLambda -> TrainingStatus,
+ * which on "continue" goes round through ContinueTraining (count + 1) up to maxTrainLoops times
+ * (then TooManyTrainLoops) and on "complete" to Evaluate. Returns StartTrainLoops.
+ */
+function lambdaContinuation(kit: TaskKit, options: WorkflowOptions, trainOnLambda: tasks.LambdaInvoke, evaluate: sfn.IChainable): sfn.Pass {
+  const { scope } = kit;
   const startTrainLoops = new sfn.Pass(scope, STATE_NAMES.startTrainLoops, {
     comment: 'How often TrainOnLambda answered "continue" (in the execution output)',
     result: sfn.Result.fromObject({ count: 0 }),
@@ -325,10 +374,12 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
     .when(continuing, continueTraining.next(trainOnLambda))
     .otherwise(evaluate);
   trainOnLambda.next(trainingStatus);
-  trainOnFargate.next(evaluate);
-  evaluate.next(promote).next(done);
+  return startTrainLoops;
+}
 
-  const choose = new sfn.Choice(scope, STATE_NAMES.chooseRuntime, {
+/** ChooseTrainingRuntime: trainOn "lambda" | "fargate" | "auto" (Fargate above the plan's Lambda limit). */
+function runtimeChoice(scope: Construct, trainOnLambda: sfn.IChainable, writeTrainEvent: sfn.IChainable): sfn.Choice {
+  return new sfn.Choice(scope, STATE_NAMES.chooseRuntime, {
     comment: 'trainOn "lambda" | "fargate" | "auto": Fargate when trainExamples > plan.lambdaMaxTrainExamples',
   })
     .when(sfn.Condition.stringEquals('$.plan.trainOn', 'lambda'), trainOnLambda)
@@ -338,8 +389,6 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
       writeTrainEvent,
     )
     .otherwise(trainOnLambda);
-
-  return validate.next(ingest).next(prepare).next(startTrainLoops).next(choose);
 }
 
 /**

@@ -6,7 +6,10 @@ import { DataValidationError } from '../errors.ts';
 import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.ts';
 import { decodeShard, type Split } from './shard.ts';
 
-/** A whole split in memory: `count` images of 28x28 bytes, row-major, and their labels. */
+/**
+ * `count` 28x28 grayscale images (row-major bytes, 0 = black, 255 = white) and their labels, in
+ * the same order: a whole split in memory, what trains, what a report shows.
+ */
 export interface LabeledImages {
   images: Uint8Array;
   labels: Uint8Array;

@@ -1,42 +1,28 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from '../data/classes.ts';
+import type { LabeledImages } from '../data/dataset.ts';
 import { CheckpointMismatchError, ConfigError } from '../errors.ts';
 import { parseTrainStep, TRAIN_STEP_ENV_VAR, type TrainStepChoice } from './choices.ts';
 import { initBackend, type BackendInfo, type TrainingStep } from './backend.ts';
-import { BatchBuffers } from './batches.ts';
 import { buildModel } from './build.ts';
 import type { BackendPreference, TrainConfig } from './config.ts';
 import { CooperativeLoop } from './cooperative.ts';
+import { EagerEpochs } from './eager-step.ts';
+import type { EpochRunner } from './epoch-runner.ts';
 import type { EpochLog } from './history.ts';
-import { GRAPH_PREDICT_BATCH, GraphTrainer } from './graph/graph-trainer.ts';
+import { GraphEpochs } from './graph/graph-epochs.ts';
+import { GraphTrainer } from './graph/graph-trainer.ts';
 import { nativeBinding } from './graph/session.ts';
 import { graphSupports } from './layers/index.ts';
-import { evaluateLossAccuracy, predict, PREDICT_BATCH_SIZE } from './predict.ts';
 import { progressWanted, publishProgress } from './progress-channel.ts';
-import { seededRandom, shuffleInPlace } from './shuffle.ts';
+import { seededRandom, shuffleInPlace, type SeededRandom } from './shuffle.ts';
 import {
   assertCheckpointMatches,
   type CheckpointIdentity,
-  type CheckpointOptimizer,
   type TrainingCheckpoint,
   type TrainingPosition,
 } from './checkpoint/checkpoint.ts';
-import {
-  checkMoments,
-  dropoutLayers,
-  readEagerOptimizer,
-  readModelWeights,
-  restoreDropoutCalls,
-  restoreEagerOptimizer,
-  restoreModelWeights,
-} from './checkpoint/model-state.ts';
-
-export interface TrainingData {
-  /** count x 784 raw pixels, 0..255. */
-  images: Uint8Array;
-  labels: Uint8Array;
-  count: number;
-}
+import { dropoutLayers, readModelWeights, restoreDropoutCalls, restoreModelWeights } from './checkpoint/model-state.ts';
 
 /** How training runs and what it reports to: none of these change the trained model. */
 export interface TrainHooks {
@@ -121,8 +107,8 @@ export { TrainingAbortedError, YIELD_INTERVAL_MS } from './cooperative.ts';
  * shuffled every epoch from `config.seed`. Pixels are scaled and labels one-hot encoded batch
  * by batch. The caller owns (and must dispose) the returned model.
  *
- * On native TensorFlow the step runs as one TensorFlow graph per batch (see GraphEpochs),
- * elsewhere as tfjs ops (EagerEpochs); both compute the same step from the same start.
+ * On native TensorFlow the step runs as one TensorFlow graph per batch (GraphEpochs,
+ * lib/model/graph), elsewhere as tfjs ops (EagerEpochs, lib/model/eager-step.ts); both compute the same step from the same start.
  *
  * Either way it yields to the event loop every YIELD_INTERVAL_MS of work and stops when
  * `hooks.signal` fires (TrainingAbortedError). Progress also goes to TRAINING_PROGRESS_CHANNEL
@@ -132,12 +118,9 @@ export { TrainingAbortedError, YIELD_INTERVAL_MS } from './cooperative.ts';
  * continues from exactly: the same weights, bit for bit, and the same history as a run never
  * interrupted (same backend and step).
  */
-export async function trainModel(data: TrainingData, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function trainModel(data: LabeledImages, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   checkData(data);
-  if (hooks.pauseWhen !== undefined && hooks.checkpointing === undefined) throw new TypeError('pauseWhen needs checkpointing: a pause keeps its place in a checkpoint');
-  if (hooks.checkpointing !== undefined && !(hooks.checkpointing.everyMs > 0)) {
-    throw new RangeError(`checkpointing.everyMs must be a number of milliseconds > 0, got ${hooks.checkpointing.everyMs}`);
-  }
+  checkHooks(hooks);
   // Training is synchronous work: without these yields no timer (heartbeat, deadline) and no
   // signal handler of the process would run until it ends.
   const loop = new CooperativeLoop(hooks.signal, hooks.yieldEveryMs);
@@ -146,161 +129,293 @@ export async function trainModel(data: TrainingData, config: TrainConfig, hooks:
   if (resume !== undefined) checkResumable(resume, config, data.count, hooks.checkpointing?.identity);
   const trainStep = parseTrainStep(hooks.trainStep, 'trainStep');
   const backend = await initBackend(hooks.backend ?? config.backend, { warn: hooks.warn });
-  const trainExamples = Math.floor(data.count * (1 - config.validationSplit));
-  const validationExamples = data.count - trainExamples;
-  if (trainExamples < 1) {
-    throw new ConfigError(`validationSplit ${config.validationSplit} leaves no training examples out of ${data.count}`);
-  }
+  const plan = planEpochs(data.count, config);
 
   const started = performance.now();
   const model = buildModel(config.model, config);
   let runner: EpochRunner | undefined;
   const saves = new PendingSave();
   try {
-    const batchSize = Math.min(config.batchSize, trainExamples);
-    const batches = Math.ceil(trainExamples / config.batchSize);
-    const { epochs } = config;
-    const at = (epoch: number, batch: number): TrainingPosition => ({ epoch, batch, epochs, batches });
-    const result = (status: TrainResult['status'], position: TrainingPosition, trainingStep: TrainingStep): TrainResult => ({
-      model,
-      history,
-      backend: { ...backend, trainingStep },
-      seconds: (performance.now() - started) / 1000,
-      imagesPerSecond: stepSeconds > 0 ? trainedExamples / stepSeconds : 0,
-      trainExamples,
-      validationExamples,
-      status,
-      position,
-    });
-    const history: EpochLog[] = resume?.history.map((log) => ({ ...log })) ?? [];
-    let stepSeconds = 0;
-    let trainedExamples = 0;
     if (resume !== undefined) {
-      restoreModelWeights(model, resume.weights);
-      restoreDropoutCalls(model, resume.dropoutCalls);
-      if (resume.position.epoch > epochs) return result('complete', at(epochs + 1, 0), resume.trainingStep);
+      restoreModel(model, resume);
+      if (resume.position.epoch > plan.epochs) return trainResult(model, backend, plan, started, alreadyTrained(resume, plan));
     }
-
-    runner = await createRunner(backend, model, config, data, batchSize, { trainStep, warn: hooks.warn });
-    const order = resume?.order.slice() ?? Uint32Array.from({ length: trainExamples }, (_, i) => i);
-    const random = seededRandom(resume?.shuffleState ?? config.seed);
-    let steps = resume?.optimizer.iterations ?? 0;
-    if (resume !== undefined) runner.restore(resume.optimizer, resume.epochTotals);
-    const dropouts = dropoutLayers(model);
-    const timings = { msPerBatch: resume?.timings.msPerBatch ?? 0, msLastValidation: resume?.timings.msLastValidation ?? 0, msLastCheckpoint: 0 };
-    let msInSteps = 0;
-    let stepsThisCall = 0;
-    let lastCheckpoint = performance.now();
-
-    const activeRunner = runner;
-    const capture = (position: TrainingPosition): TrainingCheckpoint => {
-      const state = activeRunner.capture(steps);
-      return {
-        identity: hooks.checkpointing!.identity,
-        config,
-        position,
-        history: history.map((log) => ({ ...log })),
-        examples: data.count,
-        trainingStep: activeRunner.kind,
-        weights: readModelWeights(model, state.trainableWeights, state.nonTrainableWeights),
-        optimizer: state.optimizer,
-        order: order.slice(),
-        shuffleState: random.state,
-        dropoutCalls: dropouts.map((layer) => layer.callCount),
-        epochTotals: state.totals,
-        timings: { msPerBatch: timings.msPerBatch, msLastValidation: timings.msLastValidation },
-      };
-    };
-    /** Starts a checkpoint's save (after the pending one, if any); resolves when it has started. */
-    const checkpoint = async (position: TrainingPosition): Promise<void> => {
-      await saves.settled();
-      saves.throwIfFailed();
-      const begun = performance.now();
-      lastCheckpoint = begun;
-      saves.start(hooks.checkpointing!.save(capture(position)), () => (timings.msLastCheckpoint = performance.now() - begun));
-    };
-    /** Between batches: pause (checkpoint, then stop) or take a timed checkpoint. True to pause. */
-    const between = async (position: TrainingPosition): Promise<boolean> => {
-      saves.throwIfFailed();
-      if (hooks.checkpointing === undefined) return false;
-      if (hooks.pauseWhen?.({ position, ...timings })) {
-        await checkpoint(position);
-        await saves.settled();
-        saves.throwIfFailed();
-        return true;
-      }
-      if (position.batch < batches && !saves.pending && performance.now() - lastCheckpoint >= hooks.checkpointing.everyMs) await checkpoint(position);
-      return false;
-    };
-    const pause = async (position: TrainingPosition) => {
-      activeRunner.finish();
-      return result('paused', position, activeRunner.kind);
-    };
-
-    const first = resume?.position ?? at(1, 0);
-    for (let epoch = first.epoch; epoch <= epochs; epoch++) {
-      const epochStarted = performance.now();
-      const firstBatch = epoch === first.epoch ? first.batch : 0;
-      hooks.onEpochBegin?.(epoch, epochs, batches);
-      publishProgress({ kind: 'epochBegin', epoch, epochs, batches });
-      // A checkpoint at batch 0 holds the order before this epoch's shuffle.
-      if (firstBatch === 0) shuffleInPlace(order, random);
-      let lastProgress = performance.now();
-      for (let batch = firstBatch; batch < batches; batch++) {
-        await loop.checkpoint();
-        if (batch > firstBatch && (await between(at(epoch, batch)))) return await pause(at(epoch, batch));
-        const from = batch * config.batchSize;
-        const to = Math.min(from + config.batchSize, trainExamples);
-        const stepStarted = performance.now();
-        runner.step(order, from, to);
-        const now = performance.now();
-        msInSteps += now - stepStarted;
-        timings.msPerBatch = msInSteps / ++stepsThisCall;
-        steps++;
-        trainedExamples += to - from;
-        // Reading the running means back costs a sync: only when someone shows them.
-        if ((hooks.onBatchEnd || progressWanted()) && (now - lastProgress >= PROGRESS_INTERVAL_MS || batch === batches - 1)) {
-          const means = runner.means();
-          hooks.onBatchEnd?.(epoch, batch + 1, batches, means);
-          publishProgress({ kind: 'batchEnd', epoch, batch: batch + 1, batches, ...means });
-          lastProgress = now;
-        }
-      }
-      if (firstBatch < batches && (await between(at(epoch, batches)))) return await pause(at(epoch, batches));
-      const trained = runner.endEpoch();
-      stepSeconds += (performance.now() - epochStarted) / 1000;
-
-      const log: EpochLog = { epoch, loss: trained.loss, accuracy: trained.accuracy, seconds: 0 };
-      if (validationExamples > 0) {
-        const validationStarted = performance.now();
-        const validation = await runner.validate(trainExamples, loop);
-        timings.msLastValidation = performance.now() - validationStarted;
-        log.val_loss = validation.loss;
-        log.val_accuracy = validation.accuracy;
-      }
-      log.seconds = (performance.now() - epochStarted) / 1000;
-      history.push(log);
-      hooks.onEpochEnd?.(log);
-      publishProgress({ kind: 'epochEnd', log });
-      if (hooks.checkpointing !== undefined) {
-        await checkpoint(at(epoch + 1, 0));
-        if (epoch < epochs && hooks.pauseWhen?.({ position: at(epoch + 1, 0), ...timings })) {
-          await saves.settled();
-          saves.throwIfFailed();
-          return await pause(at(epoch + 1, 0));
-        }
-      }
-    }
-    await saves.settled();
-    saves.throwIfFailed();
-    runner.finish();
-    return result('complete', at(epochs + 1, 0), runner.kind);
+    runner = await createRunner(backend, model, config, data, plan.largestBatch, { trainStep, warn: hooks.warn });
+    const ending = await new EpochLoop(runner, { model, data, config, hooks, plan, loop, saves }, resume).run();
+    return trainResult(model, backend, plan, started, ending);
   } catch (error) {
     await saves.settled();
     model.dispose();
     throw error;
   } finally {
     runner?.dispose();
+  }
+}
+
+function checkHooks(hooks: TrainHooks): void {
+  if (hooks.pauseWhen !== undefined && hooks.checkpointing === undefined) throw new TypeError('pauseWhen needs checkpointing: a pause keeps its place in a checkpoint');
+  if (hooks.checkpointing !== undefined && !(hooks.checkpointing.everyMs > 0)) {
+    throw new RangeError(`checkpointing.everyMs must be a number of milliseconds > 0, got ${hooks.checkpointing.everyMs}`);
+  }
+}
+
+/** The shape of a run: how many epochs, batches per epoch, and which examples train and validate. */
+interface EpochPlan {
+  epochs: number;
+  batches: number;
+  /** config.batchSize: the last batch of an epoch may be smaller. */
+  batchSize: number;
+  /** The largest batch a step sees (a batch size above the training examples: all of them). */
+  largestBatch: number;
+  /** Examples 0… trainExamples - 1 train; the rest validate. */
+  trainExamples: number;
+  validationExamples: number;
+}
+
+/** Validation is the last `validationSplit` of the examples, as Keras takes it (before shuffling). */
+function planEpochs(count: number, config: TrainConfig): EpochPlan {
+  const trainExamples = Math.floor(count * (1 - config.validationSplit));
+  if (trainExamples < 1) {
+    throw new ConfigError(`validationSplit ${config.validationSplit} leaves no training examples out of ${count}`);
+  }
+  return {
+    epochs: config.epochs,
+    batches: Math.ceil(trainExamples / config.batchSize),
+    batchSize: config.batchSize,
+    largestBatch: Math.min(config.batchSize, trainExamples),
+    trainExamples,
+    validationExamples: count - trainExamples,
+  };
+}
+
+function positionAt(plan: EpochPlan, epoch: number, batch: number): TrainingPosition {
+  return { epoch, batch, epochs: plan.epochs, batches: plan.batches };
+}
+
+/** Puts a checkpoint's weights and dropout call counts into the freshly built model. */
+function restoreModel(model: tf.LayersModel, resume: TrainingCheckpoint): void {
+  restoreModelWeights(model, resume.weights);
+  restoreDropoutCalls(model, resume.dropoutCalls);
+}
+
+/** How a call ended: where, and what it did on the way (the result's figures). */
+interface Ending {
+  status: TrainResult['status'];
+  position: TrainingPosition;
+  trainingStep: TrainingStep;
+  history: EpochLog[];
+  /** Seconds of training epochs in this call (validation excluded) and the examples they trained on. */
+  stepSeconds: number;
+  trainedExamples: number;
+}
+
+/** A checkpoint taken after the last epoch: nothing left to train. */
+function alreadyTrained(resume: TrainingCheckpoint, plan: EpochPlan): Ending {
+  const history = resume.history.map((log) => ({ ...log }));
+  return { status: 'complete', position: positionAt(plan, plan.epochs + 1, 0), trainingStep: resume.trainingStep, history, stepSeconds: 0, trainedExamples: 0 };
+}
+
+function trainResult(model: tf.LayersModel, backend: BackendInfo, plan: EpochPlan, started: number, ending: Ending): TrainResult {
+  return {
+    model,
+    history: ending.history,
+    backend: { ...backend, trainingStep: ending.trainingStep },
+    seconds: (performance.now() - started) / 1000,
+    imagesPerSecond: ending.stepSeconds > 0 ? ending.trainedExamples / ending.stepSeconds : 0,
+    trainExamples: plan.trainExamples,
+    validationExamples: plan.validationExamples,
+    status: ending.status,
+    position: ending.position,
+  };
+}
+
+interface LoopContext {
+  model: tf.LayersModel;
+  data: LabeledImages;
+  config: TrainConfig;
+  hooks: TrainHooks;
+  plan: EpochPlan;
+  loop: CooperativeLoop;
+  saves: PendingSave;
+}
+
+/**
+ * One call's way through the epochs: steps, progress, validation, and the checkpoints and pauses
+ * the hooks ask for. Starts where `resume` left off (the model already holds its weights), else
+ * at epoch 1.
+ */
+class EpochLoop {
+  private readonly history: EpochLog[];
+  private readonly order: Uint32Array;
+  private readonly random: SeededRandom;
+  private readonly dropouts: ReturnType<typeof dropoutLayers>;
+  private readonly timings: Omit<PauseProgress, 'position'>;
+  private readonly first: TrainingPosition;
+  /** Optimiser steps taken so far, earlier calls included. */
+  private steps: number;
+  private stepSeconds = 0;
+  private trainedExamples = 0;
+  private msInSteps = 0;
+  private stepsThisCall = 0;
+  private lastCheckpoint: number;
+
+  constructor(
+    private readonly runner: EpochRunner,
+    private readonly context: LoopContext,
+    resume: TrainingCheckpoint | undefined,
+  ) {
+    this.history = resume?.history.map((log) => ({ ...log })) ?? [];
+    this.order = resume?.order.slice() ?? Uint32Array.from({ length: context.plan.trainExamples }, (_, i) => i);
+    this.random = seededRandom(resume?.shuffleState ?? context.config.seed);
+    this.steps = resume?.optimizer.iterations ?? 0;
+    if (resume !== undefined) runner.restore(resume.optimizer, resume.epochTotals);
+    this.dropouts = dropoutLayers(context.model);
+    this.timings = { msPerBatch: resume?.timings.msPerBatch ?? 0, msLastValidation: resume?.timings.msLastValidation ?? 0, msLastCheckpoint: 0 };
+    this.first = resume?.position ?? this.at(1, 0);
+    this.lastCheckpoint = performance.now();
+  }
+
+  async run(): Promise<Ending> {
+    const { plan, saves } = this.context;
+    for (let epoch = this.first.epoch; epoch <= plan.epochs; epoch++) {
+      const pausedAt = await this.epoch(epoch, epoch === this.first.epoch ? this.first.batch : 0);
+      if (pausedAt !== undefined) {
+        this.runner.finish();
+        return this.ending('paused', pausedAt);
+      }
+    }
+    await saves.settled();
+    saves.throwIfFailed();
+    this.runner.finish();
+    return this.ending('complete', this.at(plan.epochs + 1, 0));
+  }
+
+  /** Trains epoch `epoch` from batch `firstBatch`, validates, checkpoints. Returns where to pause, if a pause was asked for. */
+  private async epoch(epoch: number, firstBatch: number): Promise<TrainingPosition | undefined> {
+    const { hooks, plan, saves } = this.context;
+    const epochStarted = performance.now();
+    hooks.onEpochBegin?.(epoch, plan.epochs, plan.batches);
+    publishProgress({ kind: 'epochBegin', epoch, epochs: plan.epochs, batches: plan.batches });
+    // A checkpoint at batch 0 holds the order before this epoch's shuffle.
+    if (firstBatch === 0) shuffleInPlace(this.order, this.random);
+    const pausedAt = await this.trainBatches(epoch, firstBatch);
+    if (pausedAt !== undefined) return pausedAt;
+    const trained = this.runner.endEpoch();
+    this.stepSeconds += (performance.now() - epochStarted) / 1000;
+    await this.logEpoch({ epoch, loss: trained.loss, accuracy: trained.accuracy, seconds: 0 }, epochStarted);
+    if (hooks.checkpointing === undefined) return undefined;
+    const next = this.at(epoch + 1, 0);
+    await this.checkpoint(next);
+    if (epoch < plan.epochs && hooks.pauseWhen?.({ position: next, ...this.timings })) {
+      await saves.settled();
+      saves.throwIfFailed();
+      return next;
+    }
+    return undefined;
+  }
+
+  /** The epoch's batches from `firstBatch` on. Returns where to pause, if a pause was asked for between two of them or after the last. */
+  private async trainBatches(epoch: number, firstBatch: number): Promise<TrainingPosition | undefined> {
+    const { hooks, plan, loop } = this.context;
+    let lastProgress = performance.now();
+    for (let batch = firstBatch; batch < plan.batches; batch++) {
+      await loop.checkpoint();
+      if (batch > firstBatch && (await this.between(this.at(epoch, batch)))) return this.at(epoch, batch);
+      const now = this.step(batch);
+      // Reading the running means back costs a sync: only when someone shows them.
+      if ((hooks.onBatchEnd || progressWanted()) && (now - lastProgress >= PROGRESS_INTERVAL_MS || batch === plan.batches - 1)) {
+        const means = this.runner.means();
+        hooks.onBatchEnd?.(epoch, batch + 1, plan.batches, means);
+        publishProgress({ kind: 'batchEnd', epoch, batch: batch + 1, batches: plan.batches, ...means });
+        lastProgress = now;
+      }
+    }
+    if (firstBatch < plan.batches && (await this.between(this.at(epoch, plan.batches)))) return this.at(epoch, plan.batches);
+    return undefined;
+  }
+
+  /** Trains the epoch's batch `batch`; returns the time it ended (performance.now()). */
+  private step(batch: number): number {
+    const { batchSize, trainExamples } = this.context.plan;
+    const from = batch * batchSize;
+    const to = Math.min(from + batchSize, trainExamples);
+    const stepStarted = performance.now();
+    this.runner.step(this.order, from, to);
+    const now = performance.now();
+    this.msInSteps += now - stepStarted;
+    this.timings.msPerBatch = this.msInSteps / ++this.stepsThisCall;
+    this.steps++;
+    this.trainedExamples += to - from;
+    return now;
+  }
+
+  /** Validates (with a validation split), then records and reports the epoch's log. */
+  private async logEpoch(log: EpochLog, epochStarted: number): Promise<void> {
+    const { hooks, plan, loop } = this.context;
+    if (plan.validationExamples > 0) {
+      const validationStarted = performance.now();
+      const validation = await this.runner.validate(plan.trainExamples, loop);
+      this.timings.msLastValidation = performance.now() - validationStarted;
+      log.val_loss = validation.loss;
+      log.val_accuracy = validation.accuracy;
+    }
+    log.seconds = (performance.now() - epochStarted) / 1000;
+    this.history.push(log);
+    hooks.onEpochEnd?.(log);
+    publishProgress({ kind: 'epochEnd', log });
+  }
+
+  /** Between batches: pause (checkpoint, then stop) or take a timed checkpoint. True to pause. */
+  private async between(position: TrainingPosition): Promise<boolean> {
+    const { hooks, plan, saves } = this.context;
+    saves.throwIfFailed();
+    if (hooks.checkpointing === undefined) return false;
+    if (hooks.pauseWhen?.({ position, ...this.timings })) {
+      await this.checkpoint(position);
+      await saves.settled();
+      saves.throwIfFailed();
+      return true;
+    }
+    if (position.batch < plan.batches && !saves.pending && performance.now() - this.lastCheckpoint >= hooks.checkpointing.everyMs) await this.checkpoint(position);
+    return false;
+  }
+
+  /** Starts a checkpoint's save (after the pending one, if any); resolves when it has started. */
+  private async checkpoint(position: TrainingPosition): Promise<void> {
+    const { hooks, saves } = this.context;
+    await saves.settled();
+    saves.throwIfFailed();
+    const begun = performance.now();
+    this.lastCheckpoint = begun;
+    saves.start(hooks.checkpointing!.save(this.capture(position)), () => (this.timings.msLastCheckpoint = performance.now() - begun));
+  }
+
+  private capture(position: TrainingPosition): TrainingCheckpoint {
+    const { hooks, config, data, model } = this.context;
+    const state = this.runner.capture(this.steps);
+    return {
+      identity: hooks.checkpointing!.identity,
+      config,
+      position,
+      history: this.history.map((log) => ({ ...log })),
+      examples: data.count,
+      trainingStep: this.runner.kind,
+      weights: readModelWeights(model, state.trainableWeights, state.nonTrainableWeights),
+      optimizer: state.optimizer,
+      order: this.order.slice(),
+      shuffleState: this.random.state,
+      dropoutCalls: this.dropouts.map((layer) => layer.callCount),
+      epochTotals: state.totals,
+      timings: { msPerBatch: this.timings.msPerBatch, msLastValidation: this.timings.msLastValidation },
+    };
+  }
+
+  private at(epoch: number, batch: number): TrainingPosition {
+    return positionAt(this.context.plan, epoch, batch);
+  }
+
+  private ending(status: Ending['status'], position: TrainingPosition): Ending {
+    return { status, position, trainingStep: this.runner.kind, history: this.history, stepSeconds: this.stepSeconds, trainedExamples: this.trainedExamples };
   }
 }
 
@@ -347,44 +462,18 @@ function checkResumable(checkpoint: TrainingCheckpoint, config: TrainConfig, cou
   }
 }
 
-/** An epoch loop's view of a training step, whichever way it runs. */
-interface EpochRunner {
-  readonly kind: TrainingStep;
-  /** Trains on examples `order[from]`…`order[to - 1]`. */
-  step(order: Uint32Array, from: number, to: number): void;
-  /** The epoch's running mean loss and accuracy so far. */
-  means(): { loss: number; accuracy: number };
-  /** The epoch's means; the next step starts a new epoch. */
-  endEpoch(): { loss: number; accuracy: number };
-  /** Loss and accuracy of the current weights on examples `from`… to the end, passing `loop`'s checkpoint between chunks. */
-  validate(from: number, loop: CooperativeLoop): Promise<{ loss: number; accuracy: number }>;
-  /** Leaves the trained weights in the model. */
-  finish(): void;
-  /** Copies of the state a checkpoint needs that lives in the runner, `steps` being the optimiser steps taken so far. */
-  capture(steps: number): RunnerState;
-  /** Continues from a checkpoint's optimiser state and epoch totals (the model already holds its weights). */
-  restore(optimizer: CheckpointOptimizer, totals: EpochTotals): void;
-  dispose(): void;
-}
-
-type EpochTotals = TrainingCheckpoint['epochTotals'];
-
-interface RunnerState {
-  /** In model.trainableWeights order. */
-  trainableWeights: Float32Array[];
-  /** In model.nonTrainableWeights order, where the runner holds them (the graph's moving statistics); else the model's are current. */
-  nonTrainableWeights?: Float32Array[];
-  optimizer: CheckpointOptimizer;
-  totals: EpochTotals;
-}
-
 let warnedAboutGraph = false;
 
+/**
+ * Which step trains (see TrainHooks.trainStep): the graph where the backend is native TensorFlow
+ * and every layer has a graph part, else the eager step. A graph that fails to load falls back
+ * to the eager step with a warning, unless the graph step was asked for.
+ */
 async function createRunner(
   backend: BackendInfo,
   model: tf.LayersModel,
   config: TrainConfig,
-  data: TrainingData,
+  data: LabeledImages,
   batchSize: number,
   options: { trainStep: TrainStepChoice; warn?(message: string): void },
 ): Promise<EpochRunner> {
@@ -409,246 +498,7 @@ async function createRunner(
   return new EagerEpochs(model, data, batchSize);
 }
 
-/** The step as one TensorFlow graph run per batch; metrics come back as numbers with the step. */
-class GraphEpochs implements EpochRunner {
-  readonly kind = 'graph';
-  private lossSum = 0;
-  private correct = 0;
-  private examples = 0;
-
-  constructor(
-    private readonly trainer: GraphTrainer,
-    private readonly data: TrainingData,
-  ) {}
-
-  step(order: Uint32Array, from: number, to: number): void {
-    const { loss, correct } = this.trainer.step(order, from, to);
-    this.lossSum += loss * (to - from);
-    this.correct += correct;
-    this.examples += to - from;
-  }
-
-  means(): { loss: number; accuracy: number } {
-    return { loss: this.lossSum / this.examples, accuracy: this.correct / this.examples };
-  }
-
-  endEpoch(): { loss: number; accuracy: number } {
-    const means = this.means();
-    this.lossSum = this.correct = this.examples = 0;
-    return means;
-  }
-
-  async validate(from: number, loop: CooperativeLoop): Promise<{ loss: number; accuracy: number }> {
-    const { count } = this.data;
-    const probabilities = new Float32Array((count - from) * NUM_CLASSES);
-    for (let start = from; start < count; start += GRAPH_PREDICT_BATCH) {
-      await loop.checkpoint();
-      probabilities.set(this.trainer.predictRange(start, Math.min(start + GRAPH_PREDICT_BATCH, count)), (start - from) * NUM_CLASSES);
-    }
-    return evaluateLossAccuracy(probabilities, this.data.labels.subarray(from, count));
-  }
-
-  finish(): void {
-    this.trainer.copyWeightsToModel();
-  }
-
-  capture(steps: number): RunnerState {
-    const { weights, state, adam } = this.trainer.readState();
-    return {
-      trainableWeights: weights,
-      nonTrainableWeights: state,
-      optimizer: { iterations: steps, ...adam },
-      totals: { lossSum: this.lossSum, correct: this.correct, examples: this.examples },
-    };
-  }
-
-  restore(optimizer: CheckpointOptimizer, totals: EpochTotals): void {
-    checkMoments(this.trainer.model.trainableWeights.map((w) => [...w.shape] as number[]), optimizer);
-    this.trainer.restoreAdamState(optimizer);
-    ({ lossSum: this.lossSum, correct: this.correct, examples: this.examples } = totals);
-  }
-
-  dispose(): void {
-    this.trainer.dispose();
-  }
-}
-
-/** The step as tfjs ops (layers API, optimizer.minimize); metrics summed on the backend. */
-class EagerEpochs implements EpochRunner {
-  readonly kind = 'eager';
-  private readonly stepper: TrainStepper;
-  private totals = new RunningTotals();
-
-  constructor(
-    private readonly model: tf.LayersModel,
-    private readonly data: TrainingData,
-    batchSize: number,
-  ) {
-    this.stepper = new TrainStepper(model, batchSize);
-  }
-
-  step(order: Uint32Array, from: number, to: number): void {
-    this.totals.add(this.stepper.step(this.data, order, from, to), to - from);
-  }
-
-  means(): { loss: number; accuracy: number } {
-    return this.totals.read();
-  }
-
-  endEpoch(): { loss: number; accuracy: number } {
-    const means = this.totals.readAndDispose();
-    this.totals = new RunningTotals();
-    return means;
-  }
-
-  validate(from: number, loop: CooperativeLoop): Promise<{ loss: number; accuracy: number }> {
-    return validate(this.model, this.data, from, loop);
-  }
-
-  finish(): void {}
-
-  capture(steps: number): RunnerState {
-    const trainableWeights = this.model.trainableWeights.map((w) => (w.read().dataSync() as Float32Array).slice());
-    return { trainableWeights, optimizer: readEagerOptimizer(this.model, steps), totals: this.totals.sums() };
-  }
-
-  restore(optimizer: CheckpointOptimizer, totals: EpochTotals): void {
-    restoreEagerOptimizer(this.model, optimizer);
-    this.totals.dispose();
-    this.totals = new RunningTotals(totals);
-  }
-
-  dispose(): void {
-    this.totals.dispose();
-  }
-}
-
-/**
- * One optimiser step per call, as Keras' `train_on_batch`: forward pass in training mode
- * (dropout on), Keras-style cross-entropy, Adam update of the trainable weights.
- */
-export class TrainStepper {
-  private readonly buffers: BatchBuffers;
-  private readonly optimizer: tf.Optimizer;
-  private readonly variables: tf.Variable[];
-
-  constructor(
-    private readonly model: tf.LayersModel,
-    batchSize: number,
-  ) {
-    this.buffers = new BatchBuffers(batchSize);
-    this.optimizer = model.optimizer;
-    this.variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
-  }
-
-  /** Trains on examples `order[from]`…`order[to - 1]`; returns the batch's mean loss and its count of correct predictions. */
-  step(data: TrainingData, order: ArrayLike<number>, from: number, to: number): { loss: tf.Scalar; correct: tf.Scalar } {
-    const images = this.buffers.imagesAt(data.images, order, from, to);
-    const targets = this.buffers.oneHotAt(data.labels, order, from, to);
-    try {
-      let correct: tf.Scalar | undefined;
-      const loss = this.optimizer.minimize(
-        () => {
-          const objective = this.objective(images, targets);
-          correct = tf.keep(objective.correct);
-          return objective.loss;
-        },
-        true,
-        this.variables,
-      ) as tf.Scalar;
-      return { loss, correct: correct! };
-    } finally {
-      tf.dispose([images, targets]);
-    }
-  }
-
-  /**
-   * For tests and diagnostics: the gradients `step` would apply on these examples, in weight
-   * order, without applying them (a dropout mask is used up, as by a step).
-   */
-  gradients(data: TrainingData, order: ArrayLike<number>, from: number, to: number): Float32Array[] {
-    const images = this.buffers.imagesAt(data.images, order, from, to);
-    const targets = this.buffers.oneHotAt(data.labels, order, from, to);
-    try {
-      const { value, grads } = tf.variableGrads(() => this.objective(images, targets).loss, this.variables);
-      const names = this.variables.map((variable) => variable.name);
-      const values = names.map((name) => grads[name].dataSync() as Float32Array);
-      tf.dispose([value, ...Object.values(grads)]);
-      return values;
-    } finally {
-      tf.dispose([images, targets]);
-    }
-  }
-
-  /** Forward pass in training mode (dropout on), Keras-style cross-entropy, accuracy. */
-  private objective(images: tf.Tensor4D, targets: tf.Tensor2D): { loss: tf.Scalar; correct: tf.Scalar } {
-    const probabilities = this.model.apply(images, { training: true }) as tf.Tensor2D;
-    const correct = tf.sum(tf.metrics.categoricalAccuracy(targets, probabilities)) as tf.Scalar;
-    return { loss: tf.mean(tf.metrics.categoricalCrossentropy(targets, probabilities)) as tf.Scalar, correct };
-  }
-}
-
-/** Sums kept on the backend, so a batch costs no read-back unless progress is wanted. */
-class RunningTotals {
-  private lossSum: tf.Scalar;
-  private correct: tf.Scalar;
-  private examples: number;
-
-  /** `from`: sums to continue from (float32 values, as `sums` reads them), else zeros. */
-  constructor(from: EpochTotals = { lossSum: 0, correct: 0, examples: 0 }) {
-    this.lossSum = tf.scalar(from.lossSum, 'float32');
-    this.correct = tf.scalar(from.correct, 'float32');
-    this.examples = from.examples;
-  }
-
-  /** The float32 sums as they stand (a sync). */
-  sums(): EpochTotals {
-    return { lossSum: this.lossSum.dataSync()[0], correct: this.correct.dataSync()[0], examples: this.examples };
-  }
-
-  add(batch: { loss: tf.Scalar; correct: tf.Scalar }, examples: number): void {
-    const lossSum = tf.tidy(() => tf.add(this.lossSum, tf.mul(batch.loss, examples)) as tf.Scalar);
-    const correct = tf.add(this.correct, batch.correct) as tf.Scalar;
-    tf.dispose([this.lossSum, this.correct, batch.loss, batch.correct]);
-    this.lossSum = lossSum;
-    this.correct = correct;
-    this.examples += examples;
-  }
-
-  read(): { loss: number; accuracy: number } {
-    return { loss: this.lossSum.dataSync()[0] / this.examples, accuracy: this.correct.dataSync()[0] / this.examples };
-  }
-
-  readAndDispose(): { loss: number; accuracy: number } {
-    const means = this.read();
-    this.dispose();
-    return means;
-  }
-
-  dispose(): void {
-    tf.dispose([this.lossSum, this.correct]);
-  }
-}
-
-/** Predicts in chunks of one predict batch, so the loop's checkpoint runs between them. */
-async function validate(
-  model: tf.LayersModel,
-  data: TrainingData,
-  from: number,
-  loop: CooperativeLoop,
-): Promise<{ loss: number; accuracy: number }> {
-  const probabilities = new Float32Array((data.count - from) * NUM_CLASSES);
-  for (let start = from; start < data.count; start += PREDICT_BATCH_SIZE) {
-    await loop.checkpoint();
-    const end = Math.min(start + PREDICT_BATCH_SIZE, data.count);
-    const images = data.images.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE);
-    const chunk = await predict(model, { images, count: end - start });
-    probabilities.set(chunk.probabilities, (start - from) * NUM_CLASSES);
-  }
-  return evaluateLossAccuracy(probabilities, data.labels.subarray(from, data.count));
-}
-
-function checkData(data: TrainingData): void {
+function checkData(data: LabeledImages): void {
   if (!Number.isInteger(data.count) || data.count < 1) throw new RangeError(`need at least one example, got count ${data.count}`);
   if (data.images.length !== data.count * PIXELS_PER_IMAGE) {
     throw new RangeError(`expected ${data.count * PIXELS_PER_IMAGE} pixels for ${data.count} images, got ${data.images.length}`);

@@ -7,7 +7,7 @@ import { renderMisclassifiedGridPng } from './charts/misclassified-grid.ts';
 import { renderSampleGridPng } from './charts/sample-grid.ts';
 import { classificationReport, formatClassificationReport } from './classification-report.ts';
 import { confusionMatrix, normalizeRows } from './confusion-matrix.ts';
-import type { LabelledImages } from './labelled-images.ts';
+import type { LabeledImages } from '../data/dataset.ts';
 import { REPORT_FILES } from '../workflow/files.ts';
 import type { LearningCurvePoint } from './charts/learning-curves.ts';
 
@@ -18,7 +18,7 @@ export interface ReportInputs {
   /** The training history (lib/model/history.ts' EpochLog records), for the learning curves. */
   history?: readonly LearningCurvePoint[];
   /** The evaluated images, same order as yTrue, for the sample and misclassified grids. */
-  images?: LabelledImages;
+  images?: LabeledImages;
 }
 
 /** File name -> contents; strings are UTF-8 text. Insertion order is the order files are written. */
@@ -76,7 +76,7 @@ function confusionMatrixJson(classNames: readonly string[], matrix: number[][]):
 }
 
 /** The grids caption images with images.labels; they must be the labels the metrics were computed from. */
-function assertImagesMatchLabels(images: LabelledImages, yTrue: ArrayLike<number>): void {
+function assertImagesMatchLabels(images: LabeledImages, yTrue: ArrayLike<number>): void {
   if (images.count !== yTrue.length) {
     throw new RangeError(`images holds ${images.count} examples but yTrue has ${yTrue.length}`);
   }

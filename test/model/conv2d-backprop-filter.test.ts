@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/model/backend.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import type { ModelSpec } from '../../lib/model/spec.ts';
-import { TrainStepper } from '../../lib/model/train.ts';
+import { TrainStepper } from '../../lib/model/eager-step.ts';
 import { on, pseudoRandom, relativeMaxDiff, sizeOf, squaresDataset } from './helpers.ts';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];

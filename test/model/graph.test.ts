@@ -15,7 +15,8 @@ import { TRAIN_STEP_ENV_VAR } from '../../lib/model/choices.ts';
 import { predict } from '../../lib/model/predict.ts';
 import { seededRandom, shuffleInPlace } from '../../lib/model/shuffle.ts';
 import { WALKTHROUGH_CNN, type ModelSpec } from '../../lib/model/spec.ts';
-import { TrainStepper, trainModel } from '../../lib/model/train.ts';
+import { TrainStepper } from '../../lib/model/eager-step.ts';
+import { trainModel } from '../../lib/model/train.ts';
 import { nativeAddonLoads, scaledMaxDiff, squaresDataset } from './helpers.ts';
 
 describe('protobuf encoding', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS_PER_IMAGE } from '../../lib/data/classes.ts';
+import type { LabeledImages } from '../../lib/data/dataset.ts';
 /** Deterministic values in [-0.5, 0.5): the same inputs on every backend and every run. */
 export function pseudoRandom(count: number, seed: number): Float32Array {
   let state = seed >>> 0 || 1;
@@ -41,7 +42,7 @@ export function relativeMaxDiff(actual: ArrayLike<number>, expected: ArrayLike<n
  * A data set a small conv net learns in a few steps: class k is a bright 6x6 square at its own
  * place on a dim noisy background.
  */
-export function squaresDataset(count: number, seed = 1): { images: Uint8Array; labels: Uint8Array; count: number } {
+export function squaresDataset(count: number, seed = 1): LabeledImages {
   const images = new Uint8Array(count * PIXELS_PER_IMAGE);
   const labels = new Uint8Array(count);
   const noise = pseudoRandom(count * PIXELS_PER_IMAGE, seed);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from '../../data/classes.ts';
+import type { LabeledImages } from '../../data/dataset.ts';
 import { SeededDropout } from '../seeded-dropout.ts';
 import type { ModelSpec } from '../spec.ts';
 import { GraphSession, type Feed, type NativeBinding } from './session.ts';
@@ -44,7 +45,7 @@ export class GraphTrainer {
     binding: NativeBinding,
     model: tf.LayersModel,
     spec: ModelSpec,
-    data: { images: Uint8Array; labels: Uint8Array; count: number },
+    data: LabeledImages,
     batchSize: number,
     options?: GraphOptions,
   ): Promise<GraphTrainer> {

@@ -17,7 +17,7 @@ export { graphSupports } from '../layers/index.ts';
  * conv+bias+relu fused, max-pool workspaces, inter-op parallelism), instead of ~230 eager ops
  * each dispatched from JavaScript (4x faster; measurements in bench/README.md).
  *
- * It computes what the layers-API step computes (lib/model/train.ts TrainStepper): tfjs'
+ * It computes what the layers-API step computes (lib/model/eager-step.ts TrainStepper): tfjs'
  * forward pass in training mode with the same dropout masks, tfjs' Keras-style categorical
  * cross-entropy with its clipping, the gradients tfjs' autodiff takes, tfjs' Adam. Where
  * TensorFlow offers a cheaper route to the same numbers, it is taken (GraphOptions): Adam as

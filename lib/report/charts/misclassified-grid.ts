@@ -1,7 +1,7 @@
 import { CLASS_NAMES } from '../../data/classes.ts';
 import { assertLabelsInRange } from '../labels.ts';
-import { assertLabelledImages, imageAt } from '../labelled-images.ts';
-import type { LabelledImages } from '../labelled-images.ts';
+import type { LabeledImages } from '../../data/dataset.ts';
+import { assertLabeledImages, imageAt } from '../labeled-images.ts';
 import { renderImageGridPng } from './image-grid.ts';
 
 /** Matplotlib's tab:red, the colour the TensorFlow tutorial uses for wrong predictions. */
@@ -12,12 +12,12 @@ const WRONG_COLOR = '#d62728';
  * "true -> predicted". The title says how many mistakes there were in total.
  */
 export function renderMisclassifiedGridPng(
-  data: LabelledImages,
+  data: LabeledImages,
   predicted: ArrayLike<number>,
   classNames: readonly string[] = CLASS_NAMES,
   max = 25,
 ): Buffer {
-  assertLabelledImages(data);
+  assertLabeledImages(data);
   if (predicted.length !== data.count) throw new RangeError(`${predicted.length} predictions for ${data.count} images`);
   if (!Number.isInteger(max) || max < 0) throw new RangeError(`max must be a non-negative integer, got ${max}`);
   assertLabelsInRange(data.labels, classNames.length, 'labels');

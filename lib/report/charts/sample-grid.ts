@@ -1,6 +1,6 @@
 import { CLASS_NAMES } from '../../data/classes.ts';
-import { assertLabelledImages, imageAt } from '../labelled-images.ts';
-import type { LabelledImages } from '../labelled-images.ts';
+import type { LabeledImages } from '../../data/dataset.ts';
+import { assertLabeledImages, imageAt } from '../labeled-images.ts';
 import { renderImageGridPng } from './image-grid.ts';
 
 /**
@@ -8,8 +8,8 @@ import { renderImageGridPng } from './image-grid.ts';
  * reader can confirm label 0 looks like a T-shirt, label 1 like trousers, and so on. A class with
  * no image still gets its labelled cell, making the gap visible.
  */
-export function renderSampleGridPng(data: LabelledImages, classNames: readonly string[] = CLASS_NAMES): Buffer {
-  assertLabelledImages(data);
+export function renderSampleGridPng(data: LabeledImages, classNames: readonly string[] = CLASS_NAMES): Buffer {
+  assertLabeledImages(data);
   const firstIndexOfClass = new Map<number, number>();
   for (let i = 0; i < data.count; i++) {
     const label = data.labels[i];

@@ -1,13 +1,7 @@
 import { PIXELS_PER_IMAGE } from '../data/classes.ts';
+import type { LabeledImages } from '../data/dataset.ts';
 
-/** `count` 28x28 grayscale images (row-major, 0 = black, 255 = white) and their labels, in the same order. */
-export interface LabelledImages {
-  images: Uint8Array;
-  labels: Uint8Array;
-  count: number;
-}
-
-export function assertLabelledImages(data: LabelledImages): void {
+export function assertLabeledImages(data: LabeledImages): void {
   if (!Number.isInteger(data.count) || data.count < 0) throw new RangeError(`image count must be a non-negative integer, got ${data.count}`);
   if (data.images.length !== data.count * PIXELS_PER_IMAGE) {
     throw new RangeError(`expected ${data.count} images of ${PIXELS_PER_IMAGE} pixels (${data.count * PIXELS_PER_IMAGE} bytes), got ${data.images.length} bytes`);
@@ -16,6 +10,6 @@ export function assertLabelledImages(data: LabelledImages): void {
 }
 
 /** The pixels of image `index`, without copying. */
-export function imageAt(data: LabelledImages, index: number): Uint8Array {
+export function imageAt(data: LabeledImages, index: number): Uint8Array {
   return data.images.subarray(index * PIXELS_PER_IMAGE, (index + 1) * PIXELS_PER_IMAGE);
 }
