@@ -1,7 +1,7 @@
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
-  ListExecutionsCommand,
+  paginateListExecutions,
   RedriveExecutionCommand,
   StartExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -204,20 +204,20 @@ export async function lastExecutionOf(sfn: SFNClient, stateMachineArn: string, r
   const derived = new RegExp(`^${escapeRegExp(slugOf(record.runId, MAX_NAME_SLUG_LENGTH))}-${GENERATED_RUN_ID_SOURCE}$`);
   const isNamedForRun = (name: string) => name === record.executionName || name === record.runId || derived.test(name);
 
-  const candidates: ExecutionListItem[] = [];
-  let listed = 0;
-  let nextToken: string | undefined;
-  listing: do {
-    const page = await awsCall(`listing the executions of ${stateMachineArn}`, () =>
-      sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 100, nextToken })),
-    );
-    for (const item of page.executions ?? []) {
-      if (item.startDate && item.startDate.getTime() < since) break listing;
-      if (item.name && item.executionArn && isNamedForRun(item.name)) candidates.push(item);
+  // Newest first: the listing stops at the first execution started before the run was created.
+  const candidates = await awsCall(`listing the executions of ${stateMachineArn}`, async () => {
+    const found: ExecutionListItem[] = [];
+    let listed = 0;
+    for await (const page of paginateListExecutions({ client: sfn, pageSize: 100 }, { stateMachineArn })) {
+      for (const item of page.executions ?? []) {
+        if (item.startDate && item.startDate.getTime() < since) return found;
+        if (item.name && item.executionArn && isNamedForRun(item.name)) found.push(item);
+      }
+      listed += page.executions?.length ?? 0;
+      if (listed >= MAX_LISTED) break;
     }
-    listed += page.executions?.length ?? 0;
-    nextToken = page.nextToken;
-  } while (nextToken && listed < MAX_LISTED);
+    return found;
+  });
 
   let latest: { at: number; execution: PreviousExecution } | undefined;
   for (const item of candidates) {
