@@ -173,6 +173,13 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.equal(candidate.reportPrefix, `runs/${result.runId}/report/`);
     assert.deepEqual(candidate.modelSha256, output.evaluation.modelSha256);
     assert.equal((await readJson<{ runId: string }>(out, 'champion.json')).runId, result.runId);
+    // The training record's cost: its own seconds at the train function's configured memory.
+    const training = await readJson<{ seconds: number; cost: { lambdaGbSeconds: number; fargateVcpuSeconds?: number } }>(out, 'model', 'training.json');
+    const trainMemoryMiB = Object.values(stack.Resources).find(
+      (resource) => resource.Type === 'AWS::Lambda::Function' && (resource.Properties?.ImageConfig as { Command?: string[] })?.Command?.[0]?.startsWith('functions/train/handler.'),
+    )!.Properties!.MemorySize as number;
+    assert.ok(Math.abs(training.cost.lambdaGbSeconds - (trainMemoryMiB / 1024) * training.seconds) < 1e-9, JSON.stringify(training.cost));
+    assert.equal(training.cost.fargateVcpuSeconds, undefined);
     for (const file of ['report/metrics.json', 'report/confusion_matrix.png', 'model/history.json', 'local-run.json']) {
       assert.ok(result.files.includes(file), `${file} in ${result.files.join(', ')}`);
     }
@@ -201,6 +208,12 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     const event = JSON.parse(await object.Body!.transformToString()) as { runId: string; datasetPrefix: string; config: unknown };
     assert.equal(event.runId, result.runId);
     assert.match(event.datasetPrefix, /^datasets\/[0-9a-f]{16}\/$/);
+    // The container knows its size from the task definition: the cost is in vCPU- and GB-seconds.
+    const taskDefinition = Object.values(stack.Resources).find((resource) => resource.Type === 'AWS::ECS::TaskDefinition')!.Properties!;
+    const record = await readJson<{ seconds: number; cost: { fargateVcpuSeconds: number; fargateGbSeconds: number; lambdaGbSeconds?: number } }>(result.outDir, 'model', 'training.json');
+    assert.ok(Math.abs(record.cost.fargateVcpuSeconds - (Number(taskDefinition.Cpu) / 1024) * record.seconds) < 1e-9, JSON.stringify(record.cost));
+    assert.ok(Math.abs(record.cost.fargateGbSeconds - (Number(taskDefinition.Memory) / 1024) * record.seconds) < 1e-9, JSON.stringify(record.cost));
+    assert.equal(record.cost.lambdaGbSeconds, undefined);
     assert.deepEqual(event.config, TINY_CONFIG);
     assert.ok(result.heartbeats.some((beats) => beats.length >= 1), 'the entry heartbeats at start');
     assert.deepEqual(result.orphanedTasks, []);
