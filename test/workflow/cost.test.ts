@@ -37,6 +37,7 @@ describe('cost estimates: measured seconds x configured size x list prices', () 
     for (const price of [PRICE_TABLE.lambda.usdPerGbSecond, PRICE_TABLE.fargate.usdPerVcpuHour, PRICE_TABLE.fargate.usdPerGbHour]) {
       assert.ok(readme.includes(`$${price} per`), `infra/README.md quotes $${price}`);
     }
+    assert.ok(readme.includes(`$${PRICE_TABLE.stepFunctions.usdPerStateTransition * 1000} per 1,000 state transitions`), 'the Step Functions price');
     assert.match(readme, new RegExp(`${PRICE_TABLE.region} list prices[^.]*${PRICE_TABLE.date}`));
   });
 
