@@ -204,6 +204,8 @@ export class Training extends Construct {
         POWERTOOLS_SERVICE_NAME: 'fmnist-train-fargate',
         AWS_REGION: Stack.of(this).region,
         [FARGATE_ENV.heartbeatSeconds]: '60',
+        [FARGATE_ENV.taskCpuUnits]: String(cpu),
+        [FARGATE_ENV.taskMemoryMiB]: String(fargateMemoryMiB),
         // The image's user has no home directory; anything that writes under $HOME lands on the
         // scratch volume instead of failing on the read-only root (nothing known does today).
         HOME: TRAIN_IMAGE.scratchPath,

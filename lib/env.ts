@@ -64,6 +64,8 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVariable>> = {
   [FARGATE_ENV.taskToken]: { readBy: ['image'], meaning: 'Fargate: the state\'s task token (container override).' },
   [FARGATE_ENV.stateEnteredTime]: { readBy: ['image'], meaning: 'Fargate: when the state started waiting ($$.State.EnteredTime; container override).' },
   [FARGATE_ENV.stateTimeoutSeconds]: { readBy: ['image'], meaning: 'Fargate: the state\'s TimeoutSeconds; the task stops itself before (container override).' },
+  [FARGATE_ENV.taskCpuUnits]: { readBy: ['image'], meaning: 'Fargate: the task\'s CPU units, for the cost estimate in training.json (task definition).' },
+  [FARGATE_ENV.taskMemoryMiB]: { readBy: ['image'], meaning: 'Fargate: the task\'s memory in MiB, for the cost estimate in training.json (task definition).' },
   [FARGATE_ENV.heartbeatSeconds]: { readBy: ['image'], meaning: 'Fargate: seconds between SendTaskHeartbeat calls (task definition).', default: '60' },
   [FARGATE_ENV.timeScale]: { readBy: ['image', 'cli'], meaning: 'Local runtime only: the factor for every timer of the Fargate entry (tests).', default: '1' },
   [ENV.stack]: { readBy: ['cli'], meaning: 'The CloudFormation stack fmnist start/status/resume talk to (--stack wins).', default: 'FashionMnist' },

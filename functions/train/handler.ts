@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { runtimeResources } from '../../lib/aws/runtime-env.ts';
+import { computeSizeFrom, parseTrainingCost } from '../../lib/workflow/cost.ts';
 import { s3CheckpointStore } from '../../lib/aws/s3-checkpoint-store.ts';
 import { downloadPrefix, getJson, objectExists, uploadDirectory } from '../../lib/aws/s3.ts';
 import { ConfigError } from '../../lib/errors.ts';
@@ -69,6 +70,7 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
         config,
         runId,
         memoryMiB,
+        computeSize: computeSizeFrom(process.env),
         checkpoints: s3CheckpointStore(s3, bucket, runId),
         checkpointEveryMs,
         pauseWhen: budget?.pauseWhen,
@@ -136,6 +138,7 @@ async function storedResult(s3: S3Client, bucket: string, runId: string, dataset
   const prefix = modelPrefix(runId);
   if (!(await objectExists(s3, { bucket, key: prefix + MODEL_FILES.model }))) return undefined;
   const record = (await getJson(s3, { bucket, key: prefix + MODEL_FILES.training })) as TrainingRecord;
+  if (record.cost !== undefined) parseTrainingCost(record.cost, `s3://${bucket}/${prefix}${MODEL_FILES.training}`);
   if (datasetPrefixOf(record.datasetId) !== datasetPrefix) {
     throw new ConfigError(`run "${runId}" already has a model, trained on ${datasetPrefixOf(record.datasetId)}, not ${datasetPrefix}: choose another run id`);
   }

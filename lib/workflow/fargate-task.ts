@@ -17,6 +17,10 @@ export const FARGATE_ENV = {
   stateEnteredTime: 'FMNIST_STATE_ENTERED_TIME',
   /** Override: the state's TimeoutSeconds; the container stops itself before it passes. */
   stateTimeoutSeconds: 'FMNIST_STATE_TIMEOUT_SECONDS',
+  /** Task definition: the task's CPU units (1,024 per vCPU), for the training record's cost estimate. */
+  taskCpuUnits: 'FMNIST_TASK_CPU_UNITS',
+  /** Task definition: the task's memory, MiB, for the training record's cost estimate. */
+  taskMemoryMiB: 'FMNIST_TASK_MEMORY_MIB',
   /** Task definition: seconds between SendTaskHeartbeat calls. */
   heartbeatSeconds: 'FMNIST_HEARTBEAT_SECONDS',
   /**

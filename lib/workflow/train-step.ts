@@ -14,6 +14,7 @@ import { saveModel } from '../model/io.ts';
 import { trainModel, type PauseProgress, type TrainHooks } from '../model/train.ts';
 import type { BackendInfo } from '../model/backend.ts';
 import type { EpochLog } from '../model/history.ts';
+import { type ComputeSize, estimateCost, type TrainingCost } from './cost.ts';
 import { MODEL_FILES } from './files.ts';
 import { checkTrainingMemory } from './train-memory.ts';
 
@@ -25,6 +26,11 @@ export interface TrainStepInput {
   hooks?: TrainHooks;
   /** The memory training may use, MiB (a Lambda function's); checked before the data is loaded. */
   memoryMiB?: number;
+  /**
+   * The configured size of the Lambda function or Fargate task this runs in: the record's cost is
+   * estimated from it and the training seconds. None (a laptop): no cost recorded.
+   */
+  computeSize?: ComputeSize;
   /**
    * Where this run's checkpoints live. With one, training resumes from the newest good
    * checkpoint of this run (refusing one of another run or config: CheckpointMismatchError) and
@@ -55,6 +61,8 @@ export interface TrainingRecord {
   seconds: number;
   imagesPerSecond: number;
   finalEpoch: EpochLog;
+  /** Estimated from `seconds` and the configured size (lib/workflow/cost.ts); absent off AWS. */
+  cost?: TrainingCost;
 }
 
 export type TrainStepOutcome =
@@ -116,6 +124,7 @@ export async function runResumableTrainStep(input: TrainStepInput): Promise<Trai
       seconds: result.seconds,
       imagesPerSecond: result.imagesPerSecond,
       finalEpoch: result.history[result.history.length - 1],
+      ...(input.computeSize ? { cost: estimateCost(input.computeSize, result.seconds) } : {}),
     };
     await mkdir(input.modelDir, { recursive: true });
     await writeJson(join(input.modelDir, MODEL_FILES.history), result.history);

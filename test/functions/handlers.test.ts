@@ -7,6 +7,7 @@ import { createTrainHandler } from '../../functions/train/handler.ts';
 import { createEvaluateHandler } from '../../functions/evaluate/handler.ts';
 import { CLASS_NAMES } from '../../lib/data/classes.ts';
 import { ConfigError, DataValidationError } from '../../lib/errors.ts';
+import { PRICE_TABLE } from '../../lib/workflow/cost.ts';
 import type { IngestResult, TrainResult } from '../../lib/workflow/events.ts';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -75,6 +76,38 @@ describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
     assert.equal(record.trainExamples + record.validationExamples, 120);
     const history = JSON.parse(s3.objects.get(`${trained.modelPrefix}history.json`)!.toString());
     assert.equal(history.length, 2);
+  });
+
+  test('train records its cost estimate in training.json, from its recorded seconds and its configured size', async () => {
+    const trainAt = async (runId: string, env: Record<string, string>) => {
+      await withEnv(env, () => createTrainHandler(deps)({ datasetPrefix: ingested.datasetPrefix, runId, config: { epochs: 1, batchSize: 16, model: TINY_MODEL } }));
+      return JSON.parse(s3.objects.get(`runs/${runId}/model/training.json`)!.toString());
+    };
+    const onLambda = await trainAt('test-run-cost-lambda', { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' });
+    const gbSeconds = (3008 / 1024) * onLambda.seconds;
+    assert.ok(onLambda.seconds > 0);
+    assert.deepEqual(Object.keys(onLambda.cost).sort(), ['basis', 'lambdaGbSeconds', 'lambdaRequests', 'priceTable', 'usd']);
+    assert.deepEqual(onLambda.cost.priceTable, { date: PRICE_TABLE.date, region: 'us-east-1' });
+    assert.equal(onLambda.cost.basis, 'estimate');
+    assert.ok(Math.abs(onLambda.cost.lambdaGbSeconds - gbSeconds) < 1e-9, `${onLambda.cost.lambdaGbSeconds} GB-s`);
+    assert.ok(Math.abs(onLambda.cost.usd - (gbSeconds * 0.0000166667 + 0.0000002)) < 1e-12, `$${onLambda.cost.usd}`);
+
+    // The Fargate entry runs this same handler in a task whose definition gives its size.
+    const onFargate = await trainAt('test-run-cost-fargate', { FMNIST_TASK_CPU_UNITS: '4096', FMNIST_TASK_MEMORY_MIB: '16384' });
+    assert.deepEqual(Object.keys(onFargate.cost).sort(), ['basis', 'fargateGbSeconds', 'fargateVcpuSeconds', 'priceTable', 'usd']);
+    assert.ok(Math.abs(onFargate.cost.fargateVcpuSeconds - 4 * onFargate.seconds) < 1e-9);
+    assert.ok(Math.abs(onFargate.cost.fargateGbSeconds - 16 * onFargate.seconds) < 1e-9);
+    assert.ok(Math.abs(onFargate.cost.usd - (onFargate.seconds / 3600) * (4 * 0.04048 + 16 * 0.004445)) < 1e-12, `$${onFargate.cost.usd}`);
+  });
+
+  test('a stored training.json with a malformed cost is refused when the run is answered from it', async () => {
+    const key = 'runs/test-run-cost-lambda/model/training.json';
+    const record = JSON.parse(s3.objects.get(key)!.toString());
+    s3.put(key, JSON.stringify({ ...record, cost: { ...record.cost, usd: 'cheap' } }));
+    await assert.rejects(
+      createTrainHandler(deps)({ datasetPrefix: ingested.datasetPrefix, runId: 'test-run-cost-lambda', config: { epochs: 1, batchSize: 16, model: TINY_MODEL } }),
+      (error: Error) => error instanceof ConfigError && /s3:\/\/test-bucket\/runs\/test-run-cost-lambda\/model\/training\.json: "cost" is not a cost estimate \(usd: /.test(error.message),
+    );
   });
 
   test('evaluate writes a report whose accuracy matches its own predictions, and publishes it as a metric', async (t) => {

@@ -254,18 +254,21 @@ describe('the synthesized state machine definition', () => {
       'datasetPrefix.$': '$.training.datasetPrefix',
       'modelPrefix.$': '$.training.modelPrefix',
     });
-    assert.deepEqual(Object.keys(state(STATE_NAMES.promote).Parameters.candidate).sort(), [
-      'accuracy.$',
-      'datasetId.$',
-      'macroF1.$',
-      'modelPrefix.$',
-      'modelSha256.$',
-      'reportPrefix.$',
-      'runId.$',
-      'testSetId.$',
-    ]);
-    assert.equal(state(STATE_NAMES.promote).Parameters.candidate['testSetId.$'], '$.dataset.testSetId');
-    assert.equal(state(STATE_NAMES.promote).Parameters.candidate['modelSha256.$'], '$.evaluation.modelSha256');
+    // Each field by its path, not only its name: the values themselves are checked end to end in
+    // test/cli/local/runner.test.ts (the events Evaluate and Promote receive in a local run).
+    assert.deepEqual(state(STATE_NAMES.promote).Parameters, {
+      candidate: {
+        'runId.$': '$.evaluation.runId',
+        'datasetId.$': '$.dataset.datasetId',
+        'testSetId.$': '$.dataset.testSetId',
+        'accuracy.$': '$.evaluation.accuracy',
+        'macroF1.$': '$.evaluation.macroF1',
+        'modelPrefix.$': '$.training.modelPrefix',
+        'reportPrefix.$': '$.evaluation.reportPrefix',
+        'modelSha256.$': '$.evaluation.modelSha256',
+      },
+      'mode.$': '$.plan.promote',
+    });
     assert.deepEqual(state(STATE_NAMES.promote).ResultSelector, {
       'promoted.$': '$.promoted',
       'reason.$': '$.reason',

@@ -23,3 +23,18 @@ export function syntheticKaggleCsv(rows: number, seed = 1): { text: string; labe
   }
   return { text: lines.join('\n') + '\n', labels, pixels };
 }
+
+/**
+ * syntheticKaggleCsv with unequal class supports (every row of classes 0-4, only the first row of
+ * classes 5-9), so a macro average and a weighted average of per-class scores differ: a metric
+ * reported under the other's name shows.
+ */
+export function unbalancedKaggleCsv(rows: number, seed = 1): { text: string; labels: number[] } {
+  const whole = syntheticKaggleCsv(rows, seed);
+  const [header, ...lines] = whole.text.trim().split('\n');
+  const kept = whole.labels.map((label, row) => label < 5 || row < 10);
+  return {
+    text: [header, ...lines.filter((_, row) => kept[row])].join('\n') + '\n',
+    labels: whole.labels.filter((_, row) => kept[row]),
+  };
+}

@@ -11,14 +11,17 @@ import { loadStackTemplate } from '../../../cli/local/definition.ts';
 import { causeMessage } from '../../../cli/local/progress.ts';
 import { type ExecutionEvent, type LocalRunOptions, type LocalRunResult, runWorkflowLocally } from '../../../cli/local/runner.ts';
 import { StatesError } from '../../../cli/local/states/errors.ts';
+import type { Manifest } from '../../../lib/data/manifest.ts';
+import { testSetIdOf } from '../../../lib/data/test-set-id.ts';
 import type { EvaluateResult } from '../../../lib/workflow/events.ts';
-import { syntheticKaggleCsv } from '../../support/kaggle-csv.ts';
+import { syntheticKaggleCsv, unbalancedKaggleCsv } from '../../support/kaggle-csv.ts';
 import { TINY_MODEL } from '../../support/tiny-model.ts';
 
 /**
  * The stack's own template deployed into the local cloud and its state machine run end to end,
  * each function in its own sandbox with its own role, on a tiny synthetic dataset (100 train
- * rows, 50 test rows, a 4-filter CNN, 1 epoch).
+ * rows, 30 test rows of unequal class supports so that macro and weighted F1 differ, a 4-filter
+ * CNN, 1 epoch).
  */
 const TINY_CONFIG = {
   epochs: 1,
@@ -39,7 +42,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fmnist-local-run-'));
   trainCsv = join(dir, 'fashion-mnist_train.csv');
   testCsv = join(dir, 'fashion-mnist_test.csv');
-  const test = syntheticKaggleCsv(50, 2);
+  const test = unbalancedKaggleCsv(50, 2);
   testLabels = test.labels;
   await writeFile(trainCsv, syntheticKaggleCsv(100, 1).text);
   await writeFile(testCsv, test.text);
@@ -105,7 +108,13 @@ function withoutGrant(template: Template, module: string, action: string): Templ
 
 describe('runWorkflowLocally: the stack, deployed locally', () => {
   test('trainOn "lambda": SUCCEEDED through every state in order, each function in its sandbox, outputs copied out and consistent', async () => {
-    const result = await run({ input: { trainOn: 'lambda' } });
+    // Pass-through doubles: the real functions run; the events the state machine sent them are kept.
+    const sent: Record<string, unknown> = {};
+    const recordEvent = (state: string) => async (event: unknown, invoke: (event: never) => Promise<unknown>) => {
+      sent[state] = event;
+      return invoke(event as never);
+    };
+    const result = await run({ input: { trainOn: 'lambda' }, doubles: { Evaluate: recordEvent('Evaluate'), Promote: recordEvent('Promote') } });
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
     assert.deepEqual(entered(result.events), [
       'ValidateInput',
@@ -124,7 +133,8 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
 
     // The report, copied out, agrees with the predictions and the test labels.
     const out = result.outDir;
-    const report = await readJson<{ accuracy: number }>(out, 'report', 'classification_report.json');
+    type Scores = { 'f1-score': number };
+    const report = await readJson<{ accuracy: number; 'macro avg': Scores; 'weighted avg': Scores }>(out, 'report', 'classification_report.json');
     const predictions = (await readFile(join(out, 'report', 'predictions.txt'), 'utf8')).trim().split('\n').map(Number);
     assert.equal(predictions.length, testLabels.length);
     const correct = predictions.filter((label, i) => label === testLabels[i]).length;
@@ -137,12 +147,39 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
       promotion: { promoted: boolean; reason: string };
     }>(out, 'execution-output.json');
     assert.deepEqual(output, result.output);
-    assert.equal(output.evaluation.accuracy, report.accuracy);
-    assert.deepEqual([output.dataset.trainExamples, output.dataset.testExamples], [100, 50]);
+    // Each metric is the report's own, under its own name (the test set is unbalanced: macro and weighted F1 differ).
+    assert.notEqual(report['macro avg']['f1-score'], report['weighted avg']['f1-score']);
+    const metricsJson = await readJson<{ accuracy: number; macroF1: number; weightedF1: number }>(out, 'report', 'metrics.json');
+    for (const [where, values] of [['execution output', output.evaluation], ['metrics.json', metricsJson]] as const) {
+      assert.equal(values.accuracy, report.accuracy, `${where}: accuracy`);
+      assert.equal(values.macroF1, report['macro avg']['f1-score'], `${where}: macroF1`);
+      assert.equal(values.weightedF1, report['weighted avg']['f1-score'], `${where}: weightedF1`);
+    }
+    assert.deepEqual([output.dataset.trainExamples, output.dataset.testExamples], [100, testLabels.length]);
     assert.equal(output.training.modelPrefix, `runs/${result.runId}/model/`);
     assert.deepEqual(output.promotion, { promoted: true, reason: 'no champion yet', sawRunId: null, attempts: 1 });
-    assert.equal((await readJson<{ datasetId: string }>(out, 'dataset', 'manifest.json')).datasetId, output.dataset.datasetId);
+    const manifest = await readJson<Manifest>(out, 'dataset', 'manifest.json');
+    assert.equal(manifest.datasetId, output.dataset.datasetId);
+
+    // What Evaluate and Promote were sent, by value: this run's keys, the manifest's dataset id.
+    assert.deepEqual(sent.Evaluate, { runId: result.runId, datasetPrefix: `datasets/${manifest.datasetId}/`, modelPrefix: `runs/${result.runId}/model/` });
+    const candidate = (sent.Promote as { candidate: Record<string, unknown> }).candidate;
+    assert.equal(candidate.runId, result.runId);
+    assert.equal(candidate.datasetId, manifest.datasetId);
+    assert.equal(candidate.testSetId, testSetIdOf(manifest));
+    assert.equal(candidate.accuracy, report.accuracy);
+    assert.equal(candidate.macroF1, report['macro avg']['f1-score']);
+    assert.equal(candidate.modelPrefix, `runs/${result.runId}/model/`);
+    assert.equal(candidate.reportPrefix, `runs/${result.runId}/report/`);
+    assert.deepEqual(candidate.modelSha256, output.evaluation.modelSha256);
     assert.equal((await readJson<{ runId: string }>(out, 'champion.json')).runId, result.runId);
+    // The training record's cost: its own seconds at the train function's configured memory.
+    const training = await readJson<{ seconds: number; cost: { lambdaGbSeconds: number; fargateVcpuSeconds?: number } }>(out, 'model', 'training.json');
+    const trainMemoryMiB = Object.values(stack.Resources).find(
+      (resource) => resource.Type === 'AWS::Lambda::Function' && (resource.Properties?.ImageConfig as { Command?: string[] })?.Command?.[0]?.startsWith('functions/train/handler.'),
+    )!.Properties!.MemorySize as number;
+    assert.ok(Math.abs(training.cost.lambdaGbSeconds - (trainMemoryMiB / 1024) * training.seconds) < 1e-9, JSON.stringify(training.cost));
+    assert.equal(training.cost.fargateVcpuSeconds, undefined);
     for (const file of ['report/metrics.json', 'report/confusion_matrix.png', 'model/history.json', 'local-run.json']) {
       assert.ok(result.files.includes(file), `${file} in ${result.files.join(', ')}`);
     }
@@ -171,6 +208,12 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     const event = JSON.parse(await object.Body!.transformToString()) as { runId: string; datasetPrefix: string; config: unknown };
     assert.equal(event.runId, result.runId);
     assert.match(event.datasetPrefix, /^datasets\/[0-9a-f]{16}\/$/);
+    // The container knows its size from the task definition: the cost is in vCPU- and GB-seconds.
+    const taskDefinition = Object.values(stack.Resources).find((resource) => resource.Type === 'AWS::ECS::TaskDefinition')!.Properties!;
+    const record = await readJson<{ seconds: number; cost: { fargateVcpuSeconds: number; fargateGbSeconds: number; lambdaGbSeconds?: number } }>(result.outDir, 'model', 'training.json');
+    assert.ok(Math.abs(record.cost.fargateVcpuSeconds - (Number(taskDefinition.Cpu) / 1024) * record.seconds) < 1e-9, JSON.stringify(record.cost));
+    assert.ok(Math.abs(record.cost.fargateGbSeconds - (Number(taskDefinition.Memory) / 1024) * record.seconds) < 1e-9, JSON.stringify(record.cost));
+    assert.equal(record.cost.lambdaGbSeconds, undefined);
     assert.deepEqual(event.config, TINY_CONFIG);
     assert.ok(result.heartbeats.some((beats) => beats.length >= 1), 'the entry heartbeats at start');
     assert.deepEqual(result.orphanedTasks, []);
