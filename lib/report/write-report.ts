@@ -9,16 +9,26 @@ import { classificationReport, formatClassificationReport } from './classificati
 import { confusionMatrix, normalizeRows } from './confusion-matrix.ts';
 import type { LabeledImages } from '../data/dataset.ts';
 import { REPORT_FILES } from '../workflow/files.ts';
-import type { LearningCurvePoint } from './charts/learning-curves.ts';
+import { renderModelCard, type ModelCardData } from './model-card.ts';
+import { percent, renderReportPage, type ChampionComparison, type HistoryPoint, type Lineage, type ReportChart, type TrainingSummary } from './report-page.ts';
+import { classRows, topConfusions } from './weaknesses.ts';
 
 export interface ReportInputs {
   yTrue: ArrayLike<number>;
   yPred: ArrayLike<number>;
   classNames?: readonly string[];
   /** The training history (lib/model/history.ts' EpochLog records), for the learning curves. */
-  history?: readonly LearningCurvePoint[];
+  history?: readonly HistoryPoint[];
   /** The evaluated images, same order as yTrue, for the sample and misclassified grids. */
   images?: LabeledImages;
+  /** The test loss, shown on the page and the model card. */
+  loss?: number;
+  /** The model's training.json, for the training config, backend and timings. */
+  training?: TrainingSummary;
+  /** Dataset id, its source files with checksums (from the manifest), model checksums, code version. */
+  lineage?: Lineage;
+  /** The champion this run was judged against, when the caller knows it (not Evaluate: promotion comes later). */
+  champion?: ChampionComparison;
 }
 
 /** File name -> contents; strings are UTF-8 text. Insertion order is the order files are written. */
@@ -51,6 +61,18 @@ export function buildReportFiles(inputs: ReportInputs): ReportFiles {
     files[REPORT_FILES.samplesPng] = renderSampleGridPng(inputs.images, classNames);
     files[REPORT_FILES.misclassifiedPng] = renderMisclassifiedGridPng(inputs.images, inputs.yPred, classNames);
   }
+  const pageData = {
+    report,
+    matrix,
+    classNames,
+    loss: inputs.loss,
+    training: inputs.training,
+    history: inputs.history,
+    lineage: inputs.lineage,
+    champion: inputs.champion,
+  };
+  files[REPORT_FILES.indexHtml] = renderReportPage({ ...pageData, charts: reportCharts(files, pageData) });
+  files[REPORT_FILES.modelCard] = renderModelCard(pageData);
   return files;
 }
 
@@ -62,6 +84,47 @@ export async function writeReport(outDir: string, inputs: ReportInputs): Promise
     await writeFile(join(outDir, name), contents);
   }
   return Object.keys(files);
+}
+
+/** The PNG files built above, in page order, each with a title and an alt text drawn from the data it plots. */
+function reportCharts(files: ReportFiles, data: ModelCardData): ReportChart[] {
+  const total = data.matrix.reduce((sum, row) => sum + row.reduce((a, b) => a + b, 0), 0);
+  const [top] = topConfusions(data.matrix, data.classNames, 1);
+  const byRecall = [...classRows(data.report)].sort((a, b) => a.recall - b.recall);
+  const wrong = total - data.matrix.reduce((sum, row, i) => sum + row[i], 0);
+  const history = data.history ?? [];
+  const last = history.at(-1);
+  const finalFigures = last
+    ? last.val_accuracy === undefined
+      ? `final training accuracy ${percent(last.accuracy)}`
+      : `final training accuracy ${percent(last.accuracy)}, validation accuracy ${percent(last.val_accuracy)}`
+    : '';
+  const charts: Omit<ReportChart, 'png'>[] = [
+    {
+      file: REPORT_FILES.confusionMatrixPng,
+      title: 'Confusion matrix (counts)',
+      alt:
+        `Confusion matrix of ${total} test images, true class by row and predicted class by column, ${total - wrong} on the diagonal (correct). ` +
+        (top ? `The largest off-diagonal cell: ${top.trueClass} predicted as ${top.predictedClass}, ${top.count} images.` : 'No image is off the diagonal.'),
+    },
+    {
+      file: REPORT_FILES.confusionMatrixNormalizedPng,
+      title: 'Confusion matrix (share of each true class)',
+      alt: `Confusion matrix with each row divided by its class's size, so the diagonal is each class's recall: lowest ${byRecall[0].name} ${percent(byRecall[0].recall)}, highest ${byRecall.at(-1)!.name} ${percent(byRecall.at(-1)!.recall)}.`,
+    },
+    {
+      file: REPORT_FILES.learningCurvesPng,
+      title: 'Learning curves',
+      alt: `Loss and accuracy per epoch over ${history.length} epochs, training and validation; ${finalFigures}.`,
+    },
+    { file: REPORT_FILES.samplesPng, title: 'Sample test images', alt: 'A grid of test images, each captioned with its true class.' },
+    {
+      file: REPORT_FILES.misclassifiedPng,
+      title: 'Misclassified test images',
+      alt: `Test images the model got wrong, each captioned with its true and predicted class; ${wrong} of ${total} test images were misclassified.`,
+    },
+  ];
+  return charts.filter((chart) => files[chart.file] !== undefined).map((chart) => ({ ...chart, png: files[chart.file] as Buffer }));
 }
 
 function toJson(value: unknown): string {

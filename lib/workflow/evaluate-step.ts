@@ -13,11 +13,14 @@ import { writeReport } from '../report/write-report.ts';
 import { MODEL_FILES, REPORT_FILES } from './files.ts';
 import { ModelSha256 } from './promotion.ts';
 import { writeJson } from './train-step.ts';
+import { readTrainingSummary } from './training-summary.ts';
 
 export interface EvaluateStepInput {
   datasetDir: string;
   modelDir: string;
   reportDir: string;
+  /** The code's version, shown in the report page's lineage (e.g. package.json's); optional. */
+  codeVersion?: string;
 }
 
 /** The small JSON a workflow passes on and a promotion step compares. */
@@ -75,6 +78,15 @@ export async function runEvaluateStep(input: EvaluateStepInput): Promise<Evaluat
     yPred: prediction.predicted,
     history,
     images: test,
+    loss,
+    training: await readTrainingSummary(input.modelDir),
+    lineage: {
+      datasetId: manifest.datasetId,
+      datasetCreatedAt: manifest.createdAt,
+      sources: (['train', 'test'] as const).flatMap((split) => manifest.splits[split].sources.map((source) => ({ split, ...source }))),
+      modelSha256,
+      codeVersion: input.codeVersion,
+    },
   });
   await writeFile(join(input.reportDir, REPORT_FILES.predictions), Array.from(prediction.predicted).join('\n') + '\n');
   const report = classificationReport(test.labels, prediction.predicted);

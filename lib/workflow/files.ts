@@ -21,4 +21,8 @@ export const REPORT_FILES = {
   misclassifiedPng: 'misclassified.png',
   metrics: 'metrics.json',
   predictions: 'predictions.txt',
+  /** The self-contained report page (lib/report/report-page.ts). */
+  indexHtml: 'index.html',
+  /** lib/report/model-card.ts. */
+  modelCard: 'model_card.md',
 } as const;

@@ -121,9 +121,14 @@ describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
     });
     const prefix = evaluated.reportPrefix;
     assert.equal(prefix, 'runs/test-run-1/report/');
-    for (const file of ['classification_report.json', 'classification_report.txt', 'confusion_matrix.json', 'confusion_matrix.png', 'learning_curves.png']) {
+    for (const file of ['classification_report.json', 'classification_report.txt', 'confusion_matrix.json', 'confusion_matrix.png', 'learning_curves.png', 'index.html', 'model_card.md']) {
       assert.ok(s3.objects.has(prefix + file), `missing ${file}`);
     }
+    // The page reads the run's training.json and the dataset's manifest: their run id and source checksums.
+    const page = s3.objects.get(`${prefix}index.html`)!.toString();
+    const manifest = JSON.parse(s3.objects.get(`${trained.datasetPrefix}manifest.json`)!.toString());
+    assert.ok(page.includes(`<title>Run ${trained.runId}: evaluation report</title>`));
+    for (const source of [...manifest.splits.train.sources, ...manifest.splits.test.sources]) assert.ok(page.includes(`<code>${source.sha256}</code>`), source.name);
     assert.equal(s3.putOrder.filter((key) => key.startsWith(prefix)).at(-1), `${prefix}metrics.json`);
     const predicted = s3.objects.get(`${prefix}predictions.txt`)!.toString().trim().split('\n').map(Number);
     const correct = predicted.filter((label, i) => label === testSet.labels[i]).length;

@@ -16,6 +16,8 @@ const ALWAYS = [
   'confusion_matrix.png',
   'confusion_matrix_normalized.png',
 ];
+/** Written last, from everything above: the report page and the model card. */
+const PAGES = ['index.html', 'model_card.md'];
 
 const tiny = loadSklearnFixture('tiny');
 const history: EpochLog[] = [
@@ -31,7 +33,7 @@ const images = {
 describe('buildReportFiles', () => {
   it('builds the metrics files and both confusion matrix charts from labels alone', () => {
     const files = buildReportFiles({ yTrue: tiny.yTrue, yPred: tiny.yPred });
-    assert.deepEqual(Object.keys(files), ALWAYS);
+    assert.deepEqual(Object.keys(files), [...ALWAYS, ...PAGES]);
     assert.deepEqual(JSON.parse(files['classification_report.json'] as string), tiny.report);
     assert.equal(files['classification_report.txt'], tiny.text);
     assert.deepEqual(JSON.parse(files['confusion_matrix.json'] as string), {
@@ -45,12 +47,12 @@ describe('buildReportFiles', () => {
 
   it('adds learning curves, samples and misclassified grids when given history and images', () => {
     const files = buildReportFiles({ yTrue: tiny.yTrue, yPred: tiny.yPred, history, images });
-    assert.deepEqual(Object.keys(files), [...ALWAYS, 'learning_curves.png', 'samples.png', 'misclassified.png']);
+    assert.deepEqual(Object.keys(files), [...ALWAYS, 'learning_curves.png', 'samples.png', 'misclassified.png', ...PAGES]);
     for (const name of ['learning_curves.png', 'samples.png', 'misclassified.png']) pngSize(files[name] as Buffer);
   });
 
   it('skips learning curves for an empty history', () => {
-    assert.deepEqual(Object.keys(buildReportFiles({ yTrue: tiny.yTrue, yPred: tiny.yPred, history: [] })), ALWAYS);
+    assert.deepEqual(Object.keys(buildReportFiles({ yTrue: tiny.yTrue, yPred: tiny.yPred, history: [] })), [...ALWAYS, ...PAGES]);
   });
 
   it('uses custom class names throughout', () => {

@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { TrainingSummary } from '../report/report-page.ts';
+import { parseJsonWith } from '../validation.ts';
+import { MODEL_FILES } from './files.ts';
+
+/**
+ * The fields of training.json (train-step.ts' TrainingRecord) the report page and model card
+ * show. Loose on purpose: a record with more fields (a newer trainer) still reads; one missing a
+ * shown field is refused, naming it.
+ */
+const TrainingSummarySchema = z.looseObject({
+  runId: z.string(),
+  datasetId: z.string(),
+  createdAt: z.string(),
+  backend: z.looseObject({
+    name: z.string(),
+    tfjsVersion: z.string(),
+    tensorflowVersion: z.string().optional(),
+    threads: z.number().optional(),
+    trainingStep: z.string().optional(),
+  }),
+  config: z.looseObject({
+    epochs: z.number(),
+    batchSize: z.number(),
+    validationSplit: z.number(),
+    learningRate: z.number(),
+    seed: z.number(),
+    model: z.looseObject({ layers: z.array(z.record(z.string(), z.unknown())) }),
+  }),
+  trainExamples: z.number(),
+  validationExamples: z.number(),
+  seconds: z.number(),
+  imagesPerSecond: z.number(),
+}) satisfies z.ZodType<TrainingSummary, unknown>;
+
+/** The model's training record, or undefined when it has none (a model trained before records existed). */
+export async function readTrainingSummary(modelDir: string): Promise<TrainingSummary | undefined> {
+  const path = join(modelDir, MODEL_FILES.training);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return parseJsonWith(TrainingSummarySchema, text, path);
+}
