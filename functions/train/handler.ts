@@ -37,13 +37,14 @@ export interface TrainContext {
  * without training (a retried or resumed invocation).
  */
 export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env?: NodeJS.ProcessEnv } = {}) {
-  const resolve = handlerDeps(deps, 'fmnist-train', process.env);
+  // The environment is read here, at the edge, once: every setting below comes from it.
+  const env = deps.env ?? process.env;
+  const resolve = handlerDeps(deps, 'fmnist-train', env);
   return async (event: unknown, context?: TrainContext): Promise<TrainOutcome> => {
     const budgetMs = context?.getRemainingTimeInMillis();
     const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(TrainEvent, event, 'train');
     const config = parseTrainConfig(input.config ?? {}, 'train event "config"');
-    const env = deps.env ?? process.env;
     const checkpointEveryMs = checkpointInterval(env);
     const choices = trainingChoicesFrom(env);
     const warn = (message: string) => logger.warn(message);
@@ -56,7 +57,7 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
       return stored;
     }
 
-    const { memoryMiB } = runtimeResources(process.env);
+    const { memoryMiB } = runtimeResources(env);
     const backend = await initBackend(choices.backend ?? config.backend, { warn });
     logger.info('training started', { runId, datasetPrefix: input.datasetPrefix, backend, config });
     const budget = context && budgetMs !== undefined ? timeBudget(() => context.getRemainingTimeInMillis(), budgetMs) : undefined;
@@ -70,7 +71,7 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
         config,
         runId,
         memoryMiB,
-        computeSize: computeSizeFrom(process.env),
+        computeSize: computeSizeFrom(env),
         checkpoints: s3CheckpointStore(s3, bucket, runId),
         checkpointEveryMs,
         pauseWhen: budget?.pauseWhen,
