@@ -12,7 +12,8 @@ import { classificationReport, formatClassificationReport } from '../lib/report/
 import { writeReport } from '../lib/report/write-report.ts';
 import { runEvaluateStep, type EvaluationMetrics } from '../lib/workflow/evaluate-step.ts';
 import { newRunId } from '../lib/workflow/run-id.ts';
-import { runTrainStep, writeJson, type TrainingRecord } from '../lib/workflow/train-step.ts';
+import { writeJson } from '../lib/json-file.ts';
+import { runTrainStep, type TrainingRecord } from '../lib/workflow/train-step.ts';
 import { MODEL_FILES, REPORT_FILES } from '../lib/workflow/files.ts';
 import { runWorkflowLocally, type LocalRunResult } from './local/runner.ts';
 import type { ExecutionInput } from '../lib/workflow/execution-input.ts';

@@ -5,14 +5,14 @@ import { loadModel, MODEL_JSON, WEIGHTS_BIN } from '../model/io.ts';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { formatIssues, parseJsonWith } from '../validation.ts';
+import { formatIssues } from '../validation.ts';
 import { evaluateLossAccuracy, predict } from '../model/predict.ts';
 import { classificationReport } from '../report/classification-report.ts';
 import type { EpochLog } from '../model/history.ts';
 import { writeReport } from '../report/write-report.ts';
 import { MODEL_FILES, REPORT_FILES } from './files.ts';
 import { ModelSha256 } from './promotion.ts';
-import { writeJson } from './train-step.ts';
+import { readJsonFileIfExists, writeJson } from '../json-file.ts';
 import { readTrainingSummary } from './training-summary.ts';
 
 export interface EvaluateStepInput {
@@ -126,16 +126,8 @@ const History = z.array(
 ) satisfies z.ZodType<EpochLog[], unknown>;
 
 /** The model's training history, or undefined when it has none; a malformed one names its field. */
-export async function readHistory(modelDir: string): Promise<EpochLog[] | undefined> {
-  const path = join(modelDir, MODEL_FILES.history);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  return parseJsonWith(History, text, path);
+export function readHistory(modelDir: string): Promise<EpochLog[] | undefined> {
+  return readJsonFileIfExists(History, join(modelDir, MODEL_FILES.history));
 }
 
 async function fileSha256(path: string): Promise<string> {

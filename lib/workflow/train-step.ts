@@ -1,4 +1,5 @@
-import { writeFile, mkdir } from 'node:fs/promises';
+import { writeJson } from '../json-file.ts';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSplit, readManifest } from '../data/dataset.ts';
 import type { TrainConfig } from '../model/config.ts';
@@ -135,8 +136,4 @@ export async function runResumableTrainStep(input: TrainStepInput): Promise<Trai
   } finally {
     result.model.dispose();
   }
-}
-
-export async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFile(path, JSON.stringify(value, null, 2) + '\n');
 }

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { TrainingSummary } from '../report/report-page.ts';
-import { parseJsonWith } from '../validation.ts';
+import { readJsonFileIfExists } from '../json-file.ts';
 import { MODEL_FILES } from './files.ts';
 
 /**
@@ -36,14 +35,6 @@ const TrainingSummarySchema = z.looseObject({
 }) satisfies z.ZodType<TrainingSummary, unknown>;
 
 /** The model's training record, or undefined when it has none (a model trained before records existed). */
-export async function readTrainingSummary(modelDir: string): Promise<TrainingSummary | undefined> {
-  const path = join(modelDir, MODEL_FILES.training);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  return parseJsonWith(TrainingSummarySchema, text, path);
+export function readTrainingSummary(modelDir: string): Promise<TrainingSummary | undefined> {
+  return readJsonFileIfExists(TrainingSummarySchema, join(modelDir, MODEL_FILES.training));
 }
