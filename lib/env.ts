@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { BACKEND_ENV_VAR, TRAIN_STEP_ENV_VAR } from './model/choices.ts';
 import { FARGATE_ENV } from './workflow/fargate-task.ts';
@@ -123,6 +124,20 @@ export function requiredEnv(env: Env, name: string): string {
   const value = optionalEnv(env, name);
   if (value === undefined) throw new ConfigError(`environment variable ${name} is not set`);
   return value;
+}
+
+/**
+ * A variable parsed by its schema: undefined when unset (unless `required`, when an unset one
+ * fails too); a malformed value is a ConfigError naming the variable and what it held.
+ */
+export function envSetting<S extends z.ZodType>(env: Env, name: string, schema: S, options: { required: true }): z.output<S>;
+export function envSetting<S extends z.ZodType>(env: Env, name: string, schema: S, options?: { required?: boolean }): z.output<S> | undefined;
+export function envSetting<S extends z.ZodType>(env: Env, name: string, schema: S, options: { required?: boolean } = {}): z.output<S> | undefined {
+  const value = env[name];
+  if (value === undefined && !options.required) return undefined;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`environment variable ${name}: ${parsed.error.issues[0]?.message}, got ${JSON.stringify(value)}`);
+  return parsed.data;
 }
 
 /**

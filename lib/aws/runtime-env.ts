@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { Env } from '../env.ts';
-import { ConfigError } from '../errors.ts';
+import { envSetting, type Env } from '../env.ts';
 
 /**
  * What a function may use, from its environment: Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE
@@ -21,16 +20,6 @@ const MiBSetting = z
   .transform(Number)
   .pipe(z.int().min(128, 'must be at least 128').max(10_240, 'must be at most 10240'));
 
-function read(env: Env, name: string): number | undefined {
-  const value = env[name];
-  if (value === undefined) return undefined;
-  const parsed = MiBSetting.safeParse(value);
-  if (!parsed.success) {
-    throw new ConfigError(`environment variable ${name}: ${parsed.error.issues[0]?.message}, got ${JSON.stringify(value)}`);
-  }
-  return parsed.data;
-}
-
 export interface RuntimeResources {
   /** MiB of memory the function has, if it runs in (or as) a Lambda function. */
   memoryMiB?: number;
@@ -40,5 +29,5 @@ export interface RuntimeResources {
 
 /** Read by the handler (the edge) from its environment. */
 export function runtimeResources(env: Env): RuntimeResources {
-  return { memoryMiB: read(env, RUNTIME_ENV.memoryMiB), ephemeralStorageMiB: read(env, RUNTIME_ENV.ephemeralStorageMiB) };
+  return { memoryMiB: envSetting(env, RUNTIME_ENV.memoryMiB, MiBSetting), ephemeralStorageMiB: envSetting(env, RUNTIME_ENV.ephemeralStorageMiB, MiBSetting) };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { runtimeResources } from '../aws/runtime-env.ts';
-import type { Env } from '../env.ts';
+import { envSetting, type Env } from '../env.ts';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from '../validation.ts';
 import { FARGATE_ENV } from './fargate-task.ts';
@@ -85,12 +85,6 @@ export function estimateCost(size: ComputeSize, seconds: number, requests = 1): 
 const CpuUnits = z.string().regex(/^\d+$/, 'must be a whole number of CPU units').transform(Number).pipe(z.int().min(256).max(16_384));
 const TaskMemoryMiB = z.string().regex(/^\d+$/, 'must be a whole number of MiB').transform(Number).pipe(z.int().min(512).max(122_880));
 
-function readSetting(env: Env, name: string, schema: typeof CpuUnits): number {
-  const parsed = schema.safeParse(env[name]);
-  if (!parsed.success) throw new ConfigError(`environment variable ${name}: ${parsed.error.issues[0]?.message}, got ${JSON.stringify(env[name])}`);
-  return parsed.data;
-}
-
 /**
  * The size this process runs at, from its environment: a Fargate task's (the task definition's
  * FMNIST_TASK_CPU_UNITS and FMNIST_TASK_MEMORY_MIB), else a Lambda function's memory, else none
@@ -100,8 +94,8 @@ export function computeSizeFrom(env: Env): ComputeSize | undefined {
   if (env[FARGATE_ENV.taskCpuUnits] !== undefined || env[FARGATE_ENV.taskMemoryMiB] !== undefined) {
     return {
       runtime: 'fargate',
-      cpuUnits: readSetting(env, FARGATE_ENV.taskCpuUnits, CpuUnits),
-      memoryMiB: readSetting(env, FARGATE_ENV.taskMemoryMiB, TaskMemoryMiB),
+      cpuUnits: envSetting(env, FARGATE_ENV.taskCpuUnits, CpuUnits, { required: true }),
+      memoryMiB: envSetting(env, FARGATE_ENV.taskMemoryMiB, TaskMemoryMiB, { required: true }),
     };
   }
   const { memoryMiB } = runtimeResources(env);
