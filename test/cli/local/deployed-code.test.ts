@@ -22,6 +22,9 @@ test('no deployed entry reaches cli/, infra/, bin/ or an AGPL package through it
       assert.ok(/^(functions|lib)\//.test(path), `${relative(REPO_ROOT, entry)} reaches ${path}`);
       const text = await readFile(file, 'utf8');
       assert.ok(!/from\s+['"]@cloud-copilot\//.test(text), `${path} imports @cloud-copilot`);
+      // Local sandboxes have an IPC pipe (the progress relay) that AWS never gives: code that
+      // used it would work here and not there.
+      assert.ok(!/process\.(send|connected|channel)\b/.test(text), `${path} uses the IPC pipe, which no function or task has on AWS`);
     }
   }
 });
