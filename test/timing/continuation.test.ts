@@ -12,7 +12,6 @@ import { causeMessage } from '../../cli/local/progress.ts';
 import { type ExecutionEvent, type LocalRunOptions, type LocalRunResult, runWorkflowLocally } from '../../cli/local/runner.ts';
 import { StatesError } from '../../cli/local/states/errors.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
-import { trainModel } from '../../lib/model/train.ts';
 import { runEvaluateStep } from '../../lib/workflow/evaluate-step.ts';
 import type { TrainContinuation, TrainResult } from '../../lib/workflow/events.ts';
 import { runTrainStep } from '../../lib/workflow/train-step.ts';
@@ -31,12 +30,13 @@ import { TINY_MODEL } from '../support/tiny-model.ts';
 const TRAIN_TIMEOUT_SECONDS = 8;
 const TRAIN_ROWS = 3000;
 /**
- * Epochs are chosen (calibrate()) for about TRAINING_SECONDS of training in this process: three
- * timeouts' worth, which in the Lambda (where each invocation also starts, loads and writes
- * checkpoints) takes about five invocations here (2 vCPUs, unloaded): at least 3 loops on a faster machine, well under
- * the 20-loop cap on a slower one.
+ * Epochs are chosen (calibrate()) for about TRAINING_SECONDS of epoch work in the local train
+ * Lambda: five timeouts' worth, which with each invocation's start-up, reserve and checkpoints
+ * takes five or more invocations, at least 3 loops on any machine, well under the 20-loop cap.
  */
-const TRAINING_SECONDS = 3 * TRAIN_TIMEOUT_SECONDS;
+const TRAINING_SECONDS = 5 * TRAIN_TIMEOUT_SECONDS;
+/** Above what any machine needs (0.25 s an epoch on CI's gives 160): only a guard against a broken calibration. */
+const MAX_EPOCHS = 400;
 const BASE_CONFIG = { batchSize: 32, model: TINY_MODEL };
 let CONFIG: typeof BASE_CONFIG & { epochs: number };
 
@@ -82,22 +82,30 @@ before(async () => {
   testCsv = join(dir, 'fashion-mnist_test.csv');
   await writeFile(trainCsv, syntheticKaggleCsv(TRAIN_ROWS, 11).text);
   await writeFile(testCsv, syntheticKaggleCsv(100, 12).text);
-  CONFIG = { ...BASE_CONFIG, epochs: await calibrate() };
   const stack = (await loadStackTemplate()).template;
   cloud = await LocalCloud.start({ template: withTrainTimeout(stack, TRAIN_TIMEOUT_SECONDS) });
+  CONFIG = { ...BASE_CONFIG, epochs: await calibrate() };
 });
 after(async () => {
   await cloud?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Epochs for about TRAINING_SECONDS of training here, from the second epoch of a 2-epoch run (the first pays for start-up). */
+/**
+ * Epochs for about TRAINING_SECONDS of epoch work in the local train Lambda, from the difference
+ * between two short runs there (2 and 12 epochs), so start-up cancels out and the per-epoch cost
+ * includes what this process does not pay: the sandbox, its checkpoint to S3 at every epoch end,
+ * its logs and metrics. An in-process measure was a third of that cost here and gave 294 epochs,
+ * 13 loops; capped at 60 it gave a faster machine only 2 loops.
+ */
 async function calibrate(): Promise<number> {
-  const { pixels, labels } = syntheticKaggleCsv(TRAIN_ROWS, 11);
-  const result = await trainModel({ images: pixels, labels: Uint8Array.from(labels), count: TRAIN_ROWS }, parseTrainConfig({ ...BASE_CONFIG, epochs: 2 }));
-  result.model.dispose();
-  const epochSeconds = result.history[1].seconds;
-  return Math.min(60, Math.max(3, Math.ceil(TRAINING_SECONDS / epochSeconds)));
+  const trainingMs = async (epochs: number) => {
+    const result = await run({ input: { trainOn: 'lambda', config: { ...BASE_CONFIG, epochs } } });
+    assert.equal(result.status, 'SUCCEEDED', `calibration: ${result.error}: ${causeMessage(result.cause)}`);
+    return result.invocations.filter((invocation) => /Train/.test(invocation.function)).reduce((sum, invocation) => sum + invocation.durationMs, 0);
+  };
+  const epochSeconds = Math.max(0.001, ((await trainingMs(12)) - (await trainingMs(2))) / 10 / 1000);
+  return Math.min(MAX_EPOCHS, Math.max(3, Math.ceil(TRAINING_SECONDS / epochSeconds)));
 }
 
 /** One uninterrupted run on the dataset the workflow ingested, in this process: no checkpoints, no pauses. */
