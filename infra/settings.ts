@@ -2,6 +2,8 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { ConfigError } from '../lib/errors.ts';
 import { closest, fieldPath } from '../lib/validation.ts';
+import { APPROVAL_MODES, type ApprovalMode } from '../lib/workflow/execution-input.ts';
+import { DEFAULT_MIN_ACCURACY } from '../lib/workflow/promotion.ts';
 
 /**
  * Deploy-time settings, read from CDK context (cdk.json "context", or `-c key=value`).
@@ -31,7 +33,17 @@ export interface FmnistSettings {
   readonly trainBaseImage?: string;
   /** Reserved concurrency of the train Lambda (see TRAIN_RESERVED_CONCURRENCY); undefined = none reserved. */
   readonly trainReservedConcurrency?: number;
+  /** Approval for executions whose input does not choose: "auto" (the promotion rule) or "manual" (a person answers). */
+  readonly approval: ApprovalMode;
+  /** How long AwaitApproval waits for `fmnist models approve`/`reject` before the model is left unpromoted. */
+  readonly approvalTimeoutHours: number;
+  /** The promotion floor (lib/workflow/promotion.ts PromotionPolicy). */
+  readonly promotionMinAccuracy: number;
+  readonly promotionMinMacroF1?: number;
 }
+
+/** A week: long enough for a reviewer's weekend, short of Step Functions' one-year execution limit. */
+export const DEFAULT_APPROVAL_TIMEOUT_HOURS = 168;
 
 /**
  * trainOn "auto" sends a job to Fargate when epochs x train examples exceeds this. Default:
@@ -71,6 +83,9 @@ export const DEFAULT_SETTINGS: FmnistSettings = {
   lambdaTrainMaxImages: LAMBDA_TRAIN_MAX_IMAGES,
   maxTrainLoops: DEFAULT_MAX_TRAIN_LOOPS,
   trainReservedConcurrency: TRAIN_RESERVED_CONCURRENCY,
+  approval: 'auto',
+  approvalTimeoutHours: DEFAULT_APPROVAL_TIMEOUT_HOURS,
+  promotionMinAccuracy: DEFAULT_MIN_ACCURACY,
 };
 
 /**
@@ -100,6 +115,11 @@ const positiveInt = (expected = 'must be a positive integer') => {
   return z.union([int, z.string(message).trim().regex(/^[1-9][0-9]*$/, message).transform(Number).pipe(int)], message);
 };
 
+/** A fraction in [0, 1], as JSON or as command-line text ("0.8"). */
+const fraction = z.union([z.number(), z.string().trim().regex(/^[0-9.]+$/).transform(Number)], got('must be a number from 0 to 1')).pipe(
+  z.number(got('must be a number from 0 to 1')).min(0, got('must be a number from 0 to 1')).max(1, got('must be a number from 0 to 1')),
+);
+
 /** Not given, or an empty string (cdk.json's way of leaving a key unset): undefined. */
 const unsetIsUndefined = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema.optional());
@@ -121,6 +141,10 @@ export const SettingsContext = z.object({
   trainReservedConcurrency: unsetIsUndefined(
     z.union([z.literal('none').transform(() => null), positiveInt('must be a positive integer or "none"')], got('must be a positive integer or "none"')),
   ),
+  approval: unsetIsUndefined(z.enum(APPROVAL_MODES, got('must be "auto" or "manual"'))),
+  approvalTimeoutHours: unsetIsUndefined(positiveInt()),
+  promotionMinAccuracy: unsetIsUndefined(fraction),
+  promotionMinMacroF1: unsetIsUndefined(fraction),
 });
 
 const SETTING_KEYS = Object.keys(SettingsContext.shape);
@@ -171,5 +195,9 @@ export function settingsFromContext(node: Node): FmnistSettings {
       context.trainReservedConcurrency === undefined
         ? d.trainReservedConcurrency
         : (context.trainReservedConcurrency ?? undefined),
+    approval: context.approval ?? d.approval,
+    approvalTimeoutHours: context.approvalTimeoutHours ?? d.approvalTimeoutHours,
+    promotionMinAccuracy: context.promotionMinAccuracy ?? d.promotionMinAccuracy,
+    promotionMinMacroF1: context.promotionMinMacroF1,
   };
 }

@@ -38,6 +38,7 @@ export const ENV = {
   trainingCluster: 'TRAINING_CLUSTER_ARN',
   stack: 'FMNIST_STACK',
   expectNative: 'FMNIST_EXPECT_NATIVE',
+  codeVersion: 'FMNIST_CODE_VERSION',
 } as const;
 
 export const ENVIRONMENT: Readonly<Record<string, EnvVariable>> = {
@@ -52,6 +53,11 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVariable>> = {
     readBy: ['handler', 'image', 'cli'],
     meaning: 'How a training step runs on native TensorFlow: graph (one TensorFlow graph per batch) or eager (op by op); for comparisons and as an escape hatch.',
     default: 'auto (graph where the backend and layers allow it, else eager)',
+  },
+  [ENV.codeVersion]: {
+    readBy: ['handler', 'stack'],
+    meaning: 'The deployed code\'s version (package.json version + git commit at synth), recorded in the registry and the report page\'s lineage; set by the stack on the evaluate and promote functions.',
+    default: 'unknown',
   },
   [ENV.fontDir]: {
     readBy: ['handler'],

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { requiredEnv, s3Client } from '../../lib/aws/clients.ts';
-import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
+import type { ExecutionInput, Trigger } from '../../lib/workflow/execution-input.ts';
 import { parseEvent } from '../../lib/workflow/events.ts';
 import { PREFIXES } from '../../lib/workflow/layout.ts';
 import {
@@ -89,7 +89,7 @@ async function onObjectCreated(
     return { started: false, reason: `waiting for the ${split === 'train' ? 'test' : 'train'} split of ${key}` };
   }
   const pair: RawPair = split === 'train' ? { train: self, test: other } : { train: other, test: self };
-  return start(sfn, stateMachineArn, executionName(bucket, pair), pair);
+  return start(sfn, stateMachineArn, executionName(bucket, pair), pair, 'new-data');
 }
 
 async function onSchedule(
@@ -103,11 +103,11 @@ async function onSchedule(
   if (!pair) return { started: false, reason: `no complete train/test pair under s3://${bucket}/${PREFIXES.raw}` };
   // One run per tick: the tick's time (minute precision) joins the data's identity.
   const tick = new Date(event.time).toISOString().slice(0, 16).replace(/[-:]/g, '');
-  return start(sfn, stateMachineArn, executionName(bucket, pair, tick), pair);
+  return start(sfn, stateMachineArn, executionName(bucket, pair, tick), pair, 'schedule');
 }
 
-async function start(sfn: SFNClient, stateMachineArn: string, name: string, pair: RawPair): Promise<TriggerResult> {
-  const input: ExecutionInput = { train: [pair.train.key], test: [pair.test.key] };
+async function start(sfn: SFNClient, stateMachineArn: string, name: string, pair: RawPair, trigger: Trigger): Promise<TriggerResult> {
+  const input: ExecutionInput = { train: [pair.train.key], test: [pair.test.key], trigger };
   try {
     await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
     return { started: true, executionName: name, input, reason: `started ${name}` };

@@ -20,6 +20,18 @@ import { planTrainingMemory, type TrainingMemoryPlan } from './train-memory.ts';
 export const TRAIN_RUNTIMES = ['lambda', 'fargate', 'auto'] as const;
 export type TrainRuntime = (typeof TRAIN_RUNTIMES)[number];
 
+/** What started a run: a person (CLI, console), new data under raw/, or the schedule. */
+export const TRIGGERS = ['manual', 'new-data', 'schedule'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/**
+ * "auto": Promote decides by the promotion rule. "manual": after Evaluate the execution waits
+ * (AwaitApproval, a task token) until `fmnist models approve` or `reject` answers, or the wait
+ * times out (then the model is registered and not promoted).
+ */
+export const APPROVAL_MODES = ['auto', 'manual'] as const;
+export type ApprovalMode = (typeof APPROVAL_MODES)[number];
+
 /** What a run was started with, as stored in runs/<runId>/run.json (run-record.ts) and compared on resume. */
 export const RunInput = z.strictObject({
   /** Bare keys under raw/ (normalised by the execution input's schema). */
@@ -29,6 +41,9 @@ export const RunInput = z.strictObject({
   config: z.record(z.string(), z.unknown()).optional(),
   trainOn: z.enum(TRAIN_RUNTIMES),
   promote: z.enum(PROMOTION_MODES),
+  /** Absent in records of older runs. */
+  approval: z.enum(APPROVAL_MODES).optional(),
+  trigger: z.enum(TRIGGERS).optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 
@@ -51,6 +66,10 @@ export function executionInputSchema(dataBucket?: string) {
     trainOn: oneOf(TRAIN_RUNTIMES).default('auto'),
     /** "if-better" (default): replace the champion only with a better model on the same test set. */
     promote: oneOf(PROMOTION_MODES).default('if-better'),
+    /** Default: the stack's (setting approval). */
+    approval: oneOf(APPROVAL_MODES).optional(),
+    /** Set by the trigger function; "manual" otherwise. */
+    trigger: oneOf(TRIGGERS).default('manual'),
     /**
      * Continue the run `runId` (which must exist: runs/<runId>/run.json) instead of claiming a new
      * one; train, test, limit and config must be the run's own (lib/workflow/run-record.ts).
@@ -69,6 +88,7 @@ export interface ExecutionPlan {
   config: Record<string, unknown>;
   trainOn: TrainRuntime;
   promote: PromotionMode;
+  approval: ApprovalMode;
   epochs: number;
   /**
    * The largest train split that still trains on Lambda when trainOn is "auto": the smaller of
@@ -94,6 +114,8 @@ export const ValidateEvent = z.strictObject({
   dataBucket: BucketName,
   /** Memory of the two places training can run, MiB. */
   trainMemoryMiB: z.strictObject({ lambda: z.int().min(128), fargate: z.int().min(512) }),
+  /** The stack's approval mode, for executions whose input does not choose. */
+  defaultApproval: z.enum(APPROVAL_MODES).default('auto'),
 });
 export type ValidateEvent = z.infer<typeof ValidateEvent>;
 
@@ -111,7 +133,7 @@ export function planExecution(event: unknown, now = new Date()): ExecutionPlan {
 }
 
 export function checkExecution(event: unknown, now = new Date()): CheckedExecution {
-  const { input, executionName, lambdaTrainMaxImages, dataBucket, trainMemoryMiB } = parseEvent(ValidateEvent, event, 'validate');
+  const { input, executionName, lambdaTrainMaxImages, dataBucket, trainMemoryMiB, defaultApproval } = parseEvent(ValidateEvent, event, 'validate');
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigError('invalid execution input: (input): must be a JSON object with "train" and "test"');
   }
@@ -130,6 +152,7 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     config,
     trainOn: parsed.trainOn,
     promote: parsed.promote,
+    approval: parsed.approval ?? defaultApproval,
     epochs: trainConfig.epochs,
     lambdaMaxTrainExamples: Math.min(Math.floor(lambdaTrainMaxImages / trainConfig.epochs), memory.lambdaMaxTrainExamples),
     memory,
@@ -142,6 +165,8 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     ...(parsed.config !== undefined ? { config: parsed.config } : {}),
     trainOn: parsed.trainOn,
     promote: parsed.promote,
+    approval: parsed.approval ?? defaultApproval,
+    trigger: parsed.trigger,
   };
   return { plan, input: runInput, ...(executionName !== undefined ? { executionName } : {}), dataBucket };
 }

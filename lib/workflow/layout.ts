@@ -21,3 +21,13 @@ export const runRecordKey = (runId: string) => `${PREFIXES.runs}${runId}/run.jso
 /** One champion per test split (lib/data/test-set-id.ts), replaced by compare-and-swap (promotion.ts). */
 export const CHAMPIONS_PREFIX = `${PREFIXES.models}champions/`;
 export const championKey = (testSetId: string) => `${CHAMPIONS_PREFIX}${testSetId}.json`;
+/**
+ * The model registry (lib/workflow/registry): one write-once record per evaluated run, filed
+ * under the test split it was judged on, so one listing gives a test set's models.
+ */
+export const REGISTRY_PREFIX = `${PREFIXES.models}registry/`;
+export const modelVersionKey = (testSetId: string, runId: string) => `${REGISTRY_PREFIX}${testSetId}/${runId}.json`;
+/** Every champion record ever written for a test split, write-once, in time order (rollback reads it). */
+export const championHistoryPrefix = (testSetId: string) => `${PREFIXES.models}history/${testSetId}/`;
+/** A run waiting for a person's decision: the task token of its AwaitApproval state. */
+export const approvalKey = (runId: string) => `${PREFIXES.models}approvals/${runId}.json`;

@@ -58,7 +58,9 @@ export const Candidate = z
   .superRefine(ownRunPrefixes({ modelPrefix, reportPrefix }));
 export type Candidate = z.infer<typeof Candidate>;
 
-const pinnedFile = z.strictObject({ versionId: z.string().min(1).nullable(), sha256: Sha256 });
+/** A model file pinned: its version id (null where the bucket is not versioned) and sha256. */
+export const PinnedFile = z.strictObject({ versionId: z.string().min(1).nullable(), sha256: Sha256 });
+const pinnedFile = PinnedFile;
 
 /** What models/champions/<testSetId>.json holds. */
 export const Champion = z.strictObject({
@@ -75,9 +77,27 @@ export const Champion = z.strictObject({
   previous: z.string().min(1).nullable(),
   /** Why it was promoted. */
   reason: z.string(),
+  /** Who or what made the change: "workflow (execution …)", "fmnist models promote (user …)"; absent in older records. */
+  by: z.string().optional(),
+  /** How it became champion: a promotion, or a rollback to it; absent (a promotion) in older records. */
+  change: z.enum(['promotion', 'rollback']).optional(),
 });
 export type Champion = z.infer<typeof Champion>;
 export type PinnedFiles = Champion['files'];
+
+/**
+ * The floor a model must reach to become champion by the accuracy rule (`if-better`), the first
+ * champion of a test split included: without it a 17 %-accuracy model becomes champion when there
+ * is none. `always` and a person's promotion or approval are not held to it.
+ */
+export const PromotionPolicy = z.strictObject({
+  minAccuracy: z.number().min(0).max(1).default(0),
+  minMacroF1: z.number().min(0).max(1).optional(),
+});
+export type PromotionPolicy = z.input<typeof PromotionPolicy>;
+
+/** The stack's default floor (setting promotionMinAccuracy): well above chance (0.1), below any real run. */
+export const DEFAULT_MIN_ACCURACY = 0.5;
 
 export interface PromotionDecision {
   promote: boolean;
@@ -88,8 +108,9 @@ const pct = (value: number) => `${(value * 100).toFixed(2)}%`;
 
 export function decide(
   current: Champion | undefined,
-  candidate: Pick<Candidate, 'runId' | 'testSetId' | 'accuracy'>,
+  candidate: Pick<Candidate, 'runId' | 'testSetId' | 'accuracy' | 'macroF1'>,
   mode: PromotionMode = 'if-better',
+  policy: PromotionPolicy = {},
 ): PromotionDecision {
   if (mode === 'never') return { promote: false, reason: 'promotion disabled for this run (promote: "never")' };
   if (current !== undefined && current.testSetId !== candidate.testSetId) {
@@ -102,6 +123,8 @@ export function decide(
   if (mode === 'always') {
     return { promote: true, reason: 'promotion forced for this run (promote: "always")' };
   }
+  const floor = belowFloor(candidate, policy);
+  if (floor) return { promote: false, reason: floor };
   if (current === undefined) return { promote: true, reason: 'no champion yet' };
   if (candidate.accuracy > current.accuracy) {
     return {
@@ -115,12 +138,24 @@ export function decide(
   };
 }
 
+function belowFloor(candidate: Pick<Candidate, 'accuracy' | 'macroF1'>, policy: PromotionPolicy): string | undefined {
+  const minAccuracy = policy.minAccuracy ?? 0;
+  if (candidate.accuracy < minAccuracy) {
+    return `accuracy ${pct(candidate.accuracy)} is below the promotion floor ${pct(minAccuracy)} (setting promotionMinAccuracy; promote it by hand with \`fmnist models promote\`)`;
+  }
+  if (policy.minMacroF1 !== undefined && candidate.macroF1 < policy.minMacroF1) {
+    return `macro F1 ${candidate.macroF1.toFixed(4)} is below the promotion floor ${policy.minMacroF1.toFixed(4)} (setting promotionMinMacroF1)`;
+  }
+  return undefined;
+}
+
 export function championFrom(
   candidate: Candidate,
   files: PinnedFiles,
   previous: Champion | undefined,
   reason: string,
   promotedAt: Date,
+  by?: string,
 ): Champion {
   return {
     runId: candidate.runId,
@@ -134,5 +169,7 @@ export function championFrom(
     files,
     previous: previous?.runId ?? null,
     reason,
+    ...(by ? { by } : {}),
+    change: 'promotion',
   };
 }
