@@ -60,23 +60,25 @@ function direction(delta: number | undefined, better: 'higher' | 'lower', digits
 const cellClass = (cls: string) => (cls ? ` class="${cls}"` : '');
 
 function runsSection(c: RunComparison): string {
-  const rows: [string, string | undefined, string | undefined][] = [
-    ['Run', c.a.runId, c.b.runId],
-    ['Dataset id', c.a.datasetId, c.b.datasetId],
-    ['Test set id', c.a.testSetId, c.b.testSetId],
+  // An id is set in monospace; `true` marks one.
+  const rows: [string, string | undefined, string | undefined, boolean?][] = [
+    ['Run', c.a.runId, c.b.runId, true],
+    ['Dataset id', c.a.datasetId, c.b.datasetId, true],
+    ['Test set id', c.a.testSetId, c.b.testSetId, true],
     ['Test images', String(c.testSet.examples.a), String(c.testSet.examples.b)],
     ['Trained at', c.a.createdAt, c.b.createdAt],
     ['Backend', c.a.backend, c.b.backend],
     ['Training examples', c.a.trainExamples?.toString(), c.b.trainExamples?.toString()],
   ];
-  const cell = (value: string | undefined) => (value === undefined ? '<td>not recorded</td>' : `<td><code>${escapeHtml(value)}</code></td>`);
+  const cell = (value: string | undefined, code?: boolean) =>
+    value === undefined ? '<td>not recorded</td>' : code ? `<td><code>${escapeHtml(value)}</code></td>` : `<td>${escapeHtml(value)}</td>`;
   return `<section aria-labelledby="runs">
 <h2 id="runs">The two runs</h2>
 <div class="table-scroll"><table class="runs">
 <caption>What each run was trained and evaluated on</caption>
 <thead><tr><th scope="col">Field</th><th scope="col">Run A</th><th scope="col">Run B</th></tr></thead>
 <tbody>
-${rows.map(([name, a, b]) => `<tr><th scope="row">${escapeHtml(name)}</th>${cell(a)}${cell(b)}</tr>`).join('\n')}
+${rows.map(([name, a, b, code]) => `<tr><th scope="row">${escapeHtml(name)}</th>${cell(a, code)}${cell(b, code)}</tr>`).join('\n')}
 </tbody>
 </table></div>
 </section>`;
@@ -178,5 +180,6 @@ ${rows.join('\n')}
 const COMPARISON_STYLE = `
 td.better{color:#1a7f37;font-weight:600}td.worse{color:#cf222e;font-weight:600}
 ul.notes{border-left:4px solid #bf8700;background:#fff8c5;padding:.5rem 1rem .5rem 2rem;margin:1rem 0}
-table.runs td,table.config td{text-align:left}
+table.runs th,table.runs td,table.config th,table.config td{text-align:left}
+table.classes th[scope=row],table.confusions th[scope=row]{white-space:nowrap}
 `.trim();
