@@ -129,7 +129,7 @@ export function renderReportPage(data: ReportPageData): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(title)}</title>
-<style>${STYLE}</style>
+<style>${REPORT_PAGE_STYLE}</style>
 </head>
 <body>
 <main>
@@ -316,7 +316,8 @@ ${sources}
 </section>`;
 }
 
-const STYLE = `
+/** The page's stylesheet, shared with the two-run comparison page (run-comparison-page.ts). */
+export const REPORT_PAGE_STYLE = `
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1b1f24;background:#fff;margin:0}
 main{max-width:60rem;margin:0 auto;padding:1.5rem}
 h1{font-size:1.6rem;margin:0 0 .25rem}h2{font-size:1.25rem;margin:2rem 0 .75rem;border-bottom:1px solid #d0d7de;padding-bottom:.25rem}h3{font-size:1rem;margin:1rem 0 .5rem}

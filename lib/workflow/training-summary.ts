@@ -9,7 +9,7 @@ import { MODEL_FILES } from './files.ts';
  * show. Loose on purpose: a record with more fields (a newer trainer) still reads; one missing a
  * shown field is refused, naming it.
  */
-const TrainingSummarySchema = z.looseObject({
+export const TrainingSummarySchema = z.looseObject({
   runId: z.string(),
   datasetId: z.string(),
   createdAt: z.string(),
