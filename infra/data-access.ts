@@ -1,7 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { championKey, checkpointPrefix, modelPrefix, PREFIXES, reportPrefix, runRecordKey, trainEventKey } from '../lib/workflow/layout.ts';
+import { approvalKey, championHistoryPrefix, championKey, checkpointPrefix, modelPrefix, modelVersionKey, PREFIXES, reportPrefix, runRecordKey, trainEventKey } from '../lib/workflow/layout.ts';
 import { acknowledge, arnRef } from './nag.ts';
 
 /**
@@ -18,6 +18,9 @@ export const KEYS = {
   trainEvents: trainEventKey('*'),
   runRecords: runRecordKey('*'),
   champions: championKey('*'),
+  registry: modelVersionKey('*', '*'),
+  championHistory: `${championHistoryPrefix('*')}*`,
+  approvals: approvalKey('*'),
 } as const;
 
 type Key = (typeof KEYS)[keyof typeof KEYS];
@@ -72,10 +75,18 @@ export const DATA_ACCESS = {
     put: [KEYS.reports],
   },
   /**
-   * Reads the candidate's model files (to pin their versions and sha256) and the champion of its
-   * test split with its ETag, and replaces that champion by compare-and-swap.
+   * Registers the run: reads its model files (to pin their versions and sha256), training record,
+   * classification report and run record, and writes its registry record write-once (a refused
+   * write reads the stored one). Reads the champion of its test split with its ETag, replaces it
+   * by compare-and-swap, and files both in the champion history (write-once).
    */
-  promote: { list: [KEYS.models, KEYS.champions], get: [KEYS.models, KEYS.champions], put: [KEYS.champions] },
+  promote: {
+    list: [KEYS.models, KEYS.reports, KEYS.runRecords, KEYS.champions, KEYS.registry, KEYS.championHistory],
+    get: [KEYS.models, KEYS.reports, KEYS.runRecords, KEYS.champions, KEYS.registry, KEYS.championHistory],
+    put: [KEYS.champions, KEYS.registry, KEYS.championHistory],
+  },
+  /** AwaitApproval: files the run's approval request (its task token) at models/approvals/<runId>.json. */
+  requestApproval: { put: [KEYS.approvals] },
   /** Finds the other split of an uploaded pair and its ETag by listing raw/ (no object is read). */
   trigger: { list: [KEYS.raw] },
   /** WriteTrainEvent: runs/<runId>/train-event.json for the Fargate task. */
@@ -93,6 +104,9 @@ const WHY_A_WILDCARD: Record<Key, string> = {
   [KEYS.trainEvents]: 'runs/<runId>/train-event.json is one file per run, named by the run id chosen per execution; the pattern matches no other file name.',
   [KEYS.runRecords]: 'runs/<runId>/run.json is one file per run, named by the run id chosen per execution; the pattern matches no other file name.',
   [KEYS.champions]: 'models/champions/<testSetId>.json is one record per test split, named by a hash of the test data computed at run time.',
+  [KEYS.registry]: 'models/registry/<testSetId>/<runId>.json is one record per evaluated run, named by the test data hash and the run id, both known only at run time.',
+  [KEYS.championHistory]: 'models/history/<testSetId>/<time>-<runId>.json is one record per champion change, named at run time; the pattern matches only the history.',
+  [KEYS.approvals]: 'models/approvals/<runId>.json is one request per run waiting for approval, named by the run id chosen per execution.',
 };
 
 /** The object ARNs of a set of key patterns. */

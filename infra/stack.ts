@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.ts';
 import { DataBucket } from './data-bucket.ts';
+import { codeVersion } from './code-version.ts';
 import { acknowledgeCdkHelpers } from './nag.ts';
 import { DEFAULT_SETTINGS, type FmnistSettings } from './settings.ts';
 import { STEP_TIMEOUTS, StepLambdas } from './step-lambdas.ts';
@@ -41,7 +42,7 @@ export class FmnistStack extends Stack {
     const logSettings = { logRetentionDays: settings.logRetentionDays, logLevel: settings.logLevel, removalPolicy };
 
     this.data = new DataBucket(this, 'Data', { removalPolicy });
-    this.steps = new StepLambdas(this, 'Steps', { data: this.data, logs: logSettings });
+    this.steps = new StepLambdas(this, 'Steps', { data: this.data, logs: logSettings, codeVersion: codeVersion() });
     this.training = new Training(this, 'Training', {
       data: this.data,
       logs: logSettings,
@@ -55,6 +56,7 @@ export class FmnistStack extends Stack {
         trainFunction: this.training.trainFunction,
         evaluate: this.steps.evaluate,
         promote: this.steps.promote,
+        requestApproval: this.steps.requestApproval,
         cluster: this.training.cluster,
         taskDefinition: this.training.taskDefinition,
         container: this.training.container,
@@ -67,6 +69,11 @@ export class FmnistStack extends Stack {
       timeouts: { ...STEP_TIMEOUTS, train: this.training.trainFunction.timeout! },
       fargateTimeout: props.fargateTimeout ?? Duration.hours(12),
       fargateHeartbeat: props.fargateHeartbeat ?? Duration.minutes(10),
+      approval: { default: settings.approval, timeout: Duration.hours(settings.approvalTimeoutHours) },
+      promotionPolicy: {
+        minAccuracy: settings.promotionMinAccuracy,
+        ...(settings.promotionMinMacroF1 !== undefined ? { minMacroF1: settings.promotionMinMacroF1 } : {}),
+      },
       logs: logSettings,
     });
     // SendTaskSuccess/Failure/Heartbeat on the state machine's ARN: see the IAM table in infra/README.md.

@@ -1,7 +1,9 @@
-import { Duration, Size } from 'aws-cdk-lib';
+import { Duration, Size, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ENV } from '../lib/env.ts';
+import { REGISTRY_EVENT_SOURCE } from '../lib/workflow/registry-events.ts';
 import { DATA_ACCESS, grantDataAccess } from './data-access.ts';
 import type { DataBucket } from './data-bucket.ts';
 import { FmnistFunction, type LogSettings } from './node-function.ts';
@@ -10,6 +12,8 @@ import { CANVAS_IN_LAYER, REPORT_FONT_DIR, ReportRendererLayer } from './report-
 export interface StepFunctionsProps {
   readonly data: DataBucket;
   readonly logs: LogSettings;
+  /** FMNIST_CODE_VERSION of the evaluate and promote functions (infra/code-version.ts). */
+  readonly codeVersion: string;
 }
 
 /** Ingest and evaluate get one timeout each; the workflow's task timeouts add a margin to these. */
@@ -18,6 +22,7 @@ export const STEP_TIMEOUTS = {
   ingest: Duration.minutes(10),
   evaluate: Duration.minutes(10),
   promote: Duration.minutes(1),
+  requestApproval: Duration.seconds(30),
 } as const;
 
 /**
@@ -38,6 +43,7 @@ export class StepLambdas extends Construct {
   readonly ingest: lambda.IFunction;
   readonly evaluate: lambda.IFunction;
   readonly promote: lambda.IFunction;
+  readonly requestApproval: lambda.IFunction;
   readonly renderer: ReportRendererLayer;
 
   constructor(scope: Construct, id: string, props: StepFunctionsProps) {
@@ -79,7 +85,7 @@ export class StepLambdas extends Construct {
       ephemeralStorageSize: Size.gibibytes(1),
       architecture: lambda.Architecture.X86_64,
       layers: [this.renderer.layer],
-      environment: { ...environment, [ENV.fontDir]: REPORT_FONT_DIR },
+      environment: { ...environment, [ENV.fontDir]: REPORT_FONT_DIR, [ENV.codeVersion]: props.codeVersion },
       esbuildArgs: { '--alias': `@napi-rs/canvas=${CANVAS_IN_LAYER}`, '--external:/opt/*': true },
       afterBundling: wasmBinariesBesideBundle,
       logs,
@@ -89,15 +95,34 @@ export class StepLambdas extends Construct {
 
     const promote = new FmnistFunction(this, 'Promote', {
       step: 'promote',
-      description: 'Replaces the champion of the test split (models/champions/) when the new model beats it',
+      description: 'Registers the evaluated model (models/registry/) and makes it champion of its test split when it beats the champion or is approved',
       memorySize: 256,
       timeout: STEP_TIMEOUTS.promote,
+      architecture: lambda.Architecture.ARM_64,
+      environment: { ...environment, [ENV.codeVersion]: props.codeVersion },
+      logs,
+    });
+    grantDataAccess(data.bucket, promote, DATA_ACCESS.promote);
+    // The registry's Champion Promoted event (lib/workflow/registry-events.ts) on the default bus.
+    promote.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+        conditions: { StringEquals: { 'events:source': REGISTRY_EVENT_SOURCE } },
+      }),
+    );
+    this.promote = promote;
+
+    this.requestApproval = new FmnistFunction(this, 'RequestApproval', {
+      step: 'request-approval',
+      description: 'Files a run\'s approval request (the AwaitApproval task token) for fmnist models approve/reject',
+      memorySize: 256,
+      timeout: STEP_TIMEOUTS.requestApproval,
       architecture: lambda.Architecture.ARM_64,
       environment,
       logs,
     });
-    grantDataAccess(data.bucket, promote, DATA_ACCESS.promote);
-    this.promote = promote;
+    grantDataAccess(data.bucket, this.requestApproval, DATA_ACCESS.requestApproval);
   }
 }
 

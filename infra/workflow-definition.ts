@@ -7,6 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import type { ApprovalMode } from '../lib/workflow/execution-input.ts';
 import { FARGATE_ENV } from '../lib/workflow/fargate-task.ts';
 import { trainEventKey } from '../lib/workflow/layout.ts';
 import {
@@ -48,6 +49,8 @@ export interface WorkflowTargets {
   readonly trainFunction: lambda.IFunction;
   readonly evaluate: lambda.IFunction;
   readonly promote: lambda.IFunction;
+  /** AwaitApproval's function: files the task token for `fmnist models approve`. */
+  readonly requestApproval: lambda.IFunction;
   readonly cluster: ecs.ICluster;
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly container: ecs.ContainerDefinition;
@@ -75,6 +78,10 @@ export interface WorkflowOptions {
   readonly fargateTimeout: Duration;
   /** The Fargate entry heartbeats every 60 s; a silent task fails after this. */
   readonly fargateHeartbeat: Duration;
+  /** Approval for executions whose input does not choose, and how long AwaitApproval waits. */
+  readonly approval: { readonly default: ApprovalMode; readonly timeout: Duration };
+  /** The promotion floor Promote applies to the accuracy rule. */
+  readonly promotionPolicy: { readonly minAccuracy: number; readonly minMacroF1?: number };
 }
 
 export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTargets, options: WorkflowOptions): sfn.IChainable {
@@ -82,10 +89,11 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
   const { validate, ingest, prepare } = validateAndIngest(kit, targets, options);
   const { writeTrainEvent, trainOnFargate } = fargateTraining(kit, targets, options);
   const trainOnLambda = lambdaTraining(kit, targets, options, writeTrainEvent);
-  const { evaluate, promote, done } = evaluateAndPromote(kit, targets, options);
+  const { evaluate, approval, promote, done } = evaluateAndPromote(kit, targets, options);
   const startTrainLoops = lambdaContinuation(kit, options, trainOnLambda, evaluate);
   trainOnFargate.next(evaluate);
-  evaluate.next(promote).next(done);
+  evaluate.next(approval);
+  promote.next(done);
   const choose = runtimeChoice(scope, trainOnLambda, writeTrainEvent);
   return validate.next(ingest).next(prepare).next(startTrainLoops).next(choose);
 }
@@ -152,6 +160,7 @@ function validateAndIngest(kit: TaskKit, targets: WorkflowTargets, options: Work
       lambdaTrainMaxImages: options.lambdaTrainMaxImages,
       dataBucket: targets.dataBucket.bucketName,
       trainMemoryMiB: { lambda: options.trainMemoryMiB.lambda, fargate: options.trainMemoryMiB.fargate },
+      defaultApproval: options.approval.default,
     }),
     resultSelector: { plan: sfn.JsonPath.entirePayload },
     resultPath: '$',
@@ -313,7 +322,7 @@ function evaluateAndPromote(kit: TaskKit, targets: WorkflowTargets, options: Wor
   });
 
   const promote = kit.lambdaTask(STATE_NAMES.promote, targets.promote, options.timeouts.promote, {
-    comment: 'Compare-and-swap of models/champions/<testSetId>.json: replaced only by a better model on the same test split',
+    comment: 'Registers the model (models/registry/), then compare-and-swap of models/champions/<testSetId>.json: replaced only by a better model on the same test split, or an approved one',
     payload: sfn.TaskInput.fromObject({
       candidate: {
         runId: sfn.JsonPath.stringAt('$.evaluation.runId'),
@@ -326,6 +335,9 @@ function evaluateAndPromote(kit: TaskKit, targets: WorkflowTargets, options: Wor
         modelSha256: sfn.JsonPath.objectAt('$.evaluation.modelSha256'),
       },
       mode: sfn.JsonPath.stringAt('$.plan.promote'),
+      policy: { ...options.promotionPolicy },
+      approval: sfn.JsonPath.objectAt('$.approval'),
+      executionName: sfn.JsonPath.executionName,
     }),
     // What the decision was made against (saw: the champion's run, null when there was none) and
     // in how many compare-and-swap rounds: the execution output's promotion record.
@@ -334,12 +346,69 @@ function evaluateAndPromote(kit: TaskKit, targets: WorkflowTargets, options: Wor
       reason: sfn.JsonPath.stringAt('$.reason'),
       sawRunId: sfn.JsonPath.stringAt('$.saw.runId'),
       attempts: sfn.JsonPath.numberAt('$.attempts'),
+      registered: sfn.JsonPath.stringAt('$.registered'),
     },
     resultPath: '$.promotion',
   });
 
+  const approval = approvalGate(kit, targets, options, promote);
   const done = new sfn.Succeed(kit.scope, STATE_NAMES.done);
-  return { evaluate, promote, done };
+  return { evaluate, approval, promote, done };
+}
+
+/**
+ * ApprovalRequired: with approval "manual" the execution waits in AwaitApproval (a task token
+ * filed by the request-approval function) until `fmnist models approve`/`reject` answers with
+ * SendTaskSuccess ({ decision, by, at, reason }), or the wait times out (ApprovalExpired: the model
+ * is registered, not promoted). Either way $.approval holds the answer Promote acts on; with
+ * approval "auto" it holds { decision: "not-required" } and Promote applies the promotion rule.
+ */
+function approvalGate(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions, promote: sfn.IChainable): sfn.Choice {
+  const timeoutSeconds = options.approval.timeout.toSeconds();
+  const awaitApproval = kit.guard(
+    new tasks.LambdaInvoke(kit.scope, STATE_NAMES.awaitApproval, {
+      comment: 'Waits for fmnist models approve/reject (SendTaskSuccess with the token filed at models/approvals/<runId>.json)',
+      lambdaFunction: targets.requestApproval,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      retryOnServiceExceptions: false,
+      payload: sfn.TaskInput.fromObject({
+        taskToken: sfn.JsonPath.taskToken,
+        runId: sfn.JsonPath.stringAt('$.evaluation.runId'),
+        testSetId: sfn.JsonPath.stringAt('$.dataset.testSetId'),
+        executionName: sfn.JsonPath.executionName,
+        accuracy: sfn.JsonPath.numberAt('$.evaluation.accuracy'),
+        macroF1: sfn.JsonPath.numberAt('$.evaluation.macroF1'),
+        reportPrefix: sfn.JsonPath.stringAt('$.evaluation.reportPrefix'),
+        timeoutSeconds,
+      }),
+      taskTimeout: sfn.Timeout.duration(options.approval.timeout),
+      resultPath: '$.approval',
+    }),
+    [transient(LAMBDA_TRANSIENT_ERRORS, Duration.seconds(2))],
+    (task) =>
+      task.addCatch(
+        new sfn.Pass(kit.scope, STATE_NAMES.approvalExpired, {
+          comment: 'Nobody answered within the approval timeout: registered, not promoted',
+          parameters: {
+            decision: 'expired',
+            by: 'workflow',
+            'at.$': '$$.State.EnteredTime',
+            reason: `no answer within ${timeoutSeconds / 3600} h`,
+          },
+          resultPath: '$.approval',
+        }).next(promote),
+        { errors: ['States.Timeout'], resultPath: '$.error' },
+      ),
+  );
+  withExactPolicies(awaitApproval, [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [targets.requestApproval.functionArn] })]);
+  awaitApproval.next(promote);
+  const notRequired = new sfn.Pass(kit.scope, STATE_NAMES.approvalNotRequired, {
+    result: sfn.Result.fromObject({ decision: 'not-required' }),
+    resultPath: '$.approval',
+  }).next(promote);
+  return new sfn.Choice(kit.scope, STATE_NAMES.approvalRequired)
+    .when(sfn.Condition.stringEquals('$.plan.approval', 'manual'), awaitApproval)
+    .otherwise(notRequired);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { codeVersion } from '../../infra/code-version.ts';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -111,6 +112,8 @@ export async function definitionCacheKey(context: Record<string, unknown>): Prom
   hash.update(await readFile(join(REPO_ROOT, 'cdk.json')));
   hash.update(`\naws-cdk-lib ${packageVersion('aws-cdk-lib')}\nconstructs ${packageVersion('constructs')}\n`);
   hash.update(JSON.stringify(sortKeys(context)));
+  // The template carries FMNIST_CODE_VERSION (the commit): a new commit is a new template.
+  hash.update(`\n${codeVersion()}`);
   return hash.digest('hex');
 }
 

@@ -5,6 +5,7 @@ import { ConfigError } from '../../lib/errors.ts';
 import { newRunId } from '../../lib/workflow/run-id.ts';
 import { checkInputs, copyOutputs, type InputFile, type Upload, uploadInputs, writeJsonFile } from './bucket-io.ts';
 import { checkLogPermissions, LocalCloud } from './cloud/local-cloud.ts';
+import type { PublishedEvent } from './cloud/eventbridge.ts';
 import type { LambdaSpec } from './cloud/model.ts';
 import type { Template } from './cloud/template.ts';
 import { loadStackTemplate } from './definition.ts';
@@ -93,6 +94,8 @@ export interface LocalRunResult {
   orphanedTasks: { taskArn: string; startedAt: string }[];
   /** EventBridge deliveries the run caused (e.g. the stop-training rule). */
   deliveries: { rule: string; target: string; attempts: number; outcome: string; error?: string }[];
+  /** Events the run's functions put on EventBridge (the registry's Champion Promoted). */
+  published: PublishedEvent[];
   /** One line per Lambda invocation: duration, peak memory, /tmp used, cold start. */
   invocations: { function: string; durationMs: number; maxMemoryUsedMiB: number; scratchUsedMiB: number; coldStart: boolean; outcome: string }[];
   /** Heartbeats received per task token (Fargate). */
@@ -123,6 +126,7 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
   Object.assign(cloud.observers, display.observers);
   const firstInvocation = cloud.lambda.reports.length;
   const firstDelivery = cloud.events.deliveries.length;
+  const firstPublished = cloud.events.published.length;
   const timings: Timings = { templateMs: loaded.milliseconds, templateSource: loaded.source, cloudStartMs: performance.now() - cloudStarted, uploadMs: 0, executionMs: 0, copyMs: 0, totalMs: 0 };
   try {
     await checkLogPermissions(cloud.model, cloud.authorizer);
@@ -173,6 +177,7 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
       adjustments: execution.adjustments,
       orphanedTasks,
       deliveries: cloud.events.deliveries.slice(firstDelivery).map((delivery) => ({ ...delivery })),
+      published: cloud.events.published.slice(firstPublished).map((event) => ({ ...event })),
       invocations: cloud.lambda.reports.slice(firstInvocation).map(({ requestId: _id, ...report }) => report),
       heartbeats: execution.tokens.tokens().map((token) => execution.tokens.heartbeats(token)),
       timings,

@@ -27,8 +27,8 @@ export const PromoteEvent = z.strictObject({
   mode: z.enum(PROMOTION_MODES).default('if-better'),
   /** The stack's promotion floor (settings promotionMinAccuracy, promotionMinMacroF1). */
   policy: PromotionPolicy.default({ minAccuracy: 0 }),
-  /** A person's answer, when the execution waited for one (AwaitApproval); null or absent otherwise. */
-  approval: Approval.nullable().optional(),
+  /** A person's answer, when the execution waited for one (AwaitApproval); { decision: "not-required" } or absent otherwise. */
+  approval: z.union([Approval, z.strictObject({ decision: z.literal('not-required') })]).optional(),
   /** Who the workflow is, in the champion record and the event: the execution's name. */
   executionName: z.string().optional(),
 });
@@ -93,10 +93,12 @@ export function createPromoteHandler(deps: HandlerDeps & { now?: () => Date; eve
   return async (event: unknown): Promise<PromoteResult> => {
     const { s3, bucket, logger } = resolve();
     publish ??= eventBridgePublisher(deps.events);
-    const { candidate, mode, policy, approval, executionName } = parseEvent(PromoteEvent, event, 'promote');
+    const parsed = parseEvent(PromoteEvent, event, 'promote');
+    const { candidate, mode, policy, executionName } = parsed;
+    const approval = parsed.approval && 'by' in parsed.approval ? parsed.approval : undefined;
     const by = `workflow (execution ${executionName ?? 'unnamed'})`;
     const files = await pinModelFiles(s3, bucket, candidate.modelPrefix, candidate.modelSha256);
-    const version = await modelVersionOfRun(s3, bucket, { candidate, files, codeVersion, registeredAt: now(), approval: approval ?? undefined });
+    const version = await modelVersionOfRun(s3, bucket, { candidate, files, codeVersion, registeredAt: now(), approval });
     await registerModelVersion(s3, bucket, version);
     const registered = modelVersionKey(candidate.testSetId, candidate.runId);
     logger.info('model registered', { runId: candidate.runId, testSetId: candidate.testSetId, metrics: version.metrics });

@@ -19,6 +19,14 @@ export interface BusEvent {
   [key: string]: unknown;
 }
 
+/** An event the code in a sandbox put with PutEvents (./eventbridge-api.ts); `by`: its role and session. */
+export interface PublishedEvent {
+  source: string;
+  detailType: string;
+  detail: Record<string, unknown>;
+  by: string;
+}
+
 export interface Delivery {
   rule: string;
   target: string;
@@ -29,6 +37,8 @@ export interface Delivery {
 
 export class EventBus {
   readonly deliveries: Delivery[] = [];
+  /** What the code in the sandboxes put with PutEvents (./eventbridge-api.ts), in order. */
+  readonly published: PublishedEvent[] = [];
   readonly #pending = new Set<Promise<void>>();
 
   constructor(

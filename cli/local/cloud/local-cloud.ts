@@ -6,6 +6,7 @@ import { FARGATE_ENV } from '../../../lib/workflow/fargate-task.ts';
 import { DEFAULT_LOCAL_BUCKET, type LocalS3, localS3ClientConfig, startLocalS3 } from '../local-s3.ts';
 import { s3AccessControl } from '../s3/access-control.ts';
 import { type ControlPlane, type Operation, startControlPlane } from './control-plane.ts';
+import { putEventsOperation } from './eventbridge-api.ts';
 import { Credentials } from './credentials.ts';
 import { EcsService, type EcsTask } from './ecs-service.ts';
 import { EventBus } from './eventbridge.ts';
@@ -102,6 +103,7 @@ export class LocalCloud {
         AWS_ENDPOINT_URL_S3: s3.endpoint,
         AWS_ENDPOINT_URL_SFN: control.endpoint,
         AWS_ENDPOINT_URL_ECS: control.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: control.endpoint,
         // s3rver stores the SDK's streaming-checksum framing inside objects (cli/local/README.md).
         AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
         AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
@@ -131,6 +133,8 @@ export class LocalCloud {
       });
       Object.assign(operations, ecs.operations());
       const events = new EventBus(model, lambda);
+      const busArn = `arn:${model.bindings.partition}:events:${model.bindings.region}:${model.bindings.account}:event-bus/default`;
+      Object.assign(operations, putEventsOperation(events, authorizer, busArn, events.published));
       return new LocalCloud(model, credentials, authorizer, s3, control, lambda, ecs, events, timeScale, scratchRoot, operations, observers);
     } catch (error) {
       await control?.close();

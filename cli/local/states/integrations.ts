@@ -22,6 +22,9 @@ import type { JsonValue, TaskTokens } from './task-tokens.ts';
  *   service (limits, environment, role: ../cloud/lambda-service.ts); its result is the state's;
  *   its error becomes Error = errorType, Cause = the runtime's error document;
  * - `arn:aws:states:::lambda:invoke`: the same, with the result wrapped as { Payload, StatusCode, … };
+ * - `arn:aws:states:::lambda:invoke.waitForTaskToken`: the function invoked as above (its
+ *   result is dropped, as Step Functions drops it), then the state waits for SendTaskSuccess /
+ *   SendTaskFailure with the token it passed, or its timeout or heartbeat;
  * - `arn:aws:states:::ecs:runTask.waitForTaskToken`: ecs:RunTask and iam:PassRole checked, the
  *   task started in the local ECS (../cloud/ecs-service.ts), RunTask placement failures reported
  *   as AmazonECS.Unknown, the state completed by the task's SendTaskSuccess/SendTaskFailure and
@@ -50,11 +53,12 @@ export interface TaskContext {
 }
 
 type Handler = (input: JsonValue) => Promise<JsonValue>;
-type Kind = 'lambda-function' | 'lambda-invoke' | 'ecs-run-task-wait-for-token' | 'aws-sdk';
+type Kind = 'lambda-function' | 'lambda-invoke' | 'lambda-invoke-wait-for-token' | 'ecs-run-task-wait-for-token' | 'aws-sdk';
 
 export function integrationOf(resource: string): Kind {
   if (/^arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+(:[^:]+)?$/.test(resource)) return 'lambda-function';
   if (/^arn:[^:]+:states:::lambda:invoke$/.test(resource)) return 'lambda-invoke';
+  if (/^arn:[^:]+:states:::lambda:invoke\.waitForTaskToken$/.test(resource)) return 'lambda-invoke-wait-for-token';
   if (/^arn:[^:]+:states:::ecs:runTask\.waitForTaskToken$/.test(resource)) return 'ecs-run-task-wait-for-token';
   if (/^arn:[^:]+:states:::aws-sdk:s3:[a-zA-Z]+$/.test(resource)) return 'aws-sdk';
   throw new Error(`the local runtime has no emulation for Task resource ${resource}`);
@@ -71,9 +75,11 @@ export function taskHandlers(definition: AslDefinition, ctx: TaskContext): Recor
         ? lambdaTask(name, resource, 'function', ctx)
         : kind === 'lambda-invoke'
           ? lambdaTask(name, resource, 'invoke', ctx)
-          : kind === 'ecs-run-task-wait-for-token'
-            ? ecsRunTaskWithToken(name, state, ctx)
-            : awsSdkS3(name, resource, ctx);
+          : kind === 'lambda-invoke-wait-for-token'
+            ? lambdaInvokeWithToken(name, resource, state, ctx)
+            : kind === 'ecs-run-task-wait-for-token'
+              ? ecsRunTaskWithToken(name, state, ctx)
+              : awsSdkS3(name, resource, ctx);
     const timeoutSeconds = state.TimeoutSeconds as number | undefined;
     handlers[name] = (input) => withinTimeout(name, timeoutSeconds, ctx, () => run(checkSize(name, 'input', input)));
   }
@@ -170,14 +176,41 @@ async function authorizeOrFail(ctx: TaskContext, request: { action: string; reso
   }
 }
 
+/** The token this state read from `$$.Task.Token`, which must appear in what it sends. */
+function takeToken(name: string, parameters: JsonValue, ctx: TaskContext): string {
+  const token = ctx.tokens.take();
+  if (!JSON.stringify(parameters).includes(token)) {
+    throw new StatesError('States.Runtime', `${name}: a .waitForTaskToken state must pass $$.Task.Token in its Parameters`, { retryable: false, catchable: false });
+  }
+  return token;
+}
+
+/** Waits for the token's answer (or heartbeat timeout); the token is closed whatever ends the wait. */
+async function waitForToken(name: string, token: string, heartbeatSeconds: number | undefined, ctx: TaskContext): Promise<JsonValue> {
+  const heartbeatMs = heartbeatSeconds === undefined ? undefined : heartbeatSeconds * 1000 * ctx.cloud.timeScale;
+  const waiting = ctx.tokens.wait(token, name, heartbeatMs);
+  waiting.catch(() => undefined);
+  try {
+    return await waiting;
+  } finally {
+    ctx.tokens.close(token);
+  }
+}
+
+function lambdaInvokeWithToken(name: string, resource: string, state: Record<string, unknown>, ctx: TaskContext): Handler {
+  const invoke = lambdaTask(name, resource, 'invoke', ctx);
+  return async (input) => {
+    const token = takeToken(name, input, ctx);
+    await invoke(input);
+    return waitForToken(name, token, state.HeartbeatSeconds as number | undefined, ctx);
+  };
+}
+
 function ecsRunTaskWithToken(name: string, state: Record<string, unknown>, ctx: TaskContext): Handler {
   const heartbeatSeconds = state.HeartbeatSeconds as number | undefined;
   return async (input) => {
     const parameters = input as Record<string, unknown>;
-    const token = ctx.tokens.take();
-    if (!JSON.stringify(parameters).includes(token)) {
-      throw new StatesError('States.Runtime', `${name}: a .waitForTaskToken state must pass $$.Task.Token in its Parameters`, { retryable: false, catchable: false });
-    }
+    const token = takeToken(name, parameters as JsonValue, ctx);
     const cloud = ctx.cloud;
     // A family (CDK renders one) or an ARN without revision means the latest revision: ECS authorises RunTask on that revision's ARN.
     const definition = cloud.ecs.taskDefinition(parameters.TaskDefinition);
@@ -206,14 +239,7 @@ function ecsRunTaskWithToken(name: string, state: Record<string, unknown>, ctx: 
       throw new StatesError('AmazonECS.Unknown', `RunTask placed no task: ${JSON.stringify(response.Failures)}`);
     }
     ctx.history.taskSubmitted('ecs', 'runTask.waitForTaskToken', response);
-    const heartbeatMs = heartbeatSeconds === undefined ? undefined : heartbeatSeconds * 1000 * cloud.timeScale;
-    const waiting = ctx.tokens.wait(token, name, heartbeatMs);
-    waiting.catch(() => undefined);
-    try {
-      return await waiting;
-    } finally {
-      ctx.tokens.close(token);
-    }
+    return waitForToken(name, token, heartbeatSeconds, ctx);
   };
 }
 
