@@ -108,7 +108,9 @@ export class StepLambdas extends Construct {
       new iam.PolicyStatement({
         actions: ['events:PutEvents'],
         resources: [Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
-        conditions: { StringEquals: { 'events:source': REGISTRY_EVENT_SOURCE } },
+        // events:source is a multivalued key (ArrayOfString in the service authorization reference):
+        // ForAnyValue matches the one source of each entry; a plain StringEquals is not satisfied.
+        conditions: { 'ForAnyValue:StringEquals': { 'events:source': REGISTRY_EVENT_SOURCE } },
       }),
     );
     this.promote = promote;

@@ -40,7 +40,8 @@ export function putEventsOperation(bus: EventBus, authorizer: IamAuthorizer, bus
         await authorizer.authorize(caller, {
           action: 'events:PutEvents',
           resource: busArn,
-          context: { 'events:source': source, 'events:detail-type': detailType },
+          // Both keys are multivalued in IAM's request context (a list of one).
+          context: { 'events:source': [source], 'events:detail-type': [detailType] },
         });
         const event: BusEvent = { source, 'detail-type': detailType, detail: detail as Record<string, unknown> };
         published.push({ source, detailType, detail: event.detail, by: `${caller.role.name}/${caller.session}` });
