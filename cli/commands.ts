@@ -16,6 +16,7 @@ import { writeJson } from '../lib/json-file.ts';
 import { runTrainStep, type TrainingRecord } from '../lib/workflow/train-step.ts';
 import { MODEL_FILES, REPORT_FILES } from '../lib/workflow/files.ts';
 import { runWorkflowLocally, type LocalRunResult } from './local/runner.ts';
+import { DEFAULT_LOCAL_STATE_DIR } from './local/local-s3.ts';
 import type { ExecutionInput } from '../lib/workflow/execution-input.ts';
 import { writeLocalRunNote } from './local-run-note.ts';
 import { causeMessage } from './local/progress.ts';
@@ -140,7 +141,7 @@ export interface RunFlags extends TrainFlags {
   datasetDescription?: string;
 }
 
-export const DEFAULT_LOCAL_STATE_DIR = join('runs', '.local-s3');
+export { DEFAULT_LOCAL_STATE_DIR };
 
 /**
  * Ingest, train, evaluate and promote end to end on this machine: the deployed workflow's own

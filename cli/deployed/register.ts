@@ -9,7 +9,8 @@ import { DEFAULT_STACK_NAME, STACK_ENV } from './stack.ts';
 import { startCommand, type StartFlags } from './start.ts';
 import { DEFAULT_STATUS_LIMIT, statusCommand, type StatusFlags } from './status.ts';
 
-function withConnectionOptions(command: Command): Command {
+/** The flags that say which deployed stack, bucket and account: shared by every --aws command. */
+export function withConnectionOptions(command: Command): Command {
   return command
     .option('--stack <name>', `CloudFormation stack whose outputs name the state machine and bucket (default: $${STACK_ENV}, else ${DEFAULT_STACK_NAME})`)
     .option('--state-machine-arn <arn>', 'the training state machine (with --bucket: no stack lookup)')

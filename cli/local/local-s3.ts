@@ -31,6 +31,8 @@ import { installSingleDesCompat } from './s3rver-des.ts';
 export const LOCAL_ACCESS_KEY = 'S3RVER';
 export const LOCAL_REGION = 'us-east-1';
 export const DEFAULT_LOCAL_BUCKET = 'fmnist-local';
+/** Where `fmnist run` keeps the local bucket between runs unless --state-dir says otherwise. */
+export const DEFAULT_LOCAL_STATE_DIR = join('runs', '.local-s3');
 
 export interface LocalS3Options {
   /**
