@@ -28,7 +28,13 @@ export class TrainingWorkflow extends Construct {
       retention: retentionDays(props.logs.logRetentionDays),
       removalPolicy: props.logs.removalPolicy,
     });
-    const longest = props.fargateTimeout.toSeconds() + props.timeouts.ingest.toSeconds() + props.timeouts.evaluate.toSeconds();
+    // The longest path: Fargate training, then a manual approval waiting its whole timeout.
+    const longest =
+      props.fargateTimeout.toSeconds() +
+      props.timeouts.ingest.toSeconds() +
+      props.timeouts.evaluate.toSeconds() +
+      props.approval.timeout.toSeconds() +
+      props.timeouts.promote.toSeconds();
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: 'Fashion-MNIST: validate, ingest, train (Lambda or Fargate), evaluate, promote',

@@ -7,6 +7,7 @@ import { ConfigError } from '../../lib/errors.ts';
 import { fetchChampionFiles } from '../../lib/workflow/champion-store.ts';
 import { championKey } from '../../lib/workflow/promotion.ts';
 import { FakeS3 } from '../support/fake-s3.ts';
+import type { ChampionChangeDetail } from '../../lib/workflow/registry-events.ts';
 
 const silent = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
 const at = new Date('2026-11-29T14:00:00.000Z');
@@ -28,9 +29,41 @@ const candidate = (runId: string, accuracy: number, options: { datasetId?: strin
   modelSha256: { 'model.json': sha256(modelJson(runId)), 'weights.bin': sha256(weights(runId)) },
 });
 
+/** What Train and Evaluate leave for Promote to register: training.json and the classification report, figures equal to the candidate's. */
+function seedRun(s3: FakeS3, c: ReturnType<typeof candidate>): void {
+  const training = { config: { epochs: 1 }, backend: { name: 'tensorflow' }, trainExamples: 100, seconds: 2, imagesPerSecond: 50 };
+  s3.put(`${c.modelPrefix}training.json`, JSON.stringify(training));
+  const weighted = c.macroF1 + 0.001;
+  const report = { accuracy: c.accuracy, 'macro avg': { 'f1-score': c.macroF1 }, 'weighted avg': { 'f1-score': weighted } };
+  s3.put(`${c.reportPrefix}classification_report.json`, JSON.stringify(report));
+}
+
+/** A Promote handler over `s3` whose events are kept, and whose candidate's run files are seeded first. */
+function promoteHandler(s3: FakeS3) {
+  const events: { detailType: string; detail: ChampionChangeDetail }[] = [];
+  const handler = createPromoteHandler({
+    s3: s3.client,
+    bucket: s3.bucket,
+    logger: silent,
+    now: () => at,
+    env: { FMNIST_CODE_VERSION: '0.1.0+abc1234' },
+    publish: async (detailType, detail) => {
+      events.push({ detailType, detail });
+    },
+  });
+  const promote = (event: Record<string, unknown> & { candidate: ReturnType<typeof candidate> }) => {
+    if (!s3.objects.has(`${event.candidate.reportPrefix}classification_report.json`)) seedRun(s3, event.candidate);
+    return handler(event);
+  };
+  return { promote, events };
+}
+
+/** The champion keys written, in order (Promote also writes the registry and the champion history). */
+const championPuts = (s3: FakeS3) => s3.putOrder.filter((key) => key.startsWith('models/champions/'));
+
 describe('promote handler: compare-and-swap of the champion of a test split', () => {
   const s3 = new FakeS3();
-  const promote = createPromoteHandler({ s3: s3.client, bucket: s3.bucket, logger: silent, now: () => at });
+  const { promote, events } = promoteHandler(s3);
   const champion = (key = KEY) => JSON.parse(s3.objects.get(key)!.toString());
 
   beforeEach(() => {
@@ -38,6 +71,7 @@ describe('promote handler: compare-and-swap of the champion of a test split', ()
     s3.putOrder.length = 0;
     s3.refusedPuts.length = 0;
     s3.beforePut = undefined;
+    events.length = 0;
     for (const runId of ['run-1', 'run-2', 'run-3']) {
       s3.put(`runs/${runId}/model/model.json`, modelJson(runId));
       s3.put(`runs/${runId}/model/weights.bin`, weights(runId));
@@ -50,19 +84,31 @@ describe('promote handler: compare-and-swap of the champion of a test split', ()
     assert.equal(result.promoted, true);
     assert.deepEqual(result.saw, { runId: null, etag: null });
     assert.equal(result.attempts, 1);
-    assert.deepEqual(s3.putOrder, [KEY]);
+    const registryKey = `models/registry/${SPLIT}/run-1.json`;
+    const historyKey = `models/history/${SPLIT}/20261129T140000000Z-run-1.json`;
+    assert.deepEqual(s3.putOrder, [registryKey, KEY, historyKey], 'registered before the decision; filed in the history after it');
+    assert.equal(result.registered, registryKey);
     const { modelSha256, ...rest } = candidate('run-1', 0.8);
-    assert.deepEqual(champion(), {
-      ...rest,
-      promotedAt: at.toISOString(),
-      files: {
-        'model.json': { versionId: null, sha256: modelSha256['model.json'] },
-        'weights.bin': { versionId: null, sha256: modelSha256['weights.bin'] },
-      },
-      previous: null,
-      reason: 'no champion yet',
-    });
+    const files = {
+      'model.json': { versionId: null, sha256: modelSha256['model.json'] },
+      'weights.bin': { versionId: null, sha256: modelSha256['weights.bin'] },
+    };
+    const by = 'workflow (execution unnamed)';
+    assert.deepEqual(champion(), { ...rest, promotedAt: at.toISOString(), files, previous: null, reason: 'no champion yet', by, change: 'promotion' });
     assert.deepEqual(result.champion, champion());
+    assert.deepEqual(JSON.parse(s3.objects.get(historyKey)!.toString()), champion());
+    const version = JSON.parse(s3.objects.get(registryKey)!.toString());
+    assert.deepEqual(version.metrics, { accuracy: 0.8, macroF1: 0.8 - 0.01, weightedF1: 0.8 - 0.01 + 0.001 });
+    assert.deepEqual(version.model, { prefix: 'runs/run-1/model/', files });
+    assert.equal(version.codeVersion, '0.1.0+abc1234');
+    assert.equal(version.trigger, 'manual');
+    assert.equal(result.eventPublished, true);
+    assert.deepEqual(events, [
+      {
+        detailType: 'Champion Promoted',
+        detail: { runId: 'run-1', testSetId: SPLIT, datasetId: 'ds-a', accuracy: 0.8, macroF1: 0.8 - 0.01, modelPrefix: rest.modelPrefix, reportPrefix: rest.reportPrefix, previous: null, reason: 'no champion yet', by, bucket: s3.bucket },
+      },
+    ]);
   });
 
   test('replaces the champion only with a better model, and says what it saw', async () => {
@@ -77,7 +123,9 @@ describe('promote handler: compare-and-swap of the champion of a test split', ()
     assert.match(better.saw.etag!, /^"[0-9a-f]{32}"$/);
     assert.equal(champion().runId, 'run-3');
     assert.equal(champion().previous, 'run-1');
-    assert.equal(s3.putOrder.length, 2);
+    assert.equal(championPuts(s3).length, 2);
+    assert.deepEqual(events.map((event) => event.detail.runId), ['run-1', 'run-3'], 'an event per promotion, none when kept');
+    assert.ok(s3.objects.has(`models/registry/${SPLIT}/run-2.json`), 'the model kept out is registered too');
   });
 
   test('a model trained on other data, judged on the same test split, is compared and promoted when better', async () => {
@@ -110,7 +158,7 @@ describe('promote handler: compare-and-swap of the champion of a test split', ()
       assert.equal(competitor.promoted, true);
     };
     const result = await promote({ candidate: candidate('run-2', 0.9) });
-    assert.deepEqual(s3.refusedPuts, [KEY], 'run-2\'s write was refused');
+    assert.deepEqual(s3.refusedPuts.filter((key) => key === KEY), [KEY], 'run-2\'s write was refused');
     assert.equal(result.promoted, false, 'run-2 re-decided against run-3');
     assert.equal(result.attempts, 2);
     assert.equal(result.saw.runId, 'run-3');
@@ -142,7 +190,37 @@ describe('promote handler: compare-and-swap of the champion of a test split', ()
       assert.match(error.message, new RegExp(`${KEY}.*${PROMOTE_MAX_ATTEMPTS} compare-and-swap attempts`));
       return true;
     });
-    assert.equal(s3.refusedPuts.length, PROMOTE_MAX_ATTEMPTS);
+    assert.equal(s3.refusedPuts.filter((key) => key === KEY).length, PROMOTE_MAX_ATTEMPTS);
+  });
+
+  test('a person\'s answer decides instead of the rule: approved promotes a worse model, rejected and expired keep the champion', async () => {
+    await promote({ candidate: candidate('run-1', 0.9) });
+    const answer = (decision: string) => ({ decision, by: 'ana@laptop', at: at.toISOString(), reason: 'checked the confusions' });
+    const rejected = await promote({ candidate: candidate('run-2', 0.95), approval: answer('rejected') });
+    assert.deepEqual([rejected.promoted, rejected.reason], [false, 'rejected by ana@laptop: checked the confusions']);
+    const expired = await promote({ candidate: candidate('run-3', 0.97), approval: answer('expired') });
+    assert.deepEqual([expired.promoted, expired.reason], [false, 'approval expired: nobody answered: checked the confusions']);
+    assert.equal(champion().runId, 'run-1');
+    s3.put('runs/run-4/model/model.json', modelJson('run-4'));
+    s3.put('runs/run-4/model/weights.bin', weights('run-4'));
+    const approved = await promote({ candidate: candidate('run-4', 0.6), approval: answer('approved'), executionName: 'exec-4' });
+    assert.equal(approved.promoted, true);
+    assert.deepEqual([champion().runId, champion().reason, champion().by], ['run-4', 'approved by ana@laptop: checked the confusions', 'workflow (execution exec-4)']);
+    const version = JSON.parse(s3.objects.get(`models/registry/${SPLIT}/run-2.json`)!.toString());
+    assert.deepEqual(version.approval, answer('rejected'), 'the registry keeps the answer');
+    const notRequired = await promote({ candidate: candidate('run-3', 0.97), approval: { decision: 'not-required' } });
+    assert.equal(notRequired.promoted, true, 'without a person the rule decides again');
+  });
+
+  test('the promotion floor keeps a weak first model out; an event EventBridge refuses leaves the promotion standing', async () => {
+    const floor = await promote({ candidate: candidate('run-1', 0.4), policy: { minAccuracy: 0.5 } });
+    assert.equal(floor.promoted, false);
+    assert.match(floor.reason, /accuracy 40\.00% is below the promotion floor 50\.00%/);
+    assert.equal(s3.objects.has(KEY), false);
+    const failing = createPromoteHandler({ s3: s3.client, bucket: s3.bucket, logger: silent, now: () => at, publish: async () => { throw new Error('events down'); } });
+    seedRun(s3, candidate('run-2', 0.8));
+    const result = await failing({ candidate: candidate('run-2', 0.8), policy: { minAccuracy: 0.5 } });
+    assert.deepEqual([result.promoted, result.eventPublished, champion().runId], [true, false, 'run-2']);
   });
 
   test('refuses to point at a model that is not there, or not the one evaluated', async () => {
@@ -163,7 +241,7 @@ describe('promote handler: compare-and-swap of the champion of a test split', ()
   test('fails on a malformed champion record instead of overwriting it', async () => {
     s3.put(KEY, JSON.stringify({ runId: 'x' }));
     await assert.rejects(promote({ candidate: candidate('run-1', 0.8) }), /champions\/a{64}\.json is malformed/);
-    assert.deepEqual(s3.putOrder, []);
+    assert.deepEqual(championPuts(s3), []);
   });
 
   test('rejects a bad event with the field named', async () => {
@@ -181,7 +259,7 @@ describe('promote handler: compare-and-swap of the champion of a test split', ()
 
 describe('consumers of the champion verify the files it pins', () => {
   const s3 = new FakeS3();
-  const promote = createPromoteHandler({ s3: s3.client, bucket: s3.bucket, logger: silent, now: () => at });
+  const { promote } = promoteHandler(s3);
   after(() => s3.restore());
 
   test('the pinned files load; a file replaced since fails, naming it and both hashes', async () => {

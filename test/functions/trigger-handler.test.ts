@@ -115,7 +115,7 @@ describe('trigger handler', () => {
       .slice(0, 16);
     assert.equal(name, `fmnist-${expectedHash}`);
     assert.equal(calls[0].args[0].input.stateMachineArn, stateMachineArn);
-    assert.deepEqual(JSON.parse(input!), { train: ['raw/fmnist/train.csv'], test: ['raw/fmnist/test.csv'] });
+    assert.deepEqual(JSON.parse(input!), { train: ['raw/fmnist/train.csv'], test: ['raw/fmnist/test.csv'], trigger: 'new-data' }, 'the run records what started it');
   });
 
   test('a duplicate event is a success that starts nothing new', async () => {
@@ -133,7 +133,7 @@ describe('trigger handler', () => {
     objects.set('raw/my data/test.csv', { etag: '"2"', lastModified: new Date() });
     const result = await handler(created('raw/my+data/test.csv'));
     assert.equal(result.started, true);
-    assert.deepEqual(result.input, { train: ['raw/my data/train.csv'], test: ['raw/my data/test.csv'] });
+    assert.deepEqual(result.input, { train: ['raw/my data/train.csv'], test: ['raw/my data/test.csv'], trigger: 'new-data' });
     assert.match(result.executionName!, /^my-data-[0-9a-f]{16}$/);
   });
 
@@ -173,7 +173,7 @@ describe('trigger handler', () => {
       const result = await handler(tick);
       assert.equal(result.started, true);
       assert.match(result.executionName!, /^new-fashion-mnist-[0-9a-f]{16}-20261129T1400$/);
-      assert.deepEqual(result.input, { train: ['raw/new/fashion-mnist_train.csv'], test: ['raw/new/fashion-mnist_test.csv'] });
+      assert.deepEqual(result.input, { train: ['raw/new/fashion-mnist_train.csv'], test: ['raw/new/fashion-mnist_test.csv'], trigger: 'schedule' });
       objects.clear();
       const empty = await handler(tick);
       assert.equal(empty.started, false);

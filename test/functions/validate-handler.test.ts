@@ -49,6 +49,7 @@ describe('validate handler (execution input -> plan)', () => {
       config: {},
       trainOn: 'auto',
       promote: 'if-better',
+      approval: 'auto',
       epochs: 10,
       lambdaMaxTrainExamples: 78_000,
       resume: false,
@@ -78,7 +79,7 @@ describe('validate handler (execution input -> plan)', () => {
   });
 
   test('rejects unknown keys, wrong types and out-of-range settings before any work', async () => {
-    await rejectsWith({ ...minimal, epochs: 3 }, /epochs: unknown key; allowed: train, test, limit, runId, config, trainOn, promote, resume/);
+    await rejectsWith({ ...minimal, epochs: 3 }, /epochs: unknown key; allowed: train, test, limit, runId, config, trainOn, promote, approval, trigger, resume/);
     await rejectsWith({ ...minimal, trainon: 'lambda' }, /trainon: unknown key \(did you mean "trainOn"\?\)/);
     await rejectsWith({ train: 'raw/train.csv', test: ['raw/test.csv'] }, /train: /);
     await rejectsWith({ test: ['raw/test.csv'] }, /train: /);
@@ -91,6 +92,15 @@ describe('validate handler (execution input -> plan)', () => {
     await rejectsWith({ ...minimal, runId: '../escape' }, /runId/);
     await rejectsWith(null, /must be a JSON object/);
     await rejectsWith([minimal], /must be a JSON object/);
+    await rejectsWith({ ...minimal, approval: 'maybe' }, /approval: must be one of "auto", "manual", got "maybe"/);
+    await rejectsWith({ ...minimal, trigger: 'cron' }, /trigger: must be one of "manual", "new-data", "schedule", got "cron"/);
+  });
+
+  test('manual approval: chosen by the input, else the stack\'s default; the input wins over the default', async () => {
+    assert.equal((await validate(event({ ...minimal, approval: 'manual' }))).approval, 'manual');
+    assert.equal((await validate({ ...event(minimal), defaultApproval: 'manual' })).approval, 'manual');
+    assert.equal((await validate({ ...event({ ...minimal, approval: 'auto' }), defaultApproval: 'manual' })).approval, 'auto');
+    await assert.rejects(validate({ ...event(minimal), defaultApproval: 'sometimes' }), /defaultApproval/);
   });
 
   test('rejects a malformed task payload (state machine wiring bug)', async () => {
@@ -224,7 +234,7 @@ describe('validate handler: a run id names one run (runs/<runId>/run.json, writt
       runId: 'my-run',
       executionName: 'exec-1',
       createdAt: at.toISOString(),
-      input: { ...minimal, limit: 500, config: { epochs: 2 }, trainOn: 'auto', promote: 'if-better' },
+      input: { ...minimal, limit: 500, config: { epochs: 2 }, trainOn: 'auto', promote: 'if-better', approval: 'auto', trigger: 'manual' },
     });
   });
 

@@ -152,7 +152,7 @@ describe('functions', () => {
       groups.add(group);
       if (!logicalId.startsWith('TrainingTrainFunction')) assert.equal(f.Properties.ReservedConcurrentExecutions, undefined, logicalId);
     }
-    assert.equal(groups.size, 7);
+    assert.equal(groups.size, 8);
   });
 });
 
@@ -238,14 +238,26 @@ describe('IAM: every role, exactly', () => {
     ]);
   });
 
-  test('promote: read the candidate model, read and replace the champions of test splits', () => {
+  test('promote: read the candidate run, register it, read and replace the champions of test splits, file their history, put registry events', () => {
     same(allowedOf(template, roleOf(template, fn('StepsPromote'))), [
       ...logs('StepsPromoteLogs'),
-      list('runs/*/model/*', 'models/champions/*.json'),
+      list('runs/*/model/*', 'runs/*/report/*', 'runs/*/run.json', 'models/champions/*.json', 'models/registry/*/*.json', 'models/history/*/*'),
       get('runs/*/model/*'),
+      get('runs/*/report/*'),
+      get('runs/*/run.json'),
       get('models/champions/*.json'),
+      get('models/registry/*/*.json'),
+      get('models/history/*/*'),
       put('models/champions/*.json'),
+      put('models/registry/*/*.json'),
+      put('models/history/*/*'),
+      // Only events of the registry's source, on the default bus.
+      `events:PutEvents arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default ${JSON.stringify({ 'ForAnyValue:StringEquals': { 'events:source': 'fmnist.registry' } })}`,
     ]);
+  });
+
+  test('request-approval: file the approval request, nothing else', () => {
+    same(allowedOf(template, roleOf(template, fn('StepsRequestApproval'))), [...logs('StepsRequestApprovalLogs'), put('models/approvals/*.json')]);
   });
 
   test('trigger: list raw/, start the workflow, send its failures to its queue', () => {
@@ -267,10 +279,10 @@ describe('IAM: every role, exactly', () => {
     ]);
   });
 
-  test('state machine: its five functions (unqualified), RunTask in its cluster, PassRole of the two task roles, the TrainEvent; "*" only for logs and X-Ray', () => {
+  test('state machine: its six functions (unqualified), RunTask in its cluster, PassRole of the two task roles, the TrainEvent; "*" only for logs and X-Ray', () => {
     const taskDefinition = taskDefinitionId();
     const cluster = id('AWS::ECS::Cluster', 'TrainingCluster');
-    const functions = ['StepsValidate', 'StepsIngest', 'TrainingTrainFunction', 'StepsEvaluate', 'StepsPromote'];
+    const functions = ['StepsValidate', 'StepsIngest', 'TrainingTrainFunction', 'StepsEvaluate', 'StepsRequestApproval', 'StepsPromote'];
     same(allowedOf(template, roleOf(template, machineId())), [
       ...functions.map((f) => `lambda:InvokeFunction <${fn(f)}.Arn>`),
       `ecs:RunTask <${taskDefinition}> ${JSON.stringify({ ArnEquals: { 'ecs:cluster': `<${cluster}.Arn>` } })}`,
@@ -296,7 +308,7 @@ describe('IAM: every role, exactly', () => {
 
   test('no other roles but CDK’s own helpers, which keep what CDK gives them', () => {
     const ours = [
-      ...['StepsValidate', 'StepsIngest', 'StepsEvaluate', 'StepsPromote', 'TrainingTrainFunction', 'TriggersFunction', 'StopTrainingFunction'].map((f) =>
+      ...['StepsValidate', 'StepsIngest', 'StepsEvaluate', 'StepsRequestApproval', 'StepsPromote', 'TrainingTrainFunction', 'TriggersFunction', 'StopTrainingFunction'].map((f) =>
         roleOf(template, fn(f)),
       ),
       roleOf(template, taskDefinitionId()),

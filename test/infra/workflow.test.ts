@@ -60,7 +60,7 @@ describe('the synthesized state machine definition', () => {
     assert.equal(result.isValid, true);
   });
 
-  test('runs validate -> ingest -> choose runtime -> train (Fargate: write the TrainEvent first) -> evaluate -> promote -> done', () => {
+  test('runs validate -> ingest -> choose runtime -> train (Fargate: write the TrainEvent first) -> evaluate -> (approval) -> promote -> done', () => {
     assert.equal(definition.StartAt, STATE_NAMES.validate);
     assert.equal(state(STATE_NAMES.validate).Next, STATE_NAMES.ingest);
     assert.equal(state(STATE_NAMES.ingest).Next, STATE_NAMES.prepareTrainEvent);
@@ -72,7 +72,12 @@ describe('the synthesized state machine definition', () => {
     assert.equal(state(STATE_NAMES.trainingStatus).Default, STATE_NAMES.evaluate);
     assert.equal(state(STATE_NAMES.writeTrainEvent).Next, STATE_NAMES.trainOnFargate);
     assert.equal(state(STATE_NAMES.trainOnFargate).Next, STATE_NAMES.evaluate);
-    assert.equal(state(STATE_NAMES.evaluate).Next, STATE_NAMES.promote);
+    assert.equal(state(STATE_NAMES.evaluate).Next, STATE_NAMES.approvalRequired);
+    assert.equal(choose(state(STATE_NAMES.approvalRequired), { plan: { approval: 'manual' } }), STATE_NAMES.awaitApproval);
+    assert.equal(choose(state(STATE_NAMES.approvalRequired), { plan: { approval: 'auto' } }), STATE_NAMES.approvalNotRequired);
+    assert.equal(state(STATE_NAMES.awaitApproval).Next, STATE_NAMES.promote);
+    assert.equal(state(STATE_NAMES.approvalExpired).Next, STATE_NAMES.promote);
+    assert.equal(state(STATE_NAMES.approvalNotRequired).Next, STATE_NAMES.promote);
     assert.equal(state(STATE_NAMES.promote).Next, STATE_NAMES.done);
     assert.equal(state(STATE_NAMES.done).Type, 'Succeed');
     assert.deepEqual(Object.keys(definition.States).sort(), Object.values(STATE_NAMES).sort());
@@ -80,6 +85,7 @@ describe('the synthesized state machine definition', () => {
 
   test('every Task has a timeout, retries on transient errors only, and a catch to Failed', () => {
     assert.deepEqual(tasks().map(([name]) => name).sort(), [
+      STATE_NAMES.awaitApproval,
       STATE_NAMES.evaluate,
       STATE_NAMES.ingest,
       STATE_NAMES.promote,
@@ -100,7 +106,9 @@ describe('the synthesized state machine definition', () => {
       }
       const catchAll = { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE_NAMES.failed };
       const fallBack = { ErrorEquals: LAMBDA_TIMEOUT_ERRORS, ResultPath: '$.error', Next: STATE_NAMES.fallBackToFargate };
-      assert.deepEqual(task.Catch, name === STATE_NAMES.trainOnLambda ? [fallBack, catchAll] : [catchAll], name);
+      const expired = { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: STATE_NAMES.approvalExpired };
+      const catches: Record<string, Json[]> = { [STATE_NAMES.trainOnLambda]: [fallBack, catchAll], [STATE_NAMES.awaitApproval]: [expired, catchAll] };
+      assert.deepEqual(task.Catch, catches[name] ?? [catchAll], name);
     }
   });
 
@@ -231,6 +239,7 @@ describe('the synthesized state machine definition', () => {
       lambdaTrainMaxImages: LAMBDA_TRAIN_MAX_IMAGES,
       dataBucket: logicalIdStartingWith(synthesized.template, 'AWS::S3::Bucket', 'DataBucket').toLowerCase(),
       trainMemoryMiB: { lambda: trainFunction.Properties.MemorySize, fargate: Number(taskDefinition.Properties.Memory) },
+      defaultApproval: 'auto',
     });
     assert.deepEqual(state(STATE_NAMES.validate).Parameters.trainMemoryMiB, { lambda: 10_240, fargate: 16_384 });
     assert.equal(state(STATE_NAMES.validate).ResultPath, '$');
@@ -268,17 +277,40 @@ describe('the synthesized state machine definition', () => {
         'modelSha256.$': '$.evaluation.modelSha256',
       },
       'mode.$': '$.plan.promote',
+      policy: { minAccuracy: 0.5 },
+      'approval.$': '$.approval',
+      'executionName.$': '$$.Execution.Name',
     });
     assert.deepEqual(state(STATE_NAMES.promote).ResultSelector, {
       'promoted.$': '$.promoted',
       'reason.$': '$.reason',
       'sawRunId.$': '$.saw.runId',
       'attempts.$': '$.attempts',
+      'registered.$': '$.registered',
     });
   });
 
-  test('the whole execution has a timeout beyond its longest path', () => {
-    assert.ok(definition.TimeoutSeconds! > 12 * 3600 + 2 * 600);
+  test('manual approval: the request carries the token and the figures; no answer in time is an expired approval, not a failure', () => {
+    const wait = state(STATE_NAMES.awaitApproval);
+    assert.equal(wait.Resource, 'arn:aws:states:::lambda:invoke.waitForTaskToken');
+    assert.equal(wait.TimeoutSeconds, 168 * 3600, 'the stack default: a week');
+    assert.equal(wait.ResultPath, '$.approval');
+    assert.deepEqual(wait.Parameters.Payload, {
+      'taskToken.$': '$$.Task.Token',
+      'runId.$': '$.evaluation.runId',
+      'testSetId.$': '$.dataset.testSetId',
+      'executionName.$': '$$.Execution.Name',
+      'accuracy.$': '$.evaluation.accuracy',
+      'macroF1.$': '$.evaluation.macroF1',
+      'reportPrefix.$': '$.evaluation.reportPrefix',
+      timeoutSeconds: 168 * 3600,
+    });
+    assert.deepEqual(state(STATE_NAMES.approvalExpired).Parameters, { decision: 'expired', by: 'workflow', 'at.$': '$$.State.EnteredTime', reason: 'no answer within 168 h' });
+    assert.deepEqual(state(STATE_NAMES.approvalNotRequired).Result, { decision: 'not-required' });
+  });
+
+  test('the whole execution has a timeout beyond its longest path: Fargate training, then a week waiting for approval', () => {
+    assert.ok(definition.TimeoutSeconds! > 12 * 3600 + 2 * 600 + 168 * 3600, String(definition.TimeoutSeconds));
   });
 });
 

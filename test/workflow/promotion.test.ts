@@ -79,9 +79,21 @@ describe('promotion decision', () => {
     assert.match(decision.reason, /already the champion/);
   });
 
+  test('the promotion floor holds the accuracy rule, the first champion included; "always" is not held to it', () => {
+    const policy = { minAccuracy: 0.5, minMacroF1: 0.6 };
+    const weak = decide(undefined, candidate({ accuracy: 0.49, macroF1: 0.9 }), 'if-better', policy);
+    assert.equal(weak.promote, false);
+    assert.match(weak.reason, /accuracy 49\.00% is below the promotion floor 50\.00%/);
+    const lowF1 = decide(champion({ accuracy: 0.5 }), candidate({ accuracy: 0.9, macroF1: 0.59 }), 'if-better', policy);
+    assert.equal(lowF1.promote, false);
+    assert.match(lowF1.reason, /macro F1 0\.5900 is below the promotion floor 0\.6000/);
+    assert.equal(decide(undefined, candidate({ accuracy: 0.5, macroF1: 0.6 }), 'if-better', policy).promote, true, 'the floor itself passes');
+    assert.equal(decide(undefined, candidate({ accuracy: 0.1 }), 'always', policy).promote, true);
+  });
+
   test('championFrom records the candidate, its pinned files, the champion it replaced and why', () => {
     const at = new Date('2026-11-29T14:00:00Z');
-    assert.deepEqual(championFrom(candidate(), files, champion(), 'better', at), {
+    assert.deepEqual(championFrom(candidate(), files, champion(), 'better', at, 'workflow (execution e-1)'), {
       runId: 'run-new',
       datasetId: 'ds-a',
       testSetId: SPLIT,
@@ -93,7 +105,10 @@ describe('promotion decision', () => {
       files,
       previous: 'run-old',
       reason: 'better',
+      by: 'workflow (execution e-1)',
+      change: 'promotion',
     });
     assert.equal(championFrom(candidate(), files, undefined, 'first', at).previous, null);
+    assert.equal('by' in championFrom(candidate(), files, undefined, 'first', at), false, 'no "by" when nobody is named');
   });
 });
