@@ -3,7 +3,8 @@
  * fmnist: the whole Fashion-MNIST workflow from a terminal.
  *   npm run fmnist -- <command> --help   for each command's flags.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { PROMOTION_MODES } from '../lib/workflow/promotion.ts';
 import { ConfigError, UserError } from '../lib/errors.ts';
 import { defaultDataset } from '../cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../cli/commands.ts';
@@ -73,7 +74,10 @@ withTrainingOptions(
     .option('--out <dir>', 'output directory (default runs/<run id>)')
     .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
     .option('--state-dir <dir>', 'where the embedded S3 server keeps the bucket between runs (default runs/.local-s3)')
-    .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept'),
+    .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept')
+    .addOption(
+      new Option('--promote <mode>', 'if-better: champion of its test set when more accurate (and above the floor); always; never').choices(PROMOTION_MODES),
+    ),
 ).action(async (flags) => {
   if (Boolean(flags.train) !== Boolean(flags.test)) {
     throw new ConfigError('give both --train and --test, or neither to use the default dataset');

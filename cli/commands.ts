@@ -18,10 +18,11 @@ import { MODEL_FILES, REPORT_FILES } from '../lib/workflow/files.ts';
 import { runWorkflowLocally, type LocalRunResult } from './local/runner.ts';
 import { DEFAULT_LOCAL_STATE_DIR } from './local/local-s3.ts';
 import type { ExecutionInput } from '../lib/workflow/execution-input.ts';
+import type { PromotionMode } from '../lib/workflow/promotion.ts';
 import { writeLocalRunNote } from './local-run-note.ts';
 import { causeMessage } from './local/progress.ts';
 import { readLabelFile } from './label-file.ts';
-import { formatTestFigures, parseRunOutput, runRecord } from './run-summary.ts';
+import { formatPromotion, formatTestFigures, parseRunOutput, runRecord } from './run-summary.ts';
 import { trainConfigFromFlags, trainConfigOverrides, type TrainFlags } from './options.ts';
 import { trainingProgress } from './progress.ts';
 import { whileInterruptible } from './signals.ts';
@@ -138,6 +139,7 @@ export interface RunFlags extends TrainFlags {
   stateDir?: string;
   /** Use a throw-away bucket instead of stateDir. */
   fresh?: boolean;
+  promote?: PromotionMode;
   datasetDescription?: string;
 }
 
@@ -156,7 +158,7 @@ export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
     executionName: runId,
     out: resolve(flags.out ?? join('runs', runId)),
     data: { files: { train: flags.train, test: flags.test } },
-    input: { config, ...(flags.limit ? { limit: flags.limit } : {}) },
+    input: { config, ...(flags.limit ? { limit: flags.limit } : {}), ...(flags.promote ? { promote: flags.promote } : {}) },
     stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
   });
 }
@@ -205,7 +207,9 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
   }
 
   const output = parseRunOutput(result.output);
-  say(`\n${formatTestFigures(output)}\n`);
+  say(`\n${formatTestFigures(output)}`);
+  const promotion = formatPromotion(output);
+  say(promotion ? `${promotion}\n` : '');
   // The per-class table is a document for people (the output carries no per-class figures): shown if the run copied it.
   const report = await readFile(join(out, 'report', REPORT_FILES.classificationReportText), 'utf8').catch(() => undefined);
   if (report !== undefined) say(report);

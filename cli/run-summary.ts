@@ -11,7 +11,8 @@ const RunOutput = z.looseObject({
   dataset: z.looseObject({ datasetId: z.string() }),
   training: z.looseObject({ runId: z.string(), backend: z.string(), seconds: figure.nonnegative(), imagesPerSecond: figure.nonnegative(), epochs: z.number().int().nonnegative() }),
   evaluation: z.looseObject({ runId: z.string(), accuracy: figure.min(0).max(1), loss: figure, macroF1: figure, weightedF1: figure }),
-  promotion: z.unknown().optional(),
+  /** Promote's record (absent when the run stopped before Promote). */
+  promotion: z.looseObject({ promoted: z.boolean(), reason: z.string(), registered: z.string().optional() }).optional(),
 });
 export type RunOutput = z.output<typeof RunOutput>;
 
@@ -27,6 +28,14 @@ export function formatTestFigures({ evaluation }: RunOutput): string {
     `macro F1 ${evaluation.macroF1.toFixed(4)}`,
     `weighted F1 ${evaluation.weightedF1.toFixed(4)}`,
   ].join(' - ');
+}
+
+/** What became of the model: champion, or why not (and how to promote it by hand). */
+export function formatPromotion({ promotion, evaluation }: RunOutput): string | undefined {
+  if (!promotion) return undefined;
+  if (promotion.promoted) return `champion of its test set: ${promotion.reason}`;
+  const registered = promotion.registered ? `registered (${promotion.registered}), ` : '';
+  return `${registered}not promoted: ${promotion.reason}\n  to promote it anyway: fmnist models promote ${evaluation.runId} --reason <why>`;
 }
 
 /** runs/<id>/run.json of the output directory: what `fmnist run` did, in one small record. */

@@ -106,7 +106,7 @@ describe('fmnist CLI', () => {
     assert.equal(existsSync(join(dir, 'never')), false);
   });
 
-  test('run executes the workflow locally: trains, evaluates and promotes', async () => {
+  test('run executes the workflow locally: trains, evaluates, registers; promotes only above the floor, or when told', async () => {
     const config = join(dir, 'tiny.json');
     await writeFile(
       config,
@@ -122,12 +122,27 @@ describe('fmnist CLI', () => {
       }),
     );
     const out = join(dir, 'run');
-    const result = await fmnist('run', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--out', out, '--epochs', '2', '--batch-size', '16', '--config', config, '--fresh');
+    const stateDir = join(dir, 'state');
+    const args = ['--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--epochs', '2', '--batch-size', '16', '--config', config, '--state-dir', stateDir];
+    const result = await fmnist('run', ...args, '--out', out);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /epoch 2\/2/);
     const summary = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
     assert.ok(['tensorflow', 'wasm', 'cpu'].includes(summary.backend.name));
-    for (const file of ['execution-events.json', 'champion.json', 'model/model.json', 'model/history.json', 'report/classification_report.json', 'report/confusion_matrix.png', 'report/learning_curves.png', 'report/samples.png']) {
+    // Two epochs on 120 synthetic images: under the stack's promotion floor (0.5), so registered, not champion.
+    assert.ok(summary.testAccuracy < 0.5, String(summary.testAccuracy));
+    assert.equal(summary.promotion.promoted, false);
+    assert.match(result.stderr, /registered \(models\/registry\/[0-9a-f]{64}\/.+\.json\), not promoted: accuracy .* is below the promotion floor 50\.00%/);
+    assert.match(result.stderr, new RegExp(`fmnist models promote ${summary.runId} --reason`));
+    assert.equal(existsSync(join(out, 'champion.json')), false);
+
+    const forced = await fmnist('run', ...args, '--out', join(dir, 'run-forced'), '--promote', 'always');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /champion of its test set: promotion forced for this run \(promote: "always"\)/);
+    const champion = JSON.parse(await readFile(join(dir, 'run-forced', 'champion.json'), 'utf8'));
+    assert.equal(champion.runId, JSON.parse(await readFile(join(dir, 'run-forced', 'run.json'), 'utf8')).runId);
+    assert.equal(champion.previous, null);
+    for (const file of ['execution-events.json', 'model/model.json', 'model/history.json', 'report/classification_report.json', 'report/confusion_matrix.png', 'report/learning_curves.png', 'report/samples.png']) {
       assert.ok(existsSync(join(out, file)), `missing ${file}`);
     }
     const metrics = JSON.parse(await readFile(join(out, 'report', 'metrics.json'), 'utf8'));

@@ -12,6 +12,7 @@ import { fetchChampionFiles, readChampion } from '../../../lib/workflow/champion
 import type { EvaluateResult } from '../../../lib/workflow/events.ts';
 import { syntheticKaggleCsv } from '../../support/kaggle-csv.ts';
 import { TINY_MODEL } from '../../support/tiny-model.ts';
+import { setReportedAccuracy } from '../../support/reported-accuracy.ts';
 
 /**
  * Two executions of the deployed workflow at once, on one local cloud (one bucket): each trains
@@ -86,12 +87,16 @@ describe('two executions promoting at once on one bucket', () => {
   test('the better model is champion; each promotion record says what it saw; a reused run id fails at ValidateInput', async (t) => {
     const bothAtPromote = barrier(2);
     const bothWarm = barrier(2);
-    // Test accuracy as Evaluate reports it (the real report is written; only the number the
-    // decision uses is set), so which run is better is known: b.
+    // Test accuracy set after the real Evaluate, in its result and in the stored report alike
+    // (Promote registers the run only when the two agree), so which run is better is known: b.
     const execution = (name: 'a' | 'b', accuracy: number) => {
       const reached = { promote: false, warm: false };
       const doubles: Partial<Record<string, LambdaDouble>> = {
-        Evaluate: async (event, invoke) => ({ ...((await invoke(event)) as unknown as EvaluateResult), accuracy }),
+        Evaluate: async (event, invoke) => {
+          const result = (await invoke(event)) as unknown as EvaluateResult;
+          await setReportedAccuracy(cloud.s3.client, cloud.bucket, result.reportPrefix, accuracy);
+          return { ...result, accuracy };
+        },
         Promote: async (event, invoke) => {
           reached.promote = true;
           await bothAtPromote.wait();

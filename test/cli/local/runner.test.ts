@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +8,7 @@ import { SOURCE_ENTRY_METADATA } from '../../../infra/paths.ts';
 import { LocalCloud } from '../../../cli/local/cloud/local-cloud.ts';
 import type { Template } from '../../../cli/local/cloud/template.ts';
 import { loadStackTemplate } from '../../../cli/local/definition.ts';
+import { startLocalS3 } from '../../../cli/local/local-s3.ts';
 import { causeMessage } from '../../../cli/local/progress.ts';
 import { type ExecutionEvent, type LocalRunOptions, type LocalRunResult, runWorkflowLocally } from '../../../cli/local/runner.ts';
 import { StatesError } from '../../../cli/local/states/errors.ts';
@@ -16,6 +17,7 @@ import { testSetIdOf } from '../../../lib/data/test-set-id.ts';
 import type { EvaluateResult } from '../../../lib/workflow/events.ts';
 import { syntheticKaggleCsv, unbalancedKaggleCsv } from '../../support/kaggle-csv.ts';
 import { TINY_MODEL } from '../../support/tiny-model.ts';
+import { setReportedAccuracy } from '../../support/reported-accuracy.ts';
 
 /**
  * The stack's own template deployed into the local cloud and its state machine run end to end,
@@ -46,7 +48,10 @@ before(async () => {
   testLabels = test.labels;
   await writeFile(trainCsv, syntheticKaggleCsv(100, 1).text);
   await writeFile(testCsv, test.text);
-  stack = (await loadStackTemplate()).template;
+  // A stack deployed with no promotion floor (-c promotionMinAccuracy=0): a model trained for
+  // seconds on 100 synthetic images scores below the default floor of 0.5, and these tests follow
+  // a promotion through. The floor itself: test/functions/promote-handler.test.ts.
+  stack = (await loadStackTemplate({ context: { promotionMinAccuracy: 0 } })).template;
   shared = await LocalCloud.start({ template: stack });
 });
 after(async () => {
@@ -125,6 +130,8 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
       'TrainOnLambda',
       'TrainingStatus',
       'Evaluate',
+      'ApprovalRequired',
+      'ApprovalNotRequired',
       'Promote',
       'Done',
     ]);
@@ -141,7 +148,7 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.equal(report.accuracy, correct / testLabels.length);
 
     const output = await readJson<{
-      dataset: { datasetId: string; trainExamples: number; testExamples: number };
+      dataset: { datasetId: string; testSetId: string; trainExamples: number; testExamples: number };
       training: { runId: string; modelPrefix: string };
       evaluation: EvaluateResult;
       promotion: { promoted: boolean; reason: string };
@@ -157,7 +164,13 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     }
     assert.deepEqual([output.dataset.trainExamples, output.dataset.testExamples], [100, testLabels.length]);
     assert.equal(output.training.modelPrefix, `runs/${result.runId}/model/`);
-    assert.deepEqual(output.promotion, { promoted: true, reason: 'no champion yet', sawRunId: null, attempts: 1 });
+    assert.deepEqual(output.promotion, {
+      promoted: true,
+      reason: 'no champion yet',
+      sawRunId: null,
+      attempts: 1,
+      registered: `models/registry/${output.dataset.testSetId}/${result.runId}.json`,
+    });
     const manifest = await readJson<Manifest>(out, 'dataset', 'manifest.json');
     assert.equal(manifest.datasetId, output.dataset.datasetId);
 
@@ -172,7 +185,15 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.equal(candidate.modelPrefix, `runs/${result.runId}/model/`);
     assert.equal(candidate.reportPrefix, `runs/${result.runId}/report/`);
     assert.deepEqual(candidate.modelSha256, output.evaluation.modelSha256);
+    const { candidate: _candidate, ...rule } = sent.Promote as Record<string, unknown>;
+    assert.deepEqual(rule, { mode: 'if-better', policy: { minAccuracy: 0 }, approval: { decision: 'not-required' }, executionName: result.executionName });
     assert.equal((await readJson<{ runId: string }>(out, 'champion.json')).runId, result.runId);
+    // The promotion went out on the bus, from the Promote function's role (IAM-checked PutEvents).
+    assert.deepEqual(
+      result.published.map((event) => [event.source, event.detailType, event.detail.runId, event.detail.previous]),
+      [['fmnist.registry', 'Champion Promoted', result.runId, null]],
+    );
+    assert.match(result.published[0].by, /Promote/);
     // The training record's cost: its own seconds at the train function's configured memory.
     const training = await readJson<{ seconds: number; cost: { lambdaGbSeconds: number; fargateVcpuSeconds?: number } }>(out, 'model', 'training.json');
     const trainMemoryMiB = Object.values(stack.Resources).find(
@@ -270,15 +291,21 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.deepEqual(entered(pinned.events).slice(5), ['TrainOnLambda', 'FallBackToFargate', 'Failed']);
   });
 
-  test('promotion across runs sharing a state directory (and a throttled Evaluate retried)', async () => {
+  test('promotion across runs sharing a state directory (and a throttled Evaluate retried)', async (t) => {
     const stateDir = join(dir, 'state');
+    await mkdir(stateDir, { recursive: true });
+    // The same state directory, opened beside the runs (as a second `fmnist` process would).
+    const bucket = await startLocalS3({ directory: stateDir });
+    t.after(() => bucket.stop());
     let calls = 0;
     const withAccuracy = (accuracy: number): Partial<LocalRunOptions> => ({
       stateDir,
       doubles: {
         Evaluate: async (event, invoke) => {
           if (++calls === 1) throw new StatesError('Lambda.TooManyRequestsException', 'Rate Exceeded.');
-          return { ...((await invoke(event)) as unknown as EvaluateResult), accuracy };
+          const result = (await invoke(event)) as unknown as EvaluateResult;
+          await setReportedAccuracy(bucket.client, bucket.bucket, result.reportPrefix, accuracy);
+          return { ...result, accuracy };
         },
       },
     });
@@ -287,7 +314,13 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.deepEqual(ofType(first.events, 'StateFailed', 'Evaluate').map((e) => e.Error), ['Lambda.TooManyRequestsException']);
     assert.equal(ofType(first.events, 'StateRetried', 'Evaluate').length, 1);
     assert.match(first.lines.join('\n'), /Evaluate\s+retry 1 of 3/);
-    assert.deepEqual((first.output as { promotion: unknown }).promotion, { promoted: true, reason: 'no champion yet', sawRunId: null, attempts: 1 });
+    assert.deepEqual((first.output as { promotion: unknown }).promotion, {
+      promoted: true,
+      reason: 'no champion yet',
+      sawRunId: null,
+      attempts: 1,
+      registered: `models/registry/${(first.output as { dataset: { testSetId: string } }).dataset.testSetId}/${first.runId}.json`,
+    });
 
     const worse = await run(withAccuracy(0.4));
     const worseOutput = worse.output as { promotion: { promoted: boolean; reason: string; sawRunId: string }; dataset: { reused: boolean } };

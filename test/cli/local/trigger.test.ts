@@ -46,6 +46,6 @@ test('an upload completing a raw/ pair reaches the trigger through the rule, whi
   );
   assert.equal(started.length, 1);
   assert.equal(started[0].stateMachineArn, cloud.model.stateMachine.arn);
-  assert.deepEqual(started[0].input, { train: ['raw/fmnist/train.csv'], test: ['raw/fmnist/test.csv'] });
+  assert.deepEqual(started[0].input, { train: ['raw/fmnist/train.csv'], test: ['raw/fmnist/test.csv'], trigger: 'new-data' });
   assert.match(started[0].name, /^fmnist-[0-9a-f]{16}$/);
 });
