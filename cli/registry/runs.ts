@@ -38,7 +38,7 @@ export interface RunListEntry {
   /** From its classification report, when Evaluate wrote one. */
   accuracy?: number;
   macroF1?: number;
-  /** The test split it was registered under (models/registry/<testSetId>/<runId>.json). */
+  /** The test split it was registered under (models/registry/<testSetId>/<runId>.json), or is champion of. */
   testSetId?: string;
   state: RunState;
 }
@@ -71,8 +71,9 @@ export async function listRuns(target: RegistryTarget, options: { limit?: number
   const champions = await championsOrWarning(target, warnings);
   const runs = await mapLimit(shown, READ_CONCURRENCY, async (record): Promise<RunListEntry> => {
     const scores = await readScores(target, record.runId, warnings);
-    const testSetId = registered.get(record.runId);
-    const champion = testSetId !== undefined && champions.some((c) => c.runId === record.runId && c.testSetId === testSetId);
+    // A champion from before the registry existed has no registry record: its champion record says which test set.
+    const champion = champions.find((c) => c.runId === record.runId && (!registered.has(record.runId) || c.testSetId === registered.get(record.runId)));
+    const testSetId = registered.get(record.runId) ?? champion?.testSetId;
     const { input } = record;
     return {
       runId: record.runId,

@@ -5,8 +5,9 @@ import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ConfigError } from '../../../lib/errors.ts';
 import { runsListCommand } from '../../../cli/registry/runs-commands.ts';
 import type { RunList } from '../../../cli/registry/runs.ts';
-import { runRecordKey } from '../../../lib/workflow/layout.ts';
-import { championRecord, evaluatedRun, localStateDir, MATRIX_A, MATRIX_B, merge, registryRecord, runRecord, TEST_SET, type Objects } from './runs-fixtures.ts';
+import { championKey, runRecordKey } from '../../../lib/workflow/layout.ts';
+import { runArtifactKeys } from '../../../lib/workflow/run-artifacts.ts';
+import { championRecord, evaluatedRun, localStateDir, MATRIX_A, MATRIX_B, merge, OTHER_TEST_SET, registryRecord, runRecord, TEST_SET, type Objects } from './runs-fixtures.ts';
 import { BUCKET, deployedStack, fmnist, sinks } from './runs-support.ts';
 
 // Macro F1 worked out by hand (F1 = 2·tp / (row sum + column sum); every row sums to 10).
@@ -16,9 +17,9 @@ const ACCURACY_B = 25 / 30;
 const MACRO_F1_B = (18 / 22 + 16 / 18 + 16 / 20) / 3;
 
 /**
- * Four runs (created out of name order, so the sort is by time) and two damaged records:
+ * Five runs (created out of name order, so the sort is by time) and two damaged records:
  * old-run is the champion of TEST_SET, mid-run registered on it, a-new-run evaluated but not
- * registered, z-started only claimed (no report).
+ * registered, z-started only claimed (no report), legacy-run champion of another test set.
  */
 const OBJECTS: Objects = merge(
   evaluatedRun('old-run', '2026-12-01T10:00:00.000Z', MATRIX_A, { trigger: 'manual', config: { epochs: 3 } }),
@@ -26,6 +27,9 @@ const OBJECTS: Objects = merge(
   championRecord('old-run', TEST_SET, ACCURACY_A, MACRO_F1_A),
   evaluatedRun('mid-run', '2026-12-02T10:00:00.000Z', MATRIX_B, { trigger: 'schedule' }),
   registryRecord('mid-run', TEST_SET, MATRIX_B),
+  // Champion of another test set since before the registry existed: no registry record.
+  evaluatedRun('legacy-run', '2026-11-30T10:00:00.000Z', MATRIX_B),
+  championRecord('legacy-run', OTHER_TEST_SET, ACCURACY_B, MACRO_F1_B),
   evaluatedRun('a-new-run', '2026-12-03T09:00:00.000Z', MATRIX_B, { trigger: 'new-data', limit: 600, config: { epochs: 5, model: { preset: 'small' } } }),
   new Map([
     [runRecordKey('z-started'), runRecord('z-started', '2026-12-02T12:00:00.000Z')],
@@ -45,8 +49,9 @@ function assertListed(list: RunList) {
     ['z-started', 'started', undefined, undefined],
     ['mid-run', 'registered', 'schedule', TEST_SET],
     ['old-run', 'champion', 'manual', TEST_SET],
+    ['legacy-run', 'champion', undefined, OTHER_TEST_SET],
   ]);
-  assert.equal(list.total, 4);
+  assert.equal(list.total, 5);
   const [newest, started, mid, old] = list.runs;
   close(newest.accuracy, ACCURACY_B);
   close(newest.macroF1, MACRO_F1_B);
@@ -106,16 +111,16 @@ describe('fmnist runs list, local bucket', () => {
     assert.deepEqual(cells('z-started').slice(2), ['-', 'fashion-mnist_train.csv.gz / fashion-mnist_test.csv.gz', 'defaults', '-', '-', 'no report']);
     assert.deepEqual(cells('old-run').slice(5), ['76.67%', MACRO_F1_A.toFixed(4), `champion (test set ${'c'.repeat(12)})`]);
     assert.deepEqual(cells('mid-run').slice(7), [`registered (test set ${'c'.repeat(12)})`]);
-    assert.deepEqual(lines.slice(1, 5).map((line) => line.split(' ')[0]), ['a-new-run', 'z-started', 'mid-run', 'old-run']);
-    assert.match(lines[5], /^4 runs in the local bucket at /);
+    assert.deepEqual(lines.slice(1, 6).map((line) => line.split(' ')[0]), ['a-new-run', 'z-started', 'mid-run', 'old-run', 'legacy-run']);
+    assert.match(lines[6], /^5 runs in the local bucket at /);
   });
 
   test('--limit keeps the newest n and says how many there are', async () => {
     const streams = sinks();
     const list = await runsListCommand({ stateDir, limit: 2 }, streams);
     assert.deepEqual(list.runs.map((run) => run.runId), ['a-new-run', 'z-started']);
-    assert.equal(list.total, 4);
-    assert.match(streams.out.text, /\nnewest 2 of 4 runs \(--limit\) in the local bucket at /);
+    assert.equal(list.total, 5);
+    assert.match(streams.out.text, /\nnewest 2 of 5 runs \(--limit\) in the local bucket at /);
   });
 
   test('connection flags of the deployed stack are refused without --aws', async () => {
@@ -145,6 +150,24 @@ describe('fmnist runs list --aws', () => {
   test('--state-dir with --aws is refused', async () => {
     const stack = deployedStack(OBJECTS);
     await assert.rejects(fmnist(['runs', 'list', '--aws', '--state-dir', 'x'], stack.deps), (error: unknown) => error instanceof ConfigError && /--state-dir is for the local bucket/.test(error.message));
+  });
+
+  test('a damaged report or champion record is a warning naming it; the runs are still listed', async () => {
+    const objects = new Map(OBJECTS);
+    objects.set(runArtifactKeys('mid-run').classificationReport, '{"accuracy": 2}');
+    objects.set(championKey(TEST_SET), '{"runId": "old-run"}');
+    const stack = deployedStack(objects);
+    const list = await runsListCommand({ aws: true, json: true }, stack.deps);
+    assert.deepEqual(list.runs.map((run) => [run.runId, run.state, run.accuracy === undefined]), [
+      ['a-new-run', 'evaluated', false],
+      ['z-started', 'started', true],
+      ['mid-run', 'registered', true],
+      ['old-run', 'registered', false],
+      // listChampions reads all champion records or none: with one damaged, no run is shown as champion.
+      ['legacy-run', 'evaluated', false],
+    ]);
+    assert.ok(list.warnings.some((w) => w.startsWith(`s3://${BUCKET}/runs/mid-run/report/classification_report.json: `) && w.endsWith('; scores of run mid-run not shown')), list.warnings.join('\n'));
+    assert.ok(list.warnings.some((w) => w.startsWith(`s3://${BUCKET}/${championKey(TEST_SET)}`) && w.endsWith('; champions not shown')), list.warnings.join('\n'));
   });
 
   test('an empty bucket lists no runs', async () => {
