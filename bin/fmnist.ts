@@ -9,6 +9,7 @@ import { ConfigError, UserError } from '../lib/errors.ts';
 import { defaultDataset } from '../cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../cli/commands.ts';
 import { registerAwsCommands, registerResumeCommand } from '../cli/deployed/index.ts';
+import { registerRunsCommands } from '../cli/registry/runs-commands.ts';
 import { resumeCommand } from '../cli/resume.ts';
 import { addTrainingOptions, positiveInteger } from '../cli/options.ts';
 import { exitCodeFor, installSignalHandlers, interruption } from '../cli/signals.ts';
@@ -92,6 +93,9 @@ withTrainingOptions(
 });
 
 registerAwsCommands(program);
+
+// `fmnist runs list|compare`: the runs in the local bucket, or with --aws the deployed stack's.
+registerRunsCommands(program);
 
 // `fmnist resume <runId>`: locally (cli/resume.ts), or with --aws on the deployed workflow.
 registerResumeCommand(program, resumeCommand);
