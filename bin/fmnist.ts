@@ -8,6 +8,7 @@ import { ConfigError, UserError } from '../lib/errors.ts';
 import { defaultDataset } from '../cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../cli/commands.ts';
 import { registerAwsCommands, registerResumeCommand } from '../cli/deployed/index.ts';
+import { registerModelsCommands } from '../cli/registry/models-commands.ts';
 import { resumeCommand } from '../cli/resume.ts';
 import { addTrainingOptions, positiveInteger } from '../cli/options.ts';
 import { exitCodeFor, installSignalHandlers, interruption } from '../cli/signals.ts';
@@ -88,6 +89,9 @@ withTrainingOptions(
 });
 
 registerAwsCommands(program);
+
+// `fmnist models list|show|promote|rollback`: the model registry, local or --aws.
+registerModelsCommands(program);
 
 // `fmnist resume <runId>`: locally (cli/resume.ts), or with --aws on the deployed workflow.
 registerResumeCommand(program, resumeCommand);
