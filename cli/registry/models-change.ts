@@ -82,6 +82,17 @@ async function announce(target: RegistryTarget, ctx: ChangeContext, detailType: 
   }
 }
 
+/**
+ * When the change happens: now, but always after the champion it replaces. The history is read in
+ * promotedAt order, so a laptop clock behind the workflow's must not file a change before the one
+ * it follows (rollback would walk the wrong way).
+ */
+function changeTime(ctx: ChangeContext, current: Champion | undefined): string {
+  const now = ctx.now().getTime();
+  const after = current ? Date.parse(current.promotedAt) + 1 : now;
+  return new Date(Math.max(now, after)).toISOString();
+}
+
 const alreadyChampion = (runId: string, testSetId: string) =>
   new ConfigError(`run ${runId} is already the champion of test set ${testSetId}: nothing to promote`);
 
@@ -94,7 +105,7 @@ function championOfVersion(version: ModelVersion, previous: Champion | undefined
     macroF1: version.metrics.macroF1,
     modelPrefix: version.model.prefix,
     reportPrefix: version.reportPrefix,
-    promotedAt: ctx.now().toISOString(),
+    promotedAt: changeTime(ctx, previous),
     files: version.model.files,
     previous: previous?.runId ?? null,
     reason: `manual: ${reason}`,
@@ -139,7 +150,7 @@ export async function rollbackModel(
     }
     await verifyPinnedFiles(target, back.runId, back.modelPrefix, back.files);
     const reason = `rolled back from ${current.runId}: ${why}`;
-    return { next: { ...back, promotedAt: ctx.now().toISOString(), previous: current.runId, reason, by: ctx.by, change: 'rollback' } };
+    return { next: { ...back, promotedAt: changeTime(ctx, current), previous: current.runId, reason, by: ctx.by, change: 'rollback' } };
   });
   const champion = change.champion!;
   const event = await announce(target, ctx, REGISTRY_DETAIL_TYPES.rolledBack, champion);

@@ -74,7 +74,7 @@ export function formatDetails(details: ModelDetails): string {
     `  dataset      ${v.datasetId}`,
     `  registered   ${time(v.registeredAt)} UTC${v.executionName ? ` (execution ${v.executionName})` : ''}, trigger ${v.trigger ?? '-'}, code ${v.codeVersion}`,
     `  metrics      accuracy ${formatPercent(v.metrics.accuracy)}  macro F1 ${f1(v.metrics.macroF1)}  weighted F1 ${f1(v.metrics.weightedF1)}`,
-    `  training     ${training.trainExamples} examples, ${training.seconds.toFixed(1)} s, backend ${training.backend.name}${training.cost ? `, cost ${JSON.stringify(training.cost)}` : ''}`,
+    `  training     ${training.trainExamples} examples, ${training.seconds.toFixed(1)} s, backend ${training.backend.name}${training.cost ? `, cost about $${training.cost.usd.toFixed(4)} (estimate)` : ''}`,
     `  model        ${v.model.prefix}  ${Object.entries(v.model.files).map(([name, file]) => `${name} sha256 ${short(file.sha256)}${file.versionId ? ` version ${file.versionId}` : ''}`).join(', ')}`,
     `  report       ${v.reportPrefix}`,
     ...(v.approval ? [`  approval     ${v.approval.decision} by ${v.approval.by} at ${time(v.approval.at)} UTC${v.approval.reason ? `: ${v.approval.reason}` : ''}`] : []),

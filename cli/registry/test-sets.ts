@@ -63,7 +63,9 @@ export function resolveTestSet(query: string, index: Map<string, TestSetEntry>):
 
 /** The test set rollback works on without --dataset: the only one that has a champion. */
 export function onlyChampionTestSet(index: Map<string, TestSetEntry>): string {
-  const withChampion = [...index.values()].filter((entry) => entry.champion);
+  const withChampion = [...index.values()]
+    .filter((entry) => entry.champion)
+    .sort((a, b) => b.champion!.promotedAt.localeCompare(a.champion!.promotedAt));
   if (withChampion.length === 1) return withChampion[0].testSetId;
   if (withChampion.length === 0) throw new ConfigError('no test set has a champion: nothing to roll back');
   throw new ConfigError(`${withChampion.length} test sets have a champion; choose one with --dataset: ${withChampion.map(describeEntry).join('; ')}`);
