@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../lib/errors.ts';
+import { explainAwsError } from '../deployed/clients.ts';
 import { changedBy, promoteModel, publisherFor, rollbackModel, type ChampionChangeResult, type ChangeContext } from './models-change.ts';
 import { formatChange, formatDetails, formatListing } from './models-format.ts';
 import { listModels, showModel } from './models.ts';
@@ -35,6 +37,20 @@ function warnUnpublished(deps: RegistryDeps, target: RegistryTarget, result: Cha
 /** The connection flags (and --aws, --state-dir) are shared: strip the command's own before opening. */
 const registryFlags = ({ dataset: _dataset, reason: _reason, ...flags }: ModelsFlags): RegistryFlags => flags;
 
+/**
+ * Runs a command on the bucket. What the user can fix leaves as a ConfigError: AWS setup and
+ * permission failures (explainAwsError says what to set) and a champion that kept changing under
+ * the compare-and-swap (another writer: trying again is the fix).
+ */
+async function onRegistry<T>(flags: ModelsFlags, deps: RegistryDeps, what: string, task: (target: RegistryTarget) => Promise<T>): Promise<T> {
+  try {
+    return await withRegistry(registryFlags(flags), deps, task);
+  } catch (error) {
+    if ((error as Error).name === 'ChampionContention') throw new ConfigError((error as Error).message);
+    throw explainAwsError(error, what);
+  }
+}
+
 export function registerModelsCommands(program: Command, deps: RegistryDeps = {}): Command {
   const models = program
     .command('models')
@@ -45,14 +61,14 @@ export function registerModelsCommands(program: Command, deps: RegistryDeps = {}
   )
     .option('--dataset <id>', 'only this test set: a test set id or dataset id, or a unique prefix (8+ hex digits)')
     .action(async (flags: ModelsFlags) => {
-      const result = await withRegistry(registryFlags(flags), deps, (target) => listModels(target, { dataset: flags.dataset }));
+      const result = await onRegistry(flags, deps, 'fmnist models list', (target) => listModels(target, { dataset: flags.dataset }));
       print(deps, flags, result, formatListing);
     });
 
   withRegistryOptions(
     models.command('show').argument('<runId>', 'a registered run').description('a registered model: its record, whether it is or was champion, and the champion history naming it'),
   ).action(async (runId: string, flags: ModelsFlags) => {
-    const result = await withRegistry(registryFlags(flags), deps, (target) => showModel(target, runId));
+    const result = await onRegistry(flags, deps, 'fmnist models show', (target) => showModel(target, runId));
     print(deps, flags, result, formatDetails);
   });
 
@@ -63,7 +79,7 @@ export function registerModelsCommands(program: Command, deps: RegistryDeps = {}
       .description('make a registered run champion of its test set by hand (its pinned model files are checked first; no promotion floor)')
       .requiredOption('--reason <text>', 'why: kept in the champion record and the event'),
   ).action(async (runId: string, flags: ModelsFlags) => {
-    await withRegistry(registryFlags(flags), deps, async (target) => {
+    await onRegistry(flags, deps, 'fmnist models promote', async (target) => {
       const result = await promoteModel(target, runId, flags.reason, context(target, deps, 'promote'));
       warnUnpublished(deps, target, result);
       print(deps, flags, result, formatChange);
@@ -77,7 +93,7 @@ export function registerModelsCommands(program: Command, deps: RegistryDeps = {}
       .option('--dataset <id>', 'the test set (needed when several have a champion): test set id or dataset id, or a unique prefix')
       .option('--reason <text>', 'why: kept in the champion record and the event'),
   ).action(async (flags: ModelsFlags) => {
-    await withRegistry(registryFlags(flags), deps, async (target) => {
+    await onRegistry(flags, deps, 'fmnist models rollback', async (target) => {
       const result = await rollbackModel(target, { dataset: flags.dataset, reason: flags.reason }, context(target, deps, 'rollback'));
       warnUnpublished(deps, target, result);
       print(deps, flags, result, formatChange);

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { ConfigError } from '../../../lib/errors.ts';
 import { readChampion } from '../../../lib/workflow/champion-store.ts';
@@ -176,5 +176,28 @@ describe('fmnist models --aws', () => {
     assert.equal(await target.events!().config.region(), REGION);
     const other = await openRegistry({ ...flags, region: 'us-west-2' }, { s3: s3.client });
     assert.equal(await other.events!().config.region(), 'us-west-2');
+  });
+
+  test('a denied S3 call is a ConfigError naming the command; a champion changing under every compare-and-swap, too', async () => {
+    const t = await setup();
+    t.s3.mock.on(ListObjectsV2Command).rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', message: 'Access Denied', $metadata: { httpStatusCode: 403 } }));
+    await assert.rejects(t.run(['list']), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /^fmnist models list: access denied \(.*Access Denied\); check the permissions of your AWS identity$/);
+      return true;
+    });
+
+    const u = await setup();
+    // Another writer rewrites the champion record (same champion, new bytes, new ETag) before every write.
+    u.s3.beforePut = (key) => {
+      if (key === championKey(TEST_SET_A)) u.s3.put(key, u.s3.objects.get(key)!.toString().replace('"reason"', '"reason" '));
+    };
+    await assert.rejects(u.run(['promote', 'run-a1', '--reason', 'x']), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, new RegExp(`^s3://${BUCKET}/models/champions/${TEST_SET_A}\\.json changed under each of 5 compare-and-swap attempts; try again$`));
+      return true;
+    });
+    assert.equal(u.s3.refusedPuts.filter((key) => key === championKey(TEST_SET_A)).length, 5);
+    assert.equal(putEntries(u.eventsMock).length, 0);
   });
 });
