@@ -12,9 +12,9 @@ const short = (id: string) => id.slice(0, 12);
 
 function championLines(champion: ChampionSummary | null): string[] {
   if (!champion) return ['  champion: none'];
-  const how = champion.change === 'rollback' ? 'rolled back to' : 'champion';
+  const how = champion.change === 'rollback' ? ' (by a rollback)' : '';
   return [
-    `  ${how}: ${champion.runId}  accuracy ${formatPercent(champion.accuracy)}  macro F1 ${f1(champion.macroF1)}  since ${time(champion.since)} UTC  by ${champion.by ?? 'unknown'}`,
+    `  champion: ${champion.runId}${how}  accuracy ${formatPercent(champion.accuracy)}  macro F1 ${f1(champion.macroF1)}  since ${time(champion.since)} UTC  by ${champion.by ?? 'unknown'}`,
     `    reason: ${champion.reason}`,
   ];
 }
@@ -52,7 +52,7 @@ function historyLine(record: Champion, runId: string): string {
   const when = `${time(record.promotedAt)} UTC`;
   const by = record.by ? ` by ${record.by}` : '';
   if (record.runId !== runId) {
-    const what = record.change === 'rollback' ? `rolled back from, to ${record.runId}` : `replaced by ${record.runId}`;
+    const what = record.change === 'rollback' ? `rolled back from it to ${record.runId}` : `replaced by ${record.runId}`;
     return `  ${when}  ${what}${by}: ${record.reason}`;
   }
   const what = record.change === 'rollback' ? 'rolled back to' : 'promoted';

@@ -200,4 +200,20 @@ describe('fmnist models --aws', () => {
     assert.equal(u.s3.refusedPuts.filter((key) => key === championKey(TEST_SET_A)).length, 5);
     assert.equal(putEntries(u.eventsMock).length, 0);
   });
+
+  test('a clock behind the workflow\'s still files each change after the one it follows', async () => {
+    const t = await setup();
+    const out = new Sink();
+    const deps = { s3: t.s3.client, events: new EventBridgeClient({ region: REGION, credentials }), out, log: new Sink(), now: () => new Date('2026-01-01T00:00:00.000Z') };
+    mockClient(deps.events).on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
+    await runModels(deps, ['promote', 'run-a1', '--reason', 'x', ...CONNECT]);
+    await runModels(deps, ['rollback', '--dataset', TEST_SET_A, ...CONNECT]);
+    const history = await championHistory(t.s3.client, BUCKET, TEST_SET_A);
+    assert.deepEqual(history.slice(-3).map((record) => [record.runId, record.promotedAt]), [
+      ['run-a3', '2026-12-01T12:00:01.000Z'],
+      ['run-a1', '2026-12-01T12:00:01.001Z'],
+      ['run-a3', '2026-12-01T12:00:01.002Z'],
+    ]);
+    assert.equal((await readChampion(t.s3.client, BUCKET, TEST_SET_A)).champion!.runId, 'run-a3', 'the rollback undid the promotion, not an older one');
+  });
 });
