@@ -9,6 +9,7 @@ import { ConfigError, UserError } from '../lib/errors.ts';
 import { defaultDataset } from '../cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../cli/commands.ts';
 import { registerAwsCommands, registerResumeCommand } from '../cli/deployed/index.ts';
+import { registerModelsCommands } from '../cli/registry/models-commands.ts';
 import { registerRunsCommands } from '../cli/registry/runs-commands.ts';
 import { resumeCommand } from '../cli/resume.ts';
 import { addTrainingOptions, positiveInteger } from '../cli/options.ts';
@@ -94,6 +95,8 @@ withTrainingOptions(
 
 registerAwsCommands(program);
 
+// `fmnist models list|show|promote|rollback`: the model registry, local or --aws.
+registerModelsCommands(program);
 // `fmnist runs list|compare`: the runs in the local bucket, or with --aws the deployed stack's.
 registerRunsCommands(program);
 

@@ -51,7 +51,8 @@ export function regionOfArn(arn: string): string | undefined {
   return /^arn:aws[a-z-]*:states:([a-z0-9-]+):/.exec(arn)?.[1];
 }
 
-function clientConfig(flags: AwsConnectionFlags, region?: string): { region?: string; profile?: string } {
+/** --region (else `region`, the resources' own) and --profile, for any AWS client. */
+export function clientConfig(flags: AwsConnectionFlags, region?: string): { region?: string; profile?: string } {
   const config: { region?: string; profile?: string } = {};
   const chosen = flags.region ?? region;
   if (chosen) config.region = chosen;

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { ConfigError } from '../../lib/errors.ts';
-import { awsCall, cloudFormationClient, s3ClientFor, sfnClient, type AwsCommandDeps, type AwsConnectionFlags } from '../deployed/clients.ts';
+import { awsCall, clientConfig, cloudFormationClient, regionOfArn, s3ClientFor, sfnClient, type AwsCommandDeps, type AwsConnectionFlags } from '../deployed/clients.ts';
 import { withConnectionOptions } from '../deployed/register.ts';
 import { resolveTargets } from '../deployed/stack.ts';
 import { DEFAULT_LOCAL_STATE_DIR, startLocalS3 } from '../local/local-s3.ts';
@@ -38,6 +38,8 @@ export interface RegistryTarget {
   stateMachineArn?: string;
   /** --aws: a Step Functions client in the state machine's region. */
   sfn?: () => SFNClient;
+  /** --aws: EventBridge in the state machine's region (the registry's events go on its default bus). */
+  events?: () => EventBridgeClient;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function openRegistry(flags: RegistryFlags, deps: RegistryDeps = {}
       where: `s3://${bucket}`,
       stateMachineArn: targets.stateMachineArn,
       sfn: () => sfnClient(flags, deps, targets.stateMachineArn),
+      events: () => deps.events ?? new EventBridgeClient(clientConfig(flags, regionOfArn(targets.stateMachineArn))),
       close: async () => {},
     };
   }
