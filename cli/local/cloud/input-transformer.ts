@@ -1,4 +1,3 @@
-import type { RuleSpec, RuleTarget } from './model.ts';
 import { TemplateError } from './template.ts';
 
 /**
@@ -18,12 +17,24 @@ import { TemplateError } from './template.ts';
  *   RuleTargetInput.fromText makes) reaches an SNS topic with its quotes, as AWS's own tutorial
  *   shows the mail.
  */
+export interface InputTransformer {
+  inputPathsMap: Record<string, string>;
+  inputTemplate: string;
+}
+
+/** A rule target's input settings (at most one is given). */
+export interface TargetInputSettings {
+  input?: string;
+  inputPath?: string;
+  inputTransformer?: InputTransformer;
+}
+
 export interface TransformContext {
-  rule: Pick<RuleSpec, 'arn' | 'name'>;
+  rule: { arn: string; name: string };
   ingestionTime: string;
 }
 
-export function targetInput(target: RuleTarget, event: Record<string, unknown>, context: TransformContext): string {
+export function targetInput(target: TargetInputSettings, event: Record<string, unknown>, context: TransformContext): string {
   if (target.input !== undefined) return target.input;
   if (target.inputPath !== undefined) return JSON.stringify(selectPath(event, target.inputPath) ?? null);
   if (target.inputTransformer === undefined) return JSON.stringify(event);
@@ -44,7 +55,7 @@ export function targetInput(target: RuleTarget, event: Record<string, unknown>, 
 }
 
 /** The transformer as CloudFormation would accept it (EventBridge's PutTargets limits). */
-export function checkInputTransformer(transformer: { inputPathsMap: Record<string, string> }, where: string): void {
+export function checkInputTransformer(transformer: InputTransformer, where: string): void {
   const names = Object.keys(transformer.inputPathsMap);
   if (names.length > 100) throw new TemplateError(`${where}.InputPathsMap: at most 100 variables, got ${names.length}`);
   for (const name of names) {

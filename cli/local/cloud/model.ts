@@ -1,5 +1,5 @@
 import { LAYER_ASSEMBLER_METADATA, SOURCE_ENTRY_METADATA } from '../../../infra/paths.ts';
-import { checkInputTransformer } from './input-transformer.ts';
+import { checkInputTransformer, type TargetInputSettings } from './input-transformer.ts';
 import { type CloudBindings, type Template, TemplateError, TemplateResolver } from './template.ts';
 
 /**
@@ -69,15 +69,12 @@ export interface TaskDefinitionSpec {
   containers: ContainerSpec[];
 }
 
-export interface RuleTarget {
+/** input / inputPath / inputTransformer: what the target gets instead of the event (./input-transformer.ts). */
+export interface RuleTarget extends TargetInputSettings {
   id: string;
   arn: string;
   maximumRetryAttempts?: number;
   deadLetterArn?: string;
-  /** What the target gets instead of the event (./input-transformer.ts): a constant, a part of it, or a template. */
-  input?: string;
-  inputPath?: string;
-  inputTransformer?: { inputPathsMap: Record<string, string>; inputTemplate: string };
 }
 
 export interface RuleSpec {

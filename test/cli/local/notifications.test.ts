@@ -191,7 +191,7 @@ describe('input transformer semantics', () => {
   const rule = { arn: 'arn:aws:events:us-east-1:123456789012:rule/R', name: 'R' };
   const event = { source: 's', 'detail-type': 'T', detail: { name: 'a "quoted" run', n: 0.5, ok: true, none: null, list: [{ id: 'x' }, { id: 'y' }], nested: { k: 1 } } };
   const transform = (inputPathsMap: Record<string, string>, inputTemplate: string) =>
-    targetInput({ id: 't', arn: 'a', inputTransformer: { inputPathsMap, inputTemplate } }, event, { rule, ingestionTime: '2026-12-03T00:00:00Z' });
+    targetInput({ inputTransformer: { inputPathsMap, inputTemplate } }, event, { rule, ingestionTime: '2026-12-03T00:00:00Z' });
 
   test('inside a JSON string, strings go in as they are (unescaped); numbers, booleans, null and objects as JSON', () => {
     assert.equal(
