@@ -26,6 +26,8 @@ export interface FmnistSettings {
   readonly maxTrainLoops: number;
   /** Email address subscribed to the alarm topic; the topic and the alarms exist either way. */
   readonly alarmEmail?: string;
+  /** Email address told when a run ends and when a champion is promoted or rolled back (infra/notifications.ts); unset: no notifications. */
+  readonly notifyEmail?: string;
   /**
    * The training image's base, pinned by digest (`<registry/repository>[:<tag>]@sha256:<64 hex>`);
    * passed to functions/train/Dockerfile as BASE_IMAGE. Unset: the Dockerfile's default tag.
@@ -127,6 +129,9 @@ const unsetIsUndefined = <T extends z.ZodType>(schema: T) =>
 /** A string setting; anything else (or empty) is unset, as it always was. */
 const optionalText = z.unknown().transform((value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined));
 
+/** An e-mail address (what SNS accepts as an email endpoint), or unset. */
+const optionalEmail = optionalText.pipe(z.email(got('must be an e-mail address like me@example.com')).optional());
+
 /** The context keys this app reads, each as given (undefined when not given). */
 export const SettingsContext = z.object({
   destroyOnRemoval: Bool.optional(),
@@ -135,7 +140,8 @@ export const SettingsContext = z.object({
   logLevel: optionalText,
   lambdaTrainMaxImages: positiveInt().optional(),
   maxTrainLoops: unsetIsUndefined(positiveInt()),
-  alarmEmail: optionalText,
+  alarmEmail: optionalEmail,
+  notifyEmail: optionalEmail,
   trainBaseImage: unsetIsUndefined(PinnedImage),
   /** "none": no reservation (undefined); unset keeps the default (null here). */
   trainReservedConcurrency: unsetIsUndefined(
@@ -190,6 +196,7 @@ export function settingsFromContext(node: Node): FmnistSettings {
     lambdaTrainMaxImages: context.lambdaTrainMaxImages ?? d.lambdaTrainMaxImages,
     maxTrainLoops: context.maxTrainLoops ?? d.maxTrainLoops,
     alarmEmail: context.alarmEmail,
+    notifyEmail: context.notifyEmail,
     trainBaseImage: context.trainBaseImage,
     trainReservedConcurrency:
       context.trainReservedConcurrency === undefined

@@ -3,7 +3,9 @@ import type { Construct } from 'constructs';
 import { Alarms } from './alarms.ts';
 import { DataBucket } from './data-bucket.ts';
 import { codeVersion } from './code-version.ts';
+import { WorkflowDashboard } from './dashboard.ts';
 import { acknowledgeCdkHelpers } from './nag.ts';
+import { Notifications } from './notifications.ts';
 import { DEFAULT_SETTINGS, type FmnistSettings } from './settings.ts';
 import { STEP_TIMEOUTS, StepLambdas } from './step-lambdas.ts';
 import { StopTraining } from './stop-training.ts';
@@ -94,6 +96,12 @@ export class FmnistStack extends Stack {
       trigger: this.triggers.function,
       deadLetterQueues: { Trigger: this.triggers.deadLetters, StopTraining: this.stopTraining.deadLetters },
       email: settings.alarmEmail,
+    });
+    if (settings.notifyEmail) new Notifications(this, 'Notifications', { stateMachine: this.workflow.stateMachine, email: settings.notifyEmail });
+    new WorkflowDashboard(this, 'Dashboard', {
+      stateMachine: this.workflow.stateMachine,
+      functions: { Validate: this.steps.validate, Ingest: this.steps.ingest, Train: this.training.trainFunction, Evaluate: this.steps.evaluate, Promote: this.steps.promote, RequestApproval: this.steps.requestApproval },
+      fargate: { cluster: this.training.cluster, taskDefinition: this.training.taskDefinition },
     });
 
     new CfnOutput(this, 'DataBucketName', {

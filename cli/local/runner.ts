@@ -92,8 +92,8 @@ export interface LocalRunResult {
   adjustments: string[];
   /** Fargate tasks still running when the execution and the rules reacting to its end were done. */
   orphanedTasks: { taskArn: string; startedAt: string }[];
-  /** EventBridge deliveries the run caused (e.g. the stop-training rule). */
-  deliveries: { rule: string; target: string; attempts: number; outcome: string; error?: string }[];
+  /** EventBridge deliveries the run caused (e.g. the stop-training rule; with notifyEmail, each message the topic would mail). */
+  deliveries: { rule: string; target: string; kind: string; attempts: number; outcome: string; error?: string; message?: string }[];
   /** Events the run's functions put on EventBridge (the registry's Champion Promoted). */
   published: PublishedEvent[];
   /** One line per Lambda invocation: duration, peak memory, /tmp used, cold start. */

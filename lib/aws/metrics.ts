@@ -1,9 +1,11 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import type { Env } from '../env.ts';
+import type { PublishedMetricName } from '../workflow/published-metrics.ts';
 
 export { MetricUnit };
-export type MetricValues = Record<string, { unit: MetricUnitName; value: number }>;
+/** Only the names in PUBLISHED_METRICS: the dashboard charts those. */
+export type MetricValues = Partial<Record<PublishedMetricName, { unit: MetricUnitName; value: number }>>;
 
 /**
  * CloudWatch metrics (embedded metric format, written to the function's log) in Lambda and on
@@ -19,8 +21,8 @@ export function defaultMetrics(serviceName: string, env: Env): Metrics | undefin
 /** Adds the values and flushes them at once: training runs for minutes, a flush per epoch shows progress. */
 export function publishMetrics(metrics: Metrics | undefined, values: MetricValues): void {
   if (!metrics) return;
-  for (const [name, { unit, value }] of Object.entries(values)) {
-    if (Number.isFinite(value)) metrics.addMetric(name, unit, value);
+  for (const [name, metric] of Object.entries(values)) {
+    if (metric && Number.isFinite(metric.value)) metrics.addMetric(name, metric.unit, metric.value);
   }
   metrics.publishStoredMetrics();
 }

@@ -13,7 +13,7 @@ describe('settings from CDK context', () => {
   const settings = (context: Record<string, unknown>) => settingsFromContext(Node.of(new App({ context })));
 
   test('defaults: retain data, no schedule, 30 days of logs, the Dockerfile’s base image, 2 train Lambdas at most', () => {
-    assert.deepEqual(settings({}), { ...DEFAULT_SETTINGS, retrainSchedule: undefined, alarmEmail: undefined, trainBaseImage: undefined });
+    assert.deepEqual(settings({}), { ...DEFAULT_SETTINGS, retrainSchedule: undefined, alarmEmail: undefined, notifyEmail: undefined, trainBaseImage: undefined, promotionMinMacroF1: undefined });
     assert.equal(DEFAULT_SETTINGS.destroyOnRemoval, false);
     assert.equal(DEFAULT_SETTINGS.trainReservedConcurrency, TRAIN_RESERVED_CONCURRENCY);
     assert.equal(TRAIN_RESERVED_CONCURRENCY, 2);

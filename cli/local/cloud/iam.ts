@@ -70,6 +70,46 @@ export class IamAuthorizer {
     );
   }
 
+  /**
+   * A call an AWS service makes on its own behalf (EventBridge publishing to a topic): only the
+   * resource's policy can allow it (a topic policy, a key policy), with the context the service
+   * sends (aws:SourceArn, aws:SourceAccount). Denied: AccessDeniedError naming the service.
+   */
+  async authorizeService(service: string, request: AccessRequest & { resourcePolicy: PolicyDocument | undefined }): Promise<void> {
+    const key = JSON.stringify([service, request.action, request.resource, request.context ?? {}, request.resourcePolicy ?? null]);
+    let result = this.#cache.get(key);
+    if (!result) {
+      const response = request.resourcePolicy
+        ? await runSimulation(
+            {
+              identityPolicies: [],
+              serviceControlPolicies: [],
+              resourceControlPolicies: [],
+              resourcePolicy: request.resourcePolicy,
+              request: {
+                action: request.action,
+                principal: service,
+                resource: { accountId: this.model.bindings.account, resource: request.resource },
+                contextVariables: { 'aws:SecureTransport': 'true', ...request.context },
+              },
+            },
+            {},
+          )
+        : undefined;
+      if (response?.resultType === 'error') {
+        throw new TemplateError(`IAM simulation of ${request.action} on ${request.resource} for ${service} failed: ${JSON.stringify(response.errors)}`);
+      }
+      result = (response?.overallResult ?? 'ImplicitlyDenied') as 'Allowed';
+      this.#cache.set(key, result);
+    }
+    if (result === 'Allowed') return;
+    throw new AccessDeniedError(
+      request.action,
+      request.resource,
+      `${service} is not authorized to perform: ${request.action} on resource: ${request.resource} because ${request.resourcePolicy ? 'its resource-based policy does not allow it' : 'it has no resource-based policy'}`,
+    );
+  }
+
   async #evaluate(caller: Caller, request: AccessRequest): Promise<string> {
     const key = JSON.stringify([caller.role.logicalId, request.action, request.resource, request.context ?? {}, request.resourcePolicy ?? null]);
     const cached = this.#cache.get(key);

@@ -9,7 +9,7 @@ import { type ControlPlane, type Operation, startControlPlane } from './control-
 import { putEventsOperation } from './eventbridge-api.ts';
 import { Credentials } from './credentials.ts';
 import { EcsService, type EcsTask } from './ecs-service.ts';
-import { EventBus } from './eventbridge.ts';
+import { EventBus, undeliverableTargets } from './eventbridge.ts';
 import { AccessDeniedError, type Caller, IamAuthorizer } from './iam.ts';
 import { LambdaService } from './lambda-service.ts';
 import { type CloudModel, type LambdaSpec, readCloudModel } from './model.ts';
@@ -132,7 +132,7 @@ export class LocalCloud {
         onProgress: (task, message) => observers.onProgress?.({ kind: 'task', task }, message),
       });
       Object.assign(operations, ecs.operations());
-      const events = new EventBus(model, lambda);
+      const events = new EventBus(model, lambda, authorizer);
       const busArn = `arn:${model.bindings.partition}:events:${model.bindings.region}:${model.bindings.account}:event-bus/default`;
       Object.assign(operations, putEventsOperation(events, authorizer, busArn, events.published));
       return new LocalCloud(model, credentials, authorizer, s3, control, lambda, ecs, events, timeScale, scratchRoot, operations, observers);
@@ -197,7 +197,8 @@ function dataBucketLogicalId(template: Template): string {
 
 /**
  * What `cdk deploy` or the first invocation would refuse, checked before anything runs: a
- * function whose environment exceeds Lambda's 4 KB, a role the service cannot assume, and a
+ * function whose environment exceeds Lambda's 4 KB, a role the service cannot assume, a rule
+ * target the local cloud cannot deliver to (it would be skipped where AWS delivers), and a
  * function that could not write its own logs (Lambda would run it, but every log line would be
  * lost: treated as a failure here, since nothing else would reveal it).
  */
@@ -214,6 +215,7 @@ export function checkDeployable(model: CloudModel): void {
     const role = model.roles.get(fn.role);
     if (!role?.trustedServices.includes('lambda.amazonaws.com')) problems.push(`${fn.logicalId}: the role defined for the function cannot be assumed by Lambda`);
   }
+  problems.push(...undeliverableTargets(model));
   const machineRole = model.roles.get(model.stateMachine.role);
   if (!machineRole?.trustedServices.includes('states.amazonaws.com')) problems.push(`${model.stateMachine.logicalId}: its role cannot be assumed by Step Functions`);
   if (problems.length > 0) throw new DeploymentError(`the stack would not deploy or run as written:\n  ${problems.join('\n  ')}`);

@@ -1,11 +1,13 @@
 import { LAYER_ASSEMBLER_METADATA, SOURCE_ENTRY_METADATA } from '../../../infra/paths.ts';
+import { checkInputTransformer, type TargetInputSettings } from './input-transformer.ts';
 import { type CloudBindings, type Template, TemplateError, TemplateResolver } from './template.ts';
 
 /**
  * What the local cloud emulates, read from the synthesized template (./template.ts resolves the
  * names and ARNs): the Lambda functions with their limits, environments, roles and code, the
  * IAM roles with every policy attached to them, the Fargate task definition, the EventBridge
- * rules, the bucket policies and the state machine with its definition.
+ * rules, the SNS topics with their policies and keys, the bucket policies and the state machine
+ * with its definition.
  */
 export interface LambdaSpec {
   logicalId: string;
@@ -67,7 +69,8 @@ export interface TaskDefinitionSpec {
   containers: ContainerSpec[];
 }
 
-export interface RuleTarget {
+/** input / inputPath / inputTransformer: what the target gets instead of the event (./input-transformer.ts). */
+export interface RuleTarget extends TargetInputSettings {
   id: string;
   arn: string;
   maximumRetryAttempts?: number;
@@ -77,10 +80,21 @@ export interface RuleTarget {
 export interface RuleSpec {
   logicalId: string;
   name: string;
+  arn: string;
   eventPattern?: Record<string, unknown>;
   scheduleExpression?: string;
   enabled: boolean;
   targets: RuleTarget[];
+}
+
+export interface TopicSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  /** Its AWS::SNS::TopicPolicy, if one names it. */
+  policy?: PolicyDocument;
+  /** KmsMasterKeyId: a key of the template (with its key policy), or a key from outside it (an alias or ARN). */
+  key?: { logicalId: string; arn: string; policy: PolicyDocument } | { external: string };
 }
 
 export interface StateMachineSpec {
@@ -106,6 +120,7 @@ export interface CloudModel {
   taskDefinitions: TaskDefinitionSpec[];
   clusters: { logicalId: string; name: string; arn: string }[];
   rules: RuleSpec[];
+  topics: TopicSpec[];
   /** Bucket name -> its bucket policy. */
   bucketPolicies: Map<string, PolicyDocument>;
   stateMachine: StateMachineSpec;
@@ -132,6 +147,7 @@ export function readCloudModel(template: Template, bindings: CloudBindings): Clo
     taskDefinitions: resolver.ofType('AWS::ECS::TaskDefinition').map((logicalId) => readTaskDefinition(resolver, logicalId)),
     clusters: resolver.ofType('AWS::ECS::Cluster').map((logicalId) => ({ logicalId, name: resolver.physicalName(logicalId), arn: resolver.arn(logicalId) })),
     rules: resolver.ofType('AWS::Events::Rule').map((logicalId) => readRule(resolver, logicalId)),
+    topics: readTopics(resolver),
     bucketPolicies: readBucketPolicies(resolver),
     stateMachine: readStateMachine(resolver),
   };
@@ -262,16 +278,54 @@ function readRule(resolver: TemplateResolver, logicalId: string): RuleSpec {
   return {
     logicalId,
     name: resolver.physicalName(logicalId),
+    arn: resolver.arn(logicalId),
     eventPattern: p.EventPattern as Record<string, unknown> | undefined,
     scheduleExpression: p.ScheduleExpression as string | undefined,
     enabled: p.State === undefined || p.State === 'ENABLED',
-    targets: ((p.Targets as Record<string, unknown>[] | undefined) ?? []).map((target) => ({
-      id: String(target.Id),
-      arn: String(target.Arn),
-      maximumRetryAttempts: (target.RetryPolicy as { MaximumRetryAttempts?: number } | undefined)?.MaximumRetryAttempts,
-      deadLetterArn: (target.DeadLetterConfig as { Arn?: string } | undefined)?.Arn,
-    })),
+    targets: ((p.Targets as Record<string, unknown>[] | undefined) ?? []).map((target, index) => readTarget(target, `${logicalId}.Properties.Targets[${index}]`)),
   };
+}
+
+function readTarget(target: Record<string, unknown>, where: string): RuleTarget {
+  const transformer = target.InputTransformer as { InputPathsMap?: Record<string, string>; InputTemplate?: string } | undefined;
+  const given = [target.Input, target.InputPath, transformer].filter((value) => value !== undefined).length;
+  if (given > 1) throw new TemplateError(`${where}: Input, InputPath and InputTransformer are mutually exclusive`);
+  const inputTransformer = transformer && { inputPathsMap: transformer.InputPathsMap ?? {}, inputTemplate: String(transformer.InputTemplate ?? '') };
+  if (inputTransformer) checkInputTransformer(inputTransformer, `${where}.InputTransformer`);
+  return {
+    id: String(target.Id),
+    arn: String(target.Arn),
+    maximumRetryAttempts: (target.RetryPolicy as { MaximumRetryAttempts?: number } | undefined)?.MaximumRetryAttempts,
+    deadLetterArn: (target.DeadLetterConfig as { Arn?: string } | undefined)?.Arn,
+    input: target.Input === undefined ? undefined : String(target.Input),
+    inputPath: target.InputPath === undefined ? undefined : String(target.InputPath),
+    inputTransformer,
+  };
+}
+
+/** Each topic with the policy an AWS::SNS::TopicPolicy gives it and the key it is encrypted with. */
+function readTopics(resolver: TemplateResolver): TopicSpec[] {
+  const topics: TopicSpec[] = resolver.ofType('AWS::SNS::Topic').map((logicalId) => {
+    const keyId = propertiesOf(resolver, logicalId).KmsMasterKeyId;
+    const topic: TopicSpec = { logicalId, name: resolver.physicalName(logicalId), arn: resolver.arn(logicalId) };
+    if (keyId === undefined) return topic;
+    const keyArn = resolver.resolveString(keyId, `${logicalId}.Properties.KmsMasterKeyId`);
+    const keyLogicalId = resolver.ofType('AWS::KMS::Key').find((id) => resolver.arn(id) === keyArn || resolver.ref(id) === keyArn);
+    if (!keyLogicalId) return { ...topic, key: { external: keyArn } };
+    const policy = resolver.resolve(propertiesOf(resolver, keyLogicalId).KeyPolicy, `${keyLogicalId}.Properties.KeyPolicy`) as PolicyDocument;
+    return { ...topic, key: { logicalId: keyLogicalId, arn: resolver.arn(keyLogicalId), policy } };
+  });
+  for (const logicalId of resolver.ofType('AWS::SNS::TopicPolicy')) {
+    const p = propertiesOf(resolver, logicalId);
+    const document = resolver.resolve(p.PolicyDocument, `${logicalId}.Properties.PolicyDocument`) as PolicyDocument;
+    for (const [index, ref] of ((p.Topics as unknown[] | undefined) ?? []).entries()) {
+      const arn = resolver.resolveString(ref, `${logicalId}.Properties.Topics[${index}]`);
+      const topic = topics.find((candidate) => candidate.arn === arn);
+      if (!topic) throw new TemplateError(`${logicalId}.Properties.Topics[${index}]: ${arn} is not a topic of this template`);
+      topic.policy = document;
+    }
+  }
+  return topics;
 }
 
 /** Bucket name -> its bucket policy. */
