@@ -32,6 +32,7 @@ program
   .requiredOption('--test <files...>', 'test data files')
   .requiredOption('--out <dir>', 'dataset directory to write')
   .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
+  .option('--replace', 'replace another dataset already in --out (a dataset with the same content is always replaced)')
   .option('--json', 'print a one-line JSON summary as the last line of stdout')
   .action(async (flags) => {
   await ingestCommand(flags);

@@ -36,6 +36,8 @@ export interface IngestFlags {
   out: string;
   json?: boolean;
   limit?: number;
+  /** Replace another dataset already in `out`. */
+  replace?: boolean;
 }
 
 export async function ingestCommand(flags: IngestFlags): Promise<Manifest> {
@@ -44,6 +46,7 @@ export async function ingestCommand(flags: IngestFlags): Promise<Manifest> {
     test: flags.test.map(localFile),
     outDir: flags.out,
     limit: flags.limit ? { train: flags.limit, test: flags.limit } : undefined,
+    replace: flags.replace,
   });
   say(`dataset ${manifest.datasetId} written to ${flags.out}`);
   await printDatasetSummary(flags.out, manifest);

@@ -98,6 +98,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVariable>> = {
   LOG_LEVEL: { readBy: ['stack', 'runtime'], meaning: 'Powertools log level (stack setting logLevel).' },
   NODE_OPTIONS: { readBy: ['stack', 'runtime'], meaning: '--enable-source-maps for the zip Lambdas.' },
   TF_NUM_INTRAOP_THREADS: { readBy: ['stack', 'runtime'], meaning: 'TensorFlow intra-op threads: the vCPUs of the function or task.' },
+  TF_NUM_INTEROP_THREADS: { readBy: ['runtime'], meaning: 'TensorFlow inter-op threads (unset: the CPUs); recorded in training.json like the intra-op count.' },
   OMP_NUM_THREADS: { readBy: ['stack', 'runtime'], meaning: 'OpenMP threads: as TF_NUM_INTRAOP_THREADS.' },
   TF_CPP_MIN_LOG_LEVEL: { readBy: ['runtime'], meaning: 'TensorFlow\'s C++ log level; the backend sets 1 if unset (no info lines).', default: '1' },
   HOME: { readBy: ['stack', 'script', 'runtime'], meaning: 'The Fargate task sets it to its scratch volume; the setup script caches under it.' },
@@ -159,6 +160,14 @@ export function processEnv(): Env {
  * Sets a variable for a native library that reads it when it loads (TensorFlow's log level), unless
  * the user set it: the one write lib/ makes to the process environment, kept here with the reads.
  */
+/**
+ * A setting the native library reads from the environment itself (TensorFlow's thread counts):
+ * read here only to record what it will use.
+ */
+export function nativeLibrarySetting(name: keyof typeof ENVIRONMENT): string | undefined {
+  return process.env[name];
+}
+
 export function defaultForNativeLibrary(name: keyof typeof ENVIRONMENT, value: string): void {
   process.env[name] ??= value;
 }

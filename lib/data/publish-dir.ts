@@ -149,7 +149,7 @@ export async function publish(stagingDir: string, outDir: string, datasetId: str
   }
   if (existing.datasetId !== datasetId && !replaceOther) {
     throw new ConfigError(
-      `${outDir} already holds dataset ${existing.datasetId}, not this one (${datasetId}): choose another output directory, remove it, or ask to replace it`,
+      `${outDir} already holds dataset ${existing.datasetId}, not this one (${datasetId}): choose another output directory, remove it, or replace it (\`fmnist ingest --replace\`; the option \`replace\` of ingestDataset)`,
     );
   }
   const target = resolve(outDir);

@@ -1,4 +1,5 @@
-import { defaultForNativeLibrary } from '../env.ts';
+import { availableParallelism } from 'node:os';
+import { defaultForNativeLibrary, nativeLibrarySetting } from '../env.ts';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -17,6 +18,11 @@ export interface BackendInfo {
   tensorflowVersion?: string;
   /** Threads the backend computes with, where it says (wasm). */
   threads?: number;
+  /**
+   * Native TensorFlow's thread pools (TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, else the
+   * CPUs): recorded because they change the trained weights (the order of float sums).
+   */
+  tensorflowThreads?: { intraOp: number; interOp: number };
   /** Why 'auto' did not get the native backend. */
   fallbackReason?: string;
   /** Set by training: how its steps ran. */
@@ -105,7 +111,16 @@ async function tryNative(): Promise<NativeAttempt> {
   }
   if (!(await tf.setBackend('tensorflow'))) return { ok: false, reason: 'the tensorflow backend failed to initialise' };
   const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
-  return { ok: true, info: { name: 'tensorflow', tfjsVersion: tf.version.tfjs, tensorflowVersion: binding?.TF_Version } };
+  return { ok: true, info: { name: 'tensorflow', tfjsVersion: tf.version.tfjs, tensorflowVersion: binding?.TF_Version, tensorflowThreads: tensorflowThreads() } };
+}
+
+/** What TensorFlow sizes its pools by: a positive count in its variable, else every CPU (0 and unset alike). */
+function tensorflowThreads(): { intraOp: number; interOp: number } {
+  const count = (name: 'TF_NUM_INTRAOP_THREADS' | 'TF_NUM_INTEROP_THREADS') => {
+    const value = Number(nativeLibrarySetting(name));
+    return Number.isInteger(value) && value > 0 ? value : availableParallelism();
+  };
+  return { intraOp: count('TF_NUM_INTRAOP_THREADS'), interOp: count('TF_NUM_INTEROP_THREADS') };
 }
 
 let wasmPathsSet = false;

@@ -18,6 +18,7 @@ export const TrainingSummarySchema = z.looseObject({
     tfjsVersion: z.string(),
     tensorflowVersion: z.string().optional(),
     threads: z.number().optional(),
+    tensorflowThreads: z.strictObject({ intraOp: z.int().min(1), interOp: z.int().min(1) }).optional(),
     trainingStep: z.string().optional(),
   }),
   config: z.looseObject({

@@ -87,9 +87,13 @@ describe('fmnist CLI: interrupted work leaves nothing stale', () => {
     await writeFile(join(dir, 'other.csv'), syntheticKaggleCsv(30, 9).text);
     const other = await fmnist(['ingest', '--train', join(dir, 'other.csv'), '--test', join(dir, 'test.csv'), '--out', out]);
     assert.equal(other.code, 1);
-    assert.match(other.stderr, new RegExp(`already holds dataset ${JSON.parse(manifest).datasetId}`));
+    assert.match(other.stderr, new RegExp(`already holds dataset ${JSON.parse(manifest).datasetId}.*\\(\`fmnist ingest --replace\``));
     assert.equal(await readFile(join(out, 'manifest.json'), 'utf8'), manifest, 'the old dataset is back, unchanged');
     assert.deepEqual(await hidden(parent, 'ds'), []);
+    // The flag the message names does replace it.
+    const replaced = await fmnist(['ingest', '--train', join(dir, 'other.csv'), '--test', join(dir, 'test.csv'), '--out', out, '--replace']);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.notEqual(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')).datasetId, JSON.parse(manifest).datasetId);
   });
 
   describe('run --fresh', () => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
@@ -64,6 +65,9 @@ describe('initBackend', () => {
       assert.equal(info.name, 'tensorflow');
       assert.equal(tf.getBackend(), 'tensorflow');
       assert.match(info.tensorflowVersion ?? '', /^\d+\.\d+/);
+      // TensorFlow's pools: its variables when set to a positive count, else every CPU.
+      const pool = (name: string) => (Number(process.env[name]) > 0 ? Number(process.env[name]) : availableParallelism());
+      assert.deepEqual(info.tensorflowThreads, { intraOp: pool('TF_NUM_INTRAOP_THREADS'), interOp: pool('TF_NUM_INTEROP_THREADS') });
       assert.equal(info.fallbackReason, undefined);
       assert.equal(warn.mock.callCount(), 0);
     } else {

@@ -38,7 +38,13 @@ export const ModelVersion = z.strictObject({
   metrics: z.strictObject({ accuracy: metric, macroF1: metric, weightedF1: metric, loss: z.number().optional() }),
   training: z.strictObject({
     config: z.record(z.string(), z.unknown()),
-    backend: z.strictObject({ name: z.string(), tfjsVersion: z.string().optional(), tensorflowVersion: z.string().optional(), trainingStep: z.string().optional() }),
+    backend: z.strictObject({
+      name: z.string(),
+      tfjsVersion: z.string().optional(),
+      tensorflowVersion: z.string().optional(),
+      tensorflowThreads: z.strictObject({ intraOp: z.int().min(1), interOp: z.int().min(1) }).optional(),
+      trainingStep: z.string().optional(),
+    }),
     trainExamples: z.int().min(0),
     seconds: z.number().min(0),
     imagesPerSecond: z.number().min(0),

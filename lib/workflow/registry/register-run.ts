@@ -20,7 +20,13 @@ import type { Approval, ModelVersion } from './model-version.ts';
 /** The parts of training.json the registry keeps; loose, so a newer trainer's record still reads. */
 const TrainingRecordFields = z.looseObject({
   config: z.record(z.string(), z.unknown()),
-  backend: z.looseObject({ name: z.string(), tfjsVersion: z.string().optional(), tensorflowVersion: z.string().optional(), trainingStep: z.string().optional() }),
+  backend: z.looseObject({
+    name: z.string(),
+    tfjsVersion: z.string().optional(),
+    tensorflowVersion: z.string().optional(),
+    tensorflowThreads: z.looseObject({ intraOp: z.int().min(1), interOp: z.int().min(1) }).optional(),
+    trainingStep: z.string().optional(),
+  }),
   trainExamples: z.int().min(0),
   seconds: z.number().min(0),
   imagesPerSecond: z.number().min(0),
@@ -74,7 +80,13 @@ export async function modelVersionOfRun(s3: S3Client, bucket: string, input: Reg
     metrics,
     training: {
       config,
-      backend: { name: backend.name, tfjsVersion: backend.tfjsVersion, tensorflowVersion: backend.tensorflowVersion, trainingStep: backend.trainingStep },
+      backend: {
+        name: backend.name,
+        tfjsVersion: backend.tfjsVersion,
+        tensorflowVersion: backend.tensorflowVersion,
+        ...(backend.tensorflowThreads ? { tensorflowThreads: { intraOp: backend.tensorflowThreads.intraOp, interOp: backend.tensorflowThreads.interOp } } : {}),
+        trainingStep: backend.trainingStep,
+      },
       trainExamples,
       seconds,
       imagesPerSecond,
