@@ -68,10 +68,11 @@ export const DATA_ACCESS = {
   /**
    * Reads the test split and the model, writes runs/<id>/report/ write-once (a refused write
    * reads the stored file to compare); a complete report (its metrics.json listed) is read back.
+   * Reads the champion of the test split, for the report page's comparison.
    */
   evaluate: {
-    list: [KEYS.datasets, KEYS.models, KEYS.reports],
-    get: [KEYS.datasets, KEYS.models, KEYS.reports],
+    list: [KEYS.datasets, KEYS.models, KEYS.reports, KEYS.champions],
+    get: [KEYS.datasets, KEYS.models, KEYS.reports, KEYS.champions],
     put: [KEYS.reports],
   },
   /**

@@ -11,6 +11,9 @@ import { EvaluateEvent, parseEvent, type EvaluateResult } from '../../lib/workfl
 import { REPORT_FILES } from '../../lib/workflow/files.ts';
 import { reportPrefix } from '../../lib/workflow/layout.ts';
 import { withScratchDir } from '../../lib/workflow/scratch.ts';
+import { readChampion } from '../../lib/workflow/champion-store.ts';
+import type { ChampionComparison } from '../../lib/report/report-page.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 /**
  * Predicts the test split with the trained model and uploads the report, metrics.json last,
@@ -21,6 +24,7 @@ import { withScratchDir } from '../../lib/workflow/scratch.ts';
 export function createEvaluateHandler(deps: HandlerDeps = {}) {
   const resolve = handlerDeps(deps, 'fmnist-evaluate', process.env);
   const fontDir = optionalEnv(process.env, ENV.fontDir); // the report-renderer layer's /opt/fonts
+  const codeVersion = optionalEnv(process.env, ENV.codeVersion);
   return async (event: unknown): Promise<EvaluateResult> => {
     const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(EvaluateEvent, event, 'evaluate');
@@ -39,7 +43,13 @@ export function createEvaluateHandler(deps: HandlerDeps = {}) {
       await downloadPrefix(s3, { bucket, key: input.datasetPrefix }, datasetDir);
       await downloadPrefix(s3, { bucket, key: input.modelPrefix }, modelDir);
       useReportFontDir(fontDir);
-      const evaluation = await runEvaluateStep({ datasetDir, modelDir, reportDir });
+      const evaluation = await runEvaluateStep({
+        datasetDir,
+        modelDir,
+        reportDir,
+        codeVersion,
+        championOf: (testSetId) => championToCompare(s3, bucket, testSetId, input.runId),
+      });
       await uploadDirectory(s3, reportDir, { bucket, key: prefix }, [REPORT_FILES.metrics], { writeOnce: true });
       logger.info('evaluation finished', { runId: input.runId, accuracy: evaluation.accuracy, loss: evaluation.loss });
       publishMetrics(metrics, {
@@ -50,6 +60,17 @@ export function createEvaluateHandler(deps: HandlerDeps = {}) {
       return resultOf(input.runId, prefix, evaluation, false);
     });
   };
+}
+
+/**
+ * The champion of the test split as Evaluate finds it, for the report page: none when there is
+ * none, or when it is this run (Evaluate entered again after a promotion). Its weighted F1 is not
+ * in the champion record and is left out.
+ */
+async function championToCompare(s3: S3Client, bucket: string, testSetId: string, runId: string): Promise<ChampionComparison | undefined> {
+  const { champion } = await readChampion(s3, bucket, testSetId);
+  if (!champion || champion.runId === runId) return undefined;
+  return { runId: champion.runId, accuracy: champion.accuracy, macroF1: champion.macroF1, decision: 'decided after this report, by the Promote step' };
 }
 
 function resultOf(runId: string, prefix: string, evaluation: StoredMetrics, reused: boolean): EvaluateResult {

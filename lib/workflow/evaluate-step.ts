@@ -14,6 +14,8 @@ import { MODEL_FILES, REPORT_FILES } from './files.ts';
 import { ModelSha256 } from './promotion.ts';
 import { readJsonFileIfExists, writeJson } from '../json-file.ts';
 import { readTrainingSummary } from './training-summary.ts';
+import { testSetIdOf } from '../data/test-set-id.ts';
+import type { ChampionComparison } from '../report/report-page.ts';
 
 export interface EvaluateStepInput {
   datasetDir: string;
@@ -21,6 +23,11 @@ export interface EvaluateStepInput {
   reportDir: string;
   /** The code's version, shown in the report page's lineage (e.g. package.json's); optional. */
   codeVersion?: string;
+  /**
+   * The champion of the test split at evaluation time, for the report page's comparison; given
+   * the test split's id (the dataset's manifest is read here). Promote decides afterwards.
+   */
+  championOf?: (testSetId: string) => Promise<ChampionComparison | undefined>;
 }
 
 /** The small JSON a workflow passes on and a promotion step compares. */
@@ -71,6 +78,7 @@ export async function runEvaluateStep(input: EvaluateStepInput): Promise<Evaluat
   }
   const { loss, accuracy } = evaluateLossAccuracy(prediction.probabilities, test.labels);
   const history = await readHistory(input.modelDir);
+  const champion = await input.championOf?.(testSetIdOf(manifest));
 
   await mkdir(input.reportDir, { recursive: true });
   const files = await writeReport(input.reportDir, {
@@ -87,6 +95,7 @@ export async function runEvaluateStep(input: EvaluateStepInput): Promise<Evaluat
       modelSha256,
       codeVersion: input.codeVersion,
     },
+    champion,
   });
   await writeFile(join(input.reportDir, REPORT_FILES.predictions), Array.from(prediction.predicted).join('\n') + '\n');
   const report = classificationReport(test.labels, prediction.predicted);

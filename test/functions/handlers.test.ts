@@ -144,6 +144,40 @@ describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
     assert.deepEqual([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
   });
 
+  test('evaluate compares the run with the champion of its test split on the report page, and names the code version', async () => {
+    const testSetId = ingested.testSetId;
+    const sha = 'c'.repeat(64);
+    const champion = {
+      runId: 'the-champion',
+      datasetId: 'ds-champion',
+      testSetId,
+      accuracy: 0.875,
+      macroF1: 0.8125,
+      modelPrefix: 'runs/the-champion/model/',
+      reportPrefix: 'runs/the-champion/report/',
+      promotedAt: '2026-12-01T00:00:00.000Z',
+      files: { 'model.json': { versionId: null, sha256: sha }, 'weights.bin': { versionId: null, sha256: sha } },
+      previous: null,
+      reason: 'no champion yet',
+    };
+    s3.put(`models/champions/${testSetId}.json`, JSON.stringify(champion));
+    try {
+      const evaluated = await withEnv({ FMNIST_CODE_VERSION: '0.1.0+feedbee' }, () =>
+        createEvaluateHandler(deps)({ runId: 'test-run-cost-lambda', datasetPrefix: trained.datasetPrefix, modelPrefix: 'runs/test-run-cost-lambda/model/' }),
+      );
+      const page = s3.objects.get(`${evaluated.reportPrefix}index.html`)!.toString();
+      assert.match(page, /<h2 id="champion">Against the champion<\/h2>/);
+      assert.match(page, /This run against champion the-champion/);
+      assert.match(page, /<th scope="row">Accuracy<\/th><td>[^<]+<\/td><td>0\.8750<\/td>/);
+      assert.match(page, /<th scope="row">Macro F1<\/th><td>[^<]+<\/td><td>0\.8125<\/td>/);
+      assert.ok(page.includes('0.1.0+feedbee'), 'the code version in the lineage');
+    } finally {
+      s3.objects.delete(`models/champions/${testSetId}.json`);
+    }
+    // Without a champion the page has no such section (test-run-1's page, evaluated above).
+    assert.doesNotMatch(s3.objects.get('runs/test-run-1/report/index.html')!.toString(), /Against the champion/);
+  });
+
   test('ingest names the test split by its content; evaluate records the sha256 of the model it evaluated', async () => {
     const manifest = JSON.parse(s3.objects.get(`${ingested.datasetPrefix}manifest.json`)!.toString());
     assert.equal(ingested.testSetId, testSetIdOf(manifest));

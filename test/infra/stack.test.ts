@@ -227,13 +227,14 @@ describe('IAM: every role, exactly', () => {
     ]);
   });
 
-  test('evaluate: datasets/ and the models in, the report out (write-once: a taken key is read back)', () => {
+  test('evaluate: datasets/ and the models in, the champions read, the report out (write-once: a taken key is read back)', () => {
     same(allowedOf(template, roleOf(template, fn('StepsEvaluate'))), [
       ...logs('StepsEvaluateLogs'),
-      list('datasets/*', 'runs/*/model/*', 'runs/*/report/*'),
+      list('datasets/*', 'runs/*/model/*', 'runs/*/report/*', 'models/champions/*.json'),
       get('datasets/*'),
       get('runs/*/model/*'),
       get('runs/*/report/*'),
+      get('models/champions/*.json'),
       put('runs/*/report/*'),
     ]);
   });
