@@ -3,7 +3,7 @@
  * fmnist: the whole Fashion-MNIST workflow from a terminal.
  *   npm run fmnist -- <command> --help   for each command's flags.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ConfigError, UserError } from '../lib/errors.ts';
 import { defaultDataset } from '../cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../cli/commands.ts';
@@ -12,6 +12,7 @@ import { resumeCommand } from '../cli/resume.ts';
 import { addTrainingOptions, positiveInteger } from '../cli/options.ts';
 import { exitCodeFor, installSignalHandlers, interruption } from '../cli/signals.ts';
 import { fileProblem } from '../lib/data/input-file.ts';
+import { APPROVAL_MODES } from '../lib/workflow/execution-input.ts';
 
 const FILE_PROBLEMS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']);
 
@@ -73,7 +74,12 @@ withTrainingOptions(
     .option('--out <dir>', 'output directory (default runs/<run id>)')
     .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
     .option('--state-dir <dir>', 'where the embedded S3 server keeps the bucket between runs (default runs/.local-s3)')
-    .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept'),
+    .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept')
+    .addOption(
+      new Option('--approval <mode>', 'manual: after Evaluate, wait for `fmnist models approve`/`reject` before Promote (default: the stack\'s setting)').choices(
+        APPROVAL_MODES,
+      ),
+    ),
 ).action(async (flags) => {
   if (Boolean(flags.train) !== Boolean(flags.test)) {
     throw new ConfigError('give both --train and --test, or neither to use the default dataset');
