@@ -190,9 +190,12 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
   // Where the outputs go and who runs it, for `fmnist resume` after a crash (cli/local-run-note.ts);
   // once the cloud is up, also where `fmnist models approve` answers the run's task tokens.
   const note = stateDir ? await writeLocalRunNote(stateDir, { runId, outDir: out }) : undefined;
-  const onCloudReady = async ({ controlPlane }: { controlPlane: string }) => {
-    if (stateDir && note) await writeLocalRunNote(stateDir, { runId, outDir: out, startedAt: note.startedAt, controlPlane });
-  };
+  const onCloudReady =
+    stateDir && note
+      ? async ({ controlPlane }: { controlPlane: string }) => {
+          await writeLocalRunNote(stateDir, { runId, outDir: out, startedAt: note.startedAt, controlPlane });
+        }
+      : undefined;
 
   // Ctrl-C or SIGTERM aborts the execution, which stops its tasks and its cloud (a temporary
   // bucket included); the process then exits with the signal's code (bin/fmnist.ts).
@@ -233,7 +236,12 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
 /** When the run starts waiting for a person: the commands that answer it. */
 function sayHowToAnswer(event: ExecutionEvent, runId: string, stateDir: string | undefined): void {
   if (event.type !== 'StateEntered' || event.state?.name !== STATE_NAMES.awaitApproval) return;
-  const where = stateDir ? ` --state-dir ${shellWord(stateDir)}` : '';
+  if (!stateDir) {
+    // The stack's default approval is "manual" and the bucket is temporary: no note, nobody can answer.
+    say(`\nrun ${runId} is waiting for approval, but a --fresh run cannot be answered: it goes on unpromoted when the wait expires (Ctrl-C stops it)\n`);
+    return;
+  }
+  const where = ` --state-dir ${shellWord(stateDir)}`;
   say(`\nrun ${runId} is waiting for approval; answer it from another terminal:`);
   say(`  fmnist models approve ${runId}${where} [--reason <text>]`);
   say(`  fmnist models reject ${runId}${where} [--reason <text>]\n`);

@@ -90,6 +90,9 @@ async function localStepFunctions(target: RegistryTarget, runId: string): Promis
   const stateDir = target.stateDir!;
   const note = await readLocalRunNote(stateDir, runId);
   if (!note) throw new ConfigError(`run ${runId} is not running: no note of it in ${stateDir} (was it started with another --state-dir?)`);
+  if (note.host !== hostname()) {
+    throw new ConfigError(`run ${runId} is not running here: its note says host ${note.host} (pid ${note.pid}); answer it on that machine`);
+  }
   if (!isAlive(note)) {
     throw new ConfigError(`run ${runId} is not running: its process (pid ${note.pid} on ${note.host}) has ended; \`fmnist resume ${runId}\` runs it again`);
   }

@@ -74,12 +74,16 @@ async function runAndAnswer(decision: Decision, reason: string): Promise<Approve
     });
     running.catch(() => undefined);
     const answering = (async () => {
+      // As another process finds the run: its note, once its cloud is up, names the control plane.
+      const note = await until(async () => {
+        const written = await readLocalRunNote(stateDir, runId);
+        return written?.controlPlane ? written : undefined;
+      }, running);
       registry ??= await openRegistry({ stateDir });
       await until(() => readApprovalRequest(registry.s3, registry.bucket, runId), running);
-      const note = await readLocalRunNote(stateDir, runId);
       const answered = await answerApproval(registry, runId, decision, { reason });
       const second = await answerApproval(registry, runId, decision, { reason }).catch((error: unknown) => error);
-      return { answered, second, controlPlane: note?.controlPlane };
+      return { answered, second, controlPlane: note.controlPlane };
     })();
     const [result, answer] = await Promise.all([running, answering]);
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
@@ -96,7 +100,7 @@ async function until<T>(probe: () => Promise<T | undefined>, running: Promise<un
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (ended) assert.fail('the run ended without filing an approval request');
+    if (ended) assert.fail('the run ended before it was found waiting');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
