@@ -10,11 +10,13 @@ import { defaultDataset } from '../cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../cli/commands.ts';
 import { registerAwsCommands, registerResumeCommand } from '../cli/deployed/index.ts';
 import { registerModelsCommands } from '../cli/registry/models-commands.ts';
+import { addApprovalCommands } from '../cli/registry/approval-commands.ts';
 import { registerRunsCommands } from '../cli/registry/runs-commands.ts';
 import { resumeCommand } from '../cli/resume.ts';
 import { addTrainingOptions, positiveInteger } from '../cli/options.ts';
 import { exitCodeFor, installSignalHandlers, interruption } from '../cli/signals.ts';
 import { fileProblem } from '../lib/data/input-file.ts';
+import { APPROVAL_MODES } from '../lib/workflow/execution-input.ts';
 
 const FILE_PROBLEMS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']);
 
@@ -80,6 +82,11 @@ withTrainingOptions(
     .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept')
     .addOption(
       new Option('--promote <mode>', 'if-better: champion of its test set when more accurate (and above the floor); always; never').choices(PROMOTION_MODES),
+    )
+    .addOption(
+      new Option('--approval <mode>', 'manual: after Evaluate, wait for `fmnist models approve`/`reject` before Promote (default: the stack\'s setting)').choices(
+        APPROVAL_MODES,
+      ),
     ),
 ).action(async (flags) => {
   if (Boolean(flags.train) !== Boolean(flags.test)) {
@@ -96,8 +103,8 @@ withTrainingOptions(
 
 registerAwsCommands(program);
 
-// `fmnist models list|show|promote|rollback`: the model registry, local or --aws.
-registerModelsCommands(program);
+// `fmnist models list|show|promote|rollback|approve|reject`: the model registry, local or --aws.
+addApprovalCommands(registerModelsCommands(program));
 // `fmnist runs list|compare`: the runs in the local bucket, or with --aws the deployed stack's.
 registerRunsCommands(program);
 

@@ -17,8 +17,10 @@ import { runTrainStep, type TrainingRecord } from '../lib/workflow/train-step.ts
 import { MODEL_FILES, REPORT_FILES } from '../lib/workflow/files.ts';
 import { runWorkflowLocally, type LocalRunResult } from './local/runner.ts';
 import { DEFAULT_LOCAL_STATE_DIR } from './local/local-s3.ts';
-import type { ExecutionInput } from '../lib/workflow/execution-input.ts';
+import type { ApprovalMode, ExecutionInput } from '../lib/workflow/execution-input.ts';
 import type { PromotionMode } from '../lib/workflow/promotion.ts';
+import { STATE_NAMES } from '../lib/workflow/states.ts';
+import type { ExecutionEvent } from './local/progress.ts';
 import { writeLocalRunNote } from './local-run-note.ts';
 import { causeMessage } from './local/progress.ts';
 import { readLabelFile } from './label-file.ts';
@@ -143,6 +145,8 @@ export interface RunFlags extends TrainFlags {
   /** Use a throw-away bucket instead of stateDir. */
   fresh?: boolean;
   promote?: PromotionMode;
+  /** "manual": wait after Evaluate for `fmnist models approve`/`reject` (default: the stack's setting). */
+  approval?: ApprovalMode;
   datasetDescription?: string;
 }
 
@@ -154,6 +158,10 @@ export { DEFAULT_LOCAL_STATE_DIR };
  */
 export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
   const config = await trainConfigOverrides(flags); // refuse bad settings before any work
+  if (flags.approval === 'manual' && flags.fresh) {
+    // The answer comes from another process, which finds the run through its state directory.
+    throw new ConfigError('--approval manual waits for `fmnist models approve`, which finds the run in its state directory: drop --fresh');
+  }
   const runId = newRunId();
   say(`run ${runId}: ${flags.datasetDescription ?? 'data from the command line'}`);
   return runLocalWorkflow({
@@ -161,7 +169,12 @@ export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
     executionName: runId,
     out: resolve(flags.out ?? join('runs', runId)),
     data: { files: { train: flags.train, test: flags.test } },
-    input: { config, ...(flags.limit ? { limit: flags.limit } : {}), ...(flags.promote ? { promote: flags.promote } : {}) },
+    input: {
+      config,
+      ...(flags.limit ? { limit: flags.limit } : {}),
+      ...(flags.promote ? { promote: flags.promote } : {}),
+      ...(flags.approval ? { approval: flags.approval } : {}),
+    },
     stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
   });
 }
@@ -183,9 +196,16 @@ export interface LocalWorkflowRun {
 /** Runs the local workflow, then prints and records the run's results (runs/<id>/run.json of `out`). */
 export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunResult> {
   const started = performance.now();
-  const { runId, out } = run;
-  // Where the outputs go and who runs it, for `fmnist resume` after a crash (cli/local-run-note.ts).
-  if (run.stateDir) await writeLocalRunNote(run.stateDir, { runId, outDir: out });
+  const { runId, out, stateDir } = run;
+  // Where the outputs go and who runs it, for `fmnist resume` after a crash (cli/local-run-note.ts);
+  // once the cloud is up, also where `fmnist models approve` answers the run's task tokens.
+  const note = stateDir ? await writeLocalRunNote(stateDir, { runId, outDir: out }) : undefined;
+  const onCloudReady =
+    stateDir && note
+      ? async ({ controlPlane }: { controlPlane: string }) => {
+          await writeLocalRunNote(stateDir, { runId, outDir: out, startedAt: note.startedAt, controlPlane });
+        }
+      : undefined;
 
   // Ctrl-C or SIGTERM aborts the execution, which stops its tasks and its cloud (a temporary
   // bucket included); the process then exits with the signal's code (bin/fmnist.ts).
@@ -198,9 +218,11 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
         input: { ...run.input, runId },
         executionName: run.executionName,
         outDir: out,
-        stateDir: run.stateDir,
+        stateDir,
         trainHooks: trainingProgress(),
         signal: abort.signal,
+        onCloudReady,
+        onEvent: (event) => sayHowToAnswer(event, runId, stateDir),
       }),
   );
   if (result.status !== 'SUCCEEDED') {
@@ -221,6 +243,25 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
   const { training } = output;
   say(`done in ${seconds.toFixed(1)} s (training ${training.seconds.toFixed(1)} s on ${training.backend}, ${Math.round(training.imagesPerSecond)} images/s); everything is under ${out}`);
   return result;
+}
+
+/** When the run starts waiting for a person: the commands that answer it. */
+function sayHowToAnswer(event: ExecutionEvent, runId: string, stateDir: string | undefined): void {
+  if (event.type !== 'StateEntered' || event.state?.name !== STATE_NAMES.awaitApproval) return;
+  if (!stateDir) {
+    // The stack's default approval is "manual" and the bucket is temporary: no note, nobody can answer.
+    say(`\nrun ${runId} is waiting for approval, but a --fresh run cannot be answered: it goes on unpromoted when the wait expires (Ctrl-C stops it)\n`);
+    return;
+  }
+  const where = ` --state-dir ${shellWord(stateDir)}`;
+  say(`\nrun ${runId} is waiting for approval; answer it from another terminal:`);
+  say(`  fmnist models approve ${runId}${where} [--reason <text>]`);
+  say(`  fmnist models reject ${runId}${where} [--reason <text>]\n`);
+}
+
+/** A path as one shell word (quoted when it has anything but safe characters). */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /** Refuses with `message` unless `path` is a file (a missing directory says the same). */

@@ -22,14 +22,26 @@ export const LocalRunNote = z.strictObject({
   pid: z.int().min(1),
   host: z.string(),
   startedAt: z.string(),
+  /**
+   * The local cloud's control plane while the run goes on (http://127.0.0.1:<port>): where
+   * `fmnist models approve`/`reject` answer its task tokens. Absent until the cloud is up.
+   */
+  controlPlane: z.url({ protocol: /^http$/ }).optional(),
 });
 export type LocalRunNote = z.infer<typeof LocalRunNote>;
 
 export const localRunNotePath = (stateDir: string, runId: string) => join(stateDir, `fmnist-run.${runId}.json`);
 
-/** Written whole (temporary file, then rename): a kill never leaves half a note. */
-export async function writeLocalRunNote(stateDir: string, note: Omit<LocalRunNote, 'pid' | 'host' | 'startedAt'>): Promise<LocalRunNote> {
-  const full: LocalRunNote = { ...note, pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+/**
+ * Written whole (temporary file, then rename): a kill never leaves half a note. `startedAt`:
+ * when this process started the run, given again when the note is rewritten (the control plane's
+ * endpoint added); default now.
+ */
+export async function writeLocalRunNote(
+  stateDir: string,
+  note: Omit<LocalRunNote, 'pid' | 'host' | 'startedAt'> & { startedAt?: string },
+): Promise<LocalRunNote> {
+  const full: LocalRunNote = { ...note, pid: process.pid, host: hostname(), startedAt: note.startedAt ?? new Date().toISOString() };
   await mkdir(stateDir, { recursive: true });
   const path = localRunNotePath(stateDir, note.runId);
   const temporary = `${path}.${process.pid}.tmp`;
@@ -65,7 +77,13 @@ export async function readLocalRunNote(stateDir: string, runId: string): Promise
 
 /** Whether the note's process is alive on this machine (and is not this one). */
 export function isRunning(note: LocalRunNote): boolean {
-  if (note.host !== hostname() || note.pid === process.pid) return false;
+  return note.pid !== process.pid && isAlive(note);
+}
+
+/** Whether the note's process is alive on this machine (this one included). */
+export function isAlive(note: LocalRunNote): boolean {
+  if (note.host !== hostname()) return false;
+  if (note.pid === process.pid) return true;
   try {
     process.kill(note.pid, 0);
     return true;

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../lib/errors.ts';
-import { TRAIN_RUNTIMES } from '../../lib/workflow/execution-input.ts';
+import { APPROVAL_MODES, TRAIN_RUNTIMES } from '../../lib/workflow/execution-input.ts';
 import { PROMOTION_MODES } from '../../lib/workflow/promotion.ts';
 import { addTrainingOptions, positiveInteger } from '../options.ts';
 import type { AwsCommandDeps } from './clients.ts';
@@ -42,6 +42,12 @@ export function registerAwsCommands(program: Command, deps: AwsCommandDeps = {})
         new Option('--promote <mode>', 'replace models/champion.json: if-better (same test set, higher accuracy), always, never').choices(
           PROMOTION_MODES,
         ),
+      )
+      .addOption(
+        new Option(
+          '--approval <mode>',
+          'manual: after Evaluate, wait for `fmnist models approve`/`reject --aws` before Promote (default: the stack\'s setting approval)',
+        ).choices(APPROVAL_MODES),
       )
       .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
       .option('--run-id <id>', 'names runs/<run id>/ (default: the execution name)')

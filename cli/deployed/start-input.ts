@@ -3,7 +3,7 @@ import { trainConfigOverrides, type TrainFlags } from '../options.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
 import { parseS3Location } from '../../lib/aws/s3.ts';
-import { ExecutionInput, type TrainRuntime } from '../../lib/workflow/execution-input.ts';
+import { ExecutionInput, type ApprovalMode, type TrainRuntime } from '../../lib/workflow/execution-input.ts';
 import { PREFIXES } from '../../lib/workflow/layout.ts';
 import { type PromotionMode } from '../../lib/workflow/promotion.ts';
 import type { AwsConnectionFlags } from './clients.ts';
@@ -16,6 +16,8 @@ export interface StartFlags extends AwsConnectionFlags, Omit<TrainFlags, 'backen
   test?: string[];
   trainOn?: TrainRuntime;
   promote?: PromotionMode;
+  /** "manual": the execution waits after Evaluate for `fmnist models approve`/`reject` (default: the stack's setting). */
+  approval?: ApprovalMode;
   /** Keep only the first N examples of each split. */
   limit?: number;
   runId?: string;
@@ -48,6 +50,7 @@ const FLAG_OF: Record<string, string> = {
   runId: '--run-id',
   trainOn: '--train-on',
   promote: '--promote',
+  approval: '--approval',
   config: '--config / training flags',
 };
 
@@ -70,6 +73,7 @@ export async function planStart(flags: StartFlags, now = new Date()): Promise<St
     ...(Object.keys(config).length > 0 ? { config } : {}),
     ...(flags.trainOn !== undefined ? { trainOn: flags.trainOn } : {}),
     ...(flags.promote !== undefined ? { promote: flags.promote } : {}),
+    ...(flags.approval !== undefined ? { approval: flags.approval } : {}),
   };
   // The schema with placeholder data: names the flag of any bad setting.
   validateExecutionInput({ train: ['raw/placeholder.csv'], test: ['raw/placeholder.csv'], ...settings });

@@ -4,6 +4,7 @@ import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { newRunId } from '../../lib/workflow/run-id.ts';
 import { checkInputs, copyOutputs, type InputFile, type Upload, uploadInputs, writeJsonFile } from './bucket-io.ts';
+import { OWNER_TARGETS } from './cloud/control-plane.ts';
 import { checkLogPermissions, LocalCloud } from './cloud/local-cloud.ts';
 import type { PublishedEvent } from './cloud/eventbridge.ts';
 import type { LambdaSpec } from './cloud/model.ts';
@@ -71,6 +72,12 @@ export interface LocalRunOptions extends RunDisplayOptions {
   faults?: { ecsPlacementFailures?: number };
   /** Every execution event as it happens. */
   onEvent?: (event: ExecutionEvent) => void;
+  /**
+   * Called once the cloud is up, before the execution starts, with the control plane's endpoint:
+   * where another process answers the run's task tokens (`fmnist models approve`, through the
+   * run's note: cli/local-run-note.ts). A failure here fails the run.
+   */
+  onCloudReady?: (cloud: { controlPlane: string }) => void | Promise<void>;
   /** Aborts the execution (status ABORTED). */
   signal?: AbortSignal;
 }
@@ -130,6 +137,7 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
   const timings: Timings = { templateMs: loaded.milliseconds, templateSource: loaded.source, cloudStartMs: performance.now() - cloudStarted, uploadMs: 0, executionMs: 0, copyMs: 0, totalMs: 0 };
   try {
     await checkLogPermissions(cloud.model, cloud.authorizer);
+    await options.onCloudReady?.({ controlPlane: cloud.control.endpoint });
     cloud.lambda.prewarm(functionsOf(cloud.model.stateMachine.definition, cloud.model.functions));
     cloud.ecs.placementFailures = options.faults?.ecsPlacementFailures ?? 0;
     const machine = cloud.model.stateMachine;
@@ -251,7 +259,9 @@ async function execute(
   const roleArn = cloud.model.roles.get(machine.role)!.arn;
   const tokens = new TaskTokens(machine.arn);
   const history = new ExecutionHistory(run.executionArn, roleArn);
-  Object.assign(cloud.operations, tokens.operations(cloud.authorizer), historyOperations(cloud.authorizer, () => [history]));
+  const tokenOperations = tokens.operations(cloud.authorizer);
+  Object.assign(cloud.operations, tokenOperations, historyOperations(cloud.authorizer, () => [history]));
+  for (const target of OWNER_TARGETS) cloud.ownerOperations[target] = tokenOperations[target];
   const inFlight = new Set<Promise<unknown>>();
   const handlers = taskHandlers(machine.definition, {
     cloud,

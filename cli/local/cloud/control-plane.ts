@@ -13,6 +13,17 @@ import { AccessDeniedError, type Caller } from './iam.ts';
  */
 export type Operation = (caller: Caller, input: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
+/**
+ * What the account owner's key (credentials.ts ADMIN_ACCESS_KEY) may call here: answering a task
+ * token, as a person with administrator rights may in AWS (`fmnist models approve`/`reject` of a
+ * local run, from another process). Everything else serves the workflow's own roles only.
+ */
+export const OWNER_TARGETS = ['AWSStepFunctions.SendTaskSuccess', 'AWSStepFunctions.SendTaskFailure'] as const;
+export type OwnerTarget = (typeof OWNER_TARGETS)[number];
+/** An operation the owner may call too: `caller` is 'admin' then (no role policy applies). */
+export type OwnerOperation = (caller: Caller | 'admin', input: Record<string, unknown>) => Promise<Record<string, unknown>>;
+export type OwnerOperations = Partial<Record<OwnerTarget, OwnerOperation>>;
+
 /** An error as the JSON protocols return it: the SDK raises it with this name. */
 export class ServiceError extends Error {
   constructor(
@@ -32,7 +43,8 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-export async function startControlPlane(credentials: Credentials, operations: Record<string, Operation>): Promise<ControlPlane> {
+/** `operations` and `ownerOperations` are looked up per call: the services and the runner register theirs after the start. */
+export async function startControlPlane(credentials: Credentials, operations: Record<string, Operation>, ownerOperations: OwnerOperations = {}): Promise<ControlPlane> {
   const calls: ControlPlane['calls'] = [];
   const server: Server = createServer((request, response) => {
     void handle(request, response);
@@ -44,9 +56,10 @@ export async function startControlPlane(credentials: Credentials, operations: Re
       const body = await readBody(request);
       const caller = credentials.lookup(accessKeyIdOf(request.headers));
       if (caller === undefined) throw new ServiceError('UnrecognizedClientException', 'The security token included in the request is invalid.');
-      if (caller === 'admin') throw new ServiceError('AccessDeniedException', 'the local control plane serves only the workflow\'s own roles');
-      record.principal = `${caller.role.name}/${caller.session}`;
-      const operation = operations[target];
+      record.principal = caller === 'admin' ? 'admin' : `${caller.role.name}/${caller.session}`;
+      // The owner's call, bound to its caller: the owner reaches only the owner's operations.
+      const operation =
+        caller === 'admin' ? bind(ownerOperation(target, ownerOperations), caller) : bind(operations[target], caller);
       if (!operation) throw new ServiceError('UnknownOperationException', `the local control plane does not implement ${target || '(no X-Amz-Target)'}`);
       let input: Record<string, unknown>;
       try {
@@ -55,7 +68,7 @@ export async function startControlPlane(credentials: Credentials, operations: Re
         throw new ServiceError('SerializationException', 'the request body is not JSON');
       }
       calls.push(record);
-      const output = await operation(caller, input);
+      const output = await operation(input);
       reply(response, 200, output);
     } catch (error) {
       const failure =
@@ -84,6 +97,21 @@ export async function startControlPlane(credentials: Credentials, operations: Re
         server.closeAllConnections();
       })),
   };
+}
+
+function bind<C>(operation: ((caller: C, input: Record<string, unknown>) => Promise<Record<string, unknown>>) | undefined, caller: C) {
+  return operation && ((input: Record<string, unknown>) => operation(caller, input));
+}
+
+/** The owner's operation for `target`; refused (AccessDeniedException) for every target but OWNER_TARGETS. */
+function ownerOperation(target: string, ownerOperations: OwnerOperations): OwnerOperation | undefined {
+  if (!(OWNER_TARGETS as readonly string[]).includes(target)) {
+    throw new ServiceError(
+      'AccessDeniedException',
+      `the local control plane serves the account owner's key only for ${OWNER_TARGETS.join(' and ')}; ${target || '(no X-Amz-Target)'} serves the workflow's own roles`,
+    );
+  }
+  return ownerOperations[target as OwnerTarget];
 }
 
 function reply(response: ServerResponse, status: number, body: unknown): void {

@@ -5,7 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { FARGATE_ENV } from '../../../lib/workflow/fargate-task.ts';
 import { DEFAULT_LOCAL_BUCKET, type LocalS3, localS3ClientConfig, startLocalS3 } from '../local-s3.ts';
 import { s3AccessControl } from '../s3/access-control.ts';
-import { type ControlPlane, type Operation, startControlPlane } from './control-plane.ts';
+import { type ControlPlane, type Operation, type OwnerOperations, startControlPlane } from './control-plane.ts';
 import { putEventsOperation } from './eventbridge-api.ts';
 import { Credentials } from './credentials.ts';
 import { EcsService, type EcsTask } from './ecs-service.ts';
@@ -68,6 +68,8 @@ export class LocalCloud {
     readonly timeScale: number,
     readonly scratchRoot: string,
     readonly operations: Record<string, Operation>,
+    /** What the account owner's key may call on the control plane (the runner registers the task-token callbacks). */
+    readonly ownerOperations: OwnerOperations,
     observers: CloudObservers,
   ) {
     this.observers = observers;
@@ -88,6 +90,7 @@ export class LocalCloud {
     const authorizer = new IamAuthorizer(model);
     const scratchRoot = await mkdtemp(join(tmpdir(), 'fmnist-cloud-'));
     const operations: Record<string, Operation> = {};
+    const ownerOperations: OwnerOperations = {};
     const observers: CloudObservers = { onLog: options.onLog, onProgress: options.onProgress };
     let s3: LocalS3 | undefined;
     let control: ControlPlane | undefined;
@@ -98,7 +101,7 @@ export class LocalCloud {
         middleware: [s3AccessControl({ credentials, authorizer, bucketPolicy: (name) => model.bucketPolicies.get(name) }) as never],
       });
       // Operations are registered later by the services and the runner; the server looks them up per call.
-      control = await startControlPlane(credentials, operations);
+      control = await startControlPlane(credentials, operations, ownerOperations);
       const endpoints = {
         AWS_ENDPOINT_URL_S3: s3.endpoint,
         AWS_ENDPOINT_URL_SFN: control.endpoint,
@@ -135,7 +138,7 @@ export class LocalCloud {
       const events = new EventBus(model, lambda, authorizer);
       const busArn = `arn:${model.bindings.partition}:events:${model.bindings.region}:${model.bindings.account}:event-bus/default`;
       Object.assign(operations, putEventsOperation(events, authorizer, busArn, events.published));
-      return new LocalCloud(model, credentials, authorizer, s3, control, lambda, ecs, events, timeScale, scratchRoot, operations, observers);
+      return new LocalCloud(model, credentials, authorizer, s3, control, lambda, ecs, events, timeScale, scratchRoot, operations, ownerOperations, observers);
     } catch (error) {
       await control?.close();
       await s3?.stop();

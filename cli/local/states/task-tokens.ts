@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ServiceError, type Operation } from '../cloud/control-plane.ts';
+import { ServiceError, type OwnerOperation } from '../cloud/control-plane.ts';
 import type { IamAuthorizer } from '../cloud/iam.ts';
 import { StatesError } from './errors.ts';
 
@@ -10,7 +10,13 @@ import { StatesError } from './errors.ts';
  * without a SendTaskHeartbeat, and once the state is over (success, failure, timeout, the
  * execution ended) every call with its token is answered TaskTimedOut. The three callbacks are
  * control-plane operations, authorised against the caller's role (resource: the state machine
- * that issued the token, see ../cloud/iam.ts).
+ * that issued the token, see ../cloud/iam.ts); the account owner's key (an administrator, e.g.
+ * `fmnist models approve`) is allowed SendTaskSuccess and SendTaskFailure without a policy check.
+ *
+ * Errors as Step Functions answers them: a token it never issued (or a garbled one) is
+ * InvalidToken; a token whose state is over (answered, failed, timed out, the execution ended) is
+ * TaskTimedOut; an output over 256 KiB (UTF-8) or a missing one is a ValidationException, and an
+ * output that is not JSON is InvalidOutput.
  */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -131,18 +137,25 @@ export class TaskTokens {
     return record;
   }
 
-  /** SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat for the control plane. */
-  operations(authorizer: IamAuthorizer): Record<string, Operation> {
-    const authorize = async (caller: Parameters<Operation>[0], action: string, token: unknown) => {
+  /**
+   * SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat for the control plane (which lets the
+   * owner's key reach only the first two: control-plane.ts OWNER_TARGETS).
+   */
+  operations(authorizer: IamAuthorizer): Record<string, OwnerOperation> {
+    const authorize = async (caller: Parameters<OwnerOperation>[0], action: string, token: unknown) => {
       const record = this.#records.get(String(token));
-      await authorizer.authorize(caller, { action, resource: record?.stateMachineArn ?? this.stateMachineArn });
+      // The account owner: an administrator, whom no role policy limits.
+      if (caller !== 'admin') await authorizer.authorize(caller, { action, resource: record?.stateMachineArn ?? this.stateMachineArn });
       return this.#open(token);
     };
     return {
       'AWSStepFunctions.SendTaskSuccess': async (caller, input) => {
         const record = await authorize(caller, 'states:SendTaskSuccess', input.taskToken);
         const output = input.output;
-        if (typeof output !== 'string' || Buffer.byteLength(output, 'utf8') > TASK_OUTPUT_LIMIT) {
+        if (typeof output !== 'string') {
+          throw new ServiceError('ValidationException', "1 validation error detected: Value null at 'output' failed to satisfy constraint: Member must not be null");
+        }
+        if (Buffer.byteLength(output, 'utf8') > TASK_OUTPUT_LIMIT) {
           throw new ServiceError('ValidationException', `1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to ${TASK_OUTPUT_LIMIT}`);
         }
         let parsed: JsonValue;
