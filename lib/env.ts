@@ -77,6 +77,9 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVariable>> = {
   [FARGATE_ENV.timeScale]: { readBy: ['image', 'cli'], meaning: 'Local runtime only: the factor for every timer of the Fargate entry (tests).', default: '1' },
   [ENV.stack]: { readBy: ['cli'], meaning: 'The CloudFormation stack fmnist start/status/resume talk to (--stack wins).', default: 'FashionMnist' },
   NO_COLOR: { readBy: ['cli'], meaning: 'Any value: no colours in fmnist status.' },
+  USER: { readBy: ['cli'], meaning: 'Who changed the registry by hand, where the OS has no user entry (cli/registry/who.ts).' },
+  LOGNAME: { readBy: ['cli'], meaning: 'The login name, where USER is not set.' },
+  USERNAME: { readBy: ['cli'], meaning: 'The login name on Windows.' },
   TERM: { readBy: ['cli'], meaning: '"dumb": no colours in fmnist status.' },
   // ---- set by AWS (or by the local cloud the same way) ------------------------------------------
   [ENV.s3Endpoint]: {

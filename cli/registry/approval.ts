@@ -1,4 +1,4 @@
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { ConfigError } from '../../lib/errors.ts';
@@ -12,6 +12,9 @@ import { ADMIN_ACCESS_KEY } from '../local/cloud/credentials.ts';
 import { LOCAL_REGION } from '../local/local-s3.ts';
 import { isAlive, readLocalRunNote } from '../local-run-note.ts';
 import type { RegistryTarget } from './target.ts';
+import { whoAmI } from './who.ts';
+
+export { whoAmI };
 
 /**
  * `fmnist models approve`/`reject`: answers a run waiting in its AwaitApproval state. The run's
@@ -70,17 +73,6 @@ export async function answerApproval(target: RegistryTarget, runId: string, deci
   return { request, approval };
 }
 
-/** `<os user>@<host>`: who answered, as the registry records it. */
-export function whoAmI(): string {
-  let user: string | undefined;
-  try {
-    user = userInfo().username;
-  } catch {
-    // No passwd entry (some containers): the login variables, if any.
-    user = process.env.USER ?? process.env.LOGNAME;
-  }
-  return `${user || 'unknown'}@${hostname()}`;
-}
 
 /**
  * A Step Functions client for the local run's control plane: only a process running the run now

@@ -1,4 +1,3 @@
-import { hostname, userInfo } from 'node:os';
 import { z } from 'zod';
 import { eventBridgePublisher } from '../../lib/aws/registry-events.ts';
 import { ConfigError } from '../../lib/errors.ts';
@@ -12,6 +11,7 @@ import { REGISTRY_DETAIL_TYPES, type PublishRegistryEvent, type RegistryDetailTy
 import { rollbackTarget, verifyPinnedFiles } from './champion-moves.ts';
 import { readRegistry, versionOfRun } from './models.ts';
 import type { RegistryTarget } from './target.ts';
+import { whoAmI } from './who.ts';
 import { onlyChampionTestSet, resolveTestSet } from './test-sets.ts';
 
 /**
@@ -51,13 +51,7 @@ export const LOCAL_NO_EVENT_BUS = 'local bucket: there is no event bus outside a
 
 /** `fmnist models promote (user alice@laptop)`. */
 export function changedBy(command: 'promote' | 'rollback'): string {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
-  }
-  return `fmnist models ${command} (user ${user}@${hostname()})`;
+  return `fmnist models ${command} (user ${whoAmI()})`;
 }
 
 /** EventBridge for the deployed stack; nothing for the local bucket. */

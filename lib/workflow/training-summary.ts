@@ -9,6 +9,9 @@ import { MODEL_FILES } from './files.ts';
  * show. Loose on purpose: a record with more fields (a newer trainer) still reads; one missing a
  * shown field is refused, naming it.
  */
+/** Native TensorFlow's thread pools as training.json records them (lib/model/backend.ts). */
+export const TensorflowThreads = z.strictObject({ intraOp: z.int().min(1), interOp: z.int().min(1) });
+
 export const TrainingSummarySchema = z.looseObject({
   runId: z.string(),
   datasetId: z.string(),
@@ -18,7 +21,7 @@ export const TrainingSummarySchema = z.looseObject({
     tfjsVersion: z.string(),
     tensorflowVersion: z.string().optional(),
     threads: z.number().optional(),
-    tensorflowThreads: z.strictObject({ intraOp: z.int().min(1), interOp: z.int().min(1) }).optional(),
+    tensorflowThreads: TensorflowThreads.optional(),
     trainingStep: z.string().optional(),
   }),
   config: z.looseObject({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TensorflowThreads } from '../training-summary.ts';
 import { TrainingCost } from '../cost.ts';
 import { S3Prefix, TestSetId } from '../ids.ts';
 import { RunId } from '../run-id.ts';
@@ -42,7 +43,7 @@ export const ModelVersion = z.strictObject({
       name: z.string(),
       tfjsVersion: z.string().optional(),
       tensorflowVersion: z.string().optional(),
-      tensorflowThreads: z.strictObject({ intraOp: z.int().min(1), interOp: z.int().min(1) }).optional(),
+      tensorflowThreads: TensorflowThreads.optional(),
       trainingStep: z.string().optional(),
     }),
     trainExamples: z.int().min(0),

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { TensorflowThreads } from '../training-summary.ts';
 import { getObjectVersion, s3Url } from '../../aws/s3.ts';
 import { ConfigError } from '../../errors.ts';
 import { parseJsonWith } from '../../validation.ts';
@@ -24,7 +25,7 @@ const TrainingRecordFields = z.looseObject({
     name: z.string(),
     tfjsVersion: z.string().optional(),
     tensorflowVersion: z.string().optional(),
-    tensorflowThreads: z.looseObject({ intraOp: z.int().min(1), interOp: z.int().min(1) }).optional(),
+    tensorflowThreads: TensorflowThreads.optional(),
     trainingStep: z.string().optional(),
   }),
   trainExamples: z.int().min(0),
