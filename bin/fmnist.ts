@@ -3,6 +3,8 @@
  * fmnist: the whole Fashion-MNIST workflow from a terminal.
  *   npm run fmnist -- <command> --help   for each command's flags.
  */
+// First: silences start-up notices before any module that would print one loads.
+import '../cli/quiet-start.ts';
 import { Command, Option } from 'commander';
 import { PROMOTION_MODES } from '../lib/workflow/promotion.ts';
 import { ConfigError, UserError } from '../lib/errors.ts';
