@@ -216,7 +216,7 @@ function championSection(data: ReportPageData): string {
   return `<section aria-labelledby="champion">
 <h2 id="champion">Against the champion</h2>
 <table>
-<caption>This run against champion ${escapeHtml(champion.runId)}</caption>
+<caption>This run against champion <code class="run-id">${escapeHtml(champion.runId)}</code></caption>
 <thead><tr><th scope="col">Metric</th><th scope="col">This run</th><th scope="col">Champion</th><th scope="col">Difference</th></tr></thead>
 <tbody>
 ${[line('Accuracy', mine.accuracy, champion.accuracy), line('Macro F1', mine.macroF1, champion.macroF1), line('Weighted F1', mine.weightedF1, champion.weightedF1)].filter(Boolean).join('\n')}
@@ -326,7 +326,7 @@ dl.metrics{display:flex;flex-wrap:wrap;gap:.75rem;margin:0}
 .metric{border:1px solid #d0d7de;border-radius:6px;padding:.5rem 1rem;min-width:9rem}
 .metric dt{color:#57606a;font-size:.85rem}.metric dd{margin:0;font-size:1.5rem;font-weight:600}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-variant-numeric:tabular-nums}
-caption{text-align:left;color:#57606a;padding-bottom:.25rem}
+caption{text-align:left;color:#57606a;padding-bottom:.25rem}code.run-id{white-space:nowrap}
 th,td{padding:.25rem .75rem;border-bottom:1px solid #eaeef2;text-align:right}
 th[scope=row],thead th:first-child{text-align:left}
 thead th{border-bottom:2px solid #d0d7de}

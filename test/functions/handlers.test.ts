@@ -167,7 +167,7 @@ describe('ingest -> train -> evaluate handlers against a mocked S3', () => {
       );
       const page = s3.objects.get(`${evaluated.reportPrefix}index.html`)!.toString();
       assert.match(page, /<h2 id="champion">Against the champion<\/h2>/);
-      assert.match(page, /This run against champion the-champion/);
+      assert.match(page, /This run against champion <code class="run-id">the-champion<\/code>/);
       assert.match(page, /<th scope="row">Accuracy<\/th><td>[^<]+<\/td><td>0\.8750<\/td>/);
       assert.match(page, /<th scope="row">Macro F1<\/th><td>[^<]+<\/td><td>0\.8125<\/td>/);
       assert.ok(page.includes('0.1.0+feedbee'), 'the code version in the lineage');

@@ -99,7 +99,7 @@ describe('renderReportPage', () => {
     const accuracy = realistic.report['accuracy'] as number;
     assert.ok(html.includes(`<th scope="row">Accuracy</th><td>${fixed4(accuracy)}</td><td>0.9000</td><td>−${fixed4(0.9 - accuracy)}</td>`));
     assert.ok(html.includes(`<td>+${fixed4(scoresOf('macro avg')['f1-score'] - 0.85)}</td>`));
-    assert.ok(html.includes('champion champ-1'));
+    assert.ok(html.includes('champion <code class="run-id">champ-1</code>'));
     assert.doesNotMatch(html, /<th scope="row">Weighted F1<\/th>/, 'no row for a figure the champion lacks');
   });
 
