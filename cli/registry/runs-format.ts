@@ -13,6 +13,9 @@ export function formatRunList(list: RunList): string {
     { header: 'CONFIG', value: (run) => configSummary(run.config) },
     { header: 'ACCURACY', value: (run) => formatPercent(run.accuracy), align: 'right' },
     { header: 'MACRO F1', value: (run) => (run.macroF1 === undefined ? '-' : formatFixed(run.macroF1, 4)), align: 'right' },
+    { header: 'TRAINING', value: (run) => (run.trainingSeconds === undefined ? '-' : `${run.trainingSeconds.toFixed(1)} s`), align: 'right' },
+    // An estimate (training seconds × configured size × list price: lib/workflow/cost.ts).
+    { header: 'COST', value: (run) => (run.costUsd === undefined ? '-' : `~$${run.costUsd.toFixed(4)}`), align: 'right' },
     { header: 'STATE', value: stateText },
   ]);
   const shown = list.runs.length < list.total ? `newest ${list.runs.length} of ${list.total} runs (--limit)` : `${list.total} run${list.total === 1 ? '' : 's'}`;

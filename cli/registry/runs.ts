@@ -6,7 +6,7 @@ import { formatIssues, parseJsonWith } from '../../lib/validation.ts';
 import { PREFIXES, REGISTRY_PREFIX, runRecordKey } from '../../lib/workflow/layout.ts';
 import type { Champion } from '../../lib/workflow/promotion.ts';
 import { listChampions } from '../../lib/workflow/registry/store.ts';
-import { ClassificationReportFile, parseRunArtifacts, runArtifactKeys, type RunArtifactFile, type RunArtifactTexts } from '../../lib/workflow/run-artifacts.ts';
+import { ClassificationReportFile, TrainingFile, parseRunArtifacts, runArtifactKeys, type RunArtifactFile, type RunArtifactTexts } from '../../lib/workflow/run-artifacts.ts';
 import { RunRecord } from '../../lib/workflow/run-record.ts';
 import type { RegistryTarget } from './target.ts';
 
@@ -38,6 +38,9 @@ export interface RunListEntry {
   /** From its classification report, when Evaluate wrote one. */
   accuracy?: number;
   macroF1?: number;
+  /** From its training.json, when Train wrote one: training seconds and the cost estimate (runs trained on AWS or locally by the workflow). */
+  trainingSeconds?: number;
+  costUsd?: number;
   /** The test split it was registered under (models/registry/<testSetId>/<runId>.json), or is champion of. */
   testSetId?: string;
   state: RunState;
@@ -70,7 +73,7 @@ export async function listRuns(target: RegistryTarget, options: { limit?: number
   const registered = await registeredTestSets(target);
   const champions = await championsOrWarning(target, warnings);
   const runs = await mapLimit(shown, READ_CONCURRENCY, async (record): Promise<RunListEntry> => {
-    const scores = await readScores(target, record.runId, warnings);
+    const [scores, training] = await Promise.all([readScores(target, record.runId, warnings), readTraining(target, record.runId, warnings)]);
     // A champion from before the registry existed has no registry record: its champion record says which test set.
     const champion = champions.find((c) => c.runId === record.runId && (!registered.has(record.runId) || c.testSetId === registered.get(record.runId)));
     const testSetId = registered.get(record.runId) ?? champion?.testSetId;
@@ -86,6 +89,7 @@ export async function listRuns(target: RegistryTarget, options: { limit?: number
       config: input.config ?? {},
       trainOn: input.trainOn,
       ...scores,
+      ...training,
       ...(testSetId === undefined ? {} : { testSetId }),
       state: champion ? 'champion' : testSetId !== undefined ? 'registered' : scores.accuracy !== undefined ? 'evaluated' : 'started',
     };
@@ -132,6 +136,21 @@ async function readScores(target: RegistryTarget, runId: string, warnings: strin
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     warnings.push(`${error.message}; scores of run ${runId} not shown`);
+    return {};
+  }
+}
+
+/** Training seconds and cost from the run's training.json; {} when it has none (or an unreadable one, with a warning). */
+async function readTraining(target: RegistryTarget, runId: string, warnings: string[]): Promise<{ trainingSeconds?: number; costUsd?: number }> {
+  const location = { bucket: target.bucket, key: runArtifactKeys(runId).training };
+  const stored = await getObjectVersion(target.s3, location);
+  if (stored === undefined) return {};
+  try {
+    const training = parseJsonWith(TrainingFile, stored.bytes.toString('utf8'), s3Url(location));
+    return { trainingSeconds: training.seconds, ...(training.cost ? { costUsd: training.cost.usd } : {}) };
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    warnings.push(`${error.message}; training time of run ${runId} not shown`);
     return {};
   }
 }

@@ -81,7 +81,12 @@ export function training(runId: string, epochs: number, seconds: number): RunTra
 }
 
 /** A finished run's files: run.json, report (classification report, confusion matrix, metrics.json) and training.json. */
-export function evaluatedRun(runId: string, createdAt: string, matrix: number[][], extra: Parameters<typeof runRecord>[2] & { epochs?: number; seconds?: number } = {}): Objects {
+export function evaluatedRun(
+  runId: string,
+  createdAt: string,
+  matrix: number[][],
+  extra: Parameters<typeof runRecord>[2] & { epochs?: number; seconds?: number; costUsd?: number } = {},
+): Objects {
   const keys = runArtifactKeys(runId);
   const { yTrue, yPred } = labelsOf(matrix);
   const files = buildReportFiles({ yTrue, yPred, classNames: CLASSES });
@@ -93,7 +98,13 @@ export function evaluatedRun(runId: string, createdAt: string, matrix: number[][
     [keys.classificationReport, files['classification_report.json'] as string],
     [keys.confusionMatrix, files['confusion_matrix.json'] as string],
     [keys.metrics, JSON.stringify(metrics)],
-    [keys.training, JSON.stringify(training(runId, extra.epochs ?? 3, extra.seconds ?? 100))],
+    [
+      keys.training,
+      JSON.stringify({
+        ...training(runId, extra.epochs ?? 3, extra.seconds ?? 100),
+        ...(extra.costUsd === undefined ? {} : { cost: { basis: 'estimate', lambdaGbSeconds: 1000, usd: extra.costUsd } }),
+      }),
+    ],
   ]);
 }
 

@@ -30,7 +30,7 @@ const OBJECTS: Objects = merge(
   // Champion of another test set since before the registry existed: no registry record.
   evaluatedRun('legacy-run', '2026-11-30T10:00:00.000Z', MATRIX_B),
   championRecord('legacy-run', OTHER_TEST_SET, ACCURACY_B, MACRO_F1_B),
-  evaluatedRun('a-new-run', '2026-12-03T09:00:00.000Z', MATRIX_B, { trigger: 'new-data', limit: 600, config: { epochs: 5, model: { preset: 'small' } } }),
+  evaluatedRun('a-new-run', '2026-12-03T09:00:00.000Z', MATRIX_B, { trigger: 'new-data', limit: 600, config: { epochs: 5, model: { preset: 'small' } }, seconds: 42.25, costUsd: 0.0123 }),
   new Map([
     [runRecordKey('z-started'), runRecord('z-started', '2026-12-02T12:00:00.000Z')],
     [runRecordKey('broken-json'), '{"runId": "broken-json",'],
@@ -60,6 +60,8 @@ function assertListed(list: RunList) {
   close(old.macroF1, MACRO_F1_A);
   assert.equal(started.accuracy, undefined);
   assert.equal(started.macroF1, undefined);
+  assert.deepEqual([newest.trainingSeconds, newest.costUsd], [42.25, 0.0123]);
+  assert.deepEqual([old.trainingSeconds, old.costUsd, started.trainingSeconds], [100, undefined, undefined], 'a run trained off AWS has no cost; one not trained no time');
   assert.equal(newest.limit, 600);
   assert.deepEqual(newest.config, { epochs: 5, model: { preset: 'small' } });
   assert.deepEqual(newest.train, ['raw/train/0123456789abcdef/fashion-mnist_train.csv.gz']);
@@ -96,7 +98,7 @@ describe('fmnist runs list, local bucket', () => {
     const streams = sinks();
     await fmnist(['runs', 'list', '--state-dir', stateDir], streams);
     const lines = streams.out.text.trimEnd().split('\n');
-    assert.match(lines[0], /^RUN\s+CREATED \(UTC\)\s+TRIGGER\s+DATA\s+CONFIG\s+ACCURACY\s+MACRO F1\s+STATE$/);
+    assert.match(lines[0], /^RUN\s+CREATED \(UTC\)\s+TRIGGER\s+DATA\s+CONFIG\s+ACCURACY\s+MACRO F1\s+TRAINING\s+COST\s+STATE$/);
     const cells = (runId: string) => lines.find((line) => line.startsWith(`${runId} `))!.split(/\s{2,}/);
     assert.deepEqual(cells('a-new-run'), [
       'a-new-run',
@@ -106,11 +108,13 @@ describe('fmnist runs list, local bucket', () => {
       'epochs=5 model={"preset":"small"}',
       '83.33%',
       (MACRO_F1_B).toFixed(4),
+      '42.3 s',
+      '~$0.0123',
       'evaluated, not registered',
     ]);
-    assert.deepEqual(cells('z-started').slice(2), ['-', 'fashion-mnist_train.csv.gz / fashion-mnist_test.csv.gz', 'defaults', '-', '-', 'no report']);
-    assert.deepEqual(cells('old-run').slice(5), ['76.67%', MACRO_F1_A.toFixed(4), `champion (test set ${'c'.repeat(12)})`]);
-    assert.deepEqual(cells('mid-run').slice(7), [`registered (test set ${'c'.repeat(12)})`]);
+    assert.deepEqual(cells('z-started').slice(2), ['-', 'fashion-mnist_train.csv.gz / fashion-mnist_test.csv.gz', 'defaults', '-', '-', '-', '-', 'no report']);
+    assert.deepEqual(cells('old-run').slice(5), ['76.67%', MACRO_F1_A.toFixed(4), '100.0 s', '-', `champion (test set ${'c'.repeat(12)})`]);
+    assert.deepEqual(cells('mid-run').slice(9), [`registered (test set ${'c'.repeat(12)})`]);
     assert.deepEqual(lines.slice(1, 6).map((line) => line.split(' ')[0]), ['a-new-run', 'z-started', 'mid-run', 'old-run', 'legacy-run']);
     assert.match(lines[6], /^5 runs in the local bucket at /);
   });
