@@ -93,6 +93,11 @@ withTrainingOptions(
       new Option('--approval <mode>', 'manual: after Evaluate, wait for `fmnist models approve`/`reject` before Promote (default: the stack\'s setting)').choices(
         APPROVAL_MODES,
       ),
+    )
+    .addOption(
+      new Option('--data-checks <policy>', 'fail: a data check over its threshold stops the run at Ingest, before training (default: the stack\'s setting, warn)').choices(
+        DATA_CHECK_POLICIES,
+      ),
     ),
 ).action(async (flags) => {
   if (Boolean(flags.train) !== Boolean(flags.test)) {

@@ -159,6 +159,8 @@ export interface RunFlags extends TrainFlags {
   promote?: PromotionMode;
   /** "manual": wait after Evaluate for `fmnist models approve`/`reject` (default: the stack's setting). */
   approval?: ApprovalMode;
+  /** "fail": a data check over its threshold stops the run at Ingest (default: the stack's setting, "warn"). */
+  dataChecks?: DataCheckPolicy;
   datasetDescription?: string;
 }
 
@@ -186,6 +188,7 @@ export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
       ...(flags.limit ? { limit: flags.limit } : {}),
       ...(flags.promote ? { promote: flags.promote } : {}),
       ...(flags.approval ? { approval: flags.approval } : {}),
+      ...(flags.dataChecks ? { dataChecks: flags.dataChecks } : {}),
     },
     stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
   });
