@@ -121,6 +121,8 @@ describe('a dev stack with a retrain schedule and alarm mail', () => {
         lambdaTrainMaxImages: 100_000,
         trainBaseImage: BASE_IMAGE,
         trainReservedConcurrency: 'none',
+        dataChecks: 'fail',
+        dataCheckMaxLeakShare: '0',
       },
     });
     resources = synthesized.template.toJSON().Resources;
@@ -186,6 +188,12 @@ describe('a dev stack with a retrain schedule and alarm mail', () => {
     const machine = resources[logicalIdStartingWith(synthesized.template, 'AWS::StepFunctions::StateMachine', 'Workflow')];
     const text = JSON.stringify(machine.Properties.DefinitionString);
     assert.match(text, /\\"lambdaTrainMaxImages\\":100000/);
+  });
+
+  test('the data checks policy and thresholds come from context, into ValidateInput\'s payload', () => {
+    const machine = resources[logicalIdStartingWith(synthesized.template, 'AWS::StepFunctions::StateMachine', 'Workflow')];
+    const text = JSON.stringify(machine.Properties.DefinitionString);
+    assert.match(text, /\\"defaultDataChecks\\":\{\\"policy\\":\\"fail\\",\\"thresholds\\":\{\\"maxDuplicateShare\\":0.01,\\"maxLeakShare\\":0,\\"maxLabelConflictShare\\":0.001\}\}/);
   });
 
   test('cdk-nag AwsSolutions: no finding left unacknowledged here either', () => {
