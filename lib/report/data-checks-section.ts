@@ -7,6 +7,7 @@ import { formatFixed } from './python-format.ts';
  * model card: the findings first (what a reader must not miss), then the figures. A dataset
  * ingested before the checks existed has none, and the page says so.
  */
+/** report-page.ts's escapeHtml, repeated: report-page.ts imports this module. */
 const e = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export function dataChecksSection(checks: ManifestChecks | undefined): string {
