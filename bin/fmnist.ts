@@ -19,6 +19,7 @@ import { addTrainingOptions, positiveInteger } from '../cli/options.ts';
 import { exitCodeFor, installSignalHandlers, interruption } from '../cli/signals.ts';
 import { fileProblem } from '../lib/data/input-file.ts';
 import { APPROVAL_MODES } from '../lib/workflow/execution-input.ts';
+import { DATA_CHECK_POLICIES } from '../lib/data/data-check-policy.ts';
 
 const FILE_PROBLEMS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']);
 
@@ -37,6 +38,11 @@ program
   .requiredOption('--out <dir>', 'dataset directory to write')
   .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
   .option('--replace', 'replace another dataset already in --out (a dataset with the same content is always replaced)')
+  .addOption(
+    new Option('--data-checks <policy>', 'fail: a data check over its threshold (duplicates, a train/test leak, label conflicts, a file given twice) stops the ingest; warn (default): it is reported').choices(
+      DATA_CHECK_POLICIES,
+    ),
+  )
   .option('--json', 'print a one-line JSON summary as the last line of stdout')
   .action(async (flags) => {
   await ingestCommand(flags);
@@ -88,6 +94,11 @@ withTrainingOptions(
     .addOption(
       new Option('--approval <mode>', 'manual: after Evaluate, wait for `fmnist models approve`/`reject` before Promote (default: the stack\'s setting)').choices(
         APPROVAL_MODES,
+      ),
+    )
+    .addOption(
+      new Option('--data-checks <policy>', 'fail: a data check over its threshold stops the run at Ingest, before training (default: the stack\'s setting, warn)').choices(
+        DATA_CHECK_POLICIES,
       ),
     ),
 ).action(async (flags) => {

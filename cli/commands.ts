@@ -6,6 +6,8 @@ import { ConfigError, WorkflowFailedError } from '../lib/errors.ts';
 import { localFile } from '../lib/data/input-file.ts';
 import { MANIFEST_FILE, type Manifest } from '../lib/data/manifest.ts';
 import { formatSummary, summarize } from '../lib/data/summary.ts';
+import { DEFAULT_DATA_CHECK_THRESHOLDS, type DataCheckPolicy } from '../lib/data/data-check-policy.ts';
+import { formatDataChecks } from '../lib/data/data-checks-summary.ts';
 import { initBackend } from '../lib/model/backend.ts';
 import { BACKEND_ENV_VAR, parseBackendChoice, trainingChoicesFrom } from '../lib/model/choices.ts';
 import { classificationReport, formatClassificationReport } from '../lib/report/classification-report.ts';
@@ -40,6 +42,8 @@ export interface IngestFlags {
   limit?: number;
   /** Replace another dataset already in `out`. */
   replace?: boolean;
+  /** "fail": a data check over its threshold stops the ingest (default "warn"). */
+  dataChecks?: DataCheckPolicy;
 }
 
 export async function ingestCommand(flags: IngestFlags): Promise<Manifest> {
@@ -49,16 +53,24 @@ export async function ingestCommand(flags: IngestFlags): Promise<Manifest> {
     outDir: flags.out,
     limit: flags.limit ? { train: flags.limit, test: flags.limit } : undefined,
     replace: flags.replace,
+    checks: { policy: flags.dataChecks ?? 'warn', thresholds: DEFAULT_DATA_CHECK_THRESHOLDS },
   });
   say(`dataset ${manifest.datasetId} written to ${flags.out}`);
   await printDatasetSummary(flags.out, manifest);
+  if (manifest.checks) say(formatDataChecks(manifest.checks));
   if (flags.json) {
     const splitSummary = (split: 'train' | 'test') => ({
       examples: manifest.splits[split].examples,
       labelHistogram: manifest.splits[split].labelHistogram,
     });
     process.stdout.write(
-      JSON.stringify({ datasetId: manifest.datasetId, dir: flags.out, train: splitSummary('train'), test: splitSummary('test') }) +
+      JSON.stringify({
+        datasetId: manifest.datasetId,
+        dir: flags.out,
+        train: splitSummary('train'),
+        test: splitSummary('test'),
+        dataCheckFindings: manifest.checks?.findings ?? [],
+      }) +
         '\n',
     );
   }
@@ -147,6 +159,8 @@ export interface RunFlags extends TrainFlags {
   promote?: PromotionMode;
   /** "manual": wait after Evaluate for `fmnist models approve`/`reject` (default: the stack's setting). */
   approval?: ApprovalMode;
+  /** "fail": a data check over its threshold stops the run at Ingest (default: the stack's setting, "warn"). */
+  dataChecks?: DataCheckPolicy;
   datasetDescription?: string;
 }
 
@@ -174,6 +188,7 @@ export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
       ...(flags.limit ? { limit: flags.limit } : {}),
       ...(flags.promote ? { promote: flags.promote } : {}),
       ...(flags.approval ? { approval: flags.approval } : {}),
+      ...(flags.dataChecks ? { dataChecks: flags.dataChecks } : {}),
     },
     stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
   });

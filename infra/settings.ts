@@ -4,6 +4,7 @@ import { ConfigError } from '../lib/errors.ts';
 import { closest, fieldPath } from '../lib/validation.ts';
 import { APPROVAL_MODES, type ApprovalMode } from '../lib/workflow/execution-input.ts';
 import { DEFAULT_MIN_ACCURACY } from '../lib/workflow/promotion.ts';
+import { DATA_CHECK_POLICIES, DEFAULT_DATA_CHECK_SETTINGS, type DataCheckPolicy, type DataCheckThresholds } from '../lib/data/data-check-policy.ts';
 
 /**
  * Deploy-time settings, read from CDK context (cdk.json "context", or `-c key=value`).
@@ -42,6 +43,10 @@ export interface FmnistSettings {
   /** The promotion floor (lib/workflow/promotion.ts PromotionPolicy). */
   readonly promotionMinAccuracy: number;
   readonly promotionMinMacroF1?: number;
+  /** The data checks' policy for executions whose input does not choose: "warn" (reported) or "fail" (the run stops at Ingest). */
+  readonly dataChecks: DataCheckPolicy;
+  /** The data checks' thresholds (lib/data/data-check-policy.ts), each overridable per execution. */
+  readonly dataCheckThresholds: DataCheckThresholds;
 }
 
 /** A week: long enough for a reviewer's weekend, short of Step Functions' one-year execution limit. */
@@ -88,6 +93,8 @@ export const DEFAULT_SETTINGS: FmnistSettings = {
   approval: 'auto',
   approvalTimeoutHours: DEFAULT_APPROVAL_TIMEOUT_HOURS,
   promotionMinAccuracy: DEFAULT_MIN_ACCURACY,
+  dataChecks: DEFAULT_DATA_CHECK_SETTINGS.policy,
+  dataCheckThresholds: DEFAULT_DATA_CHECK_SETTINGS.thresholds,
 };
 
 /**
@@ -151,6 +158,10 @@ export const SettingsContext = z.object({
   approvalTimeoutHours: unsetIsUndefined(positiveInt()),
   promotionMinAccuracy: unsetIsUndefined(fraction),
   promotionMinMacroF1: unsetIsUndefined(fraction),
+  dataChecks: unsetIsUndefined(z.enum(DATA_CHECK_POLICIES, got('must be "warn" or "fail"'))),
+  dataCheckMaxDuplicateShare: unsetIsUndefined(fraction),
+  dataCheckMaxLeakShare: unsetIsUndefined(fraction),
+  dataCheckMaxLabelConflictShare: unsetIsUndefined(fraction),
 });
 
 const SETTING_KEYS = Object.keys(SettingsContext.shape);
@@ -206,5 +217,11 @@ export function settingsFromContext(node: Node): FmnistSettings {
     approvalTimeoutHours: context.approvalTimeoutHours ?? d.approvalTimeoutHours,
     promotionMinAccuracy: context.promotionMinAccuracy ?? d.promotionMinAccuracy,
     promotionMinMacroF1: context.promotionMinMacroF1,
+    dataChecks: context.dataChecks ?? d.dataChecks,
+    dataCheckThresholds: {
+      maxDuplicateShare: context.dataCheckMaxDuplicateShare ?? d.dataCheckThresholds.maxDuplicateShare,
+      maxLeakShare: context.dataCheckMaxLeakShare ?? d.dataCheckThresholds.maxLeakShare,
+      maxLabelConflictShare: context.dataCheckMaxLabelConflictShare ?? d.dataCheckThresholds.maxLabelConflictShare,
+    },
   };
 }

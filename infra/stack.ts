@@ -72,6 +72,7 @@ export class FmnistStack extends Stack {
       fargateTimeout: props.fargateTimeout ?? Duration.hours(12),
       fargateHeartbeat: props.fargateHeartbeat ?? Duration.minutes(10),
       approval: { default: settings.approval, timeout: Duration.hours(settings.approvalTimeoutHours) },
+      dataChecks: { policy: settings.dataChecks, thresholds: settings.dataCheckThresholds },
       promotionPolicy: {
         minAccuracy: settings.promotionMinAccuracy,
         ...(settings.promotionMinMacroF1 !== undefined ? { minMacroF1: settings.promotionMinMacroF1 } : {}),

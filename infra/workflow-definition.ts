@@ -8,6 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { ApprovalMode } from '../lib/workflow/execution-input.ts';
+import type { DataCheckSettings } from '../lib/data/data-check-policy.ts';
 import { FARGATE_ENV } from '../lib/workflow/fargate-task.ts';
 import { trainEventKey } from '../lib/workflow/layout.ts';
 import {
@@ -80,6 +81,8 @@ export interface WorkflowOptions {
   readonly fargateHeartbeat: Duration;
   /** Approval for executions whose input does not choose, and how long AwaitApproval waits. */
   readonly approval: { readonly default: ApprovalMode; readonly timeout: Duration };
+  /** The data checks' policy and thresholds for executions whose input does not choose (Ingest applies them). */
+  readonly dataChecks: DataCheckSettings;
   /** The promotion floor Promote applies to the accuracy rule. */
   readonly promotionPolicy: { readonly minAccuracy: number; readonly minMacroF1?: number };
 }
@@ -161,6 +164,7 @@ function validateAndIngest(kit: TaskKit, targets: WorkflowTargets, options: Work
       dataBucket: targets.dataBucket.bucketName,
       trainMemoryMiB: { lambda: options.trainMemoryMiB.lambda, fargate: options.trainMemoryMiB.fargate },
       defaultApproval: options.approval.default,
+      defaultDataChecks: { policy: options.dataChecks.policy, thresholds: { ...options.dataChecks.thresholds } },
     }),
     resultSelector: { plan: sfn.JsonPath.entirePayload },
     resultPath: '$',

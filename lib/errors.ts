@@ -41,6 +41,14 @@ export class DataValidationError extends UserError {
   }
 }
 
+/**
+ * Data that validates but fails its data checks under the policy "fail" (lib/data/data-check-policy.ts):
+ * the message names each check, its figures and its threshold.
+ */
+export class DataCheckError extends UserError {
+  override readonly name: string = 'DataCheckError';
+}
+
 /** A rejected configuration, CLI flag or event field. */
 export class ConfigError extends UserError {
   override readonly name: string = 'ConfigError';

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../lib/errors.ts';
+import { DATA_CHECK_POLICIES } from '../../lib/data/data-check-policy.ts';
 import { APPROVAL_MODES, TRAIN_RUNTIMES } from '../../lib/workflow/execution-input.ts';
 import { PROMOTION_MODES } from '../../lib/workflow/promotion.ts';
 import { addTrainingOptions, positiveInteger } from '../options.ts';
@@ -48,6 +49,12 @@ export function registerAwsCommands(program: Command, deps: AwsCommandDeps = {})
           '--approval <mode>',
           'manual: after Evaluate, wait for `fmnist models approve`/`reject --aws` before Promote (default: the stack\'s setting approval)',
         ).choices(APPROVAL_MODES),
+      )
+      .addOption(
+        new Option(
+          '--data-checks <policy>',
+          'fail: a data check over its threshold (duplicates, a train/test leak, label conflicts, a file given twice) stops the execution at Ingest (default: the stack\'s setting dataChecks)',
+        ).choices(DATA_CHECK_POLICIES),
       )
       .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
       .option('--run-id <id>', 'names runs/<run id>/ (default: the execution name)')

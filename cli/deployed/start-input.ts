@@ -5,6 +5,7 @@ import { parseTrainConfig } from '../../lib/model/config.ts';
 import { parseS3Location } from '../../lib/aws/s3.ts';
 import { ExecutionInput, type ApprovalMode, type TrainRuntime } from '../../lib/workflow/execution-input.ts';
 import { PREFIXES } from '../../lib/workflow/layout.ts';
+import type { DataCheckPolicy } from '../../lib/data/data-check-policy.ts';
 import { type PromotionMode } from '../../lib/workflow/promotion.ts';
 import type { AwsConnectionFlags } from './clients.ts';
 import { validateConnectionFlags } from './stack.ts';
@@ -18,6 +19,8 @@ export interface StartFlags extends AwsConnectionFlags, Omit<TrainFlags, 'backen
   promote?: PromotionMode;
   /** "manual": the execution waits after Evaluate for `fmnist models approve`/`reject` (default: the stack's setting). */
   approval?: ApprovalMode;
+  /** "fail": a data check over its threshold stops the execution at Ingest (default: the stack's setting dataChecks). */
+  dataChecks?: DataCheckPolicy;
   /** Keep only the first N examples of each split. */
   limit?: number;
   runId?: string;
@@ -51,6 +54,7 @@ const FLAG_OF: Record<string, string> = {
   trainOn: '--train-on',
   promote: '--promote',
   approval: '--approval',
+  dataChecks: '--data-checks',
   config: '--config / training flags',
 };
 
@@ -74,6 +78,7 @@ export async function planStart(flags: StartFlags, now = new Date()): Promise<St
     ...(flags.trainOn !== undefined ? { trainOn: flags.trainOn } : {}),
     ...(flags.promote !== undefined ? { promote: flags.promote } : {}),
     ...(flags.approval !== undefined ? { approval: flags.approval } : {}),
+    ...(flags.dataChecks !== undefined ? { dataChecks: flags.dataChecks } : {}),
   };
   // The schema with placeholder data: names the flag of any bad setting.
   validateExecutionInput({ train: ['raw/placeholder.csv'], test: ['raw/placeholder.csv'], ...settings });

@@ -1,4 +1,6 @@
 import { DATASET_SUMMARY_MESSAGE, type DatasetSummary, formatSummary } from '../../lib/data/summary.ts';
+import { DATA_CHECKS_MESSAGE, formatDataChecks } from '../../lib/data/data-checks-summary.ts';
+import type { ManifestChecks } from '../../lib/data/manifest-checks.ts';
 
 /**
  * The functions' and tasks' log records during a local run, as a person would see them in
@@ -7,8 +9,9 @@ import { DATASET_SUMMARY_MESSAGE, type DatasetSummary, formatSummary } from '../
  * libraries' notices, an uncaught exception's trace) is shown only at DEBUG (a crashed runtime's
  * last stderr lines go into its Runtime.ExitError).
  *
- * One record is shown whatever the level, as the walkthrough's table: the ingest step's dataset
- * summary (DATASET_SUMMARY_MESSAGE, the constant the ingest handler logs it under). It is a log
+ * Two records are shown whatever the level, as the walkthrough's table: the ingest step's dataset
+ * summary (DATASET_SUMMARY_MESSAGE, the constant the ingest handler logs it under) and its data
+ * checks (DATA_CHECKS_MESSAGE). It is a log
  * record written for people; nothing else is learned from log messages (training progress has
  * its own channel: ./training-display.ts).
  */
@@ -41,6 +44,11 @@ export class LogDisplay {
     if (record.message === DATASET_SUMMARY_MESSAGE) {
       const { split, summary } = record as unknown as { split: string; summary: DatasetSummary };
       this.say(formatSummary(`${split} split`, summary));
+    }
+    if (record.message === DATA_CHECKS_MESSAGE) {
+      // Printed in full here; not again as a raw record.
+      this.say(formatDataChecks((record as unknown as { checks: ManifestChecks }).checks));
+      return;
     }
     if (rank(record.level) >= rank(this.logLevel)) {
       const { level, message, service, timestamp: _t, sampling_rate: _s, xray_trace_id: _x, ...extra } = record;

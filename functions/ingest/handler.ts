@@ -4,6 +4,7 @@ import { MANIFEST_FILE } from '../../lib/data/manifest.ts';
 import { testSetIdOf } from '../../lib/data/test-set-id.ts';
 import { loadSplit } from '../../lib/data/dataset.ts';
 import { DATASET_SUMMARY_MESSAGE, summarize } from '../../lib/data/summary.ts';
+import { DATA_CHECKS_MESSAGE } from '../../lib/data/data-checks-summary.ts';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { runtimeResources } from '../../lib/aws/runtime-env.ts';
@@ -19,7 +20,8 @@ import { withScratchDir } from '../../lib/workflow/scratch.ts';
  * and, last, the manifest. A dataset already in the bucket (same content, same id) is reused if it
  * is intact (lib/workflow/stored-dataset.ts); a damaged one is written again.
  * Source keys must be under raw/ of its own bucket (lib/workflow/keys.ts); what it takes in is
- * capped by its memory and /tmp (lib/data/ingest-limits.ts).
+ * capped by its memory and /tmp (lib/data/ingest-limits.ts). The data checks run on the way in
+ * (lib/data/data-checks.ts); under the policy "fail" a finding fails this state, before training.
  */
 export function createIngestHandler(deps: HandlerDeps = {}) {
   const resolve = handlerDeps(deps, 'fmnist-ingest', process.env);
@@ -36,11 +38,16 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         outDir,
         limit: input.limit ? { train: input.limit, test: input.limit } : undefined,
         limits,
+        checks: input.dataChecks,
       });
       // The walkthrough's head() / label.unique() check, in the logs where a user looks first.
       for (const split of ['train', 'test'] as const) {
         logger.info(DATASET_SUMMARY_MESSAGE, { split, summary: summarize(await loadSplit(outDir, split, manifest)) });
       }
+      // Under "fail" a finding has already stopped the ingest; under "warn" it is a warning here.
+      const checks = manifest.checks!;
+      if (checks.findings.length > 0) logger.warn(DATA_CHECKS_MESSAGE, { checks });
+      else logger.info(DATA_CHECKS_MESSAGE, { checks });
       const prefix = datasetPrefix(manifest.datasetId);
       const stored = await checkStoredDataset(s3, bucket, prefix, outDir, manifest);
       if (stored.state === 'damaged') logger.warn('the stored dataset is damaged: writing it again', { datasetId: manifest.datasetId, problem: stored.problem });

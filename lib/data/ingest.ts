@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLASS_NAMES, IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from './classes.ts';
 import type { SourceDigest } from './content.ts';
+import { DEFAULT_DATA_CHECK_SETTINGS, dataCheckFindings, enforceDataChecks, type DataCheckSettings } from './data-check-policy.ts';
+import { DataCheckCollector } from './data-checks.ts';
 import { datasetIdFor } from './dataset-id.ts';
 import { ConfigError, DataValidationError } from '../errors.ts';
 import { readExamples } from './examples.ts';
@@ -36,6 +38,12 @@ export interface IngestOptions {
    * behind, as for any other. None by default.
    */
   limits?: IngestLimits;
+  /**
+   * The data checks' policy and thresholds (data-check-policy.ts). Default "warn" with the
+   * default thresholds: the findings are kept in the manifest's `checks`. With "fail", a finding
+   * stops the ingest (a DataCheckError) and nothing is written.
+   */
+  checks?: DataCheckSettings;
 }
 
 export const DEFAULT_EXAMPLES_PER_SHARD = 10_000;
@@ -53,10 +61,15 @@ export async function ingestDataset(opts: IngestOptions): Promise<Manifest> {
   await existingDataset(opts.outDir);
 
   const budget = new IngestBudget(opts.limits);
+  const settings = opts.checks ?? DEFAULT_DATA_CHECK_SETTINGS;
   const staging = await createStaging(opts.outDir);
   try {
-    const train = await ingestSplit('train', opts.train, staging.dir, examplesPerShard, budget, opts.limit?.train);
-    const test = await ingestSplit('test', opts.test, staging.dir, examplesPerShard, budget, opts.limit?.test);
+    const collector = new DataCheckCollector();
+    const train = await ingestSplit('train', opts.train, { dir: staging.dir, examplesPerShard, budget, collector }, opts.limit?.train);
+    const test = await ingestSplit('test', opts.test, { dir: staging.dir, examplesPerShard, budget, collector }, opts.limit?.test);
+    const figures = collector.finish({ train: train.sources, test: test.sources });
+    const findings = dataCheckFindings(figures, settings.thresholds, { train: train.examples, test: test.examples });
+    enforceDataChecks(findings, settings.policy);
     const manifest: Manifest = {
       formatVersion: 1,
       datasetId: datasetIdFor({ train: train.sources, test: test.sources, limit: opts.limit }),
@@ -64,6 +77,7 @@ export async function ingestDataset(opts: IngestOptions): Promise<Manifest> {
       imageShape: [IMAGE_HEIGHT, IMAGE_WIDTH, 1] as [28, 28, 1],
       classNames: [...CLASS_NAMES],
       splits: { train, test },
+      checks: { figures, policy: settings.policy, thresholds: settings.thresholds, findings },
     };
     await writeFile(join(staging.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     await publish(staging.dir, opts.outDir, manifest.datasetId, opts.replace ?? false);
@@ -89,14 +103,15 @@ function checkOptions(opts: IngestOptions, examplesPerShard: number): void {
   if (!opts.outDir) throw new ConfigError('no output directory given');
 }
 
-async function ingestSplit(
-  split: Split,
-  files: InputFile[],
-  dir: string,
-  examplesPerShard: number,
-  budget: IngestBudget,
-  limit = Infinity,
-): Promise<SplitManifest> {
+interface SplitSink {
+  dir: string;
+  examplesPerShard: number;
+  budget: IngestBudget;
+  collector: DataCheckCollector;
+}
+
+async function ingestSplit(split: Split, files: InputFile[], sink: SplitSink, limit = Infinity): Promise<SplitManifest> {
+  const { dir, examplesPerShard, budget, collector } = sink;
   const digests = new Map<InputFile, SourceDigest>();
   const labelHistogram = new Array<number>(NUM_CLASSES).fill(0);
   const writer = new ShardWriter(dir, split, examplesPerShard);
@@ -108,6 +123,7 @@ async function ingestSplit(
     // Inputs are read in order and reported when done: the batch is from the first one not reported yet.
     budget.addExamples((files.find((file) => !digests.has(file)) ?? files[files.length - 1]).name, take);
     for (let i = 0; i < take; i++) labelHistogram[batch.labels[i]]++;
+    collector.add(split, batch.labels, batch.pixels, take);
     await writer.add(batch, take);
     examples += take;
   }

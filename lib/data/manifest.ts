@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from './classes.ts';
 import { DataValidationError } from '../errors.ts';
 import { describe, formatIssues } from '../validation.ts';
+import { ManifestChecks } from './manifest-checks.ts';
 import { shardBytes, type Split } from './shard.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -82,6 +83,8 @@ export const Manifest = object({
     error: (issue) => `expected ${NUM_CLASSES} names, found ${(issue.input as unknown[]).length}`,
   }),
   splits: object({ train: splitManifest('train'), test: splitManifest('test') }),
+  /** The data checks (manifest-checks.ts); absent in manifests written before them. */
+  checks: ManifestChecks.optional(),
 });
 export type Manifest = z.output<typeof Manifest>;
 export type SplitManifest = Manifest['splits']['train'];

@@ -1,5 +1,6 @@
 import { formatFixed } from './python-format.ts';
 import { averageScores, describeLayer, percent, reportAccuracy, score, type ReportPageData } from './report-page.ts';
+import { dataChecksMarkdown } from './data-checks-section.ts';
 import { classRows, topConfusions, weakestClasses } from './weaknesses.ts';
 
 /**
@@ -34,6 +35,7 @@ export function renderModelCard(data: ModelCardData): string {
   if (lineage) {
     lines.push(`- Dataset id: \`${cell(lineage.datasetId)}\``);
     for (const s of lineage.sources) lines.push(`- ${cell(s.split)} source: \`${cell(s.name)}\` (${s.bytes} bytes, sha256 \`${cell(s.sha256)}\`)`);
+    lines.push(...dataChecksMarkdown(data.dataChecks));
   } else {
     lines.push('- Dataset: not recorded');
   }

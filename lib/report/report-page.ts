@@ -1,4 +1,6 @@
 import type { LearningCurvePoint } from './charts/learning-curves.ts';
+import type { ManifestChecks } from '../data/manifest-checks.ts';
+import { dataChecksSection } from './data-checks-section.ts';
 import type { ClassificationReport, ClassScores } from './classification-report.ts';
 import { formatFixed } from './python-format.ts';
 import { classRows, topConfusions, weakestClasses } from './weaknesses.ts';
@@ -82,6 +84,8 @@ export interface ReportPageData {
   history?: readonly HistoryPoint[];
   lineage?: Lineage;
   champion?: ChampionComparison;
+  /** The dataset's data checks (its manifest's `checks`); undefined: none recorded. */
+  dataChecks?: ManifestChecks;
 }
 
 export function escapeHtml(text: string): string {
@@ -121,6 +125,7 @@ export function renderReportPage(data: ReportPageData): string {
     data.champion ? championSection(data) : '',
     charts(data.charts),
     trainingSection(data.training, data.history),
+    data.lineage ? dataChecksSection(data.dataChecks) : '',
     lineageSection(data.lineage, runId),
   ];
   return `<!DOCTYPE html>
@@ -338,6 +343,7 @@ figcaption{color:#57606a;font-size:.9rem}.file{font-family:ui-monospace,monospac
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.facts dt{color:#57606a}dl.facts dd{margin:0;overflow-wrap:anywhere}
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.85rem;overflow-wrap:anywhere}
 .layers{margin:0;padding-left:1.5rem}
+ul.findings{color:#9a3412}
 table.sources th,table.sources td{white-space:nowrap;text-align:left}table.sources .num{text-align:right}table.sources td.hash code{overflow-wrap:normal;font-size:.75rem}
 .table-scroll{overflow-x:auto}
 `.trim();

@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import type { ManifestChecks } from '../data/manifest-checks.ts';
 import { join } from 'node:path';
 import { CLASS_NAMES } from '../data/classes.ts';
 import { renderConfusionMatrixPng } from './charts/confusion-matrix.ts';
@@ -29,6 +30,8 @@ export interface ReportInputs {
   lineage?: Lineage;
   /** The champion this run was judged against, when the caller knows it (not Evaluate: promotion comes later). */
   champion?: ChampionComparison;
+  /** The dataset's data checks (its manifest's `checks`). */
+  dataChecks?: ManifestChecks;
 }
 
 /** File name -> contents; strings are UTF-8 text. Insertion order is the order files are written. */
@@ -70,6 +73,7 @@ export function buildReportFiles(inputs: ReportInputs): ReportFiles {
     history: inputs.history,
     lineage: inputs.lineage,
     champion: inputs.champion,
+    dataChecks: inputs.dataChecks,
   };
   files[REPORT_FILES.indexHtml] = renderReportPage({ ...pageData, charts: reportCharts(files, pageData) });
   files[REPORT_FILES.modelCard] = renderModelCard(pageData);

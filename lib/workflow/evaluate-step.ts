@@ -96,6 +96,7 @@ export async function runEvaluateStep(input: EvaluateStepInput): Promise<Evaluat
       codeVersion: input.codeVersion,
     },
     champion,
+    dataChecks: manifest.checks,
   });
   await writeFile(join(input.reportDir, REPORT_FILES.predictions), Array.from(prediction.predicted).join('\n') + '\n');
   const report = classificationReport(test.labels, prediction.predicted);

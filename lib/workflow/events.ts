@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from '../validation.ts';
+import { DataCheckSettings } from '../data/data-check-policy.ts';
 import { S3Prefix, TestSetId } from './ids.ts';
 import { DatasetPrefix, ownRunPrefixes, sourceKeys } from './keys.ts';
 import { RunId } from './run-id.ts';
@@ -21,6 +22,8 @@ export function ingestEventSchema(dataBucket: string) {
     train: sourceKeys(dataBucket),
     test: sourceKeys(dataBucket),
     limit: z.int().min(1).optional(),
+    /** The data checks' policy and thresholds (the plan fills them from the input and the stack); default "warn" with default thresholds. */
+    dataChecks: DataCheckSettings.optional(),
   });
 }
 export interface IngestEvent {
@@ -28,6 +31,7 @@ export interface IngestEvent {
   train: string[];
   test: string[];
   limit?: number;
+  dataChecks?: DataCheckSettings;
 }
 
 const splitSummary = z.strictObject({ examples: z.int(), labelHistogram: z.array(z.int()) });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { oneOf, strictObject } from '../validation.ts';
 import { parseTrainConfig } from '../model/config.ts';
+import { DATA_CHECK_POLICIES, DataCheckSettings, DataCheckThresholds, DEFAULT_DATA_CHECK_SETTINGS } from '../data/data-check-policy.ts';
 import { parseEvent, type IngestEvent } from './events.ts';
 import { sourceKeys } from './keys.ts';
 import { PROMOTION_MODES, type PromotionMode } from './promotion.ts';
@@ -44,6 +45,9 @@ export const RunInput = z.strictObject({
   /** Absent in records of older runs. */
   approval: z.enum(APPROVAL_MODES).optional(),
   trigger: z.enum(TRIGGERS).optional(),
+  /** The data checks' policy and thresholds the run ingested under (the stack's filled in); absent in records of older runs. */
+  dataChecks: z.enum(DATA_CHECK_POLICIES).optional(),
+  dataCheckThresholds: DataCheckThresholds.optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 
@@ -68,6 +72,10 @@ export function executionInputSchema(dataBucket?: string) {
     promote: oneOf(PROMOTION_MODES).default('if-better'),
     /** Default: the stack's (setting approval). */
     approval: oneOf(APPROVAL_MODES).optional(),
+    /** "fail": a data check over its threshold stops the run at Ingest, before training. Default: the stack's (setting dataChecks). */
+    dataChecks: oneOf(DATA_CHECK_POLICIES).optional(),
+    /** Overrides of the stack's data check thresholds (lib/data/data-check-policy.ts), e.g. { "maxLeakShare": 0 }. */
+    dataCheckThresholds: DataCheckThresholds.partial().strict().optional(),
     /** Set by the trigger function; "manual" otherwise. */
     trigger: oneOf(TRIGGERS).default('manual'),
     /**
@@ -116,6 +124,8 @@ export const ValidateEvent = z.strictObject({
   trainMemoryMiB: z.strictObject({ lambda: z.int().min(128), fargate: z.int().min(512) }),
   /** The stack's approval mode, for executions whose input does not choose. */
   defaultApproval: z.enum(APPROVAL_MODES).default('auto'),
+  /** The stack's data check policy and thresholds, for executions whose input does not choose. */
+  defaultDataChecks: DataCheckSettings.default(DEFAULT_DATA_CHECK_SETTINGS),
 });
 export type ValidateEvent = z.infer<typeof ValidateEvent>;
 
@@ -133,7 +143,11 @@ export function planExecution(event: unknown, now = new Date()): ExecutionPlan {
 }
 
 export function checkExecution(event: unknown, now = new Date()): CheckedExecution {
-  const { input, executionName, lambdaTrainMaxImages, dataBucket, trainMemoryMiB, defaultApproval } = parseEvent(ValidateEvent, event, 'validate');
+  const { input, executionName, lambdaTrainMaxImages, dataBucket, trainMemoryMiB, defaultApproval, defaultDataChecks } = parseEvent(
+    ValidateEvent,
+    event,
+    'validate',
+  );
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigError('invalid execution input: (input): must be a JSON object with "train" and "test"');
   }
@@ -146,8 +160,12 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     throw new ConfigError('invalid execution input: runId: required with resume: true (the id of the run to continue)');
   }
   const runId = parsed.runId ?? (executionName && RUN_ID_PATTERN.test(executionName) ? executionName : newRunId(now));
+  const dataChecks: DataCheckSettings = {
+    policy: parsed.dataChecks ?? defaultDataChecks.policy,
+    thresholds: { ...defaultDataChecks.thresholds, ...parsed.dataCheckThresholds },
+  };
   const plan: ExecutionPlan = {
-    ingest: { train: parsed.train, test: parsed.test, ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}) },
+    ingest: { train: parsed.train, test: parsed.test, ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}), dataChecks },
     runId,
     config,
     trainOn: parsed.trainOn,
@@ -167,6 +185,8 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     promote: parsed.promote,
     approval: parsed.approval ?? defaultApproval,
     trigger: parsed.trigger,
+    dataChecks: dataChecks.policy,
+    dataCheckThresholds: dataChecks.thresholds,
   };
   return { plan, input: runInput, ...(executionName !== undefined ? { executionName } : {}), dataBucket };
 }

@@ -57,3 +57,20 @@ describe('--approval', () => {
     });
   });
 });
+
+describe('--data-checks', () => {
+  test('start --data-checks fail puts dataChecks "fail" in the execution input; without it the input leaves the stack default', async () => {
+    const { start, inputs } = startProgram();
+    await start('--data-checks', 'fail');
+    await start();
+    const [fail, unset] = inputs();
+    assert.equal(fail.dataChecks, 'fail');
+    assert.equal('dataChecks' in unset, false);
+  });
+
+  test('start --data-checks with another value is refused by the option itself; nothing starts', async () => {
+    const { start, inputs } = startProgram();
+    await assert.rejects(start('--data-checks', 'strict'), /argument 'strict' is invalid\. Allowed choices are warn, fail/);
+    assert.equal(inputs().length, 0);
+  });
+});

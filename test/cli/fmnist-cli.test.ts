@@ -64,6 +64,23 @@ describe('fmnist CLI', () => {
     assert.equal(existsSync(out), false);
   });
 
+  test('ingest of the same file as train and test: warned by default (printed, in --json); refused with --data-checks fail, naming both, writing nothing', async () => {
+    const warned = await fmnist('ingest', '--train', join(dir, 'train.csv'), '--test', join(dir, 'train.csv'), '--out', join(dir, 'same-twice'), '--json');
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /^data checks:$/m);
+    assert.match(warned.stderr, /WARNING duplicate-sources: the same file \(sha256 [0-9a-f]{12}…\) is given as train "[^"]*train\.csv" and test "[^"]*train\.csv"/);
+    assert.match(warned.stderr, /WARNING train-test-leak: 90 of 90 test examples are also in train/);
+    const summary = JSON.parse(warned.stdout.trim().split('\n').at(-1)!);
+    assert.deepEqual(summary.dataCheckFindings.map((f: { check: string }) => f.check), ['duplicate-sources', 'train-test-leak']);
+
+    const out = join(dir, 'same-twice-refused');
+    const refused = await fmnist('ingest', '--train', join(dir, 'train.csv'), '--test', join(dir, 'train.csv'), '--out', out, '--data-checks', 'fail');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /data checks failed \(dataChecks: "fail"\): duplicate-sources: .*train "[^"]*train\.csv" and test "[^"]*train\.csv"; train-test-leak: 90 of 90/);
+    assert.doesNotMatch(refused.stderr, /\n\s+at /, 'one line, no stack');
+    assert.equal(existsSync(out), false);
+  });
+
   test('report writes the report files from two label files', async () => {
     const yTrue = testSet.labels;
     const yPred = yTrue.map((label, i) => (i % 4 === 0 ? (label + 1) % 10 : label));

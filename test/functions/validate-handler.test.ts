@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createValidateHandler } from '../../functions/validate/handler.ts';
 import { ConfigError } from '../../lib/errors.ts';
+import { DEFAULT_DATA_CHECK_SETTINGS } from '../../lib/data/data-check-policy.ts';
 import { estimateTrainingMemory } from '../../lib/model/memory.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
 import { planExecution } from '../../lib/workflow/execution-input.ts';
@@ -44,7 +45,7 @@ describe('validate handler (execution input -> plan)', () => {
   test('fills the defaults and names the run after the execution; the default config trains on Lambda', async () => {
     const { memory, ...plan } = await validate(event(minimal));
     assert.deepEqual(plan, {
-      ingest: minimal,
+      ingest: { ...minimal, dataChecks: { policy: 'warn', thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001 } } },
       runId: 'fashion-mnist-0123456789abcdef',
       config: {},
       trainOn: 'auto',
@@ -64,7 +65,7 @@ describe('validate handler (execution input -> plan)', () => {
     const plan = await validate(
       event({ ...minimal, limit: 500, runId: 'my-run', config: { epochs: 40, batchSize: 128 }, trainOn: 'fargate', promote: 'never' }),
     );
-    assert.deepEqual(plan.ingest, { ...minimal, limit: 500 });
+    assert.deepEqual(plan.ingest, { ...minimal, limit: 500, dataChecks: DEFAULT_DATA_CHECK_SETTINGS });
     assert.equal(plan.memory.reason, undefined);
     assert.equal(plan.runId, 'my-run');
     assert.deepEqual(plan.config, { epochs: 40, batchSize: 128 });
@@ -79,7 +80,7 @@ describe('validate handler (execution input -> plan)', () => {
   });
 
   test('rejects unknown keys, wrong types and out-of-range settings before any work', async () => {
-    await rejectsWith({ ...minimal, epochs: 3 }, /epochs: unknown key; allowed: train, test, limit, runId, config, trainOn, promote, approval, trigger, resume/);
+    await rejectsWith({ ...minimal, epochs: 3 }, /epochs: unknown key; allowed: train, test, limit, runId, config, trainOn, promote, approval, dataChecks, dataCheckThresholds, trigger, resume/);
     await rejectsWith({ ...minimal, trainon: 'lambda' }, /trainon: unknown key \(did you mean "trainOn"\?\)/);
     await rejectsWith({ train: 'raw/train.csv', test: ['raw/test.csv'] }, /train: /);
     await rejectsWith({ test: ['raw/test.csv'] }, /train: /);
@@ -103,6 +104,20 @@ describe('validate handler (execution input -> plan)', () => {
     await assert.rejects(validate({ ...event(minimal), defaultApproval: 'sometimes' }), /defaultApproval/);
   });
 
+  test('data checks: the policy from the input, else the stack\'s; thresholds the stack\'s with the input\'s overrides', async () => {
+    const stack = { policy: 'fail', thresholds: { maxDuplicateShare: 0.05, maxLeakShare: 0, maxLabelConflictShare: 0.002 } };
+    assert.deepEqual((await validate({ ...event(minimal), defaultDataChecks: stack })).ingest.dataChecks, stack);
+    assert.deepEqual((await validate(event({ ...minimal, dataChecks: 'fail' }))).ingest.dataChecks, { ...DEFAULT_DATA_CHECK_SETTINGS, policy: 'fail' });
+    assert.deepEqual(
+      (await validate({ ...event({ ...minimal, dataChecks: 'warn', dataCheckThresholds: { maxLeakShare: 0.5 } }), defaultDataChecks: stack })).ingest.dataChecks,
+      { policy: 'warn', thresholds: { ...stack.thresholds, maxLeakShare: 0.5 } },
+    );
+    await rejectsWith({ ...minimal, dataChecks: 'strict' }, /dataChecks: must be one of "warn", "fail", got "strict"/);
+    await rejectsWith({ ...minimal, dataCheckThresholds: { maxLeakShare: 2 } }, /dataCheckThresholds\.maxLeakShare/);
+    await rejectsWith({ ...minimal, dataCheckThresholds: { maxLeak: 0 } }, /dataCheckThresholds.*maxLeak/);
+    await assert.rejects(validate({ ...event(minimal), defaultDataChecks: { policy: 'sometimes' } }), /defaultDataChecks/);
+  });
+
   test('rejects a malformed task payload (state machine wiring bug)', async () => {
     await assert.rejects(validate({ input: minimal }), /lambdaTrainMaxImages/);
     const { dataBucket: _b, ...noBucket } = event(minimal);
@@ -119,7 +134,7 @@ describe('validate handler: source files stay under raw/ of the data bucket', ()
     const plan = await validate(
       event({ train: [`s3://${BUCKET}/raw/fmnist/train.csv`, 'raw/fmnist/more.csv.gz'], test: ['raw/fmnist/test.csv'] }),
     );
-    assert.deepEqual(plan.ingest, { train: ['raw/fmnist/train.csv', 'raw/fmnist/more.csv.gz'], test: ['raw/fmnist/test.csv'] });
+    assert.deepEqual(plan.ingest, { train: ['raw/fmnist/train.csv', 'raw/fmnist/more.csv.gz'], test: ['raw/fmnist/test.csv'], dataChecks: DEFAULT_DATA_CHECK_SETTINGS });
   });
 
   const refused: [string, unknown, RegExp][] = [
@@ -234,7 +249,17 @@ describe('validate handler: a run id names one run (runs/<runId>/run.json, writt
       runId: 'my-run',
       executionName: 'exec-1',
       createdAt: at.toISOString(),
-      input: { ...minimal, limit: 500, config: { epochs: 2 }, trainOn: 'auto', promote: 'if-better', approval: 'auto', trigger: 'manual' },
+      input: {
+        ...minimal,
+        limit: 500,
+        config: { epochs: 2 },
+        trainOn: 'auto',
+        promote: 'if-better',
+        approval: 'auto',
+        trigger: 'manual',
+        dataChecks: 'warn',
+        dataCheckThresholds: DEFAULT_DATA_CHECK_SETTINGS.thresholds,
+      },
     });
   });
 

@@ -28,6 +28,16 @@ describe('settings from CDK context', () => {
     assert.equal(settings({ retrainSchedule: '' }).retrainSchedule, undefined);
   });
 
+  test('data checks: the policy and each threshold from context, the others their defaults; a bad value is named', () => {
+    assert.equal(DEFAULT_SETTINGS.dataChecks, 'warn');
+    const s = settings({ dataChecks: 'fail', dataCheckMaxLeakShare: '0' });
+    assert.equal(s.dataChecks, 'fail');
+    assert.deepEqual(s.dataCheckThresholds, { ...DEFAULT_SETTINGS.dataCheckThresholds, maxLeakShare: 0 });
+    assert.deepEqual(settings({ dataCheckMaxDuplicateShare: 0.2, dataCheckMaxLabelConflictShare: '' }).dataCheckThresholds, { ...DEFAULT_SETTINGS.dataCheckThresholds, maxDuplicateShare: 0.2 });
+    assert.throws(() => settings({ dataChecks: 'strict' }), { message: 'context "dataChecks" must be "warn" or "fail", got "strict"' });
+    assert.throws(() => settings({ dataCheckMaxLeakShare: 1.5 }), /context "dataCheckMaxLeakShare" must be a number from 0 to 1/);
+  });
+
   test('bad values fail the synth with the key named', () => {
     assert.throws(() => settings({ destroyOnRemoval: 'yes' }), /destroyOnRemoval/);
     assert.throws(() => settings({ retrainSchedule: 'weekly' }), /retrainSchedule.*rate\(\.\.\.\) or cron\(\.\.\.\)/);
@@ -111,6 +121,8 @@ describe('a dev stack with a retrain schedule and alarm mail', () => {
         lambdaTrainMaxImages: 100_000,
         trainBaseImage: BASE_IMAGE,
         trainReservedConcurrency: 'none',
+        dataChecks: 'fail',
+        dataCheckMaxLeakShare: '0',
       },
     });
     resources = synthesized.template.toJSON().Resources;
@@ -176,6 +188,12 @@ describe('a dev stack with a retrain schedule and alarm mail', () => {
     const machine = resources[logicalIdStartingWith(synthesized.template, 'AWS::StepFunctions::StateMachine', 'Workflow')];
     const text = JSON.stringify(machine.Properties.DefinitionString);
     assert.match(text, /\\"lambdaTrainMaxImages\\":100000/);
+  });
+
+  test('the data checks policy and thresholds come from context, into ValidateInput\'s payload', () => {
+    const machine = resources[logicalIdStartingWith(synthesized.template, 'AWS::StepFunctions::StateMachine', 'Workflow')];
+    const text = JSON.stringify(machine.Properties.DefinitionString);
+    assert.match(text, /\\"defaultDataChecks\\":\{\\"policy\\":\\"fail\\",\\"thresholds\\":\{\\"maxDuplicateShare\\":0.01,\\"maxLeakShare\\":0,\\"maxLabelConflictShare\\":0.001\}\}/);
   });
 
   test('cdk-nag AwsSolutions: no finding left unacknowledged here either', () => {

@@ -122,3 +122,37 @@ describe('renderReportPage', () => {
     assert.equal(buildReportFiles(inputs)['index.html'], buildReportFiles(realisticPageInputs())['index.html']);
   });
 });
+
+describe('renderReportPage: data checks', () => {
+  const lineage = { datasetId: 'f00dfeedc0ffee42', sources: [] };
+  const perClass = (count: number) => Array.from({ length: 10 }, (_, label) => ({ label, count, pixelMean: 70 + label + 0.04, pixelStd: 90.06 }));
+  const checks = {
+    figures: {
+      perClass: { train: perClass(6000), test: [...perClass(1000).slice(0, 9), { label: 9, count: 0, pixelMean: 0, pixelStd: 0 }] },
+      duplicates: { train: { extraCopies: 3, images: 2 }, test: { extraCopies: 0, images: 0 }, acrossSplits: { testExamples: 20, images: 19 } },
+      labelConflicts: { images: 1, examples: 2 },
+      duplicateSources: [],
+      samples: { train: [], test: [], acrossSplits: [], labelConflicts: [] },
+    },
+    policy: 'warn' as const,
+    thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001 },
+    findings: [{ check: 'train-test-leak' as const, value: 0.02, threshold: 0.01, message: '20 of 1,000 test examples are also in train <b>' }],
+  };
+
+  it('shows each finding (escaped), the figures and the per-class statistics; a class without examples shows dashes', () => {
+    const html = renderReportPage({ ...base, lineage, dataChecks: checks });
+    assert.match(html, /<h2 id="data-checks">Data checks<\/h2>/);
+    assert.ok(html.includes('<li><strong>Warning: train-test-leak</strong>: 20 of 1,000 test examples are also in train &lt;b&gt;</li>'));
+    assert.ok(html.includes('<dt>Exact duplicate images in train</dt><dd>3 extra copies (2 images)</dd>'));
+    assert.ok(html.includes('<dt>Test examples also in train</dt><dd>20 (19 images)</dd>'));
+    assert.ok(html.includes('<dt>Images under two or more labels</dt><dd>1 (2 examples)</dd>'));
+    assert.ok(html.includes('<tr><th scope="row">T-shirt/top</th><td class="num">6000</td><td class="num">70.0</td><td class="num">90.1</td><td class="num">1000</td><td class="num">70.0</td><td class="num">90.1</td></tr>'));
+    assert.ok(html.includes('<tr><th scope="row">Ankle boot</th><td class="num">6000</td><td class="num">79.0</td><td class="num">90.1</td><td class="num">0</td><td>–</td><td>–</td></tr>'));
+  });
+
+  it('passed checks say so; a manifest without checks says it holds none; no dataset at all, no section', () => {
+    assert.match(renderReportPage({ ...base, lineage, dataChecks: { ...checks, findings: [] } }), /<p>All data checks passed\.<\/p>/);
+    assert.match(renderReportPage({ ...base, lineage }), /The dataset's manifest holds no data checks/);
+    assert.doesNotMatch(renderReportPage(base), /data-checks/);
+  });
+});

@@ -277,6 +277,41 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.equal(ofType(result.events, 'StateRetried').length, 0);
   });
 
+  /** A test set of 20 training rows, in another order: other bytes than the train file, the same images. */
+  async function leakedTestCsv(): Promise<string> {
+    const path = join(dir, 'leaked_test.csv');
+    const [header, ...rows] = (await readFile(trainCsv, 'utf8')).trim().split('\n');
+    await writeFile(path, [header, ...rows.slice(40, 60).reverse()].join('\n') + '\n');
+    return path;
+  }
+
+  test('dataChecks "fail": a test set made of training rows stops the run at Ingest, before training, naming the check, the figures and the threshold', async () => {
+    const result = await run({ test: [await leakedTestCsv()], input: { dataChecks: 'fail' } });
+    assert.equal(result.status, 'FAILED');
+    assert.equal(result.error, 'DataCheckError');
+    assert.match(
+      causeMessage(result.cause),
+      /^data checks failed \(dataChecks: "fail"\): train-test-leak: 20 of 20 test examples are also in train \(20 distinct images\) \(100\.00 %\), more than maxLeakShare 0\.01 \(1\.00 %\)$/,
+    );
+    assert.deepEqual(entered(result.events), ['ValidateInput', 'Ingest', 'Failed']);
+    assert.equal(ofType(result.events, 'StateRetried').length, 0);
+  });
+
+  test('dataChecks "warn" (the stack default): the leak is printed, the run trains, the warning is in the manifest and on the report page', async () => {
+    const result = await run({ test: [await leakedTestCsv()] });
+    assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
+    const manifest = await readJson<Manifest>(result.outDir, 'dataset', 'manifest.json');
+    assert.equal(manifest.checks!.policy, 'warn');
+    assert.deepEqual(manifest.checks!.findings.map((f) => [f.check, f.value, f.threshold]), [['train-test-leak', 1, 0.01]]);
+    assert.deepEqual(manifest.checks!.figures.duplicates.acrossSplits, { testExamples: 20, images: 20 });
+    const page = await readFile(join(result.outDir, 'report', 'index.html'), 'utf8');
+    assert.match(page, /<li><strong>Warning: train-test-leak<\/strong>: 20 of 20 test examples are also in train/);
+    assert.match(page, /<dt>Test examples also in train<\/dt><dd>20 \(20 images\)<\/dd>/);
+    const card = await readFile(join(result.outDir, 'report', 'model_card.md'), 'utf8');
+    assert.match(card, /- Warning: train-test-leak: 20 of 20 test examples/);
+    assert.match(result.lines.join('\n'), /WARNING train-test-leak: 20 of 20 test examples are also in train/);
+  });
+
   test('Catch: Lambda out of time falls back to Fargate when trainOn is "auto", fails when it is "lambda"', async () => {
     const timedOut = async () => {
       throw new StatesError('Sandbox.Timedout', '{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out after 900.00 seconds"}');
