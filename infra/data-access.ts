@@ -45,8 +45,11 @@ export const DATA_ACCESS = {
    * tells a run that does not exist from a denial).
    */
   validate: { list: [KEYS.runRecords], get: [KEYS.runRecords], put: [KEYS.runRecords] },
-  /** Streams raw/ CSVs into datasets/<id>/; a dataset already there (its manifest listed) is reused. */
-  ingest: { get: [KEYS.raw], list: [KEYS.datasets], put: [KEYS.datasets] },
+  /**
+   * Streams raw/ CSVs into datasets/<id>/; a dataset already there (its manifest listed) is reused.
+   * Reads the champion of the data's test split and its dataset's manifest, for the drift checks.
+   */
+  ingest: { get: [KEYS.raw, KEYS.champions, KEYS.datasets], list: [KEYS.datasets, KEYS.champions], put: [KEYS.datasets] },
   /**
    * Downloads datasets/<id>/ (listing it), writes runs/<id>/model/; a model already there (its
    * model.json listed) is answered from its training.json. Keeps the run's checkpoints: lists

@@ -129,6 +129,11 @@ const fraction = z.union([z.number(), z.string().trim().regex(/^[0-9.]+$/).trans
   z.number(got('must be a number from 0 to 1')).min(0, got('must be a number from 0 to 1')).max(1, got('must be a number from 0 to 1')),
 );
 
+/** A pixel-value shift in [0, 255], as JSON or as command-line text ("20"). */
+const pixelShift = z.union([z.number(), z.string().trim().regex(/^[0-9.]+$/).transform(Number)], got('must be a number from 0 to 255')).pipe(
+  z.number(got('must be a number from 0 to 255')).min(0, got('must be a number from 0 to 255')).max(255, got('must be a number from 0 to 255')),
+);
+
 /** Not given, or an empty string (cdk.json's way of leaving a key unset): undefined. */
 const unsetIsUndefined = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema.optional());
@@ -162,6 +167,8 @@ export const SettingsContext = z.object({
   dataCheckMaxDuplicateShare: unsetIsUndefined(fraction),
   dataCheckMaxLeakShare: unsetIsUndefined(fraction),
   dataCheckMaxLabelConflictShare: unsetIsUndefined(fraction),
+  dataCheckMaxLabelDistance: unsetIsUndefined(fraction),
+  dataCheckMaxClassMeanShift: unsetIsUndefined(pixelShift),
 });
 
 const SETTING_KEYS = Object.keys(SettingsContext.shape);
@@ -222,6 +229,8 @@ export function settingsFromContext(node: Node): FmnistSettings {
       maxDuplicateShare: context.dataCheckMaxDuplicateShare ?? d.dataCheckThresholds.maxDuplicateShare,
       maxLeakShare: context.dataCheckMaxLeakShare ?? d.dataCheckThresholds.maxLeakShare,
       maxLabelConflictShare: context.dataCheckMaxLabelConflictShare ?? d.dataCheckThresholds.maxLabelConflictShare,
+      maxLabelDistance: context.dataCheckMaxLabelDistance ?? d.dataCheckThresholds.maxLabelDistance,
+      maxClassMeanShift: context.dataCheckMaxClassMeanShift ?? d.dataCheckThresholds.maxClassMeanShift,
     },
   };
 }

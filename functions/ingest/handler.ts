@@ -1,6 +1,10 @@
 import { join } from 'node:path';
 import { ingestDataset } from '../../lib/data/ingest.ts';
-import { MANIFEST_FILE } from '../../lib/data/manifest.ts';
+import { MANIFEST_FILE, parseManifest } from '../../lib/data/manifest.ts';
+import type { DriftReference } from '../../lib/data/data-check-policy.ts';
+import type { DataChecks } from '../../lib/data/data-checks.ts';
+import { readChampion } from '../../lib/workflow/champion-store.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { testSetIdOf } from '../../lib/data/test-set-id.ts';
 import { loadSplit } from '../../lib/data/dataset.ts';
 import { DATASET_SUMMARY_MESSAGE, summarize } from '../../lib/data/summary.ts';
@@ -8,7 +12,8 @@ import { DATA_CHECKS_MESSAGE } from '../../lib/data/data-checks-summary.ts';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { runtimeResources } from '../../lib/aws/runtime-env.ts';
-import { s3InputFile, uploadDirectory } from '../../lib/aws/s3.ts';
+import { getObjectVersion, s3InputFile, s3Url, uploadDirectory } from '../../lib/aws/s3.ts';
+import { DataValidationError } from '../../lib/errors.ts';
 import { checkStoredDataset } from '../../lib/workflow/stored-dataset.ts';
 import { ingestLimitsFor } from '../../lib/data/ingest-limits.ts';
 import { ingestEventSchema, parseEvent, type IngestResult } from '../../lib/workflow/events.ts';
@@ -23,6 +28,27 @@ import { withScratchDir } from '../../lib/workflow/scratch.ts';
  * capped by its memory and /tmp (lib/data/ingest-limits.ts). The data checks run on the way in
  * (lib/data/data-checks.ts); under the policy "fail" a finding fails this state, before training.
  */
+/**
+ * The dataset of the champion of a test split, for the drift checks: its manifest's figures, or
+ * undefined when the split has no champion or its dataset's manifest has none (ingested before
+ * the checks existed).
+ */
+async function championDataset(s3: S3Client, bucket: string, testSetId: string): Promise<{ against: DriftReference; figures: DataChecks } | undefined> {
+  const { champion } = await readChampion(s3, bucket, testSetId);
+  if (!champion) return undefined;
+  const location = { bucket, key: datasetPrefix(champion.datasetId) + MANIFEST_FILE };
+  const stored = await getObjectVersion(s3, location);
+  if (stored === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(stored.bytes.toString('utf8'));
+  } catch (error) {
+    throw new DataValidationError(s3Url(location), `the champion's dataset manifest is not valid JSON (${(error as Error).message})`);
+  }
+  const manifest = parseManifest(json, s3Url(location));
+  return manifest.checks ? { against: { runId: champion.runId, datasetId: champion.datasetId }, figures: manifest.checks.figures } : undefined;
+}
+
 export function createIngestHandler(deps: HandlerDeps = {}) {
   const resolve = handlerDeps(deps, 'fmnist-ingest', process.env);
   return async (event: unknown): Promise<IngestResult> => {
@@ -39,6 +65,7 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         limit: input.limit ? { train: input.limit, test: input.limit } : undefined,
         limits,
         checks: input.dataChecks,
+        reference: (testSetId) => championDataset(s3, bucket, testSetId),
       });
       // The walkthrough's head() / label.unique() check, in the logs where a user looks first.
       for (const split of ['train', 'test'] as const) {

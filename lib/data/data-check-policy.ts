@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DataCheckError } from '../errors.ts';
 import type { DataChecks } from './data-checks.ts';
+import type { DataDrift } from './data-drift.ts';
 
 /**
  * What a run accepts of the data checks' figures (data-checks.ts). "warn": every check over its
@@ -23,6 +24,13 @@ export const DataCheckThresholds = z.strictObject({
   maxLeakShare: z.number().min(0).max(1),
   /** Examples (both splits) whose image appears under another label too. */
   maxLabelConflictShare: z.number().min(0).max(1),
+  /**
+   * Drift from the champion's dataset (data-drift.ts), on the training split: the total variation
+   * distance between the label distributions (removing one of ten balanced classes is 0.1).
+   */
+  maxLabelDistance: z.number().min(0).max(1),
+  /** Drift: the largest change of a class's mean pixel value, on the 0..255 scale (inverted images move it by ~100-190). */
+  maxClassMeanShift: z.number().min(0).max(255),
 });
 export type DataCheckThresholds = z.infer<typeof DataCheckThresholds>;
 
@@ -30,6 +38,8 @@ export const DEFAULT_DATA_CHECK_THRESHOLDS: DataCheckThresholds = {
   maxDuplicateShare: 0.01,
   maxLeakShare: 0.01,
   maxLabelConflictShare: 0.001,
+  maxLabelDistance: 0.05,
+  maxClassMeanShift: 20,
 };
 export const DEFAULT_DATA_CHECK_POLICY: DataCheckPolicy = 'warn';
 
@@ -42,7 +52,16 @@ export type DataCheckSettings = z.infer<typeof DataCheckSettings>;
 
 export const DEFAULT_DATA_CHECK_SETTINGS: DataCheckSettings = { policy: DEFAULT_DATA_CHECK_POLICY, thresholds: DEFAULT_DATA_CHECK_THRESHOLDS };
 
-export const DATA_CHECK_NAMES = ['duplicate-sources', 'duplicates-in-train', 'duplicates-in-test', 'train-test-leak', 'label-conflicts'] as const;
+export const DATA_CHECK_NAMES = [
+  'duplicate-sources',
+  'duplicates-in-train',
+  'duplicates-in-test',
+  'train-test-leak',
+  'label-conflicts',
+  'missing-classes',
+  'label-drift',
+  'pixel-drift',
+] as const;
 export type DataCheckName = (typeof DATA_CHECK_NAMES)[number];
 
 /** A check over its threshold. `value` and `threshold` are shares (0 for a duplicate source: none is allowed). */
@@ -72,6 +91,47 @@ export function dataCheckFindings(checks: DataChecks, thresholds: DataCheckThres
   over('train-test-leak', acrossSplits.testExamples, examples.test, thresholds.maxLeakShare, 'maxLeakShare', `test examples are also in train (${count(acrossSplits.images)} distinct images)`);
   const { labelConflicts } = checks;
   over('label-conflicts', labelConflicts.examples, examples.train + examples.test, thresholds.maxLabelConflictShare, 'maxLabelConflictShare', `examples hold an image that also appears under another label (${count(labelConflicts.images)} distinct images)`);
+  return findings;
+}
+
+/** The run whose dataset a drift is measured against: the champion of the test split. */
+export interface DriftReference {
+  runId: string;
+  datasetId: string;
+}
+
+/**
+ * The drift checks: a class the champion's training data had and this one lacks (always a
+ * finding), a label distribution or a class's pixel mean moved past its threshold.
+ */
+export function driftFindings(drift: DataDrift, against: DriftReference, thresholds: DataCheckThresholds): DataCheckFinding[] {
+  const findings: DataCheckFinding[] = [];
+  const of = `than the ${drift.split} split of champion ${against.runId}'s dataset ${against.datasetId}`;
+  if (drift.missingClasses.length > 0) {
+    findings.push({
+      check: 'missing-classes',
+      value: drift.missingClasses.length,
+      threshold: 0,
+      message: `class${drift.missingClasses.length === 1 ? '' : 'es'} ${drift.missingClasses.join(', ')} missing from ${drift.split}, present in champion ${against.runId}'s dataset ${against.datasetId}`,
+    });
+  }
+  if (drift.labelDistance > thresholds.maxLabelDistance) {
+    findings.push({
+      check: 'label-drift',
+      value: drift.labelDistance,
+      threshold: thresholds.maxLabelDistance,
+      message: `label distribution ${drift.labelDistance.toFixed(4)} away (total variation) ${of}, more than maxLabelDistance ${thresholds.maxLabelDistance}`,
+    });
+  }
+  if (drift.maxMeanShift > thresholds.maxClassMeanShift) {
+    const worst = drift.perClass.reduce((a, b) => (Math.abs(b.meanShift ?? 0) > Math.abs(a.meanShift ?? 0) ? b : a));
+    findings.push({
+      check: 'pixel-drift',
+      value: drift.maxMeanShift,
+      threshold: thresholds.maxClassMeanShift,
+      message: `class ${worst.label}'s mean pixel value moved by ${worst.meanShift!.toFixed(1)} (of 255) ${of.replace(/^than/, 'from')}, more than maxClassMeanShift ${thresholds.maxClassMeanShift}`,
+    });
+  }
   return findings;
 }
 

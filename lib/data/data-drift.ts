@@ -4,7 +4,8 @@ import type { Split } from './shard.ts';
 /**
  * How far one dataset's figures have moved from another's (e.g. the champion's dataset): the
  * seam for the drift check. Both come from manifests' `checks.figures`, so no data is read again.
- * Not wired to the champion yet; no policy decides on it yet.
+ * Ingest measures the training split against the champion's dataset (ingest.ts `reference`);
+ * data-check-policy.ts driftFindings judges it.
  */
 export interface DataDrift {
   split: Split;

@@ -2,8 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLASS_NAMES, IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from './classes.ts';
 import type { SourceDigest } from './content.ts';
-import { DEFAULT_DATA_CHECK_SETTINGS, dataCheckFindings, enforceDataChecks, type DataCheckSettings } from './data-check-policy.ts';
-import { DataCheckCollector } from './data-checks.ts';
+import { DEFAULT_DATA_CHECK_SETTINGS, dataCheckFindings, driftFindings, enforceDataChecks, type DataCheckSettings, type DriftReference } from './data-check-policy.ts';
+import { DataCheckCollector, type DataChecks } from './data-checks.ts';
+import { dataDrift } from './data-drift.ts';
+import { testSetIdOf } from './test-set-id.ts';
 import { datasetIdFor } from './dataset-id.ts';
 import { ConfigError, DataValidationError } from '../errors.ts';
 import { readExamples } from './examples.ts';
@@ -44,6 +46,12 @@ export interface IngestOptions {
    * stops the ingest (a DataCheckError) and nothing is written.
    */
   checks?: DataCheckSettings;
+  /**
+   * For the drift checks: the figures of the dataset to compare the training split with (the
+   * champion of this data's test split, and its manifest's checks), or undefined when there is
+   * none. Asked once the data is read, with the test split's id.
+   */
+  reference?: (testSetId: string) => Promise<{ against: DriftReference; figures: DataChecks } | undefined>;
 }
 
 export const DEFAULT_EXAMPLES_PER_SHARD = 10_000;
@@ -69,6 +77,9 @@ export async function ingestDataset(opts: IngestOptions): Promise<Manifest> {
     const test = await ingestSplit('test', opts.test, { dir: staging.dir, examplesPerShard, budget, collector }, opts.limit?.test);
     const figures = collector.finish({ train: train.sources, test: test.sources });
     const findings = dataCheckFindings(figures, settings.thresholds, { train: train.examples, test: test.examples });
+    const reference = await opts.reference?.(testSetIdOf({ splits: { train, test } }));
+    const drift = reference ? { against: reference.against, ...dataDrift(reference.figures, figures, 'train') } : undefined;
+    if (drift) findings.push(...driftFindings(drift, drift.against, settings.thresholds));
     enforceDataChecks(findings, settings.policy);
     const manifest: Manifest = {
       formatVersion: 1,
@@ -77,7 +88,7 @@ export async function ingestDataset(opts: IngestOptions): Promise<Manifest> {
       imageShape: [IMAGE_HEIGHT, IMAGE_WIDTH, 1] as [28, 28, 1],
       classNames: [...CLASS_NAMES],
       splits: { train, test },
-      checks: { figures, policy: settings.policy, thresholds: settings.thresholds, findings },
+      checks: { figures, policy: settings.policy, thresholds: settings.thresholds, findings, ...(drift ? { drift } : {}) },
     };
     await writeFile(join(staging.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     await publish(staging.dir, opts.outDir, manifest.datasetId, opts.replace ?? false);

@@ -27,5 +27,16 @@ export const ManifestChecks = z.object({
   policy: z.enum(DATA_CHECK_POLICIES),
   thresholds: DataCheckThresholds,
   findings: z.array(z.object({ check: z.enum(DATA_CHECK_NAMES), value: z.number(), threshold: z.number(), message: z.string() })),
+  /** The drift from the champion's dataset, when the test split had a champion whose manifest holds figures. */
+  drift: z
+    .object({
+      against: z.object({ runId: z.string(), datasetId: z.string() }),
+      split: split,
+      labelDistance: z.number().min(0).max(1),
+      missingClasses: z.array(count),
+      perClass: z.array(z.object({ label: count, meanShift: z.number().optional(), stdShift: z.number().optional() })),
+      maxMeanShift: z.number().min(0),
+    })
+    .optional(),
 });
 export type ManifestChecks = z.infer<typeof ManifestChecks>;

@@ -12,6 +12,7 @@ import { formatDataChecks } from '../../lib/data/data-checks-summary.ts';
 import { dataDrift } from '../../lib/data/data-drift.ts';
 import { ingestDataset } from '../../lib/data/ingest.ts';
 import { MANIFEST_FILE, parseManifest } from '../../lib/data/manifest.ts';
+import { testSetIdOf } from '../../lib/data/test-set-id.ts';
 import { syntheticKaggleCsv } from '../support/kaggle-csv.ts';
 import { csvLine, HEADER, memoryFile } from './helpers.ts';
 
@@ -127,7 +128,7 @@ describe('dataCheckFindings', () => {
   const examples = { train: 1000, test: 200 };
 
   it('a share at its threshold passes; one example more is a finding naming the check, the numbers and the threshold', () => {
-    const thresholds = { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.005 };
+    const thresholds = { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.005, maxLabelDistance: 0.05, maxClassMeanShift: 20 };
     assert.deepEqual(dataCheckFindings(figures({ train: 10, leak: 2, conflicts: 6 }), thresholds, examples), []);
     const findings = dataCheckFindings(figures({ train: 11, leak: 3, conflicts: 7 }), thresholds, examples);
     assert.deepEqual(findings.map((f) => [f.check, f.value, f.threshold]), [
@@ -266,5 +267,70 @@ describe('dataDrift', () => {
       assert.ok(Math.abs(c.stdShift!) < 1e-9);
     }
     assert.ok(drift.maxMeanShift > 100, String(drift.maxMeanShift));
+  });
+});
+
+describe('drift from the champion\'s dataset, at ingest', () => {
+  const base = syntheticKaggleCsv(200, 5);
+  const testCsv = syntheticKaggleCsv(50, 6).text;
+  const rows = (labels: number[], pixels: Uint8Array) => labels.map((label, i) => ({ label, image: pixels.subarray(i * PIXELS_PER_IMAGE, (i + 1) * PIXELS_PER_IMAGE) }));
+  const against = { runId: 'champion-run', datasetId: 'a'.repeat(16) };
+  let reference: Awaited<ReturnType<typeof ingestDataset>>;
+  before(async () => {
+    reference = await ingestDataset({ train: [memoryFile('train.csv', base.text)], test: [memoryFile('test.csv', testCsv)], outDir: freshDir() });
+  });
+  const ingestAgainst = (trainText: string, policy: 'warn' | 'fail', asked: string[] = []) =>
+    ingestDataset({
+      train: [memoryFile('new-train.csv', trainText)],
+      test: [memoryFile('test.csv', testCsv)],
+      outDir: freshDir(),
+      checks: { policy, thresholds: DEFAULT_DATA_CHECK_THRESHOLDS },
+      reference: async (testSetId) => {
+        asked.push(testSetId);
+        return { against, figures: reference.checks!.figures };
+      },
+    });
+
+  it('more data of the same kind: measured, no finding; the reference is asked for by the test split\'s id', async () => {
+    const asked: string[] = [];
+    const manifest = await ingestAgainst(syntheticKaggleCsv(300, 7).text, 'fail', asked);
+    assert.deepEqual(asked, [testSetIdOf(reference)], 'the same test split as the champion\'s');
+    assert.deepEqual(manifest.checks!.findings, []);
+    assert.deepEqual(manifest.checks!.drift!.against, against);
+    assert.ok(manifest.checks!.drift!.labelDistance < DEFAULT_DATA_CHECK_THRESHOLDS.maxLabelDistance);
+  });
+
+  it('a class removed: missing-classes and label-drift; "fail" stops the ingest naming the champion, the figure and the threshold', async () => {
+    const kept = rows(base.labels, base.pixels).filter((row) => row.label !== 3);
+    const warned = await ingestAgainst(csv(kept), 'warn');
+    assert.deepEqual(warned.checks!.findings.map((finding) => finding.check), ['missing-classes', 'label-drift']);
+    assert.deepEqual(warned.checks!.drift!.missingClasses, [3]);
+    const out = freshDir();
+    await assert.rejects(
+      ingestDataset({
+        train: [memoryFile('new-train.csv', csv(kept))],
+        test: [memoryFile('test.csv', testCsv)],
+        outDir: out,
+        checks: { policy: 'fail', thresholds: DEFAULT_DATA_CHECK_THRESHOLDS },
+        reference: async () => ({ against, figures: reference.checks!.figures }),
+      }),
+      (error: Error) => {
+        assert.ok(error instanceof DataCheckError);
+        assert.match(error.message, /missing-classes: class 3 missing from train, present in champion champion-run's dataset a{16}/);
+        assert.match(error.message, /label-drift: label distribution 0\.1000 away .* more than maxLabelDistance 0\.05/);
+        return true;
+      },
+    );
+    assert.equal(existsSync(out), false, 'nothing written');
+  });
+
+  it('inverted images: pixel-drift names the class and the shift', async () => {
+    const inverted = base.pixels.map((value) => 255 - value);
+    const manifest = await ingestAgainst(csv(rows(base.labels, inverted)), 'warn');
+    const finding = manifest.checks!.findings.find((f) => f.check === 'pixel-drift')!;
+    assert.ok(finding.value > DEFAULT_DATA_CHECK_THRESHOLDS.maxClassMeanShift, String(finding.value));
+    const worst = reference.checks!.figures.perClass.train.reduce((a, b) => (Math.abs(255 - 2 * b.pixelMean) > Math.abs(255 - 2 * a.pixelMean) ? b : a));
+    assert.ok(Math.abs(finding.value - Math.abs(255 - 2 * worst.pixelMean)) < 1e-9, `${finding.value} vs class ${worst.label}`);
+    assert.match(finding.message, new RegExp(`class ${worst.label}'s mean pixel value moved by -?\\d+\\.\\d .*more than maxClassMeanShift 20`));
   });
 });

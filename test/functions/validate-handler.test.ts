@@ -45,7 +45,7 @@ describe('validate handler (execution input -> plan)', () => {
   test('fills the defaults and names the run after the execution; the default config trains on Lambda', async () => {
     const { memory, ...plan } = await validate(event(minimal));
     assert.deepEqual(plan, {
-      ingest: { ...minimal, dataChecks: { policy: 'warn', thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001 } } },
+      ingest: { ...minimal, dataChecks: { policy: 'warn', thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001, maxLabelDistance: 0.05, maxClassMeanShift: 20 } } },
       runId: 'fashion-mnist-0123456789abcdef',
       config: {},
       trainOn: 'auto',
@@ -105,7 +105,7 @@ describe('validate handler (execution input -> plan)', () => {
   });
 
   test('data checks: the policy from the input, else the stack\'s; thresholds the stack\'s with the input\'s overrides', async () => {
-    const stack = { policy: 'fail', thresholds: { maxDuplicateShare: 0.05, maxLeakShare: 0, maxLabelConflictShare: 0.002 } };
+    const stack = { policy: 'fail', thresholds: { maxDuplicateShare: 0.05, maxLeakShare: 0, maxLabelConflictShare: 0.002, maxLabelDistance: 0.05, maxClassMeanShift: 20 } };
     assert.deepEqual((await validate({ ...event(minimal), defaultDataChecks: stack })).ingest.dataChecks, stack);
     assert.deepEqual((await validate(event({ ...minimal, dataChecks: 'fail' }))).ingest.dataChecks, { ...DEFAULT_DATA_CHECK_SETTINGS, policy: 'fail' });
     assert.deepEqual(

@@ -177,11 +177,13 @@ describe('IAM: every role, exactly', () => {
     ]);
   });
 
-  test('ingest: get raw/, list and put datasets/', () => {
+  test('ingest: get raw/, list, get and put datasets/, read the champions (drift checks)', () => {
     same(allowedOf(template, roleOf(template, fn('StepsIngest'))), [
       ...logs('StepsIngestLogs'),
       get('raw/*'),
-      list('datasets/*'),
+      get('models/champions/*.json'),
+      get('datasets/*'),
+      list('datasets/*', 'models/champions/*.json'),
       put('datasets/*'),
     ]);
   });

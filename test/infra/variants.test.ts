@@ -193,7 +193,7 @@ describe('a dev stack with a retrain schedule and alarm mail', () => {
   test('the data checks policy and thresholds come from context, into ValidateInput\'s payload', () => {
     const machine = resources[logicalIdStartingWith(synthesized.template, 'AWS::StepFunctions::StateMachine', 'Workflow')];
     const text = JSON.stringify(machine.Properties.DefinitionString);
-    assert.match(text, /\\"defaultDataChecks\\":\{\\"policy\\":\\"fail\\",\\"thresholds\\":\{\\"maxDuplicateShare\\":0.01,\\"maxLeakShare\\":0,\\"maxLabelConflictShare\\":0.001\}\}/);
+    assert.match(text, /\\"defaultDataChecks\\":\{\\"policy\\":\\"fail\\",\\"thresholds\\":\{\\"maxDuplicateShare\\":0.01,\\"maxLeakShare\\":0,\\"maxLabelConflictShare\\":0.001,\\"maxLabelDistance\\":0.05,\\"maxClassMeanShift\\":20\}\}/);
   });
 
   test('cdk-nag AwsSolutions: no finding left unacknowledged here either', () => {

@@ -240,7 +240,7 @@ describe('the synthesized state machine definition', () => {
       dataBucket: logicalIdStartingWith(synthesized.template, 'AWS::S3::Bucket', 'DataBucket').toLowerCase(),
       trainMemoryMiB: { lambda: trainFunction.Properties.MemorySize, fargate: Number(taskDefinition.Properties.Memory) },
       defaultApproval: 'auto',
-      defaultDataChecks: { policy: 'warn', thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001 } },
+      defaultDataChecks: { policy: 'warn', thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001, maxLabelDistance: 0.05, maxClassMeanShift: 20 } },
     });
     assert.deepEqual(state(STATE_NAMES.validate).Parameters.trainMemoryMiB, { lambda: 10_240, fargate: 16_384 });
     assert.equal(state(STATE_NAMES.validate).ResultPath, '$');

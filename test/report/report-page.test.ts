@@ -135,7 +135,7 @@ describe('renderReportPage: data checks', () => {
       samples: { train: [], test: [], acrossSplits: [], labelConflicts: [] },
     },
     policy: 'warn' as const,
-    thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001 },
+    thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001, maxLabelDistance: 0.05, maxClassMeanShift: 20 },
     findings: [{ check: 'train-test-leak' as const, value: 0.02, threshold: 0.01, message: '20 of 1,000 test examples are also in train <b>' }],
   };
 

@@ -297,6 +297,21 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.equal(ofType(result.events, 'StateRetried').length, 0);
   });
 
+  test('dataChecks "fail": new training data without a class the champion\'s data had stops at Ingest (drift), naming the champion', async () => {
+    const champion = await run({ input: { promote: 'always' } });
+    assert.equal(champion.status, 'SUCCEEDED', `${champion.error}: ${champion.cause}`);
+    const withoutDresses = join(dir, 'train_without_dresses.csv');
+    const [header, ...rows] = (await readFile(trainCsv, 'utf8')).trim().split('\n');
+    await writeFile(withoutDresses, [header, ...rows.filter((row) => !row.startsWith('3,'))].join('\n') + '\n');
+    const drifted = await run({ train: [withoutDresses], input: { dataChecks: 'fail' } });
+    assert.equal(drifted.status, 'FAILED');
+    assert.equal(drifted.error, 'DataCheckError');
+    const championDataset = (champion.output as { dataset: { datasetId: string } }).dataset.datasetId;
+    assert.match(causeMessage(drifted.cause), new RegExp(`missing-classes: class 3 missing from train, present in champion ${champion.runId}'s dataset ${championDataset}`));
+    assert.match(causeMessage(drifted.cause), /label-drift: label distribution 0\.1000 away/);
+    assert.deepEqual(entered(drifted.events), ['ValidateInput', 'Ingest', 'Failed']);
+  });
+
   test('dataChecks "warn" (the stack default): the leak is printed, the run trains, the warning is in the manifest and on the report page', async () => {
     const result = await run({ test: [await leakedTestCsv()] });
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
