@@ -5,10 +5,10 @@ import type * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../lib/errors.ts';
 import { parseTrainConfig, type TrainConfig } from '../../lib/model/config.ts';
 import { EarlyStopping, EarlyStoppingConfig } from '../../lib/model/early-stopping.ts';
-import { loadLatestCheckpoint, saveCheckpoint, type CheckpointStore, type TrainingCheckpoint } from '../../lib/model/checkpoint/index.ts';
+import { loadLatestCheckpoint, saveCheckpoint, type CheckpointStore } from '../../lib/model/checkpoint/index.ts';
 import type { EpochLog } from '../../lib/model/history.ts';
-import { trainModel, type TrainHooks, type TrainResult } from '../../lib/model/train.ts';
-import { squaresDataset } from './helpers.ts';
+import { trainModel as train, type TrainHooks, type TrainResult } from '../../lib/model/train.ts';
+import { nativeAddonLoads, squaresDataset } from './helpers.ts';
 
 /**
  * Early stopping as Keras 3's EarlyStopping callback decides it (keras/src/callbacks/early_stopping.py),
@@ -117,9 +117,9 @@ const TINY = {
 };
 const data = squaresDataset(120);
 
-function config(overrides: Record<string, unknown> = {}): TrainConfig {
-  return parseTrainConfig({ epochs: 6, batchSize: 16, validationSplit: 0.25, learningRate: 0.01, seed: 3, model: TINY, backend: 'wasm', ...overrides });
-}
+const steps: { step: 'graph' | 'eager'; backend: 'tensorflow' | 'wasm' }[] = nativeAddonLoads()
+  ? [{ step: 'graph', backend: 'tensorflow' }, { step: 'eager', backend: 'wasm' }]
+  : [{ step: 'eager', backend: 'wasm' }];
 
 const sha256 = (values: Float32Array) => createHash('sha256').update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength)).digest('hex');
 
@@ -144,7 +144,15 @@ function memoryStore(): CheckpointStore {
   };
 }
 
-describe('trainModel with early stopping', () => {
+for (const { step, backend } of steps) describe(`trainModel with early stopping (${step} step, ${backend})`, () => {
+  const config = (overrides: Record<string, unknown> = {}): TrainConfig =>
+    parseTrainConfig({ epochs: 6, batchSize: 16, validationSplit: 0.25, learningRate: 0.01, seed: 3, model: TINY, backend, ...overrides });
+  const trainModel = async (...[data, config, hooks]: Parameters<typeof train>) => {
+    const result = await train(data, config, { ...hooks, trainStep: step });
+    assert.equal(result.backend.trainingStep, step);
+    return result;
+  };
+
   // The loss never falls by more than 100: epoch 1 is the best, and patience 2 ends training after epoch 3.
   const stopsAfter3 = { monitor: 'loss', minDelta: 100, patience: 2 };
 
@@ -195,13 +203,10 @@ describe('trainModel with early stopping', () => {
     const expected = { history: withoutSeconds(reference.history), record: reference.earlyStopping, weights: weightsOf(reference.model) };
 
     const fingerprint = (result: TrainResult) => ({ history: withoutSeconds(result.history), record: result.earlyStopping, weights: weightsOf(result.model) });
-    const checkpointing = (store: CheckpointStore, onSave: (c: TrainingCheckpoint) => void = () => {}): TrainHooks['checkpointing'] => ({
+    const checkpointing = (store: CheckpointStore): TrainHooks['checkpointing'] => ({
       identity,
-      everyMs: 1,
-      save: (checkpoint) => {
-        onSave(checkpoint);
-        return saveCheckpoint(store, checkpoint).then(() => {});
-      },
+      everyMs: 60_000,
+      save: (checkpoint) => saveCheckpoint(store, checkpoint).then(() => {}),
     });
     const resume = async (store: CheckpointStore) => {
       const { checkpoint } = await loadLatestCheckpoint(store, { identity, config: config({ earlyStopping: stopping }) });
@@ -209,13 +214,17 @@ describe('trainModel with early stopping', () => {
       return { checkpoint, result: await trainModel(data, config({ earlyStopping: stopping }), { resumeFrom: checkpoint, checkpointing: checkpointing(store) }) };
     };
 
-    // Killed in epoch 3, after epoch 1 set the best and epoch 2 did not improve.
+    // Paused in epoch 3 (as the Lambda continuation loop does), after epoch 1 set the best and epoch 2 did not improve.
     const store = memoryStore();
-    const controller = new AbortController();
-    const abortAt = (c: TrainingCheckpoint) => c.position.epoch === 3 && c.position.batch >= 2 && controller.abort(new Error('killed'));
-    await assert.rejects(trainModel(data, config({ earlyStopping: stopping }), { signal: controller.signal, checkpointing: checkpointing(store, abortAt) }), /killed/);
+    const paused = await trainModel(data, config({ earlyStopping: stopping }), {
+      checkpointing: checkpointing(store),
+      pauseWhen: ({ position }) => position.epoch === 3 && position.batch === 3,
+    });
+    assert.equal(paused.status, 'paused');
+    assert.equal(paused.earlyStopping?.restoredEpoch, null, 'nothing restored before training ends');
+    paused.model.dispose();
     const midway = await resume(store);
-    assert.equal(midway.checkpoint.position.epoch, 3);
+    assert.deepEqual(midway.checkpoint.position, { epoch: 3, batch: 3, epochs: 6, batches: 6 });
     assert.deepEqual({ ...midway.checkpoint.earlyStopping, bestWeights: undefined }, { best: reference.history[0].loss, bestEpoch: 1, wait: 1, stoppedEpoch: 0, bestWeights: undefined });
     assert.deepEqual(fingerprint(midway.result), expected);
 
