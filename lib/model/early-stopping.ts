@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { atLeast, boolean, integerIn, oneOf, strictObject } from '../validation.ts';
-import type { CheckpointWeight } from './checkpoint/checkpoint.ts';
 import type { EpochLog } from './history.ts';
 
 /**
@@ -35,7 +34,7 @@ export function monitorMode(monitor: EarlyStoppingMonitor): 'min' | 'max' {
 }
 
 /** What early stopping carries from epoch to epoch (in checkpoints, so a resumed run stops where an unbroken one does). */
-export interface EarlyStoppingState {
+export interface EarlyStoppingState<Weights> {
   /** The best monitored value so far: Infinity (min) or -Infinity (max) before an improvement. */
   best: number;
   /** 1-based; 0 before the first epoch. */
@@ -45,7 +44,7 @@ export interface EarlyStoppingState {
   /** The epoch after which training stopped early; 0 while it goes on. */
   stoppedEpoch: number;
   /** The best epoch's weights (model.weights order), kept only with restoreBestWeights. */
-  bestWeights?: CheckpointWeight[];
+  bestWeights?: Weights;
 }
 
 /** How early stopping went, for training.json. */
@@ -62,14 +61,15 @@ export interface EarlyStoppingRecord extends EarlyStoppingConfig {
   restoredEpoch: number | null;
 }
 
-export class EarlyStopping {
+/** Keeps the best epoch's weights as `Weights` (a checkpoint's copies), whatever they are: it only hands them back. */
+export class EarlyStopping<Weights> {
   readonly mode: 'min' | 'max';
-  private state: EarlyStoppingState;
+  private state: EarlyStoppingState<Weights>;
   private reason: string | null = null;
 
   constructor(
     readonly config: EarlyStoppingConfig,
-    state?: EarlyStoppingState,
+    state?: EarlyStoppingState<Weights>,
     /** The log of the epoch it stopped after, when resuming a run that had stopped. */
     history: readonly EpochLog[] = [],
   ) {
@@ -86,7 +86,7 @@ export class EarlyStopping {
    * Keras' on_epoch_end. `readWeights` is called only when the epoch is the best so far and the
    * weights are to be restored. Returns why training stops after this epoch, or undefined.
    */
-  observe(log: EpochLog, readWeights: () => CheckpointWeight[]): string | undefined {
+  observe(log: EpochLog, readWeights: () => Weights): string | undefined {
     const { monitor, minDelta, patience, restoreBestWeights } = this.config;
     const current = log[monitor];
     if (current === undefined) throw new Error(`early stopping monitors ${monitor}, which epoch ${log.epoch} did not log`);
@@ -122,12 +122,12 @@ export class EarlyStopping {
   }
 
   /** The weights to put back when training ends (restoreBestWeights), if any epoch was seen. */
-  weightsToRestore(): CheckpointWeight[] | undefined {
+  weightsToRestore(): Weights | undefined {
     return this.config.restoreBestWeights ? this.state.bestWeights : undefined;
   }
 
   /** A copy for a checkpoint (the best weights are never modified, so they are shared). */
-  capture(): EarlyStoppingState {
+  capture(): EarlyStoppingState<Weights> {
     return { ...this.state };
   }
 

@@ -139,7 +139,7 @@ export async function trainModel(data: LabeledImages, config: TrainConfig, hooks
   const trainStep = parseTrainStep(hooks.trainStep, 'trainStep');
   const backend = await initBackend(hooks.backend ?? config.backend, { warn: hooks.warn });
   const plan = planEpochs(data.count, config);
-  const stopping = config.earlyStopping && new EarlyStopping(config.earlyStopping, resume?.earlyStopping, resume?.history);
+  const stopping = config.earlyStopping && new EarlyStopping<CheckpointWeight[]>(config.earlyStopping, resume?.earlyStopping, resume?.history);
 
   const started = performance.now();
   const model = buildModel(config.model, config);
@@ -272,7 +272,7 @@ interface LoopContext {
   loop: CooperativeLoop;
   saves: PendingSave;
   /** Decides after each epoch whether training goes on (config.earlyStopping). */
-  stopping: EarlyStopping | undefined;
+  stopping: EarlyStopping<CheckpointWeight[]> | undefined;
 }
 
 /**

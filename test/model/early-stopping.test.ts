@@ -18,11 +18,11 @@ import { nativeAddonLoads, squaresDataset } from './helpers.ts';
  */
 
 /** The epochs a run of `values` trains: Keras' rule applied epoch by epoch. */
-function epochsRun(values: number[], options: Record<string, unknown>): { epochs: number; stopping: EarlyStopping } {
-  const stopping = new EarlyStopping(EarlyStoppingConfig.parse(options));
+function epochsRun(values: number[], options: Record<string, unknown>): { epochs: number; stopping: EarlyStopping<string> } {
+  const stopping = new EarlyStopping<string>(EarlyStoppingConfig.parse(options));
   for (const [i, value] of values.entries()) {
     const log: EpochLog = { epoch: i + 1, loss: value, accuracy: value, val_loss: value, val_accuracy: value, seconds: 0 };
-    if (stopping.observe(log, () => []) !== undefined) return { epochs: i + 1, stopping };
+    if (stopping.observe(log, () => `weights of epoch ${i + 1}`) !== undefined) return { epochs: i + 1, stopping };
   }
   return { epochs: values.length, stopping };
 }
@@ -70,6 +70,18 @@ describe('EarlyStopping: Keras semantics', () => {
     assert.equal(epochs, 3);
     assert.equal(stopping.record(true).stoppedEpoch, null);
     assert.equal(stopping.record(true).bestEpoch, 3);
+  });
+
+  it("restoreBestWeights keeps the best epoch's weights; before any improvement, the first epoch's (as Keras)", () => {
+    const best = epochsRun([1, 0.5, 0.7, 0.6], { patience: 2, restoreBestWeights: true }).stopping;
+    assert.equal(best.weightsToRestore(), 'weights of epoch 2');
+    assert.equal(best.record(true).restoredEpoch, 2);
+    assert.equal(best.record(false).restoredEpoch, null, 'a paused run has restored nothing');
+    const diverged = epochsRun([Number.NaN, Number.NaN, Number.NaN], { patience: 1, restoreBestWeights: true });
+    assert.equal(diverged.epochs, 2);
+    assert.equal(diverged.stopping.weightsToRestore(), 'weights of epoch 1');
+    assert.equal(diverged.stopping.record(true).bestEpoch, 1);
+    assert.equal(epochsRun([1, 0.5], { patience: 2 }).stopping.weightsToRestore(), undefined, 'nothing kept without restoreBestWeights');
   });
 });
 

@@ -70,7 +70,7 @@ export interface TrainingCheckpoint {
   /** What the remaining work may cost, for a caller deciding whether it fits (pauseWhen). */
   readonly timings: { msPerBatch: number; msLastValidation: number };
   /** Early stopping's state after the last completed epoch; present exactly when config.earlyStopping is. */
-  readonly earlyStopping?: EarlyStoppingState;
+  readonly earlyStopping?: EarlyStoppingState<CheckpointWeight[]>;
 }
 
 /** Training settings a checkpoint must share with the run resuming it (the backend may differ). */

@@ -198,7 +198,7 @@ function checkEarlyStopping(state: z.output<typeof stateSchema>, config: TrainCo
   if (wantsBest !== hasBestFile) throw corrupt(wantsBest ? `no ${BEST_WEIGHTS_FILE}, which restoreBestWeights needs` : `${BEST_WEIGHTS_FILE} without restoreBestWeights or a completed epoch`);
 }
 
-function encodeEarlyStopping(stopping: EarlyStoppingState): z.input<typeof earlyStoppingSchema> {
+function encodeEarlyStopping(stopping: EarlyStoppingState<unknown>): z.input<typeof earlyStoppingSchema> {
   return { best: encodeFloat(stopping.best), bestEpoch: stopping.bestEpoch, wait: stopping.wait, stoppedEpoch: stopping.stoppedEpoch };
 }
 
