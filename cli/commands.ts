@@ -98,7 +98,7 @@ export async function trainCommand(flags: TrainCommandFlags): Promise<TrainingRe
     `trained ${record.trainExamples} images x ${epochs} in ${record.seconds.toFixed(1)} s ` +
       `(${Math.round(record.imagesPerSecond)} images/s on ${record.backend.name}); model in ${flags.out}`,
   );
-  if (stopping?.restoredEpoch) say(`restored the weights of epoch ${stopping.restoredEpoch}, the best ${stopping.monitor} (${stopping.best})`);
+  if (stopping?.restoredEpoch) say(`restored the weights of epoch ${stopping.restoredEpoch}, the best ${stopping.monitor} (${Number(stopping.best.toPrecision(6))})`);
   return record;
 }
 

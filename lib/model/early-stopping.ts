@@ -108,7 +108,7 @@ export class EarlyStopping<Weights> {
     if (state.wait >= patience && log.epoch > 1) {
       state.stoppedEpoch = log.epoch;
       this.reason =
-        `${monitor} did not improve on its best, ${state.best} at epoch ${state.bestEpoch}, by more than ${minDelta} ` +
+        `${monitor} did not improve on its best, ${Number(state.best.toPrecision(6))} at epoch ${state.bestEpoch}, by more than ${minDelta} ` +
         `for ${state.wait} epoch${state.wait === 1 ? '' : 's'} (patience ${patience})`;
       return this.reason;
     }
