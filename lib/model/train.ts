@@ -123,6 +123,9 @@ export { TrainingAbortedError, YIELD_INTERVAL_MS } from './cooperative.ts';
  * `hooks.signal` fires (TrainingAbortedError). Progress also goes to TRAINING_PROGRESS_CHANNEL
  * while it has subscribers.
  *
+ * With `config.earlyStopping` it stops after the epoch Keras' EarlyStopping would, and may end
+ * with the best epoch's weights (lib/model/early-stopping.ts).
+ *
  * With `hooks.checkpointing` it takes checkpoints (lib/model/checkpoint) that `hooks.resumeFrom`
  * continues from exactly: the same weights, bit for bit, and the same history as a run never
  * interrupted (same backend and step).
