@@ -104,10 +104,13 @@ export async function trainCommand(flags: TrainCommandFlags): Promise<TrainingRe
     runId: flags.runId ?? newRunId(),
     hooks: { ...choices, warn, ...trainingProgress() },
   });
+  const stopping = record.earlyStopping;
+  const epochs = stopping?.stoppedEpoch ? `${stopping.stoppedEpoch} of ${config.epochs} epochs (stopped early)` : `${config.epochs} epochs`;
   say(
-    `trained ${record.trainExamples} images x ${config.epochs} epochs in ${record.seconds.toFixed(1)} s ` +
+    `trained ${record.trainExamples} images x ${epochs} in ${record.seconds.toFixed(1)} s ` +
       `(${Math.round(record.imagesPerSecond)} images/s on ${record.backend.name}); model in ${flags.out}`,
   );
+  if (stopping?.restoredEpoch) say(`restored the weights of epoch ${stopping.restoredEpoch}, the best ${stopping.monitor} (${Number(stopping.best.toPrecision(6))})`);
   return record;
 }
 

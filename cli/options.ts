@@ -34,6 +34,8 @@ export interface TrainFlags {
   learningRate?: number;
   seed?: number;
   backend?: string;
+  /** Turns early stopping on (config.earlyStopping, its other fields from the file or Keras' defaults). */
+  earlyStoppingPatience?: number;
 }
 
 /** A config file (JSON) with command-line flags on top; validated as a whole. */
@@ -79,18 +81,27 @@ async function readTrainFlags(flags: TrainFlags): Promise<{ overrides: Record<st
     }).filter(([, value]) => value !== undefined),
   );
   const overrides = { ...fromFile, ...fromFlags };
+  if (flags.earlyStoppingPatience !== undefined) overrides.earlyStopping = withPatience(fromFile.earlyStopping, flags.earlyStoppingPatience);
   return { overrides, config: parseTrainConfig(overrides, flags.config ?? 'command line') };
+}
+
+/** The file's earlyStopping with the flag's patience; a file's non-object is kept, for validation to name it. */
+function withPatience(fromFile: unknown, patience: number): unknown {
+  if (fromFile === undefined) return { patience };
+  if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) return fromFile;
+  return { ...fromFile, patience };
 }
 
 /** The training flags shared by `train`, `run` and `start`; `backend` only where training runs here. */
 export function addTrainingOptions(command: Command, { backend }: { backend: boolean }): Command {
   command
-    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, seed, model.layers)')
+    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, seed, model.layers, earlyStopping)')
     .option('--epochs <n>', 'passes over the training data (default 10)', positiveInteger)
     .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInteger)
     .option('--validation-split <fraction>', 'share of training data held out for validation (default 0.2)', finiteNumber)
     .option('--learning-rate <rate>', 'Adam learning rate (default 0.001)', finiteNumber)
-    .option('--seed <n>', 'seed for weights, dropout and shuffling (default 42)', wholeNumber);
+    .option('--seed <n>', 'seed for weights, dropout and shuffling (default 42)', wholeNumber)
+    .option('--early-stopping-patience <n>', 'stop after n epochs without improvement of val_loss (Keras EarlyStopping; more settings in the config file)', wholeNumber);
   if (backend) {
     command.addOption(
       new Option('--backend <name>', 'tfjs backend (default auto: tensorflow > wasm > cpu)').choices(['auto', 'tensorflow', 'wasm', 'cpu']),

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { TrainHooks } from '../lib/model/train.ts';
+import { formatModelSummary } from '../lib/model/summary.ts';
 import { formatEpochLine } from './local/progress.ts';
 
 /**
@@ -13,6 +14,7 @@ export function trainingProgress(stream: NodeJS.WriteStream = process.stderr): T
 function lineProgress(stream: NodeJS.WriteStream): TrainHooks {
   let totalEpochs = 0;
   return {
+    onModelSummary: printSummary(stream),
     onEpochBegin(_epoch, epochs) {
       totalEpochs = epochs;
     },
@@ -26,6 +28,7 @@ function barProgress(stream: NodeJS.WriteStream): TrainHooks {
   let bar: cliProgress.SingleBar | undefined;
   let totalEpochs = 0;
   return {
+    onModelSummary: printSummary(stream),
     onEpochBegin(epoch, epochs, batches) {
       totalEpochs = epochs;
       bar = new cliProgress.SingleBar(
@@ -49,4 +52,9 @@ function barProgress(stream: NodeJS.WriteStream): TrainHooks {
       stream.write(formatEpochLine(log, totalEpochs) + '\n');
     },
   };
+}
+
+/** Keras' model.summary() table, before the first epoch. */
+function printSummary(stream: NodeJS.WriteStream): NonNullable<TrainHooks['onModelSummary']> {
+  return (summary) => stream.write(formatModelSummary(summary).join('\n') + '\n');
 }

@@ -89,6 +89,19 @@ export function positiveAtMost(max: number) {
     .refine((value) => Number.isFinite(value) && value > 0 && value <= max, { error: (issue) => message(issue.input) });
 }
 
+/** A finite number of at least `min` with no upper bound (tolerances): `must be a number >= 0, got -1`. */
+export function atLeast(min: number) {
+  const message = (input: unknown) => `must be a number >= ${min}, got ${describe(input)}`;
+  return z
+    .number({ error: (issue) => message(issue.input) })
+    .refine((value) => Number.isFinite(value) && value >= min, { error: (issue) => message(issue.input) });
+}
+
+/** true or false, with the message the other readers use. */
+export function boolean() {
+  return z.boolean({ error: (issue) => `must be true or false, got ${describe(issue.input)}` });
+}
+
 /** One of a fixed set of strings: `must be one of "same", "valid", got "vaild"`. */
 export function oneOf<const T extends readonly [string, ...string[]]>(choices: T) {
   return z.enum(choices, {

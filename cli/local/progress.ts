@@ -53,6 +53,7 @@ export function formatEpochLine(log: EpochLog, epochs: number | undefined): stri
   if (log.val_loss !== undefined) parts.push(`val_loss ${log.val_loss.toFixed(4)}`);
   if (log.val_accuracy !== undefined) parts.push(`val_accuracy ${log.val_accuracy.toFixed(4)}`);
   parts.push(`${log.seconds.toFixed(1)} s`);
+  if (log.stopped !== undefined) parts.push(`early stopping: ${log.stopped}`);
   return parts.join(' - ');
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TrainHooks } from '../../lib/model/train.ts';
 import type { EpochLog } from '../../lib/model/history.ts';
+import type { ModelSummary } from '../../lib/model/summary.ts';
 import { formatEpochLine } from './progress.ts';
 
 /**
@@ -13,11 +14,22 @@ import { formatEpochLine } from './progress.ts';
 /** JSON turns a NaN loss (training diverged) into null: it is shown as NaN, not dropped. */
 const finite = z.number().nullable().transform((value) => value ?? Number.NaN);
 const count = z.number().int().nonnegative();
-const EpochLogSchema = z.looseObject({ epoch: count, loss: finite, accuracy: finite, val_loss: finite.optional(), val_accuracy: finite.optional(), seconds: finite });
+const EpochLogSchema = z.looseObject({
+  epoch: count,
+  loss: finite,
+  accuracy: finite,
+  val_loss: finite.optional(),
+  val_accuracy: finite.optional(),
+  seconds: finite,
+  stopped: z.string().optional(),
+});
+const LayerSummarySchema = z.looseObject({ name: z.string(), type: z.string(), outputShape: z.array(count.nullable()), params: count, trainableParams: count });
+const ModelSummarySchema = z.looseObject({ layers: z.array(LayerSummarySchema), totalParams: count, trainableParams: count, nonTrainableParams: count });
 const TrainingProgressSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('epochBegin'), epoch: count, epochs: count, batches: count }),
   z.object({ kind: z.literal('batchEnd'), epoch: count, batch: count, batches: count, loss: finite, accuracy: finite }),
   z.object({ kind: z.literal('epochEnd'), log: EpochLogSchema }),
+  z.object({ kind: z.literal('modelSummary'), summary: ModelSummarySchema }),
 ]);
 
 export class TrainingDisplay {
@@ -40,6 +52,10 @@ export class TrainingDisplay {
       this.hooks?.onEpochBegin?.(m.epoch, m.epochs, m.batches);
     } else if (m.kind === 'batchEnd') {
       this.hooks?.onBatchEnd?.(m.epoch, m.batch, m.batches, { loss: m.loss, accuracy: m.accuracy });
+    } else if (m.kind === 'modelSummary') {
+      const summary = m.summary as ModelSummary;
+      if (this.hooks?.onModelSummary) this.hooks.onModelSummary(summary);
+      else this.note(state, `model: ${summary.layers.length} layers, ${summary.totalParams.toLocaleString('en-US')} parameters`);
     } else {
       const log = m.log as EpochLog;
       if (this.hooks?.onEpochEnd) this.hooks.onEpochEnd(log);

@@ -125,7 +125,7 @@ function resultOf(record: TrainingRecord, datasetPrefix: string): TrainResult {
     backend: record.backend.name,
     seconds: record.seconds,
     imagesPerSecond: record.imagesPerSecond,
-    epochs: record.config.epochs,
+    epochs: record.finalEpoch.epoch,
     valAccuracy: record.finalEpoch.val_accuracy,
   };
 }

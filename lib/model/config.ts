@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { integerIn, numberIn, oneOf, parseWith, positiveAtMost, strictObject } from '../validation.ts';
+import { EarlyStoppingConfig } from './early-stopping.ts';
 import { deepFreeze, ModelSpec, WALKTHROUGH_CNN } from './spec.ts';
 
 export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -22,7 +23,21 @@ export const TrainConfig = strictObject({
   seed: integerIn(0, 0xffffffff).default(42),
   model: ModelSpec.default(WALKTHROUGH_CNN),
   backend: oneOf(BACKEND_PREFERENCES).default('auto'),
-});
+  /** Keras' EarlyStopping callback (lib/model/early-stopping.ts); absent: every epoch trains. */
+  earlyStopping: EarlyStoppingConfig.optional(),
+}).superRefine(
+  (config, context) => {
+    const monitor = config.earlyStopping?.monitor;
+    if (monitor?.startsWith('val_') && config.validationSplit === 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['earlyStopping', 'monitor'],
+        message: `"${monitor}" is only logged with a validation split (validationSplit is 0): monitor "${monitor.slice(4)}", or set validationSplit`,
+      });
+    }
+  },
+  { when: (payload) => payload.issues.length === 0 },
+);
 export type TrainConfig = z.output<typeof TrainConfig>;
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = deepFreeze(TrainConfig.parse({}));

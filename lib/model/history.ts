@@ -11,4 +11,6 @@ export interface EpochLog {
   val_accuracy?: number;
   /** Wall-clock duration of the epoch, validation included (as Keras reports it). */
   seconds: number;
+  /** Why training stopped after this epoch (early stopping, lib/model/early-stopping.ts); absent when it went on or ran all its epochs. */
+  stopped?: string;
 }

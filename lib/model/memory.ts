@@ -11,7 +11,8 @@ import { INPUT_SHAPE, planLayers, type ExampleShape, type LayerSpec } from './sp
  *
  *   peak = runtime baseline                       Node + TensorFlow + a session (measured)
  *        + 10 x 4 bytes x parameters              weights, gradients, Adam's two moments, and
- *                                                 the copies around the session (STATE_COPIES)
+ *                                                 the copies around the session (STATE_COPIES);
+ *                                                 11 with early stopping's best weights kept
  *        + max(training, inference) activations   training: batch x 4 bytes x every layer's
  *                                                 activations kept for the backward pass and
  *                                                 their gradients (LayerKind.floats), x3 op by op;
@@ -43,6 +44,9 @@ export const DATA_BYTES_PER_EXAMPLE = 2 * (PIXELS_PER_IMAGE + 1) + 48;
  * Measured about ten for a model that is nearly all weights (dense 16384: CALIBRATION).
  */
 const STATE_COPIES = 10;
+
+/** Early stopping's restoreBestWeights keeps the best epoch's weights beside the current ones: one more copy. */
+const BEST_WEIGHTS_COPIES = 1;
 
 /** Validation and prediction run forward passes of this many rows (lib/model/graph/graph-trainer.ts). */
 const INFERENCE_BATCH = 512;
@@ -89,7 +93,7 @@ const EAGER_ACTIVATION_FACTOR = 3;
  *   graph when the model allows it (lib/model/graph), else eager
  */
 export function estimateTrainingMemory(
-  config: Pick<TrainConfig, 'model' | 'batchSize'>,
+  config: Pick<TrainConfig, 'model' | 'batchSize'> & Partial<Pick<TrainConfig, 'earlyStopping'>>,
   step: TrainingStep = graphSupports(config.model) ? 'graph' : 'eager',
 ): TrainingMemoryEstimate {
   const plans = planLayers(config.model);
@@ -115,7 +119,8 @@ export function estimateTrainingMemory(
     description: kindOf(top.layer).describe(top.layer),
     bytes: config.batchSize * FLOAT_BYTES * top.floats.training * tape,
   };
-  const stateBytes = STATE_COPIES * FLOAT_BYTES * parameters;
+  const copies = STATE_COPIES + (config.earlyStopping?.restoreBestWeights ? BEST_WEIGHTS_COPIES : 0);
+  const stateBytes = copies * FLOAT_BYTES * parameters;
   const fixedBytes = RUNTIME_BASELINE_BYTES + stateBytes + activationBytes;
   return {
     batchSize: config.batchSize,

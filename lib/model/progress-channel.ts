@@ -1,5 +1,6 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import type { EpochLog } from './history.ts';
+import type { ModelSummary } from './summary.ts';
 
 /**
  * Training progress as node:diagnostics_channel messages, for observers that cannot pass hooks
@@ -14,7 +15,9 @@ export type TrainingProgress =
   | { kind: 'epochBegin'; epoch: number; epochs: number; batches: number }
   /** `batch` batches of the epoch done (1-based) and the epoch's running means; at most every PROGRESS_INTERVAL_MS and after the last batch. */
   | { kind: 'batchEnd'; epoch: number; batch: number; batches: number; loss: number; accuracy: number }
-  | { kind: 'epochEnd'; log: EpochLog };
+  | { kind: 'epochEnd'; log: EpochLog }
+  /** Once the model is built, when training starts from the beginning (not on a resume). */
+  | { kind: 'modelSummary'; summary: ModelSummary };
 
 const channel = diagnostics_channel.channel(TRAINING_PROGRESS_CHANNEL);
 

@@ -7,6 +7,7 @@ import { initBackend, type BackendInfo, type TrainingStep } from './backend.ts';
 import { buildModel } from './build.ts';
 import type { BackendPreference, TrainConfig } from './config.ts';
 import { CooperativeLoop } from './cooperative.ts';
+import { EarlyStopping, type EarlyStoppingRecord } from './early-stopping.ts';
 import { EagerEpochs } from './eager-step.ts';
 import type { EpochRunner } from './epoch-runner.ts';
 import type { EpochLog } from './history.ts';
@@ -16,9 +17,11 @@ import { nativeBinding } from './graph/session.ts';
 import { graphSupports } from './layers/index.ts';
 import { progressWanted, publishProgress } from './progress-channel.ts';
 import { seededRandom, shuffleInPlace, type SeededRandom } from './shuffle.ts';
+import { summarizeModel, type ModelSummary } from './summary.ts';
 import {
   assertCheckpointMatches,
   type CheckpointIdentity,
+  type CheckpointWeight,
   type TrainingCheckpoint,
   type TrainingPosition,
 } from './checkpoint/checkpoint.ts';
@@ -45,6 +48,8 @@ export interface TrainHooks {
    */
   onBatchEnd?(epoch: number, batch: number, batches: number, logs: { loss: number; accuracy: number }): void;
   onEpochEnd?(log: EpochLog): void;
+  /** The model's layers and parameter counts (Keras' model.summary()), once it is built; not called when resuming. */
+  onModelSummary?(summary: ModelSummary): void;
   /**
    * Stops training between two batches (or validation chunks): trainModel then rejects with
    * TrainingAbortedError (name 'TrainingAborted'), having released its tensors and graph session.
@@ -95,6 +100,10 @@ export interface TrainResult {
   /** 'paused' when pauseWhen stopped training (the last checkpoint holds where); `model` then has the weights so far. */
   status: 'complete' | 'paused';
   position: TrainingPosition;
+  /** Layers, output shapes and parameter counts, as Keras' model.summary() prints them. */
+  summary: ModelSummary;
+  /** How early stopping went (config.earlyStopping); `model` holds the best epoch's weights when it restored them. */
+  earlyStopping?: EarlyStoppingRecord;
 }
 
 export const PROGRESS_INTERVAL_MS = 200;
@@ -114,6 +123,9 @@ export { TrainingAbortedError, YIELD_INTERVAL_MS } from './cooperative.ts';
  * `hooks.signal` fires (TrainingAbortedError). Progress also goes to TRAINING_PROGRESS_CHANNEL
  * while it has subscribers.
  *
+ * With `config.earlyStopping` it stops after the epoch Keras' EarlyStopping would, and may end
+ * with the best epoch's weights (lib/model/early-stopping.ts).
+ *
  * With `hooks.checkpointing` it takes checkpoints (lib/model/checkpoint) that `hooks.resumeFrom`
  * continues from exactly: the same weights, bit for bit, and the same history as a run never
  * interrupted (same backend and step).
@@ -130,19 +142,30 @@ export async function trainModel(data: LabeledImages, config: TrainConfig, hooks
   const trainStep = parseTrainStep(hooks.trainStep, 'trainStep');
   const backend = await initBackend(hooks.backend ?? config.backend, { warn: hooks.warn });
   const plan = planEpochs(data.count, config);
+  const stopping = config.earlyStopping && new EarlyStopping<CheckpointWeight[]>(config.earlyStopping, resume?.earlyStopping, resume?.history);
 
   const started = performance.now();
   const model = buildModel(config.model, config);
+  const summary = summarizeModel(model);
+  if (resume === undefined) {
+    hooks.onModelSummary?.(summary);
+    publishProgress({ kind: 'modelSummary', summary });
+  }
   let runner: EpochRunner | undefined;
   const saves = new PendingSave();
   try {
-    if (resume !== undefined) {
-      restoreModel(model, resume);
-      if (resume.position.epoch > plan.epochs) return trainResult(model, backend, plan, started, alreadyTrained(resume, plan));
+    let ending: Ending;
+    if (resume !== undefined) restoreModel(model, resume);
+    if (resume !== undefined && (resume.position.epoch > plan.epochs || stopping?.stopped)) {
+      ending = alreadyTrained(resume, plan);
+    } else {
+      runner = await createRunner(backend, model, config, data, plan.largestBatch, { trainStep, warn: hooks.warn });
+      ending = await new EpochLoop(runner, { model, data, config, hooks, plan, loop, saves, stopping }, resume).run();
     }
-    runner = await createRunner(backend, model, config, data, plan.largestBatch, { trainStep, warn: hooks.warn });
-    const ending = await new EpochLoop(runner, { model, data, config, hooks, plan, loop, saves }, resume).run();
-    return trainResult(model, backend, plan, started, ending);
+    // Keras 3 restores the best weights when training ends, stopped early or not.
+    const best = ending.status === 'complete' ? stopping?.weightsToRestore() : undefined;
+    if (best !== undefined) restoreModelWeights(model, best);
+    return trainResult(model, backend, plan, started, ending, summary, stopping?.record(ending.status === 'complete'));
   } catch (error) {
     await saves.settled();
     model.dispose();
@@ -178,6 +201,10 @@ function planEpochs(count: number, config: TrainConfig): EpochPlan {
   if (trainExamples < 1) {
     throw new ConfigError(`validationSplit ${config.validationSplit} leaves no training examples out of ${count}`);
   }
+  const monitor = config.earlyStopping?.monitor;
+  if (monitor?.startsWith('val_') && trainExamples === count) {
+    throw new ConfigError(`earlyStopping.monitor: "${monitor}" needs validation examples; validationSplit ${config.validationSplit} leaves none of ${count}`);
+  }
   return {
     epochs: config.epochs,
     batches: Math.ceil(trainExamples / config.batchSize),
@@ -209,14 +236,24 @@ interface Ending {
   trainedExamples: number;
 }
 
-/** A checkpoint taken after the last epoch: nothing left to train. */
+/** A checkpoint taken after the last epoch, or after early stopping ended training: nothing left to train. */
 function alreadyTrained(resume: TrainingCheckpoint, plan: EpochPlan): Ending {
   const history = resume.history.map((log) => ({ ...log }));
   return { status: 'complete', position: positionAt(plan, plan.epochs + 1, 0), trainingStep: resume.trainingStep, history, stepSeconds: 0, trainedExamples: 0 };
 }
 
-function trainResult(model: tf.LayersModel, backend: BackendInfo, plan: EpochPlan, started: number, ending: Ending): TrainResult {
+function trainResult(
+  model: tf.LayersModel,
+  backend: BackendInfo,
+  plan: EpochPlan,
+  started: number,
+  ending: Ending,
+  summary: ModelSummary,
+  earlyStopping: EarlyStoppingRecord | undefined,
+): TrainResult {
   return {
+    summary,
+    ...(earlyStopping ? { earlyStopping } : {}),
     model,
     history: ending.history,
     backend: { ...backend, trainingStep: ending.trainingStep },
@@ -237,6 +274,8 @@ interface LoopContext {
   plan: EpochPlan;
   loop: CooperativeLoop;
   saves: PendingSave;
+  /** Decides after each epoch whether training goes on (config.earlyStopping). */
+  stopping: EarlyStopping<CheckpointWeight[]> | undefined;
 }
 
 /**
@@ -277,7 +316,7 @@ class EpochLoop {
 
   async run(): Promise<Ending> {
     const { plan, saves } = this.context;
-    for (let epoch = this.first.epoch; epoch <= plan.epochs; epoch++) {
+    for (let epoch = this.first.epoch; epoch <= plan.epochs && !this.context.stopping?.stopped; epoch++) {
       const pausedAt = await this.epoch(epoch, epoch === this.first.epoch ? this.first.batch : 0);
       if (pausedAt !== undefined) {
         this.runner.finish();
@@ -306,7 +345,7 @@ class EpochLoop {
     if (hooks.checkpointing === undefined) return undefined;
     const next = this.at(epoch + 1, 0);
     await this.checkpoint(next);
-    if (epoch < plan.epochs && hooks.pauseWhen?.({ position: next, ...this.timings })) {
+    if (epoch < plan.epochs && !this.context.stopping?.stopped && hooks.pauseWhen?.({ position: next, ...this.timings })) {
       await saves.settled();
       saves.throwIfFailed();
       return next;
@@ -349,9 +388,9 @@ class EpochLoop {
     return now;
   }
 
-  /** Validates (with a validation split), then records and reports the epoch's log. */
+  /** Validates (with a validation split), asks early stopping, then records and reports the epoch's log. */
   private async logEpoch(log: EpochLog, epochStarted: number): Promise<void> {
-    const { hooks, plan, loop } = this.context;
+    const { hooks, plan, loop, stopping } = this.context;
     if (plan.validationExamples > 0) {
       const validationStarted = performance.now();
       const validation = await this.runner.validate(plan.trainExamples, loop);
@@ -359,6 +398,8 @@ class EpochLoop {
       log.val_loss = validation.loss;
       log.val_accuracy = validation.accuracy;
     }
+    const stopped = stopping?.observe(log, () => this.currentWeights());
+    if (stopped !== undefined) log.stopped = stopped;
     log.seconds = (performance.now() - epochStarted) / 1000;
     this.history.push(log);
     hooks.onEpochEnd?.(log);
@@ -390,8 +431,14 @@ class EpochLoop {
     saves.start(hooks.checkpointing!.save(this.capture(position)), () => (this.timings.msLastCheckpoint = performance.now() - begun));
   }
 
+  /** Copies of the model's weights as they stand (the graph step holds them until finish()). */
+  private currentWeights(): CheckpointWeight[] {
+    const state = this.runner.capture(this.steps);
+    return readModelWeights(this.context.model, state.trainableWeights, state.nonTrainableWeights);
+  }
+
   private capture(position: TrainingPosition): TrainingCheckpoint {
-    const { hooks, config, data, model } = this.context;
+    const { hooks, config, data, model, stopping } = this.context;
     const state = this.runner.capture(this.steps);
     return {
       identity: hooks.checkpointing!.identity,
@@ -407,6 +454,7 @@ class EpochLoop {
       dropoutCalls: this.dropouts.map((layer) => layer.callCount),
       epochTotals: state.totals,
       timings: { msPerBatch: this.timings.msPerBatch, msLastValidation: this.timings.msLastValidation },
+      ...(stopping ? { earlyStopping: stopping.capture() } : {}),
     };
   }
 

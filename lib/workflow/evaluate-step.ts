@@ -132,6 +132,7 @@ const History = z.array(
     val_loss: metric.optional(),
     val_accuracy: metric.optional(),
     seconds: z.number().min(0),
+    stopped: z.string().optional(),
   }),
 ) satisfies z.ZodType<EpochLog[], unknown>;
 

@@ -71,6 +71,7 @@ export interface TrainResult {
   backend: string;
   seconds: number;
   imagesPerSecond: number;
+  /** Epochs trained: the config's, or fewer when early stopping ended training. */
   epochs: number;
   valAccuracy?: number;
   /** Where this invocation started: absent for a fresh start, the checkpoint's position on a resume. */

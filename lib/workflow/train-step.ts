@@ -15,6 +15,8 @@ import { saveModel } from '../model/io.ts';
 import { trainModel, type PauseProgress, type TrainHooks } from '../model/train.ts';
 import type { BackendInfo } from '../model/backend.ts';
 import type { EpochLog } from '../model/history.ts';
+import type { EarlyStoppingRecord } from '../model/early-stopping.ts';
+import type { ModelSummary } from '../model/summary.ts';
 import { type ComputeSize, estimateCost, type TrainingCost } from './cost.ts';
 import { MODEL_FILES } from './files.ts';
 import { checkTrainingMemory } from './train-memory.ts';
@@ -61,7 +63,12 @@ export interface TrainingRecord {
   validationExamples: number;
   seconds: number;
   imagesPerSecond: number;
+  /** The last epoch trained (with early stopping, the epoch it stopped after, not necessarily config.epochs). */
   finalEpoch: EpochLog;
+  /** Layers, output shapes and parameter counts, as Keras' model.summary() prints them. */
+  summary: ModelSummary;
+  /** With config.earlyStopping: when and why training stopped, the best epoch, whose weights the model holds. */
+  earlyStopping?: EarlyStoppingRecord;
   /** Estimated from `seconds` and the configured size (lib/workflow/cost.ts); absent off AWS. */
   cost?: TrainingCost;
 }
@@ -125,6 +132,8 @@ export async function runResumableTrainStep(input: TrainStepInput): Promise<Trai
       seconds: result.seconds,
       imagesPerSecond: result.imagesPerSecond,
       finalEpoch: result.history[result.history.length - 1],
+      summary: result.summary,
+      ...(result.earlyStopping ? { earlyStopping: result.earlyStopping } : {}),
       ...(input.computeSize ? { cost: estimateCost(input.computeSize, result.seconds) } : {}),
     };
     await mkdir(input.modelDir, { recursive: true });

@@ -144,6 +144,9 @@ describe('fmnist CLI', () => {
     const result = await fmnist('run', ...args, '--out', out);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /epoch 2\/2/);
+    // Keras' model.summary(), relayed from the train sandbox: conv 3*3*1*4 + 4 = 40, dense 13*13*4*10 + 10 = 6,770.
+    assert.match(result.stderr, / Layer \(type\) +Output Shape +Param #\n=+\n conv2d \(Conv2D\) +\(None, 26, 26, 4\) +40\n/);
+    assert.match(result.stderr, /Total params: 6,810\nTrainable params: 6,810\nNon-trainable params: 0\n/);
     const summary = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
     assert.ok(['tensorflow', 'wasm', 'cpu'].includes(summary.backend.name));
     // Two epochs on 120 synthetic images: under the stack's promotion floor (0.5), so registered, not champion.

@@ -227,3 +227,73 @@ async function rewriteWithManifest(dir: string, file: string, bytes: Uint8Array)
   }
   await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
 }
+
+describe('checkpoint files with early stopping', () => {
+  // The loss never falls by more than 100: epoch 1 stays the best; patience 1 stops training after epoch 2 of 3.
+  const stoppingConfig = parseTrainConfig({ ...config, earlyStopping: { monitor: 'loss', minDelta: 100, patience: 1, restoreBestWeights: true } });
+  let saved: TrainingCheckpoint[];
+  before(async () => {
+    saved = [];
+    const result = await trainModel(data, stoppingConfig, { checkpointing: { identity, everyMs: DEFAULT_CHECKPOINT_EVERY_MS, save: async (c) => void saved.push(c) } });
+    result.model.dispose();
+  });
+
+  async function stored(): Promise<{ store: CheckpointStore; dir: string; names: string[] }> {
+    const dir = join(scratch, `store-${++stores}`);
+    const store = directoryCheckpointStore(dir);
+    const names = [];
+    for (const checkpoint of saved) names.push(await saveCheckpoint(store, checkpoint, { keep: 3 }));
+    return { store, dir, names };
+  }
+
+  it('keep the state and the best weights, read back equal', async () => {
+    assert.deepEqual(saved.map((c) => c.position.epoch), [2, 3], 'an epoch-end checkpoint after each epoch, the last after the stop');
+    const last = saved[1];
+    assert.deepEqual({ ...last.earlyStopping, bestWeights: undefined }, { best: last.history[0].loss, bestEpoch: 1, wait: 1, stoppedEpoch: 2, bestWeights: undefined });
+    assert.deepEqual(last.earlyStopping?.bestWeights, saved[0].weights, "the best weights are epoch 1's, as its checkpoint holds them");
+    const { store, dir, names } = await stored();
+    assert.deepEqual((await readdir(join(dir, names[1]))).sort(), ['adam.bin', 'best-weights.bin', 'manifest.json', 'order.bin', 'state.json', 'weights.bin']);
+    const loaded = await loadLatestCheckpoint(store, { identity, config: stoppingConfig });
+    assert.deepEqual(loaded.checkpoint, last);
+  });
+
+  const damages: { what: string; damage: (dir: string) => Promise<void>; reason: RegExp }[] = [
+    {
+      what: 'no best weights',
+      damage: async (dir) => {
+        await unlink(join(dir, 'best-weights.bin'));
+        const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+        manifest.files = manifest.files.filter((entry: { name: string }) => entry.name !== 'best-weights.bin');
+        await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      },
+      reason: /state\.json: no best-weights\.bin, which restoreBestWeights needs/,
+    },
+    {
+      what: 'no early stopping state',
+      damage: async (dir) => {
+        const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'));
+        delete state.earlyStopping;
+        await rewriteWithManifest(dir, 'state.json', new TextEncoder().encode(JSON.stringify(state)));
+      },
+      reason: /state\.json: no early stopping state, but the config stops early/,
+    },
+    {
+      what: 'a stop at another epoch than the last',
+      damage: async (dir) => {
+        const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'));
+        state.earlyStopping.stoppedEpoch = 1;
+        await rewriteWithManifest(dir, 'state.json', new TextEncoder().encode(JSON.stringify(state)));
+      },
+      reason: /state\.json: training stopped early after epoch 1, yet the position is epoch 3 batch 0/,
+    },
+  ];
+  for (const { what, damage, reason } of damages) {
+    it(`skips a checkpoint with ${what}, naming it`, async () => {
+      const { store, dir, names } = await stored();
+      await damage(join(dir, names[1]));
+      const loaded = await loadLatestCheckpoint(store, { identity, config: stoppingConfig });
+      assert.equal(loaded.name, names[0]);
+      assert.match(loaded.rejected[0]?.reason ?? '', reason);
+    });
+  }
+});

@@ -137,18 +137,21 @@ describe('trainModel on the progress channel', () => {
         onEpochBegin: (epoch, epochs, batches) => hookCalls.push({ kind: 'epochBegin', epoch, epochs, batches }),
         onBatchEnd: (epoch, batch, batches, logs) => hookCalls.push({ kind: 'batchEnd', epoch, batch, batches, ...logs }),
         onEpochEnd: (log) => hookCalls.push({ kind: 'epochEnd', log }),
+        onModelSummary: (summary) => hookCalls.push({ kind: 'modelSummary', summary }),
       });
     } finally {
       unsubscribe();
     }
     assert.equal(progressWanted(), false);
     assert.deepEqual(messages, hookCalls);
-    const kinds = messages.map((m) => (m.kind === 'batchEnd' ? `batch ${m.epoch} ${m.batch}/${m.batches}` : `${m.kind} ${'log' in m ? m.log.epoch : m.epoch}`));
-    assert.equal(kinds[0], 'epochBegin 1');
+    const kinds = messages.map((m) =>
+      m.kind === 'batchEnd' ? `batch ${m.epoch} ${m.batch}/${m.batches}` : m.kind === 'modelSummary' ? m.kind : `${m.kind} ${'log' in m ? m.log.epoch : m.epoch}`,
+    );
+    assert.equal(kinds[0], 'modelSummary');
     assert.ok(kinds.includes('batch 1 8/8') && kinds.includes('batch 2 8/8'), kinds.join(', '));
     assert.deepEqual(
       kinds.filter((k) => !k.startsWith('batch')),
-      ['epochBegin 1', 'epochEnd 1', 'epochBegin 2', 'epochEnd 2'],
+      ['modelSummary', 'epochBegin 1', 'epochEnd 1', 'epochBegin 2', 'epochEnd 2'],
     );
     const ends = messages.filter((m) => m.kind === 'epochEnd');
     assert.deepEqual(

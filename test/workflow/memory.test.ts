@@ -53,6 +53,15 @@ describe('training memory estimate', () => {
     assert.equal(e.bytesFor(60_000) - e.bytesFor(0), 60_000 * DATA_BYTES_PER_EXAMPLE);
   });
 
+  test("early stopping's restoreBestWeights adds one copy of the weights", () => {
+    const plain = parseTrainConfig({});
+    const restoring = parseTrainConfig({ earlyStopping: { restoreBestWeights: true } });
+    const notRestoring = parseTrainConfig({ earlyStopping: { patience: 2 } });
+    const parameters = estimateTrainingMemory(plain).parameters;
+    assert.equal(estimateTrainingMemory(restoring).stateBytes - estimateTrainingMemory(plain).stateBytes, 4 * parameters);
+    assert.equal(estimateTrainingMemory(notRestoring).stateBytes, estimateTrainingMemory(plain).stateBytes);
+  });
+
   test('names the layer with the largest activations', () => {
     const wide = {
       batchSize: 8192,

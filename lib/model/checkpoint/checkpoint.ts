@@ -1,6 +1,7 @@
 import { CheckpointMismatchError } from '../../errors.ts';
 import type { TrainingStep } from '../backend.ts';
 import type { TrainConfig } from '../config.ts';
+import type { EarlyStoppingState } from '../early-stopping.ts';
 import type { EpochLog } from '../history.ts';
 
 /** Whose training a checkpoint is: a checkpoint is only ever resumed by the same run on the same data. */
@@ -68,10 +69,12 @@ export interface TrainingCheckpoint {
   readonly epochTotals: { lossSum: number; correct: number; examples: number };
   /** What the remaining work may cost, for a caller deciding whether it fits (pauseWhen). */
   readonly timings: { msPerBatch: number; msLastValidation: number };
+  /** Early stopping's state after the last completed epoch; present exactly when config.earlyStopping is. */
+  readonly earlyStopping?: EarlyStoppingState<CheckpointWeight[]>;
 }
 
 /** Training settings a checkpoint must share with the run resuming it (the backend may differ). */
-const COMPARED_CONFIG_FIELDS = ['epochs', 'batchSize', 'validationSplit', 'learningRate', 'seed'] as const;
+const COMPARED_CONFIG_FIELDS = ['epochs', 'batchSize', 'validationSplit', 'learningRate', 'seed', 'earlyStopping'] as const;
 
 /** Differences between a checkpoint's identity and config and the expected ones, as [field, in checkpoint, expected]. */
 export function checkpointDifferences(

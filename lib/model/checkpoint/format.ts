@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { z } from 'zod';
-import { parseTrainConfig } from '../config.ts';
+import { parseTrainConfig, type TrainConfig } from '../config.ts';
+import type { EarlyStoppingState } from '../early-stopping.ts';
 import type { EpochLog } from '../history.ts';
 import type { CheckpointWeight, TrainingCheckpoint } from './checkpoint.ts';
 
@@ -13,7 +14,9 @@ import type { CheckpointWeight, TrainingCheckpoint } from './checkpoint.ts';
  * - state.json: identity, config, position, history, shapes, optimizer scalars, counters;
  * - weights.bin: float32, every weight in state order;
  * - adam.bin: float32, Adam's first moments in order, then the second moments;
- * - order.bin: uint32, the example order.
+ * - order.bin: uint32, the example order;
+ * - best-weights.bin (only with early stopping's restoreBestWeights, once an epoch ended): float32,
+ *   the best epoch's weights in the order and shapes of weights.bin.
  */
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -23,8 +26,11 @@ const STATE_FILE = 'state.json';
 const WEIGHTS_FILE = 'weights.bin';
 const ADAM_FILE = 'adam.bin';
 const ORDER_FILE = 'order.bin';
+const BEST_WEIGHTS_FILE = 'best-weights.bin';
 /** The files besides the manifest, in writing order. */
 export const CHECKPOINT_DATA_FILES = [WEIGHTS_FILE, ADAM_FILE, ORDER_FILE, STATE_FILE] as const;
+/** Data files a checkpoint has only in some runs (early stopping restoring the best weights). */
+export const OPTIONAL_CHECKPOINT_DATA_FILES = [BEST_WEIGHTS_FILE] as const;
 
 /**
  * A checkpoint that cannot be used: incomplete, damaged or not ours. `reason` says which file and why.
@@ -58,11 +64,14 @@ export function encodeCheckpoint(checkpoint: TrainingCheckpoint): EncodedCheckpo
     dropoutCalls: checkpoint.dropoutCalls,
     epochTotals: { ...checkpoint.epochTotals, lossSum: encodeFloat(checkpoint.epochTotals.lossSum), correct: encodeFloat(checkpoint.epochTotals.correct) },
     timings: checkpoint.timings,
+    ...(checkpoint.earlyStopping ? { earlyStopping: encodeEarlyStopping(checkpoint.earlyStopping) } : {}),
   };
+  const bestWeights = checkpoint.earlyStopping?.bestWeights;
   const files = new Map<string, Uint8Array>([
     [WEIGHTS_FILE, bytesOf(concatFloats(checkpoint.weights.map((w) => w.values)))],
     [ADAM_FILE, bytesOf(concatFloats([...optimizer.moments1, ...optimizer.moments2]))],
     [ORDER_FILE, bytesOf(checkpoint.order)],
+    ...(bestWeights ? [[BEST_WEIGHTS_FILE, bytesOf(concatFloats(bestWeights.map((w) => w.values)))] as const] : []),
     [STATE_FILE, new TextEncoder().encode(JSON.stringify(state))],
   ]);
   const manifest: Manifest = {
@@ -86,8 +95,10 @@ export async function decodeCheckpoint(read: (file: string) => Promise<Uint8Arra
     throw new CheckpointCorruptError(`${MANIFEST_FILE}: format ${manifest.format} version ${manifest.version}; this code reads ${CHECKPOINT_FORMAT} version ${CHECKPOINT_FORMAT_VERSION}`);
   }
   const listed = manifest.files.map((file) => file.name).sort();
-  if (JSON.stringify(listed) !== JSON.stringify([...CHECKPOINT_DATA_FILES].sort())) {
-    throw new CheckpointCorruptError(`${MANIFEST_FILE} lists [${listed.join(', ')}], expected [${[...CHECKPOINT_DATA_FILES].sort().join(', ')}]`);
+  const required = [...CHECKPOINT_DATA_FILES].sort();
+  const optional: readonly string[] = OPTIONAL_CHECKPOINT_DATA_FILES;
+  if (JSON.stringify(listed.filter((name) => !optional.includes(name))) !== JSON.stringify(required) || new Set(listed).size !== listed.length) {
+    throw new CheckpointCorruptError(`${MANIFEST_FILE} lists [${listed.join(', ')}], expected [${required.join(', ')}] and optionally ${optional.join(', ')}`);
   }
   const files = new Map<string, Uint8Array>();
   for (const entry of manifest.files) {
@@ -125,11 +136,14 @@ function checkpointFromFiles(files: Map<string, Uint8Array>): TrainingCheckpoint
   const dropouts = config.model.layers.filter((layer) => layer.type === 'dropout').length;
   if (state.dropoutCalls.length !== dropouts) throw corrupt(`${state.dropoutCalls.length} dropout call counts for ${dropouts} dropout layers`);
   if (state.epochTotals.examples > trainExamples) throw corrupt(`epoch totals count ${state.epochTotals.examples} examples of ${trainExamples}`);
+  checkEarlyStopping(state, config, files.has(BEST_WEIGHTS_FILE), corrupt);
 
   const weightValues = floatsOf(files.get(WEIGHTS_FILE)!, WEIGHTS_FILE, state.weights.map((w) => w.shape));
   const weights: CheckpointWeight[] = state.weights.map((w, i) => ({ ...w, values: weightValues[i] }));
   const trainableShapes = state.weights.filter((w) => w.trainable).map((w) => w.shape);
   const moments = floatsOf(files.get(ADAM_FILE)!, ADAM_FILE, [...trainableShapes, ...trainableShapes]);
+  const bestFile = files.get(BEST_WEIGHTS_FILE);
+  const bestValues = bestFile === undefined ? undefined : floatsOf(bestFile, BEST_WEIGHTS_FILE, state.weights.map((w) => w.shape));
   const orderBytes = files.get(ORDER_FILE)!;
   if (orderBytes.byteLength !== trainExamples * 4) throw new CheckpointCorruptError(`${ORDER_FILE} has ${orderBytes.byteLength} bytes, expected ${trainExamples * 4} for ${trainExamples} training examples`);
   const order = new Uint32Array(orderBytes.slice().buffer);
@@ -149,7 +163,43 @@ function checkpointFromFiles(files: Map<string, Uint8Array>): TrainingCheckpoint
     dropoutCalls: state.dropoutCalls,
     epochTotals: state.epochTotals,
     timings: state.timings,
+    ...(state.earlyStopping
+      ? {
+          earlyStopping: {
+            best: state.earlyStopping.best,
+            bestEpoch: state.earlyStopping.bestEpoch,
+            wait: state.earlyStopping.wait,
+            stoppedEpoch: state.earlyStopping.stoppedEpoch,
+            ...(bestValues ? { bestWeights: state.weights.map((w, i) => ({ ...w, values: bestValues[i] })) } : {}),
+          },
+        }
+      : {}),
   };
+}
+
+/** Early stopping's state agrees with the config, the history and the files. */
+function checkEarlyStopping(state: z.output<typeof stateSchema>, config: TrainConfig, hasBestFile: boolean, corrupt: (reason: string) => Error): void {
+  const stopping = state.earlyStopping;
+  if ((stopping === undefined) !== (config.earlyStopping === undefined)) {
+    throw corrupt(config.earlyStopping ? 'no early stopping state, but the config stops early' : 'an early stopping state, but the config does not stop early');
+  }
+  if (stopping === undefined) {
+    if (hasBestFile) throw corrupt(`${BEST_WEIGHTS_FILE} without early stopping`);
+    return;
+  }
+  const completed = state.history.length;
+  if (stopping.bestEpoch > completed || stopping.stoppedEpoch > completed) {
+    throw corrupt(`early stopping names epoch ${Math.max(stopping.bestEpoch, stopping.stoppedEpoch)} of ${completed} completed`);
+  }
+  if (stopping.stoppedEpoch > 0 && (stopping.stoppedEpoch !== completed || state.position.batch !== 0)) {
+    throw corrupt(`training stopped early after epoch ${stopping.stoppedEpoch}, yet the position is epoch ${state.position.epoch} batch ${state.position.batch}`);
+  }
+  const wantsBest = config.earlyStopping!.restoreBestWeights && completed > 0;
+  if (wantsBest !== hasBestFile) throw corrupt(wantsBest ? `no ${BEST_WEIGHTS_FILE}, which restoreBestWeights needs` : `${BEST_WEIGHTS_FILE} without restoreBestWeights or a completed epoch`);
+}
+
+function encodeEarlyStopping(stopping: EarlyStoppingState<unknown>): z.input<typeof earlyStoppingSchema> {
+  return { best: encodeFloat(stopping.best), bestEpoch: stopping.bestEpoch, wait: stopping.wait, stoppedEpoch: stopping.stoppedEpoch };
 }
 
 // ---- schemas ------------------------------------------------------------------------------
@@ -182,6 +232,7 @@ function encodeLog(log: EpochLog): z.input<typeof logSchema> {
   const encoded: z.input<typeof logSchema> = { epoch: log.epoch, loss: encodeFloat(log.loss), accuracy: encodeFloat(log.accuracy), seconds: encodeFloat(log.seconds) };
   if (log.val_loss !== undefined) encoded.val_loss = encodeFloat(log.val_loss);
   if (log.val_accuracy !== undefined) encoded.val_accuracy = encodeFloat(log.val_accuracy);
+  if (log.stopped !== undefined) encoded.stopped = log.stopped;
   return encoded;
 }
 
@@ -192,7 +243,10 @@ const logSchema = z.object({
   val_loss: floatSchema.optional(),
   val_accuracy: floatSchema.optional(),
   seconds: floatSchema,
+  stopped: z.string().optional(),
 });
+
+const earlyStoppingSchema = z.object({ best: floatSchema, bestEpoch: count, wait: count, stoppedEpoch: count });
 
 const stateSchema = z.object({
   identity: z.object({ runId: z.string().min(1), datasetId: z.string().min(1) }),
@@ -207,6 +261,7 @@ const stateSchema = z.object({
   dropoutCalls: z.array(count),
   epochTotals: z.object({ lossSum: floatSchema, correct: floatSchema, examples: count }),
   timings: z.object({ msPerBatch: z.number().nonnegative(), msLastValidation: z.number().nonnegative() }),
+  earlyStopping: earlyStoppingSchema.optional(),
 });
 type StateJson = z.input<typeof stateSchema>;
 
