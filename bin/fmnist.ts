@@ -6,7 +6,6 @@
 // First: silences start-up notices before any module that would print one loads.
 import '../cli/quiet-start.ts';
 import { Command, Option } from 'commander';
-import { PROMOTION_MODES } from '../lib/workflow/promotion.ts';
 import { ConfigError, UserError } from '../lib/errors.ts';
 import { defaultDataset } from '../cli/default-dataset.ts';
 import { evaluateCommand, ingestCommand, reportCommand, runCommand, trainCommand } from '../cli/commands.ts';
@@ -15,10 +14,9 @@ import { registerModelsCommands } from '../cli/registry/models-commands.ts';
 import { addApprovalCommands } from '../cli/registry/approval-commands.ts';
 import { registerRunsCommands } from '../cli/registry/runs-commands.ts';
 import { resumeCommand } from '../cli/resume.ts';
-import { addTrainingOptions, positiveInteger } from '../cli/options.ts';
+import { addTrainingOptions, addWorkflowOptions, positiveInteger } from '../cli/options.ts';
 import { exitCodeFor, installSignalHandlers, interruption } from '../cli/signals.ts';
 import { fileProblem } from '../lib/data/input-file.ts';
-import { APPROVAL_MODES } from '../lib/workflow/execution-input.ts';
 import { DATA_CHECK_POLICIES } from '../lib/data/data-check-policy.ts';
 
 const FILE_PROBLEMS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']);
@@ -79,28 +77,14 @@ program
 });
 
 withTrainingOptions(
-  program
-    .command('run')
+  addWorkflowOptions(program.command('run'))
     .description('ingest, train, evaluate and promote end to end on this machine: the deployed workflow run locally (with no data flags: the full Fashion-MNIST if installed, else the bundled sample)')
     .option('--train <files...>', 'training data files')
     .option('--test <files...>', 'test data files')
     .option('--out <dir>', 'output directory (default runs/<run id>)')
     .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
     .option('--state-dir <dir>', 'where the embedded S3 server keeps the bucket between runs (default runs/.local-s3)')
-    .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept')
-    .addOption(
-      new Option('--promote <mode>', 'if-better: champion of its test set when more accurate (and above the floor); always; never').choices(PROMOTION_MODES),
-    )
-    .addOption(
-      new Option('--approval <mode>', 'manual: after Evaluate, wait for `fmnist models approve`/`reject` before Promote (default: the stack\'s setting)').choices(
-        APPROVAL_MODES,
-      ),
-    )
-    .addOption(
-      new Option('--data-checks <policy>', 'fail: a data check over its threshold stops the run at Ingest, before training (default: the stack\'s setting, warn)').choices(
-        DATA_CHECK_POLICIES,
-      ),
-    ),
+    .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept'),
 ).action(async (flags) => {
   if (Boolean(flags.train) !== Boolean(flags.test)) {
     throw new ConfigError('give both --train and --test, or neither to use the default dataset');

@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../lib/errors.ts';
 import { parseTrainConfig, type TrainConfig } from '../lib/model/config.ts';
+import { DATA_CHECK_POLICIES } from '../lib/data/data-check-policy.ts';
+import { APPROVAL_MODES } from '../lib/workflow/execution-input.ts';
+import { PROMOTION_MODES } from '../lib/workflow/promotion.ts';
 
 /** Commander argument parser for whole numbers >= 1; the message names the flag's value. */
 export function positiveInteger(value: string): number {
@@ -108,4 +111,26 @@ export function addTrainingOptions(command: Command, { backend }: { backend: boo
     );
   }
   return command;
+}
+
+/**
+ * The execution-input choices `run` (locally) and `start` (deployed) share, described once:
+ * promotion, approval and the data-check policy. Unset, the stack's settings decide.
+ */
+export function addWorkflowOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--promote <mode>', 'if-better: champion of its test set when more accurate (and above the floor); always; never').choices(PROMOTION_MODES),
+    )
+    .addOption(
+      new Option('--approval <mode>', 'manual: after Evaluate, wait for `fmnist models approve`/`reject` before Promote (default: the stack\'s setting approval)').choices(
+        APPROVAL_MODES,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--data-checks <policy>',
+        'fail: a data check over its threshold (duplicates, a train/test leak, label conflicts, a file given twice, drift from the champion\'s data) stops the run at Ingest, before training (default: the stack\'s setting dataChecks, warn)',
+      ).choices(DATA_CHECK_POLICIES),
+    );
 }

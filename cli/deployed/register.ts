@@ -1,9 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../lib/errors.ts';
-import { DATA_CHECK_POLICIES } from '../../lib/data/data-check-policy.ts';
-import { APPROVAL_MODES, TRAIN_RUNTIMES } from '../../lib/workflow/execution-input.ts';
-import { PROMOTION_MODES } from '../../lib/workflow/promotion.ts';
-import { addTrainingOptions, positiveInteger } from '../options.ts';
+import { TRAIN_RUNTIMES } from '../../lib/workflow/execution-input.ts';
+import { addTrainingOptions, addWorkflowOptions, positiveInteger } from '../options.ts';
 import type { AwsCommandDeps } from './clients.ts';
 import { resumeCommand, type ResumeFlags } from './resume.ts';
 import { DEFAULT_STACK_NAME, STACK_ENV } from './stack.ts';
@@ -27,7 +25,7 @@ export function withConnectionOptions(command: Command): Command {
  */
 export function registerAwsCommands(program: Command, deps: AwsCommandDeps = {}): Command {
   withConnectionOptions(
-    addTrainingOptions(program.command('start'), { backend: false })
+    addWorkflowOptions(addTrainingOptions(program.command('start'), { backend: false }))
       .description(
         'start the deployed training workflow (Step Functions) on data in the bucket or local files; ' +
           'with no data flags, the latest complete train/test pair under raw/',
@@ -38,23 +36,6 @@ export function registerAwsCommands(program: Command, deps: AwsCommandDeps = {})
         new Option('--train-on <where>', 'training runtime; auto: Fargate when the job would not fit a 15-minute Lambda').choices(
           TRAIN_RUNTIMES,
         ),
-      )
-      .addOption(
-        new Option('--promote <mode>', 'replace models/champion.json: if-better (same test set, higher accuracy), always, never').choices(
-          PROMOTION_MODES,
-        ),
-      )
-      .addOption(
-        new Option(
-          '--approval <mode>',
-          'manual: after Evaluate, wait for `fmnist models approve`/`reject --aws` before Promote (default: the stack\'s setting approval)',
-        ).choices(APPROVAL_MODES),
-      )
-      .addOption(
-        new Option(
-          '--data-checks <policy>',
-          'fail: a data check over its threshold (duplicates, a train/test leak, label conflicts, a file given twice) stops the execution at Ingest (default: the stack\'s setting dataChecks)',
-        ).choices(DATA_CHECK_POLICIES),
       )
       .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
       .option('--run-id <id>', 'names runs/<run id>/ (default: the execution name)')

@@ -34,6 +34,7 @@ import {
 } from './format.ts';
 import { runIdOfInput, runOutcome, testSetIdOfOutput } from './run-output.ts';
 import { resolveTargets } from './stack.ts';
+import { mapLimit } from '../concurrency.ts';
 
 export interface StatusFlags extends AwsConnectionFlags {
   /** How many of the most recent executions (default 10). */
@@ -313,17 +314,4 @@ function note(row: ExecutionSummary): string {
   if (row.isChampion) return 'champion';
   if (row.error) return truncate(errorWithCause(row.error, row.cause), 100);
   return '';
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -9,6 +9,7 @@ import { listChampions } from '../../lib/workflow/registry/store.ts';
 import { ClassificationReportFile, TrainingFile, parseRunArtifacts, runArtifactKeys, type RunArtifactFile, type RunArtifactTexts } from '../../lib/workflow/run-artifacts.ts';
 import { RunRecord } from '../../lib/workflow/run-record.ts';
 import type { RegistryTarget } from './target.ts';
+import { mapLimit } from '../concurrency.ts';
 
 /**
  * `fmnist runs list` and `fmnist runs compare` as operations over a bucket (local or deployed):
@@ -234,17 +235,4 @@ export async function readStoredRun(target: RegistryTarget, runId: string, testS
     artifacts.evaluation = { ...artifacts.evaluation, testSetId };
   }
   return artifacts;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
