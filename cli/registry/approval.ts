@@ -14,8 +14,6 @@ import { isAlive, readLocalRunNote } from '../local-run-note.ts';
 import type { RegistryTarget } from './target.ts';
 import { whoAmI } from './who.ts';
 
-export { whoAmI };
-
 /**
  * `fmnist models approve`/`reject`: answers a run waiting in its AwaitApproval state. The run's
  * request (models/approvals/<runId>.json, filed by the request-approval function) holds the

@@ -1,8 +1,9 @@
-import { getObjectVersion, listObjects, s3Url } from '../../lib/aws/s3.ts';
+import type { z } from 'zod';
+import { getJsonWith, getObjectVersion, listObjects, s3Url } from '../../lib/aws/s3.ts';
 import { ConfigError, UserError } from '../../lib/errors.ts';
 import { averageScores, reportAccuracy } from '../../lib/report/report-page.ts';
 import { compareRuns, DEFAULT_TOP_CONFUSIONS, type RunArtifacts, type RunComparison } from '../../lib/report/run-comparison.ts';
-import { formatIssues, parseJsonWith } from '../../lib/validation.ts';
+import { formatIssues } from '../../lib/validation.ts';
 import { PREFIXES, REGISTRY_PREFIX, runRecordKey } from '../../lib/workflow/layout.ts';
 import type { Champion } from '../../lib/workflow/promotion.ts';
 import { listChampions } from '../../lib/workflow/registry/store.ts';
@@ -126,34 +127,30 @@ async function readListedRecord(target: RegistryTarget, key: string, warnings: s
   return parsed.data;
 }
 
-/** Accuracy and macro F1 from the run's classification report; {} when it has none (or an unreadable one, with a warning). */
-async function readScores(target: RegistryTarget, runId: string, warnings: string[]): Promise<{ accuracy?: number; macroF1?: number }> {
-  const location = { bucket: target.bucket, key: runArtifactKeys(runId).classificationReport };
-  const stored = await getObjectVersion(target.s3, location);
-  if (stored === undefined) return {};
+/**
+ * One of the run's files (runs/<runId>/...), read against its schema; undefined when it has none,
+ * or, with a warning naming it and what is not shown (`unshown`), when it does not fit.
+ */
+async function readRunFile<S extends z.ZodType>(target: RegistryTarget, key: string, schema: S, warnings: string[], unshown: string): Promise<z.output<S> | undefined> {
   try {
-    const report = parseJsonWith(ClassificationReportFile, stored.bytes.toString('utf8'), s3Url(location));
-    return { accuracy: reportAccuracy(report), macroF1: averageScores(report, 'macro avg')['f1-score'] };
+    return await getJsonWith(target.s3, { bucket: target.bucket, key }, schema);
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
-    warnings.push(`${error.message}; scores of run ${runId} not shown`);
-    return {};
+    warnings.push(`${error.message}; ${unshown} not shown`);
+    return undefined;
   }
+}
+
+/** Accuracy and macro F1 from the run's classification report; {} when it has none (or an unreadable one, with a warning). */
+async function readScores(target: RegistryTarget, runId: string, warnings: string[]): Promise<{ accuracy?: number; macroF1?: number }> {
+  const report = await readRunFile(target, runArtifactKeys(runId).classificationReport, ClassificationReportFile, warnings, `scores of run ${runId}`);
+  return report ? { accuracy: reportAccuracy(report), macroF1: averageScores(report, 'macro avg')['f1-score'] } : {};
 }
 
 /** Training seconds and cost from the run's training.json; {} when it has none (or an unreadable one, with a warning). */
 async function readTraining(target: RegistryTarget, runId: string, warnings: string[]): Promise<{ trainingSeconds?: number; costUsd?: number }> {
-  const location = { bucket: target.bucket, key: runArtifactKeys(runId).training };
-  const stored = await getObjectVersion(target.s3, location);
-  if (stored === undefined) return {};
-  try {
-    const training = parseJsonWith(TrainingFile, stored.bytes.toString('utf8'), s3Url(location));
-    return { trainingSeconds: training.seconds, ...(training.cost ? { costUsd: training.cost.usd } : {}) };
-  } catch (error) {
-    if (!(error instanceof UserError)) throw error;
-    warnings.push(`${error.message}; training time of run ${runId} not shown`);
-    return {};
-  }
+  const training = await readRunFile(target, runArtifactKeys(runId).training, TrainingFile, warnings, `training time of run ${runId}`);
+  return training ? { trainingSeconds: training.seconds, ...(training.cost ? { costUsd: training.cost.usd } : {}) } : {};
 }
 
 /**

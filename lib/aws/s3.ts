@@ -10,7 +10,9 @@ import { s3Call } from './s3-errors.ts';
 import { findObject, listObjects } from './s3-list.ts';
 import { s3Url, type S3Location } from './s3-location.ts';
 import { readObject, readObjectBytes } from './s3-read.ts';
-import { putObjectOnce } from './s3-write-once.ts';
+import { getObjectVersion, putObjectOnce } from './s3-write-once.ts';
+import type { z } from 'zod';
+import { parseJsonWith } from '../validation.ts';
 
 export { parseS3Location, parseS3Url, s3Url, type S3Location } from './s3-location.ts';
 export { S3OperationError } from './s3-errors.ts';
@@ -52,6 +54,16 @@ export async function getJson(client: S3Client, location: S3Location): Promise<u
 export async function getJsonIfExists(client: S3Client, location: S3Location): Promise<unknown | undefined> {
   if (!(await findObject(client, location))) return undefined;
   return getJson(client, location);
+}
+
+/**
+ * A JSON object checked against `schema`, or undefined when the key does not exist; bad JSON or a
+ * field that does not fit is a ConfigError naming the object (s3://...) and the field.
+ */
+export async function getJsonWith<S extends z.ZodType>(client: S3Client, location: S3Location, schema: S): Promise<z.output<S> | undefined> {
+  const stored = await getObjectVersion(client, location);
+  if (stored === undefined) return undefined;
+  return parseJsonWith(schema, stored.bytes.toString('utf8'), s3Url(location));
 }
 
 /** Whether an object has exactly this key (asked by listing: see findObject). */

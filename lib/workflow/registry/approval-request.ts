@@ -1,7 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { getObjectVersion, putObject, s3Url } from '../../aws/s3.ts';
-import { parseJsonWith } from '../../validation.ts';
+import { getJsonWith, putObject } from '../../aws/s3.ts';
 import { TestSetId } from '../ids.ts';
 import { approvalKey } from '../layout.ts';
 import { RunId } from '../run-id.ts';
@@ -40,8 +39,5 @@ export async function writeApprovalRequest(s3: S3Client, bucket: string, request
 }
 
 export async function readApprovalRequest(s3: S3Client, bucket: string, runId: string): Promise<ApprovalRequest | undefined> {
-  const location = { bucket, key: approvalKey(runId) };
-  const stored = await getObjectVersion(s3, location);
-  if (stored === undefined) return undefined;
-  return parseJsonWith(ApprovalRequest, stored.bytes.toString('utf8'), s3Url(location));
+  return getJsonWith(s3, { bucket, key: approvalKey(runId) }, ApprovalRequest);
 }

@@ -1,9 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { TensorflowThreads } from '../training-summary.ts';
-import { getObjectVersion, s3Url } from '../../aws/s3.ts';
+import { getJsonWith, s3Url } from '../../aws/s3.ts';
 import { ConfigError } from '../../errors.ts';
-import { parseJsonWith } from '../../validation.ts';
 import { TrainingCost } from '../cost.ts';
 import { MODEL_FILES, REPORT_FILES } from '../files.ts';
 import type { Candidate, PinnedFiles } from '../promotion.ts';
@@ -42,10 +41,9 @@ const ReportSummary = z.looseObject({ accuracy: z.number(), 'macro avg': Scores,
 const same = (a: number, b: number) => Math.abs(a - b) <= 1e-12;
 
 async function readJson<S extends z.ZodType>(s3: S3Client, bucket: string, key: string, schema: S): Promise<z.output<S>> {
-  const location = { bucket, key };
-  const stored = await getObjectVersion(s3, location);
-  if (stored === undefined) throw new ConfigError(`cannot register the model: ${s3Url(location)} does not exist`);
-  return parseJsonWith(schema, stored.bytes.toString('utf8'), s3Url(location));
+  const stored = await getJsonWith(s3, { bucket, key }, schema);
+  if (stored === undefined) throw new ConfigError(`cannot register the model: ${s3Url({ bucket, key })} does not exist`);
+  return stored;
 }
 
 export interface RegisterRunInput {
@@ -85,7 +83,7 @@ export async function modelVersionOfRun(s3: S3Client, bucket: string, input: Reg
         name: backend.name,
         tfjsVersion: backend.tfjsVersion,
         tensorflowVersion: backend.tensorflowVersion,
-        ...(backend.tensorflowThreads ? { tensorflowThreads: { intraOp: backend.tensorflowThreads.intraOp, interOp: backend.tensorflowThreads.interOp } } : {}),
+        ...(backend.tensorflowThreads ? { tensorflowThreads: backend.tensorflowThreads } : {}),
         trainingStep: backend.trainingStep,
       },
       trainExamples,

@@ -1,7 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { getObjectVersion, listObjects, putObjectOnce, s3Url } from '../../aws/s3.ts';
+import { getJsonWith, listObjects, putObjectOnce, s3Url } from '../../aws/s3.ts';
 import { ConfigError } from '../../errors.ts';
-import { parseJsonWith } from '../../validation.ts';
 import { championHistoryPrefix, CHAMPIONS_PREFIX, modelVersionKey, REGISTRY_PREFIX } from '../layout.ts';
 import { Champion } from '../promotion.ts';
 import { ModelVersion } from './model-version.ts';
@@ -14,12 +13,8 @@ import { ModelVersion } from './model-version.ts';
 
 const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 
-async function readRecord<S extends typeof ModelVersion | typeof Champion>(s3: S3Client, bucket: string, key: string, schema: S) {
-  const location = { bucket, key };
-  const stored = await getObjectVersion(s3, location);
-  if (stored === undefined) return undefined;
-  return parseJsonWith(schema, stored.bytes.toString('utf8'), s3Url(location)) as ReturnType<S['parse']>;
-}
+const readRecord = <S extends typeof ModelVersion | typeof Champion>(s3: S3Client, bucket: string, key: string, schema: S) =>
+  getJsonWith(s3, { bucket, key }, schema) as Promise<ReturnType<S['parse']> | undefined>;
 
 /**
  * Registers a model version, once: a retried Promote finds its own record (same run, same pinned

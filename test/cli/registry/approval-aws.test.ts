@@ -5,7 +5,7 @@ import { InvalidToken, SendTaskSuccessCommand, SFNClient, SFNServiceException, T
 import { mockClient } from 'aws-sdk-client-mock';
 import { Command } from 'commander';
 import { addApprovalCommands } from '../../../cli/registry/approval-commands.ts';
-import { whoAmI } from '../../../cli/registry/approval.ts';
+import { whoAmI } from '../../../cli/registry/who.ts';
 import { ConfigError } from '../../../lib/errors.ts';
 import type { ApprovalRequest } from '../../../lib/workflow/registry/approval-request.ts';
 import { FakeS3 } from '../../support/fake-s3.ts';
