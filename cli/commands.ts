@@ -167,8 +167,6 @@ export interface RunFlags extends TrainFlags {
   datasetDescription?: string;
 }
 
-export { DEFAULT_LOCAL_STATE_DIR };
-
 /**
  * Ingest, train, evaluate and promote end to end on this machine: the deployed workflow's own
  * state machine definition, run in-process against an embedded S3 server (cli/local/).
@@ -218,12 +216,11 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
   // Where the outputs go and who runs it, for `fmnist resume` after a crash (cli/local-run-note.ts);
   // once the cloud is up, also where `fmnist models approve` answers the run's task tokens.
   const note = stateDir ? await writeLocalRunNote(stateDir, { runId, outDir: out }) : undefined;
-  const onCloudReady =
-    stateDir && note
-      ? async ({ controlPlane }: { controlPlane: string }) => {
-          await writeLocalRunNote(stateDir, { runId, outDir: out, startedAt: note.startedAt, controlPlane });
-        }
-      : undefined;
+  const onCloudReady = note
+    ? async ({ controlPlane }: { controlPlane: string }) => {
+        await writeLocalRunNote(stateDir!, { runId, outDir: out, startedAt: note.startedAt, controlPlane });
+      }
+    : undefined;
 
   // Ctrl-C or SIGTERM aborts the execution, which stops its tasks and its cloud (a temporary
   // bucket included); the process then exits with the signal's code (bin/fmnist.ts).

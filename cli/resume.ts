@@ -8,7 +8,8 @@ import { startLocalS3 } from './local/local-s3.ts';
 import type { LocalRunResult } from './local/runner.ts';
 import type { RunRecord } from '../lib/workflow/run-record.ts';
 import { executionNameFor, validateRunId } from '../lib/workflow/run-id.ts';
-import { DEFAULT_LOCAL_STATE_DIR, runLocalWorkflow } from './commands.ts';
+import { runLocalWorkflow } from './commands.ts';
+import { DEFAULT_LOCAL_STATE_DIR } from './local/local-s3.ts';
 import { isRunning, readLocalRunNote } from './local-run-note.ts';
 import { resumeInput, storedRun } from './stored-run.ts';
 
