@@ -4,6 +4,7 @@ export const PREFIXES = {
   datasets: 'datasets/',
   runs: 'runs/',
   models: 'models/',
+  sweeps: 'sweeps/',
 } as const;
 
 export const datasetPrefix = (datasetId: string) => `${PREFIXES.datasets}${datasetId}/`;
