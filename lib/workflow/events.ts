@@ -51,6 +51,12 @@ export const TrainEvent = z.strictObject({
   runId: RunId.optional(),
   /** Training config overrides, validated by parseTrainConfig (it names the offending field). */
   config: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Train until this many epochs are done in total (earlier invocations of the run included),
+   * then checkpoint and answer TrainBudgetReached (a sweep's successive halving). Not part of the
+   * config: a run may resume with another budget or none. At or above config.epochs: no effect.
+   */
+  epochBudget: z.int().min(1).optional(),
 });
 export type TrainEvent = z.infer<typeof TrainEvent>;
 
@@ -96,7 +102,27 @@ export interface TrainContinuation {
   seconds: number;
 }
 
-export type TrainOutcome = TrainResult | TrainContinuation;
+/**
+ * The event's epochBudget is reached and checkpointed (runs/<runId>/checkpoint/): the same run
+ * invoked again with a larger budget (or none) continues from there. Training that ended first
+ * (config.epochs, early stopping) answers TrainResult instead.
+ */
+export interface TrainBudgetReached {
+  status: 'budget';
+  runId: string;
+  datasetPrefix: string;
+  /** Epochs done, earlier invocations included: the budget, or more when they were already done. */
+  epochs: number;
+  /** The last trained epoch's validation figures; absent without a validation split. */
+  valAccuracy?: number;
+  valLoss?: number;
+  /** Seconds this invocation trained (0 when the checkpoint was already at the budget). */
+  seconds: number;
+  /** Where this invocation started (absent: from scratch). */
+  resumedFrom?: TrainPosition;
+}
+
+export type TrainOutcome = TrainResult | TrainContinuation | TrainBudgetReached;
 
 export const EvaluateEvent = z
   .strictObject({
