@@ -134,6 +134,7 @@ function resultOf(record: TrainingRecord, datasetPrefix: string): TrainResult {
     imagesPerSecond: record.imagesPerSecond,
     epochs: record.finalEpoch.epoch,
     valAccuracy: record.finalEpoch.val_accuracy,
+    valLoss: record.finalEpoch.val_loss,
   };
 }
 

@@ -80,6 +80,8 @@ export interface TrainResult {
   /** Epochs trained: the config's, or fewer when early stopping ended training. */
   epochs: number;
   valAccuracy?: number;
+  /** The last epoch's validation loss (a sweep's tie-break). */
+  valLoss?: number;
   /** Where this invocation started: absent for a fresh start, the checkpoint's position on a resume. */
   resumedFrom?: TrainPosition;
   /** The model was already there (a retried or resumed invocation): returned as stored, nothing trained. */
