@@ -358,13 +358,16 @@ function functionsOf(definition: { States: Record<string, Record<string, unknown
 interface RunFacts {
   runId?: string;
   datasetId?: string;
+  /** A sweep's id: its record and page are copied too. */
+  sweepId?: string;
 }
 
 /** Picks the run id and dataset out of the state outputs as they pass (the workflow's state document: plan, dataset, training). */
 function learn(event: ExecutionEvent, facts: RunFacts): void {
   if (event.type !== 'StateExited') return;
-  const output = event.state?.output as { plan?: { runId?: unknown }; dataset?: { datasetId?: unknown }; training?: { runId?: unknown } } | undefined;
+  const output = event.state?.output as { plan?: { runId?: unknown; sweep?: { sweepId?: unknown } }; dataset?: { datasetId?: unknown }; training?: { runId?: unknown } } | undefined;
   if (typeof output?.plan?.runId === 'string') facts.runId = output.plan.runId;
+  if (typeof output?.plan?.sweep?.sweepId === 'string') facts.sweepId = output.plan.sweep.sweepId;
   if (typeof output?.dataset?.datasetId === 'string') facts.datasetId = output.dataset.datasetId;
   if (typeof output?.training?.runId === 'string') facts.runId = output.training.runId;
 }
