@@ -65,7 +65,7 @@ function axisLabels(axis: FieldAxis, format: (value: number) => string = String)
 
 function svgOpen(id: string, title: string, description: string): string {
   const { width, height } = SWEEP_CHART;
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="${id}-title ${id}-desc">
+  return `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="${id}-title ${id}-desc">
 <title id="${id}-title">${escapeHtml(title)}</title>
 <desc id="${id}-desc">${escapeHtml(description)}</desc>`;
 }

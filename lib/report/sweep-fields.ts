@@ -92,8 +92,9 @@ export const categoryOf = (value: unknown): string => formatFieldValue(value);
  */
 function orderedCategories(values: readonly unknown[]): string[] {
   const rank = (value: unknown) => (value === undefined ? 0 : typeof value === 'number' ? 1 : typeof value === 'boolean' ? 2 : typeof value === 'string' ? 3 : 4);
-  const distinct = [...new Map(values.map((value) => [valueKey(value), value])).values()];
-  distinct.sort((a, b) => {
+  // Sorted as boxes: Array.prototype.sort moves undefined to the end without asking the comparator.
+  const distinct = [...new Map(values.map((value) => [valueKey(value), { value }])).values()];
+  distinct.sort(({ value: a }, { value: b }) => {
     const byKind = rank(a) - rank(b);
     if (byKind !== 0) return byKind;
     if (typeof a === 'number' && typeof b === 'number') return a - b;
@@ -102,7 +103,7 @@ function orderedCategories(values: readonly unknown[]): string[] {
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
   // Two values may print alike (a string "1" and a number 1): a label stays one category.
-  return [...new Set(distinct.map(categoryOf))];
+  return [...new Set(distinct.map(({ value }) => categoryOf(value)))];
 }
 
 /** Identity of a value for comparing configs: absent is distinct from every JSON value. */

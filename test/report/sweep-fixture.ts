@@ -40,7 +40,7 @@ export function halvingSweep(): SweepRecord {
     final: false,
     results: [
       { trialId: 't01', runId: t.t01.runId, status: 'trained', epochs: 1, valAccuracy: 0.71, valLoss: 0.82, seconds: 10.5 },
-      { trialId: 't02', runId: t.t02.runId, status: 'trained', epochs: 1, valAccuracy: 0.655, valLoss: 0.95, seconds: 8.25 },
+      { trialId: 't02', runId: t.t02.runId, status: 'trained', epochs: 1, valAccuracy: 0.655, valLoss: 0.95, seconds: 8.5 },
       { trialId: 't03', runId: t.t03.runId, status: 'trained', epochs: 1, valAccuracy: 0.78, valLoss: 0.61, seconds: 10 },
       { trialId: 't04', runId: t.t04.runId, status: 'failed', error: { Error: 'States.TaskFailed', Cause: 'loss became NaN after epoch 1 <diverged>' } },
       { trialId: 't05', runId: t.t05.runId, status: 'trained', epochs: 1, valAccuracy: 0.8, valLoss: 0.58, seconds: 6 },
