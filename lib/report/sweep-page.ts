@@ -224,7 +224,7 @@ ${
     ? '<p>No chart: no trial has a validation accuracy yet.</p>'
     : `<figure>
 ${svg}
-<figcaption>Validation accuracy after each epoch: a line per trial from its training history, points for a trial without one (stopped by successive halving: the figures of each round it trained in). The best trial is the thick line.</figcaption>
+<figcaption>Validation accuracy after each epoch: a line per trial from its training history, points for a trial without one (stopped by successive halving, or its history not found: the figures of each round it trained in). The best trial is the thick line.</figcaption>
 </figure>
 ${legend(
   drawn.map((c) => c.row),

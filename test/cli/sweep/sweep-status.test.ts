@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
 import { ConfigError } from '../../../lib/errors.ts';
@@ -9,7 +11,8 @@ import type { SweepStatus } from '../../../cli/sweep/sweep-status.ts';
 import type { RegistryDeps } from '../../../cli/registry/target.ts';
 import { localStateDir, type Objects } from '../registry/runs-fixtures.ts';
 import { BUCKET, deployedStack, sinks } from '../registry/runs-support.ts';
-import { halvingSweep, learningRateSweep, SWEEP_ID } from '../../report/sweep-fixture.ts';
+import { renderSweepPage } from '../../../lib/report/sweep-page.ts';
+import { halvingHistories, halvingSweep, learningRateSweep, SWEEP_ID } from '../../report/sweep-fixture.ts';
 
 /** `fmnist <args>` through commander, as bin/fmnist.ts parses it (errors thrown, not exiting). */
 async function fmnist(args: string[], deps: RegistryDeps): Promise<void> {
@@ -21,9 +24,17 @@ async function fmnist(args: string[], deps: RegistryDeps): Promise<void> {
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 const f4 = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(4));
 
-/** The halving sweep (page written) and the learning-rate sweep (page not written yet). */
+/**
+ * The halving sweep (page written; histories of t01 and t03, t05's damaged) and the
+ * learning-rate sweep (page not written yet, no histories).
+ */
 const RECORD = halvingSweep();
+const HISTORIES = halvingHistories(RECORD);
+const historyKey = (trialId: string) => `runs/${SWEEP_ID}-${trialId}/model/history.json`;
 const OBJECTS: Objects = new Map([
+  [historyKey('t01'), json(HISTORIES.t01)],
+  [historyKey('t03'), json(HISTORIES.t03)],
+  [historyKey('t05'), json([{ epoch: 0, loss: 1, accuracy: 0.5, seconds: 1 }])],
   [sweepRecordKey(SWEEP_ID), json(RECORD)],
   [sweepPageKey(SWEEP_ID), '<!DOCTYPE html>'],
   [sweepRecordKey('lr-sweep'), json(learningRateSweep())],
@@ -92,6 +103,24 @@ describe('fmnist sweep status, local bucket', () => {
     assert.equal(lines.at(-1), `page: not written yet (s3://fmnist-local/sweeps/lr-sweep/index.html in the local bucket at ${stateDir})`);
     assert.equal(lines[1], 'trials made by random, seed 42; one round; 1 round recorded');
     assert.deepEqual(lines.find((line) => line.startsWith('TRIAL'))!.split(/\s{2,}/), ['TRIAL', 'learningRate', 'STATUS', 'VAL ACC', 'TEST ACC', 'SECONDS']);
+  });
+
+  test('--html renders the page from the bucket: the record and the histories there; an unreadable history is a warning', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fmnist-sweep-html-'));
+    try {
+      const streams = sinks();
+      const file = join(dir, 'pages', 'sweep.html');
+      await fmnist(['sweep', 'status', SWEEP_ID, '--state-dir', stateDir, '--json', '--html', file], streams);
+      // t05's history does not fit its schema: its curve comes from its rounds' figures.
+      assert.equal(await readFile(file, 'utf8'), renderSweepPage(RECORD, { t01: HISTORIES.t01, t03: HISTORIES.t03 }));
+      assert.deepEqual(JSON.parse(streams.out.text).record, RECORD);
+      const log = streams.log.text.trimEnd().split('\n');
+      assert.match(log[0], new RegExp(`^warning: s3://fmnist-local/${historyKey('t05').replace(/[.]/g, '\\.')}: \\[0\\]\\.epoch: .*; trial t05 is drawn from its rounds' figures$`));
+      assert.equal(log[1], `sweep page written to ${file} (its links to the trials' pages are relative to the bucket's layout)`);
+      assert.equal(log.length, 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('a missing sweep names the id and where it looked', async () => {
