@@ -43,6 +43,16 @@ const x1 = SWEEP_CHART.right;
 const yAt = (t: number) => SWEEP_CHART.bottom - t * (SWEEP_CHART.bottom - SWEEP_CHART.top);
 const xAt = (t: number) => x0 + t * (x1 - x0);
 
+/**
+ * The two axis lines of a scatter or the curves, set a little outside the plot area, so marks at
+ * the extremes of the data are not drawn on them.
+ */
+const AXIS_GAP = 12;
+const frame = () => {
+  const [ax, ay] = [x0 - AXIS_GAP, SWEEP_CHART.bottom + AXIS_GAP];
+  return `<g class="axes" stroke="#8c959f" stroke-width="1"><line x1="${ax}" y1="${ay}" x2="${x1 + AXIS_GAP}" y2="${ay}"/><line x1="${ax}" y1="${SWEEP_CHART.top - AXIS_GAP}" x2="${ax}" y2="${ay}"/></g>`;
+};
+
 type NumericAxis = Extract<FieldAxis, { kind: 'linear' | 'log' }>;
 
 /** The validation-accuracy axis: from the lowest to the highest value shown. */
@@ -91,10 +101,10 @@ export function configChart(fields: readonly string[], trials: readonly ConfigCh
 function scatter(axis: FieldAxis, accuracy: NumericAxis, trials: readonly ConfigChartTrial[]): string {
   const { top, bottom } = SWEEP_CHART;
   const xLabels = axisLabels(axis)
-    .map(({ t, text }) => `<text x="${fixed1(xAt(t))}" y="${bottom + 18}" text-anchor="middle">${escapeHtml(text)}</text>`)
+    .map(({ t, text }) => `<text x="${fixed1(xAt(t))}" y="${bottom + AXIS_GAP + 18}" text-anchor="middle">${escapeHtml(text)}</text>`)
     .join('\n');
   const yLabels = axisLabels(accuracy, score)
-    .map(({ t, text }) => `<text x="${x0 - 8}" y="${fixed1(yAt(t) + 4)}" text-anchor="end">${escapeHtml(text)}</text>`)
+    .map(({ t, text }) => `<text x="${x0 - AXIS_GAP - 6}" y="${fixed1(yAt(t) + 4)}" text-anchor="end">${escapeHtml(text)}</text>`)
     .join('\n');
   const points = bestLast(trials)
     .map((trial) => {
@@ -104,12 +114,12 @@ function scatter(axis: FieldAxis, accuracy: NumericAxis, trials: readonly Config
     })
     .join('\n');
   return `${svgOpen('config-chart', `${axis.field} against validation accuracy`, `One point per trial: ${axisTitle(axis)} across, validation accuracy up (${score(accuracy.min)} to ${score(accuracy.max)}); the best trial is the larger outlined point.`)}
-<g class="axes" stroke="#8c959f" stroke-width="1"><line x1="${x0}" y1="${bottom}" x2="${x1}" y2="${bottom}"/><line x1="${x0}" y1="${top}" x2="${x0}" y2="${bottom}"/></g>
+${frame()}
 <g class="labels">
 ${xLabels}
 ${yLabels}
-<text x="${fixed1((x0 + x1) / 2)}" y="${bottom + 42}" text-anchor="middle" class="axis-title">${escapeHtml(axisTitle(axis))}</text>
-<text x="16" y="${fixed1((top + bottom) / 2)}" text-anchor="middle" transform="rotate(-90 16 ${fixed1((top + bottom) / 2)})" class="axis-title">validation accuracy</text>
+<text x="${fixed1((x0 + x1) / 2)}" y="${bottom + AXIS_GAP + 40}" text-anchor="middle" class="axis-title">${escapeHtml(axisTitle(axis))}</text>
+<text x="14" y="${fixed1((top + bottom) / 2)}" text-anchor="middle" transform="rotate(-90 14 ${fixed1((top + bottom) / 2)})" class="axis-title">validation accuracy</text>
 </g>
 ${points}
 </svg>`;
@@ -176,8 +186,8 @@ export function learningCurvesChart(trials: readonly CurveTrial[]): string | und
     ...accuracyTicks.map((value) => `<line x1="${x0}" y1="${fixed1(y(value))}" x2="${x1}" y2="${fixed1(y(value))}"/>`),
   ].join('');
   const labels = [
-    ...epochTicks.map((epoch) => `<text x="${fixed1(x(epoch))}" y="${bottom + 18}" text-anchor="middle">${epoch}</text>`),
-    ...formatTicks(accuracyTicks).map((text, i) => `<text x="${x0 - 8}" y="${fixed1(y(accuracyTicks[i]) + 4)}" text-anchor="end">${text}</text>`),
+    ...epochTicks.map((epoch) => `<text x="${fixed1(x(epoch))}" y="${bottom + AXIS_GAP + 18}" text-anchor="middle">${epoch}</text>`),
+    ...formatTicks(accuracyTicks).map((text, i) => `<text x="${x0 - AXIS_GAP - 6}" y="${fixed1(y(accuracyTicks[i]) + 4)}" text-anchor="end">${text}</text>`),
   ].join('\n');
 
   const marks = bestLast(trials)
@@ -199,11 +209,11 @@ export function learningCurvesChart(trials: readonly CurveTrial[]): string | und
 
   return `${svgOpen('curves-chart', 'Validation accuracy per epoch, every trial', `Validation accuracy (${score(accuracy.min)} to ${score(accuracy.max)}) against epoch (1 to ${epochs.max}); a line per trial with a training history, points for the rounds of trials stopped by successive halving; the best trial is the thick line.`)}
 <g class="grid" stroke="#eaeef2" stroke-width="1">${grid}</g>
-<g class="axes" stroke="#8c959f" stroke-width="1"><line x1="${x0}" y1="${bottom}" x2="${x1}" y2="${bottom}"/><line x1="${x0}" y1="${top}" x2="${x0}" y2="${bottom}"/></g>
+${frame()}
 <g class="labels">
 ${labels}
-<text x="${fixed1((x0 + x1) / 2)}" y="${bottom + 42}" text-anchor="middle" class="axis-title">epoch</text>
-<text x="16" y="${fixed1((top + bottom) / 2)}" text-anchor="middle" transform="rotate(-90 16 ${fixed1((top + bottom) / 2)})" class="axis-title">validation accuracy</text>
+<text x="${fixed1((x0 + x1) / 2)}" y="${bottom + AXIS_GAP + 40}" text-anchor="middle" class="axis-title">epoch</text>
+<text x="14" y="${fixed1((top + bottom) / 2)}" text-anchor="middle" transform="rotate(-90 14 ${fixed1((top + bottom) / 2)})" class="axis-title">validation accuracy</text>
 </g>
 ${marks}
 </svg>`;

@@ -133,7 +133,7 @@ function trialsSection(record: SweepRecord, table: SweepTable, href: (row: Sweep
 <h2 id="trials">Trials</h2>
 <div class="table-scroll"><table class="trials">
 <caption>Every trial: ${e(varying)}, how far it got, its validation figures (last epoch trained) and, once complete, its test figures. Ranked by ${e(record.ranking)}.</caption>
-<thead><tr><th scope="col">Trial</th>${fieldHeads}<th scope="col">Status</th><th scope="col">Epochs</th><th scope="col"><abbr title="Validation">Val.</abbr> accuracy</th><th scope="col"><abbr title="Validation">Val.</abbr> loss</th><th scope="col">Test accuracy</th><th scope="col">Macro F1</th><th scope="col">Seconds</th></tr></thead>
+<thead><tr><th scope="col">Trial</th>${fieldHeads}<th scope="col" class="status">Status</th><th scope="col">Epochs</th><th scope="col"><abbr title="Validation">Val.</abbr> accuracy</th><th scope="col"><abbr title="Validation">Val.</abbr> loss</th><th scope="col">Test accuracy</th><th scope="col">Macro F1</th><th scope="col">Seconds</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
@@ -188,6 +188,7 @@ function configChartSection(table: SweepTable, styles: ReadonlyMap<string, Trial
     shown.map((row) => ({ trialId: row.trial.trialId, style: styles.get(row.trial.trialId)!, best: row.best, values: row.values, valAccuracy: row.trial.valAccuracy! })),
   );
   const reason = table.fields.length === 0 ? 'no config field differs between the trials' : 'no trial has a validation accuracy yet';
+  const stoppedNote = table.rows.some((row) => row.trial.status === 'stopped') ? ' Stopped trials show the accuracy of the round they stopped after.' : '';
   const note = shown.length < table.rows.length ? ` Trials without a validation accuracy (failed, or not trained yet) are left out: ${shown.length} of ${table.rows.length} shown.` : '';
   return `<section aria-labelledby="config-vs-accuracy">
 <h2 id="config-vs-accuracy">Config against validation accuracy</h2>
@@ -196,7 +197,7 @@ ${
     ? `<p>No chart: ${escapeHtml(reason)}.</p>`
     : `<figure>
 ${svg}
-<figcaption>${escapeHtml(table.fields.length === 1 ? 'One point per trial.' : 'One line per trial, through its value on each varying field to its validation accuracy.')} A field whose values span two decades or more is on a log scale; text values are ordered categories. Stopped trials show the accuracy of the round they stopped after.${escapeHtml(note)}</figcaption>
+<figcaption>${escapeHtml(table.fields.length === 1 ? 'One point per trial.' : 'One line per trial, through its value on each varying field to its validation accuracy.')} A field whose values span two decades or more is on a log scale; text values are ordered categories.${stoppedNote}${escapeHtml(note)}</figcaption>
 </figure>
 ${legend(shown, styles)}`
 }
@@ -234,9 +235,11 @@ ${legend(
 </section>`;
 }
 
+// Wider than the run page: the trials table has a column per varying field.
 const SWEEP_STYLE = `
+main{max-width:72rem}
 svg.chart{max-width:100%;height:auto;display:block}svg.chart text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;fill:#57606a}svg.chart text.axis-title{fill:#1b1f24;font-weight:600}svg.chart g.axis text{paint-order:stroke;stroke:#fff;stroke-width:3px}
 ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.25rem 1rem;padding:0;margin:0 0 1rem}ul.legend svg{vertical-align:middle}
-table.trials tr.best{background:#dafbe1}table.trials tr.best th{font-weight:700}.badge{font-size:.75rem;border:1px solid #1a7f37;color:#1a7f37;border-radius:4px;padding:0 .3rem;margin-left:.25rem}
-table.trials td.status{text-align:left;min-width:12rem}table.trials td.field,table.trials th.field{text-align:left;white-space:nowrap}table.trials th.field code{overflow-wrap:normal}.error{color:#cf222e;font-size:.85rem;overflow-wrap:anywhere}
+table.trials th,table.trials td{padding:.25rem .5rem}table.trials tr.best{background:#dafbe1}table.trials tr.best th{font-weight:700}.badge{font-size:.75rem;border:1px solid #1a7f37;color:#1a7f37;border-radius:4px;padding:0 .3rem;margin-left:.25rem}
+table.trials .status{text-align:left;min-width:10rem}table.trials td.field,table.trials th.field{text-align:left;white-space:nowrap}table.trials th.field code{overflow-wrap:normal}.error{color:#cf222e;font-size:.85rem;overflow-wrap:anywhere}
 `.trim();
