@@ -231,6 +231,21 @@ describe('renderSweepPage', () => {
     assert.match(page, /<h2 id="curves">Learning curves<\/h2>\n<p>No chart: no trial has a validation accuracy yet\.<\/p>/);
   });
 
+  it('past ten trials the colours repeat with a dash pattern, so no two trials are drawn alike', () => {
+    const sweep = learningRateSweep();
+    const template = sweep.trials[0];
+    sweep.trials = Array.from({ length: 12 }, (_, i) => {
+      const trialId = `t${String(i + 1).padStart(2, '0')}`;
+      return { ...template, trialId, runId: `lr-sweep-${trialId}`, config: { learningRate: 0.001 * (i + 1) }, valAccuracy: 0.8 + i / 100 };
+    });
+    sweep.best = { trialId: 't12', runId: 'lr-sweep-t12' };
+    const page = renderSweepPage(SweepRecord.parse(sweep), {});
+    const legend = page.split('id="config-vs-accuracy"')[1].match(/<ul class="legend"[\s\S]*?<\/ul>/)![0];
+    const styles = [...legend.matchAll(/<li data-trial="(t\d+)"><svg[^>]*><line [^>]*stroke="([^"]+)" stroke-width="\d"( stroke-dasharray="[^"]+")?/g)].map((m) => `${m[2]}${m[3] ?? ''}`);
+    assert.equal(styles.length, 12);
+    assert.equal(new Set(styles).size, 12);
+  });
+
   it('with no field that differs, says so instead of drawing', () => {
     const sweep = learningRateSweep();
     for (const trial of sweep.trials) trial.config = { learningRate: 0.001 };
