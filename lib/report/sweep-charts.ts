@@ -89,7 +89,7 @@ const bestLast = <T extends { best: boolean }>(trials: readonly T[]) => [...tria
 /**
  * Config against validation accuracy: a scatter plot when one field varies (the field across,
  * accuracy up), otherwise parallel coordinates (one vertical axis a field, the last axis the
- * accuracy, one line a trial). Undefined when no trial has a validation accuracy yet.
+ * accuracy, one line a trial). Undefined when no field varies or no trial has a validation accuracy yet.
  */
 export function configChart(fields: readonly string[], trials: readonly ConfigChartTrial[]): string | undefined {
   if (fields.length === 0 || trials.length === 0) return undefined;
