@@ -13,6 +13,7 @@ import { registerAwsCommands, registerResumeCommand } from '../cli/deployed/inde
 import { registerModelsCommands } from '../cli/registry/models-commands.ts';
 import { addApprovalCommands } from '../cli/registry/approval-commands.ts';
 import { registerRunsCommands } from '../cli/registry/runs-commands.ts';
+import { registerSweepCommands } from '../cli/sweep/sweep-commands.ts';
 import { resumeCommand } from '../cli/resume.ts';
 import { addTrainingOptions, addWorkflowOptions, positiveInteger, wholeNumber } from '../cli/options.ts';
 import { sweepCommand } from '../cli/sweep/sweep-run.ts';
@@ -127,6 +128,8 @@ registerAwsCommands(program);
 addApprovalCommands(registerModelsCommands(program));
 // `fmnist runs list|compare`: the runs in the local bucket, or with --aws the deployed stack's.
 registerRunsCommands(program);
+// `fmnist sweep status`: a hyperparameter sweep's trials and best, local or --aws.
+registerSweepCommands(program);
 
 // `fmnist resume <runId>`: locally (cli/resume.ts), or with --aws on the deployed workflow.
 registerResumeCommand(program, resumeCommand);
