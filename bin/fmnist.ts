@@ -26,7 +26,10 @@ const FILE_PROBLEMS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']
 const program = new Command('fmnist')
   .description('Train and evaluate a Fashion-MNIST CNN: locally, or as the serverless workflow deployed to AWS.')
   .showHelpAfterError()
-  .configureHelp({ showGlobalOptions: true });
+  .configureHelp({ showGlobalOptions: true })
+  // A group that takes flags itself (`sweep --grid ...`) and has subcommands (`sweep status`):
+  // a flag after the subcommand is the subcommand's (commander needs this on the root too).
+  .enablePositionalOptions();
 
 const withTrainingOptions = (command: Command) => addTrainingOptions(command, { backend: true });
 
@@ -105,10 +108,11 @@ withTrainingOptions(
   await runCommand({ ...flags, ...dataOf(flags) });
 });
 
+// `fmnist sweep --grid FILE ...` starts a sweep locally; `fmnist sweep status <id>` (cli/sweep) reads one, local or --aws.
 withTrainingOptions(
-  withRunData(addWorkflowOptions(program.command('sweep')))
+  withRunData(addWorkflowOptions(registerSweepCommands(program)))
     .description(
-      'train many configs on the same data as one local execution (a Map state), register every trial and promote the best (by validation accuracy); the training flags are the base every trial starts from',
+      'train many configs on the same data as one local execution (a Map state), register every trial and promote the best (by validation accuracy); the training flags are the base every trial starts from. `sweep status <id>`: a sweep\'s trials and best',
     )
     .option('--grid <file>', 'JSON { "<config field>": [values, ...], ... }: every combination')
     .option('--random <n>', 'N seeded random draws from --space', positiveInteger)
@@ -128,8 +132,6 @@ registerAwsCommands(program);
 addApprovalCommands(registerModelsCommands(program));
 // `fmnist runs list|compare`: the runs in the local bucket, or with --aws the deployed stack's.
 registerRunsCommands(program);
-// `fmnist sweep status`: a hyperparameter sweep's trials and best, local or --aws.
-registerSweepCommands(program);
 
 // `fmnist resume <runId>`: locally (cli/resume.ts), or with --aws on the deployed workflow.
 registerResumeCommand(program, resumeCommand);

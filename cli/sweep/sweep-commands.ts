@@ -5,7 +5,7 @@ import { ConfigError } from '../../lib/errors.ts';
 import { renderSweepPage } from '../../lib/report/sweep-page.ts';
 import { withRegistry, withRegistryOptions, type RegistryDeps, type RegistryFlags } from '../registry/target.ts';
 import { formatSweepStatus } from './sweep-format.ts';
-import { readSweepHistories } from './sweep-histories.ts';
+import { readSweepHistories } from '../../lib/workflow/sweep/sweep-histories.ts';
 import { readSweepStatus, type SweepStatus } from './sweep-status.ts';
 
 /**
@@ -60,6 +60,9 @@ export function addSweepStatusCommand(sweep: Command, deps: RegistryDeps = {}): 
 
 /** Adds the `sweep` group with its `status` command to the CLI and returns the group; `deps` is for tests. */
 export function registerSweepCommands(program: Command, deps: RegistryDeps = {}): Command {
-  const sweep = program.command('sweep').description('hyperparameter sweeps: many trials on one dataset, the best promoted (local bucket, or the deployed stack\'s with --aws)');
+  // `sweep` itself takes the flags that start a sweep (bin/fmnist.ts); with positional options a
+  // flag after `status` (its --state-dir, --json, ...) is the subcommand's, not the parent's
+  // (the root command needs them enabled too).
+  const sweep = program.command('sweep').enablePositionalOptions().description('hyperparameter sweeps: many trials on one dataset, the best promoted (local bucket, or the deployed stack\'s with --aws)');
   return addSweepStatusCommand(sweep, deps);
 }

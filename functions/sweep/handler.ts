@@ -55,7 +55,7 @@ export function createSweepHandler(deps: HandlerDeps & { now?: () => Date; write
     const outcome = endRound(record, sweep, parsed.round, parsed.results, now());
     await writeSweepRecord(s3, bucket, outcome.record);
     if (outcome.done === 'failed') {
-      await writePage(s3, bucket, outcome.record);
+      await writePage(s3, bucket, outcome.record, (message) => logger.warn('sweep page', { message }));
       logger.error('sweep failed', { sweepId: sweep.sweepId, failure: outcome.failure });
       throw new SweepFailedError(`sweep ${sweep.sweepId}: ${outcome.failure}`);
     }
@@ -63,7 +63,7 @@ export function createSweepHandler(deps: HandlerDeps & { now?: () => Date; write
       logger.info('round ended', { sweepId: sweep.sweepId, round: parsed.round.index, next: outcome.round.trials.map((trial) => trial.trialId), epochBudget: outcome.round.epochBudget });
       return { done: false, round: outcome.round };
     }
-    await writePage(s3, bucket, outcome.record);
+    await writePage(s3, bucket, outcome.record, (message) => logger.warn('sweep page', { message }));
     logger.info('sweep complete', { sweepId: sweep.sweepId, best: outcome.record.best });
     return { done: true, best: outcome.best, summary: sweepSummary(outcome.record) };
   };

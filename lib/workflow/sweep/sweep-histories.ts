@@ -1,11 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { getJsonWith } from '../../lib/aws/s3.ts';
-import { UserError } from '../../lib/errors.ts';
-import { EpochLogsFile, type EpochLog } from '../../lib/model/history.ts';
-import { MODEL_FILES } from '../../lib/workflow/files.ts';
-import { modelPrefix } from '../../lib/workflow/layout.ts';
-import type { SweepRecord } from '../../lib/workflow/sweep/sweep-record.ts';
-import { mapLimit } from '../concurrency.ts';
+import { getJsonWith } from '../../aws/s3.ts';
+import { mapLimit } from '../../concurrency.ts';
+import { UserError } from '../../errors.ts';
+import { EpochLogsFile, type EpochLog } from '../../model/history.ts';
+import { MODEL_FILES } from '../files.ts';
+import { modelPrefix } from '../layout.ts';
+import type { SweepRecord } from './sweep-record.ts';
 
 /** GETs in flight at once (a sweep has tens of trials). */
 const READ_CONCURRENCY = 8;
@@ -20,7 +20,7 @@ export interface SweepHistories {
 /**
  * The training histories the sweep page draws: runs/<trial runId>/model/history.json of every
  * trial that completed (a trial stopped by successive halving has none; the page draws its
- * rounds' figures). Only lib/ is used here, so the sweep function could share it.
+ * rounds' figures). The sweep function (its page) and `fmnist sweep status --html` share it.
  */
 export async function readSweepHistories(s3: S3Client, bucket: string, record: SweepRecord): Promise<SweepHistories> {
   const warnings: string[] = [];
