@@ -131,3 +131,69 @@ test('iterations: Task timeouts, IAM, the Lambda service and task tokens per ite
     'execution-events.json shows every iteration',
   );
 });
+
+test('ecs:runTask.waitForTaskToken in concurrent iterations: each task answers its own iteration; a silent one fails only its own, with States.HeartbeatTimeout (caught)', async () => {
+  const template = cloudTemplate({
+    functions: [{ id: 'Echo', handler: 'echo' }],
+    task: { environment: { BEAT_MS: '50' } },
+    stateMachineStatements: [
+      { Effect: 'Allow', Action: 'ecs:RunTask', Resource: { Ref: 'TaskDefinition' } },
+      { Effect: 'Allow', Action: 'iam:PassRole', Resource: [{ 'Fn::GetAtt': ['TaskRole', 'Arn'] }, { 'Fn::GetAtt': ['ExecutionRole', 'Arn'] }] },
+    ],
+    definition: {
+      StartAt: 'Trials',
+      States: {
+        Trials: {
+          Type: 'Map',
+          ItemsPath: '$.trials',
+          ItemProcessor: {
+            ProcessorConfig: { Mode: 'INLINE' },
+            StartAt: 'Train',
+            States: {
+              Train: {
+                Type: 'Task',
+                Resource: 'arn:aws:states:::ecs:runTask.waitForTaskToken',
+                Parameters: {
+                  Cluster: '${Cluster}',
+                  TaskDefinition: 'TaskDefinition',
+                  LaunchType: 'FARGATE',
+                  Overrides: {
+                    ContainerOverrides: [
+                      { Name: 'main', Environment: [{ Name: 'SFN_TASK_TOKEN', 'Value.$': '$$.Task.Token' }, { Name: 'MODE', 'Value.$': '$.mode' }, { Name: 'DURATION_MS', 'Value.$': '$.duration' }] },
+                    ],
+                  },
+                },
+                // 5 s of heartbeat window at this scale (a container takes a second or more to start here).
+                HeartbeatSeconds: 500,
+                Catch: [{ ErrorEquals: ['States.HeartbeatTimeout'], ResultPath: '$.error', Next: 'RecordFailure' }],
+                End: true,
+              },
+              RecordFailure: { Type: 'Pass', Parameters: { 'failed.$': '$.error.Error' }, End: true },
+            },
+          },
+          End: true,
+        },
+      },
+    },
+  });
+  const result = await runWorkflowLocally({
+    train: [join(dir, 'train.csv')],
+    test: [join(dir, 'test.csv')],
+    outDir: join(dir, 'out-ecs'),
+    template,
+    timeScale: 0.01,
+    progress: false,
+    mapConcurrency: 2,
+    input: {
+      trials: [
+        { mode: 'beat', duration: '800' },
+        // Silent past its heartbeat window, then exits (so the run does not wait out the orphan grace period).
+        { mode: 'silent', duration: '5500' },
+      ],
+    } as never,
+  });
+  assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
+  const [trained, silent] = result.output as [{ ranMs: number }, { failed: string }];
+  assert.ok(trained.ranMs >= 800, JSON.stringify(trained));
+  assert.deepEqual(silent, { failed: 'States.HeartbeatTimeout' });
+});

@@ -271,6 +271,32 @@ describe('the execution history (GetExecutionHistory) and event log', () => {
   });
 });
 
+describe('Parallel states', () => {
+  test("each branch reads its own $$.State; the history has ParallelStateStarted/Succeeded and no per-branch events, as AWS's", async () => {
+    const branch = (name: string) => ({
+      StartAt: `${name}Work`,
+      States: {
+        [`${name}Work`]: task({ Next: `${name}Stamp`, End: undefined }),
+        [`${name}Stamp`]: { Type: 'Pass', Parameters: { 'name.$': '$$.State.Name', 'entered.$': '$$.State.EnteredTime' }, End: true },
+      },
+    });
+    const definition: AslDefinition = { StartAt: 'Both', States: { Both: { Type: 'Parallel', Branches: [branch('Slow'), branch('Fast')], End: true } } };
+    const delayed = (ms: number): Handler => async (input) => (await sleep(ms), input);
+    const { outcome, history } = await execute(definition, {}, { SlowWork: delayed(100), FastWork: delayed(5) });
+    succeeded(outcome);
+    const stamps = outcome.output as { name: string; entered: string }[];
+    assert.deepEqual(stamps.map((stamp) => stamp.name), ['SlowStamp', 'FastStamp']);
+    for (const stamp of stamps) {
+      const entered = outcome.events.find((event) => event.type === 'StateEntered' && event.state?.name === stamp.name)!;
+      assert.equal(stamp.entered, new Date(entered.timestamp).toISOString());
+    }
+    const types = history.map((event) => event.type);
+    assert.deepEqual(types.slice(0, 3), ['ExecutionStarted', 'ParallelStateEntered', 'ParallelStateStarted']);
+    assert.deepEqual(types.slice(-3), ['ParallelStateSucceeded', 'ParallelStateExited', 'ExecutionSucceeded']);
+    assert.ok(!types.some((type) => type.startsWith('Map') || type.startsWith('ParallelBranch')), types.join());
+  });
+});
+
 describe('definitions', () => {
   const nested: AslDefinition = {
     StartAt: 'Sweep',
