@@ -271,6 +271,31 @@ describe('the execution history (GetExecutionHistory) and event log', () => {
   });
 });
 
+describe('a Map inside a Map', () => {
+  test('inner iterations have their own index, $$.State and history events naming the inner Map', async () => {
+    const inner = map(
+      { StartAt: 'Cell', States: { Cell: { Type: 'Pass', Parameters: { 'row.$': '$.row', 'column.$': '$.column', 'state.$': '$$.State.Name' }, End: true } } },
+      { ItemsPath: '$.columns', ItemSelector: { 'row.$': '$.row', 'column.$': '$$.Map.Item.Value' } },
+    );
+    const definition: AslDefinition = {
+      StartAt: 'Rows',
+      States: { Rows: map({ StartAt: 'Columns', States: { Columns: inner } }, { ItemSelector: { 'row.$': '$$.Map.Item.Value', columns: ['a', 'b'] } }) },
+    };
+    const { outcome, history } = await execute(definition, [1, 2]);
+    succeeded(outcome);
+    assert.deepEqual(outcome.output, [1, 2].map((row) => ['a', 'b'].map((column) => ({ row, column, state: 'Cell' }))));
+    const started = history.filter((event) => event.type === 'MapIterationStarted').map((event) => event.mapIterationStartedEventDetails as { name: string; index: number });
+    assert.deepEqual(
+      started.filter((details) => details.name === 'Rows').map((details) => details.index),
+      [0, 1],
+    );
+    assert.deepEqual(
+      started.filter((details) => details.name === 'Columns').map((details) => details.index).sort(),
+      [0, 0, 1, 1],
+    );
+  });
+});
+
 describe('Parallel states', () => {
   test("each branch reads its own $$.State; the history has ParallelStateStarted/Succeeded and no per-branch events, as AWS's", async () => {
     const branch = (name: string) => ({
