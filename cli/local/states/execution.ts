@@ -10,8 +10,9 @@ import {
 } from 'aws-local-stepfunctions';
 import type { AslDefinition } from '../cloud/model.ts';
 import type { ExecutionEvent } from '../progress.ts';
-import { type AslState, selectReferencePath, statesOf } from './asl.ts';
+import { type AslState, statesOf } from './asl.ts';
 import { dataLimitExceeded, StatesError } from './errors.ts';
+import { checkMaxConcurrencyPath, effectiveInputOf, itemCount } from './map-state.ts';
 import type { ExecutionHistory } from './history.ts';
 import { STATE_PAYLOAD_LIMIT_BYTES } from './integrations.ts';
 import { INLINE_MAP_MAX_CONCURRENCY } from './localize.ts';
@@ -188,40 +189,6 @@ function loggedEvent(thread: Thread, event: ExecutionEvent): ExecutionEvent | un
     default:
       return { ...event, ...where };
   }
-}
-
-/** A Map or Parallel state's effective input (InputPath applied; Parameters are its ItemSelector), when a reference path gives it. */
-function effectiveInputOf(state: AslState, rawInput: unknown): unknown {
-  if (state.InputPath === null) return {};
-  if (typeof state.InputPath !== 'string') return rawInput;
-  const selected = selectReferencePath(state.InputPath, rawInput);
-  return selected?.found ? selected.value : undefined;
-}
-
-/** How many items the Map iterates over (MapStateStarted's length), when ItemsPath is a plain reference path. */
-function itemCount(state: AslState, effectiveInput: unknown): number | undefined {
-  const items = typeof state.ItemsPath === 'string' ? selectReferencePath(state.ItemsPath, effectiveInput) : { found: true, value: effectiveInput };
-  return items?.found && Array.isArray(items.value) ? items.value.length : undefined;
-}
-
-/**
- * MaxConcurrencyPath must select a non-negative integer; anything else is States.Runtime (which
- * no Retry or Catch handles), with the causes Step Functions gives. A path that selects nothing
- * is left to the library (States.Runtime too).
- */
-function checkMaxConcurrencyPath(state: AslState, effectiveInput: unknown): void {
-  const path = state.MaxConcurrencyPath;
-  if (typeof path !== 'string') return;
-  const selected = selectReferencePath(path, effectiveInput);
-  if (!selected?.found) return;
-  const value = selected.value;
-  let cause: string | undefined;
-  if (!Number.isInteger(value)) {
-    cause = `The MaxConcurrencyPath field refers to value "${typeof value === 'string' ? value : JSON.stringify(value)}" which is not a valid integer: ${path}`;
-  } else if ((value as number) < 0) {
-    cause = `Expected non-negative integer for MaxConcurrency, got '${value}' instead.`;
-  }
-  if (cause) throw new StatesError('States.Runtime', cause, { retryable: false, catchable: false });
 }
 
 function checkSize(stateName: string, what: 'input' | 'output', value: unknown): void {
