@@ -194,14 +194,17 @@ describe('failures', () => {
     assert.deepEqual(failedIteration?.mapIterationFailedEventDetails, { name: 'Sweep', index: 1 });
   });
 
-  test('a caught error ends its iteration successfully; the Map succeeds with every result', async () => {
+  test('a caught error ends its iteration successfully; the Map succeeds with every result (ResultSelector, ResultPath)', async () => {
     const { outcome } = await execute(definition(true), trials, { Train: train });
     succeeded(outcome);
-    assert.deepEqual(outcome.output, [
-      { index: 0, accuracy: 0.5 },
-      { failed: 'Trial.Diverged', index: 1 },
-      { index: 2, accuracy: 0.7 },
-    ]);
+    const results = [{ index: 0, accuracy: 0.5 }, { failed: 'Trial.Diverged', index: 1 }, { index: 2, accuracy: 0.7 }];
+    assert.deepEqual(outcome.output, results);
+
+    const selected = definition(true);
+    Object.assign(selected.States.Sweep, { ItemsPath: '$.trials', ResultSelector: { 'count.$': 'States.ArrayLength($)', 'results.$': '$' }, ResultPath: '$.sweep' });
+    const kept = await execute(selected, { trials, note: 'kept' }, { Train: train });
+    succeeded(kept.outcome);
+    assert.deepEqual(kept.outcome.output, { trials, note: 'kept', sweep: { count: 3, results } });
   });
 
   test("256 KiB: an iteration's state output over it fails the execution (no Catch applies); so does the Map's own output", async () => {
