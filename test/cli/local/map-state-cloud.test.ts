@@ -63,7 +63,7 @@ test('iterations: Task timeouts, IAM, the Lambda service and task tokens per ite
                 Type: 'Task',
                 Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
                 Parameters: { FunctionName: '${Allowed}', Payload: { 'token.$': '$$.Task.Token', 'answer.$': '$.answer', 'index.$': '$.index' } },
-                TimeoutSeconds: 100,
+                TimeoutSeconds: 200,
                 ...recordFailure,
                 Next: 'Done',
               },
@@ -81,13 +81,13 @@ test('iterations: Task timeouts, IAM, the Lambda service and task tokens per ite
   const owner = () => new SFNClient({ endpoint: controlPlane, region: 'us-east-1', credentials: ADMIN_ACCESS_KEY, maxAttempts: 1 });
   const doubles: Partial<Record<string, LambdaDouble>> = {
     SlowCall: async () => sleep(1500),
-    // The answered iteration's TokenCall starts 0.7 s after the silent one's, whose TimeoutSeconds
-    // (1 s here) ends it at 1 s; the answer comes at 1.3 s, while its own state still waits.
-    Stagger: async () => sleep(700),
+    // The answered iteration's TokenCall starts 1.2 s after the silent one's, whose TimeoutSeconds
+    // (2 s here) ends it at 2 s; the answer comes at 2.4 s, while its own state waits until 3.2 s.
+    Stagger: async () => sleep(1200),
     TokenCall: async (event) => {
       const { token, answer, index } = event as { token: string; answer: boolean; index: number };
       if (answer) {
-        void sleep(600).then(async () => {
+        void sleep(1200).then(async () => {
           const client = owner();
           await client.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ answered: index }) }));
           client.destroy();
@@ -163,8 +163,8 @@ test('ecs:runTask.waitForTaskToken in concurrent iterations: each task answers i
                     ],
                   },
                 },
-                // 5 s of heartbeat window at this scale (a container takes a second or more to start here).
-                HeartbeatSeconds: 500,
+                // 10 s of heartbeat window at this scale (a container takes seconds to start here, more on a busy machine).
+                HeartbeatSeconds: 1000,
                 Catch: [{ ErrorEquals: ['States.HeartbeatTimeout'], ResultPath: '$.error', Next: 'RecordFailure' }],
                 End: true,
               },
@@ -187,8 +187,8 @@ test('ecs:runTask.waitForTaskToken in concurrent iterations: each task answers i
     input: {
       trials: [
         { mode: 'beat', duration: '800' },
-        // Silent past its heartbeat window, then exits (so the run does not wait out the orphan grace period).
-        { mode: 'silent', duration: '5500' },
+        // Exits at once without a callback: its state waits out the heartbeat window, as in AWS.
+        { mode: 'silent', duration: '200' },
       ],
     } as never,
   });
