@@ -97,10 +97,12 @@ describe('a sweep\'s rounds', () => {
   test('every trial failed: the sweep fails naming each trial\'s error', () => {
     const sweep = planned({ trials: [{ seed: 1 }, { seed: 2 }] });
     const round = firstRound(sweep);
-    const outcome = endRound(startRecord(sweep, dataset, at), sweep, round, [failed('t01', 'ConfigError', 'bad layer\nstack'), failed('t02')], at);
+    const lambdaError = JSON.stringify({ errorType: 'ConfigError', errorMessage: 'bad layer', trace: ['ConfigError: bad layer', '    at x'] });
+    const outcome = endRound(startRecord(sweep, dataset, at), sweep, round, [failed('t01', 'ConfigError', lambdaError), failed('t02', 'States.Runtime', 'first line\nsecond')], at);
     assert.equal(outcome.done, 'failed');
     if (outcome.done !== 'failed') return;
-    assert.equal(outcome.failure, 'every trial of round 0 failed (t01: ConfigError: bad layer; t02: Sandbox.Timedout: Task timed out after 900 seconds)');
+    // A Lambda's error document is reduced to its message; other causes to their first line.
+    assert.equal(outcome.failure, 'every trial of round 0 failed (t01: ConfigError: bad layer; t02: States.Runtime: first line)');
     assert.equal(outcome.record.status, 'failed');
     assert.equal(outcome.record.best, null);
   });

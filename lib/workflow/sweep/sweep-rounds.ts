@@ -171,7 +171,7 @@ export function endRound(record: SweepRecord, sweep: z.infer<typeof PlannedSweep
   const updated: SweepRecord = { ...record, updatedAt: at.toISOString(), trials, rounds, trainingSeconds };
 
   if (ranked.length === 0) {
-    const errors = resultsOfRound.map((result) => `${result.trialId}: ${result.error?.Error ?? 'failed'}: ${firstLine(result.error?.Cause ?? '')}`);
+    const errors = resultsOfRound.map((result) => `${result.trialId}: ${result.error?.Error ?? 'failed'}: ${causeMessage(result.error?.Cause ?? '')}`);
     const failure = `every trial of round ${round.index} failed (${errors.join('; ')})`;
     return { done: 'failed', record: { ...updated, status: 'failed', failure }, failure };
   }
@@ -193,10 +193,21 @@ export function endRound(record: SweepRecord, sweep: z.infer<typeof PlannedSweep
   };
 }
 
-const firstLine = (text: string) => {
+/**
+ * The message of a state's Cause, one line: a Lambda function's error arrives as its error
+ * document ({"errorType","errorMessage","trace"}), anything else as text.
+ */
+function causeMessage(cause: string): string {
+  let text = cause;
+  try {
+    const document = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof document?.errorMessage === 'string') text = document.errorMessage;
+  } catch {
+    // not JSON: the cause as given
+  }
   const line = text.split('\n')[0];
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
-};
+}
 
 /** What the execution's output says of the sweep (UseBestTrial puts it at $.sweep). */
 export function sweepSummary(record: SweepRecord) {
