@@ -48,6 +48,10 @@ export const DATA_ACCESS = {
   /**
    * Streams raw/ CSVs into datasets/<id>/; a dataset already there (its manifest listed) is reused.
    * Reads the champion of the data's test split and its dataset's manifest, for the drift checks.
+   * Keeps the examples of each source it parsed under datasets/sources/<sourceId>/ and reads them
+   * back instead of parsing a source again (HEAD of the raw object, allowed by s3:GetObject, gives
+   * the ETag the source id is made of: lib/aws/s3-source-cache.ts); lists datasets/<id>/ of the
+   * candidate parents for the manifest's lineage.
    */
   ingest: { get: [KEYS.raw, KEYS.champions, KEYS.datasets], list: [KEYS.datasets, KEYS.champions], put: [KEYS.datasets] },
   /**
@@ -100,7 +104,8 @@ export const DATA_ACCESS = {
 /** Why each wildcard object pattern cannot name its keys (cdk-nag AwsSolutions-IAM5). */
 const WHY_A_WILDCARD: Record<Key, string> = {
   [KEYS.raw]: 'raw/ holds what users upload, under names they choose; the trigger and ingest read whichever file an execution names.',
-  [KEYS.datasets]: 'datasets/<datasetId>/ is named by a hash of the input data computed at run time, and holds one shard file per split and chunk.',
+  [KEYS.datasets]:
+    'datasets/<datasetId>/ is named by a hash of the input data computed at run time, and holds one shard file per split and chunk; datasets/sources/<sourceId>/ (the examples of one parsed source file) by a hash of the raw object key and ETag.',
   [KEYS.models]: 'runs/<runId>/model/ is named by the run id, chosen per execution; the pattern allows only the model files of some run, not the rest of runs/.',
   [KEYS.reports]: 'runs/<runId>/report/ is named by the run id, chosen per execution; the pattern allows only the report files of some run, not the rest of runs/.',
   [KEYS.checkpoints]:

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { ingestDataset } from '../../lib/data/ingest.ts';
+import { ingestDatasetWithStats } from '../../lib/data/ingest.ts';
+import { s3SourceCache } from '../../lib/aws/s3-source-cache.ts';
 import { MANIFEST_FILE, parseManifest } from '../../lib/data/manifest.ts';
 import type { DriftReference } from '../../lib/data/data-check-policy.ts';
 import type { DataChecks } from '../../lib/data/data-checks.ts';
@@ -12,7 +13,7 @@ import { DATA_CHECKS_MESSAGE } from '../../lib/data/data-checks-summary.ts';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { runtimeResources } from '../../lib/aws/runtime-env.ts';
-import { getObjectVersion, s3InputFile, s3Url, uploadDirectory } from '../../lib/aws/s3.ts';
+import { getObjectVersion, objectExists, s3InputFile, s3Url, uploadDirectory } from '../../lib/aws/s3.ts';
 import { DataValidationError } from '../../lib/errors.ts';
 import { checkStoredDataset } from '../../lib/workflow/stored-dataset.ts';
 import { ingestLimitsFor } from '../../lib/data/ingest-limits.ts';
@@ -58,7 +59,7 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
     const files = (keys: string[]) => keys.map((key) => s3InputFile(s3, { bucket, key }));
     return withScratchDir('ingest', async (scratch) => {
       const outDir = join(scratch, 'dataset');
-      const manifest = await ingestDataset({
+      const { manifest, stats } = await ingestDatasetWithStats({
         train: files(input.train),
         test: files(input.test),
         outDir,
@@ -66,6 +67,8 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         limits,
         checks: input.dataChecks,
         reference: (testSetId) => championDataset(s3, bucket, testSetId),
+        isStored: (datasetId) => objectExists(s3, { bucket, key: datasetPrefix(datasetId) + MANIFEST_FILE }),
+        sourceCache: s3SourceCache(s3, bucket),
       });
       // The walkthrough's head() / label.unique() check, in the logs where a user looks first.
       for (const split of ['train', 'test'] as const) {
@@ -88,12 +91,21 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         TrainExamples: { unit: MetricUnit.Count, value: manifest.splits.train.examples },
         TestExamples: { unit: MetricUnit.Count, value: manifest.splits.test.examples },
       });
-      logger.info('dataset ingested', { datasetId: manifest.datasetId, reused, train: summary('train'), test: summary('test') });
+      logger.info('dataset ingested', {
+        datasetId: manifest.datasetId,
+        reused,
+        train: summary('train'),
+        test: summary('test'),
+        parent: manifest.lineage?.parent ?? null,
+        ...stats,
+      });
       return {
         datasetId: manifest.datasetId,
         datasetPrefix: prefix,
         testSetId: testSetIdOf(manifest),
         reused,
+        parent: manifest.lineage?.parent ?? null,
+        sourcesFromCache: stats.sourcesFromCache,
         train: summary('train'),
         test: summary('test'),
       };

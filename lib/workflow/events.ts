@@ -41,6 +41,10 @@ export const IngestResult = z.strictObject({
   /** sha256 of the test split's content (lib/data/test-set-id.ts): champions are kept per test split. */
   testSetId: TestSetId,
   reused: z.boolean(),
+  /** The dataset this one grew from (manifest lineage), null when none. */
+  parent: z.string().nullable(),
+  /** Source files read from the ingest's source cache instead of parsed (lib/data/source-cache.ts). */
+  sourcesFromCache: z.int().min(0),
   train: splitSummary,
   test: splitSummary,
 });

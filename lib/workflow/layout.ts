@@ -8,6 +8,8 @@ export const PREFIXES = {
 } as const;
 
 export const datasetPrefix = (datasetId: string) => `${PREFIXES.datasets}${datasetId}/`;
+/** Source files an ingest parsed, kept for the next one (lib/aws/s3-source-cache.ts): one folder per raw object version. */
+export const sourceCachePrefix = (sourceId: string) => `${PREFIXES.datasets}sources/${sourceId}/`;
 export const modelPrefix = (runId: string) => `${PREFIXES.runs}${runId}/model/`;
 export const reportPrefix = (runId: string) => `${PREFIXES.runs}${runId}/report/`;
 /** The TrainEvent the state machine writes for the Fargate task (lib/workflow/fargate-task.ts). */
