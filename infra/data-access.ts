@@ -1,7 +1,19 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { approvalKey, championHistoryPrefix, championKey, checkpointPrefix, modelPrefix, modelVersionKey, PREFIXES, reportPrefix, runRecordKey, trainEventKey } from '../lib/workflow/layout.ts';
+import {
+  approvalKey,
+  championHistoryPrefix,
+  championKey,
+  checkpointPrefix,
+  modelPrefix,
+  modelVersionKey,
+  PREFIXES,
+  reportPrefix,
+  runRecordKey,
+  stepCacheKey,
+  trainEventKey,
+} from '../lib/workflow/layout.ts';
 import { acknowledge, arnRef } from './nag.ts';
 
 /**
@@ -21,6 +33,7 @@ export const KEYS = {
   registry: modelVersionKey('*', '*'),
   championHistory: `${championHistoryPrefix('*')}*`,
   approvals: approvalKey('*'),
+  stepCache: stepCacheKey('*'),
 } as const;
 
 type Key = (typeof KEYS)[keyof typeof KEYS];
@@ -51,9 +64,15 @@ export const DATA_ACCESS = {
    * Keeps the examples of each source it parsed under datasets/sources/<sourceId>/ and reads them
    * back instead of parsing a source again (HEAD of the raw object, allowed by s3:GetObject, gives
    * the ETag the source id is made of: lib/aws/s3-source-cache.ts); lists datasets/<id>/ of the
-   * candidate parents for the manifest's lineage.
+   * candidate parents for the manifest's lineage. Step caching (lib/workflow/step-cache.ts): reads
+   * the completed run recorded for the dataset, config and code version, its registry record and
+   * its pinned model files, and lists its report.
    */
-  ingest: { get: [KEYS.raw, KEYS.champions, KEYS.datasets], list: [KEYS.datasets, KEYS.champions], put: [KEYS.datasets] },
+  ingest: {
+    get: [KEYS.raw, KEYS.champions, KEYS.datasets, KEYS.stepCache, KEYS.registry, KEYS.models],
+    list: [KEYS.datasets, KEYS.champions, KEYS.stepCache, KEYS.registry, KEYS.models, KEYS.reports],
+    put: [KEYS.datasets],
+  },
   /**
    * Downloads datasets/<id>/ (listing it), writes runs/<id>/model/; a model already there (its
    * model.json listed) is answered from its training.json. Keeps the run's checkpoints: lists
@@ -86,12 +105,13 @@ export const DATA_ACCESS = {
    * Registers the run: reads its model files (to pin their versions and sha256), training record,
    * classification report and run record, and writes its registry record write-once (a refused
    * write reads the stored one). Reads the champion of its test split with its ETag, replaces it
-   * by compare-and-swap, and files both in the champion history (write-once).
+   * by compare-and-swap, and files both in the champion history (write-once). Records the run for
+   * step caching (models/step-cache/<key>.json).
    */
   promote: {
     list: [KEYS.models, KEYS.reports, KEYS.runRecords, KEYS.champions, KEYS.registry, KEYS.championHistory],
     get: [KEYS.models, KEYS.reports, KEYS.runRecords, KEYS.champions, KEYS.registry, KEYS.championHistory],
-    put: [KEYS.champions, KEYS.registry, KEYS.championHistory],
+    put: [KEYS.champions, KEYS.registry, KEYS.championHistory, KEYS.stepCache],
   },
   /** AwaitApproval: files the run's approval request (its task token) at models/approvals/<runId>.json. */
   requestApproval: { put: [KEYS.approvals] },
@@ -116,6 +136,7 @@ const WHY_A_WILDCARD: Record<Key, string> = {
   [KEYS.registry]: 'models/registry/<testSetId>/<runId>.json is one record per evaluated run, named by the test data hash and the run id, both known only at run time.',
   [KEYS.championHistory]: 'models/history/<testSetId>/<time>-<runId>.json is one record per champion change, named at run time; the pattern matches only the history.',
   [KEYS.approvals]: 'models/approvals/<runId>.json is one request per run waiting for approval, named by the run id chosen per execution.',
+  [KEYS.stepCache]: 'models/step-cache/<key>.json is one record per completed (dataset, training config, code version), named by a hash of the three computed at run time.',
 };
 
 /** The object ARNs of a set of key patterns. */

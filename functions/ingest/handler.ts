@@ -20,6 +20,8 @@ import { ingestLimitsFor } from '../../lib/data/ingest-limits.ts';
 import { ingestEventSchema, parseEvent, type IngestResult } from '../../lib/workflow/events.ts';
 import { datasetPrefix } from '../../lib/workflow/layout.ts';
 import { withScratchDir } from '../../lib/workflow/scratch.ts';
+import { findReusableRun } from '../../lib/workflow/step-cache.ts';
+import { ENV } from '../../lib/env.ts';
 
 /**
  * Streams the raw CSVs from S3 through validation into shards in /tmp, then uploads the shards
@@ -50,8 +52,10 @@ async function championDataset(s3: S3Client, bucket: string, testSetId: string):
   return manifest.checks ? { against: { runId: champion.runId, datasetId: champion.datasetId }, figures: manifest.checks.figures } : undefined;
 }
 
-export function createIngestHandler(deps: HandlerDeps = {}) {
-  const resolve = handlerDeps(deps, 'fmnist-ingest', process.env);
+export function createIngestHandler(deps: HandlerDeps & { env?: NodeJS.ProcessEnv } = {}) {
+  const env = deps.env ?? process.env;
+  const resolve = handlerDeps(deps, 'fmnist-ingest', env);
+  const codeVersion = env[ENV.codeVersion] || 'unknown';
   return async (event: unknown): Promise<IngestResult> => {
     const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(ingestEventSchema(bucket), event, 'ingest');
@@ -83,6 +87,10 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
       if (stored.state === 'damaged') logger.warn('the stored dataset is damaged: writing it again', { datasetId: manifest.datasetId, problem: stored.problem });
       const reused = stored.state === 'intact';
       if (!reused) await uploadDirectory(s3, outDir, { bucket, key: prefix }, [MANIFEST_FILE]);
+      const cache = input.reuse
+        ? await findReusableRun(s3, bucket, { datasetId: manifest.datasetId, config: input.reuse.config, codeVersion })
+        : { runId: null, reason: 'cache: false (or a resumed run): training' };
+      logger.info(cache.runId ? 'reusing a completed run' : 'no completed run to reuse', { datasetId: manifest.datasetId, ...cache });
       const summary = (split: 'train' | 'test') => ({
         examples: manifest.splits[split].examples,
         labelHistogram: manifest.splits[split].labelHistogram,
@@ -106,6 +114,7 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         reused,
         parent: manifest.lineage?.parent ?? null,
         sourcesFromCache: stats.sourcesFromCache,
+        reusedRun: cache.runId,
         train: summary('train'),
         test: summary('test'),
       };

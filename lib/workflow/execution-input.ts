@@ -83,6 +83,11 @@ export function executionInputSchema(dataBucket?: string) {
      * one; train, test, limit and config must be the run's own (lib/workflow/run-record.ts).
      */
     resume: z.boolean().default(false),
+    /**
+     * false: train even when a run completed with the same dataset, config and code version
+     * (step caching, lib/workflow/step-cache.ts); by default such a run is reused.
+     */
+    cache: z.boolean().default(true),
   });
 }
 export const ExecutionInput = executionInputSchema();
@@ -165,7 +170,14 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     thresholds: { ...defaultDataChecks.thresholds, ...parsed.dataCheckThresholds },
   };
   const plan: ExecutionPlan = {
-    ingest: { train: parsed.train, test: parsed.test, ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}), dataChecks },
+    ingest: {
+      train: parsed.train,
+      test: parsed.test,
+      ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}),
+      dataChecks,
+      // Step caching (step-cache.ts): Ingest looks for a completed run of this config; a resumed run finishes itself.
+      ...(parsed.cache && !parsed.resume ? { reuse: { config: { ...trainConfig } } } : {}),
+    },
     runId,
     config,
     trainOn: parsed.trainOn,

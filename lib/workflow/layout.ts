@@ -32,5 +32,11 @@ export const REGISTRY_PREFIX = `${PREFIXES.models}registry/`;
 export const modelVersionKey = (testSetId: string, runId: string) => `${REGISTRY_PREFIX}${testSetId}/${runId}.json`;
 /** Every champion record ever written for a test split, write-once, in time order (rollback reads it). */
 export const championHistoryPrefix = (testSetId: string) => `${PREFIXES.models}history/${testSetId}/`;
+/**
+ * Step caching (lib/workflow/step-cache.ts): the run that completed with a dataset, a resolved
+ * training config and a code version, keyed by a hash of the three.
+ */
+export const STEP_CACHE_PREFIX = `${PREFIXES.models}step-cache/`;
+export const stepCacheKey = (cacheKey: string) => `${STEP_CACHE_PREFIX}${cacheKey}.json`;
 /** A run waiting for a person's decision: the task token of its AwaitApproval state. */
 export const approvalKey = (runId: string) => `${PREFIXES.models}approvals/${runId}.json`;
