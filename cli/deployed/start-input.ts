@@ -21,6 +21,8 @@ export interface StartFlags extends AwsConnectionFlags, Omit<TrainFlags, 'backen
   approval?: ApprovalMode;
   /** "fail": a data check over its threshold stops the execution at Ingest (default: the stack's setting dataChecks). */
   dataChecks?: DataCheckPolicy;
+  /** false (--no-cache): train even when a completed run with the same dataset, config and code version could be reused. */
+  cache?: boolean;
   /** Keep only the first N examples of each split. */
   limit?: number;
   runId?: string;
@@ -55,6 +57,7 @@ const FLAG_OF: Record<string, string> = {
   promote: '--promote',
   approval: '--approval',
   dataChecks: '--data-checks',
+  cache: '--no-cache',
   config: '--config / training flags',
 };
 
@@ -79,6 +82,7 @@ export async function planStart(flags: StartFlags, now = new Date()): Promise<St
     ...(flags.promote !== undefined ? { promote: flags.promote } : {}),
     ...(flags.approval !== undefined ? { approval: flags.approval } : {}),
     ...(flags.dataChecks !== undefined ? { dataChecks: flags.dataChecks } : {}),
+    ...(flags.cache === false ? { cache: false } : {}),
   };
   // The schema with placeholder data: names the flag of any bad setting.
   validateExecutionInput({ train: ['raw/placeholder.csv'], test: ['raw/placeholder.csv'], ...settings });

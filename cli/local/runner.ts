@@ -360,11 +360,18 @@ interface RunFacts {
   datasetId?: string;
 }
 
-/** Picks the run id and dataset out of the state outputs as they pass (the workflow's state document: plan, dataset, training). */
+/**
+ * Picks the run id and dataset out of the state outputs as they pass (the workflow's state
+ * document: plan, dataset, training); an execution that reused a completed run (step caching)
+ * copies that run's model and report.
+ */
 function learn(event: ExecutionEvent, facts: RunFacts): void {
   if (event.type !== 'StateExited') return;
-  const output = event.state?.output as { plan?: { runId?: unknown }; dataset?: { datasetId?: unknown }; training?: { runId?: unknown } } | undefined;
+  const output = event.state?.output as
+    | { plan?: { runId?: unknown }; dataset?: { datasetId?: unknown }; training?: { runId?: unknown }; reusedRun?: unknown }
+    | undefined;
   if (typeof output?.plan?.runId === 'string') facts.runId = output.plan.runId;
   if (typeof output?.dataset?.datasetId === 'string') facts.datasetId = output.dataset.datasetId;
   if (typeof output?.training?.runId === 'string') facts.runId = output.training.runId;
+  if (typeof output?.reusedRun === 'string') facts.runId = output.reusedRun;
 }
