@@ -10,6 +10,7 @@ import { LocalCloud } from '../../../cli/local/cloud/local-cloud.ts';
 import type { Template } from '../../../cli/local/cloud/template.ts';
 import { loadStackTemplate } from '../../../cli/local/definition.ts';
 import { runWorkflowLocally, type LocalRunResult } from '../../../cli/local/runner.ts';
+import { lineageNote } from '../../../cli/local/progress.ts';
 import { listObjects } from '../../../lib/aws/s3-list.ts';
 import { getJsonWith } from '../../../lib/aws/s3.ts';
 import { parseManifest } from '../../../lib/data/manifest.ts';
@@ -162,6 +163,7 @@ test('upload, train; a training file landing alone retrains on the same test set
   );
   assert.equal(manifest.lineage?.fromParent, 1);
   assert.equal(manifest.splits.train.examples, 300);
+  assert.equal(lineageNote({ dataset: grown.dataset }), `dataset ${grown.dataset.datasetId} grew from ${first.dataset.datasetId}; 2 source file(s) read from the ingest's cache, not parsed again`);
 
   // Compared with the champion of the same test set, and champion only if better.
   assert.equal(grown.promotion?.sawRunId, first.training?.runId);
