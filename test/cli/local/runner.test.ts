@@ -73,7 +73,9 @@ async function run(options: Partial<LocalRunOptions> = {}): Promise<Run> {
     retryIntervalMs: 0,
     progress: { write: (text: string) => lines.push(...text.split('\n').filter(Boolean)) },
     ...options,
-    input: { config: TINY_CONFIG, ...options.input },
+    // The runs here train the same data with the same config, each to be watched training: no
+    // step caching (test/cli/local/growing-data.test.ts covers it).
+    input: { config: TINY_CONFIG, cache: false, ...options.input },
   });
   return { ...result, lines };
 }
