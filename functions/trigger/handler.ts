@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { requiredEnv, s3Client } from '../../lib/aws/clients.ts';
 import type { ExecutionInput, Trigger } from '../../lib/workflow/execution-input.ts';
 import { parseEvent } from '../../lib/workflow/events.ts';
-import { PREFIXES } from '../../lib/workflow/layout.ts';
+import { isRawDatasetKey, PREFIXES } from '../../lib/workflow/layout.ts';
 import { listObjects } from '../../lib/aws/s3-list.ts';
 import {
   counterpartKeys,
@@ -22,7 +22,6 @@ import {
   datasetExecutionName,
   datasetKeyOf,
   type DatasetSelection,
-  isRawDatasetKey,
   latestDataset,
 } from '../../lib/workflow/raw-datasets.ts';
 import { TriggerEvent, type S3ObjectCreatedEvent, type ScheduledEvent } from './events.ts';

@@ -7,6 +7,10 @@ export const PREFIXES = {
   sweeps: 'sweeps/',
 } as const;
 
+/** Named datasets that grow, as users upload them: raw/datasets/<name>/train|test/<file> (raw-datasets.ts). */
+export const RAW_DATASETS_PREFIX = `${PREFIXES.raw}datasets/`;
+/** Whether `key` is under raw/datasets/ (then only that layout applies to it, never the train/test pair convention). */
+export const isRawDatasetKey = (key: string) => key.startsWith(RAW_DATASETS_PREFIX);
 export const datasetPrefix = (datasetId: string) => `${PREFIXES.datasets}${datasetId}/`;
 /** Source files an ingest parsed, kept for the next one (lib/aws/s3-source-cache.ts): one folder per raw object version. */
 export const sourceCachePrefix = (sourceId: string) => `${PREFIXES.datasets}sources/${sourceId}/`;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../aws/s3-list.ts';
 import { MAX_SOURCES_PER_SPLIT } from './keys.ts';
-import { PREFIXES } from './layout.ts';
+import { isRawDatasetKey, RAW_DATASETS_PREFIX } from './layout.ts';
 import type { ListedObject, RawObject, Split } from './raw-pairs.ts';
 import { MAX_EXECUTION_NAME_LENGTH } from './run-id.ts';
 
@@ -27,7 +27,6 @@ import { MAX_EXECUTION_NAME_LENGTH } from './run-id.ts';
  * CLI's content-addressed uploads) and from the train/test pair convention (raw-pairs.ts), which
  * keeps working for keys outside raw/datasets/.
  */
-export const RAW_DATASETS_PREFIX = `${PREFIXES.raw}datasets/`;
 
 /** A dataset name: one path segment a person would type. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -36,11 +35,6 @@ const DATA_FILE = /\.csv(\.gz)?$/i;
 export interface DatasetKey {
   name: string;
   split: Split;
-}
-
-/** Whether `key` is under raw/datasets/ (then only this layout applies to it, never the pair convention). */
-export function isRawDatasetKey(key: string): boolean {
-  return key.startsWith(RAW_DATASETS_PREFIX);
 }
 
 /** The dataset and split of `raw/datasets/<name>/<train|test>/<file>.csv[.gz]`, or undefined for any other key. */

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { findObject, listObjects } from '../aws/s3-list.ts';
-import { PREFIXES } from './layout.ts';
-import { isRawDatasetKey } from './raw-datasets.ts';
+import { isRawDatasetKey, PREFIXES } from './layout.ts';
 import { MAX_EXECUTION_NAME_LENGTH, slugOf } from './run-id.ts';
 
 /**
