@@ -13,8 +13,10 @@ import { registerAwsCommands, registerResumeCommand } from '../cli/deployed/inde
 import { registerModelsCommands } from '../cli/registry/models-commands.ts';
 import { addApprovalCommands } from '../cli/registry/approval-commands.ts';
 import { registerRunsCommands } from '../cli/registry/runs-commands.ts';
+import { registerSweepCommands } from '../cli/sweep/sweep-commands.ts';
 import { resumeCommand } from '../cli/resume.ts';
-import { addTrainingOptions, addWorkflowOptions, positiveInteger } from '../cli/options.ts';
+import { addTrainingOptions, addWorkflowOptions, positiveInteger, wholeNumber } from '../cli/options.ts';
+import { sweepCommand } from '../cli/sweep/sweep-run.ts';
 import { exitCodeFor, installSignalHandlers, interruption } from '../cli/signals.ts';
 import { fileProblem } from '../lib/data/input-file.ts';
 import { DATA_CHECK_POLICIES } from '../lib/data/data-check-policy.ts';
@@ -24,7 +26,10 @@ const FILE_PROBLEMS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']
 const program = new Command('fmnist')
   .description('Train and evaluate a Fashion-MNIST CNN: locally, or as the serverless workflow deployed to AWS.')
   .showHelpAfterError()
-  .configureHelp({ showGlobalOptions: true });
+  .configureHelp({ showGlobalOptions: true })
+  // A group that takes flags itself (`sweep --grid ...`) and has subcommands (`sweep status`):
+  // a flag after the subcommand is the subcommand's (commander needs this on the root too).
+  .enablePositionalOptions();
 
 const withTrainingOptions = (command: Command) => addTrainingOptions(command, { backend: true });
 
@@ -76,26 +81,49 @@ program
   await reportCommand(flags);
 });
 
-withTrainingOptions(
-  addWorkflowOptions(program.command('run'))
-    .description('ingest, train, evaluate and promote end to end on this machine: the deployed workflow run locally (with no data flags: the full Fashion-MNIST if installed, else the bundled sample)')
+/** The data and local-bucket flags `run` and `sweep` share. */
+const withRunData = (command: Command) =>
+  command
     .option('--train <files...>', 'training data files')
     .option('--test <files...>', 'test data files')
     .option('--out <dir>', 'output directory (default runs/<run id>)')
     .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
     .option('--state-dir <dir>', 'where the embedded S3 server keeps the bucket between runs (default runs/.local-s3)')
-    .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept'),
-).action(async (flags) => {
+    .option('--fresh', 'use a throw-away bucket: no champion from earlier runs, nothing kept');
+
+/** --train/--test as given, or the default dataset when neither is. */
+function dataOf(flags: { train?: string[]; test?: string[] }) {
   if (Boolean(flags.train) !== Boolean(flags.test)) {
     throw new ConfigError('give both --train and --test, or neither to use the default dataset');
   }
   const fallback = flags.train ? undefined : defaultDataset();
-  await runCommand({
-    ...flags,
-    train: flags.train ?? fallback!.train,
-    test: flags.test ?? fallback!.test,
-    datasetDescription: fallback?.description,
-  });
+  return { train: flags.train ?? fallback!.train, test: flags.test ?? fallback!.test, datasetDescription: fallback?.description };
+}
+
+withTrainingOptions(
+  withRunData(addWorkflowOptions(program.command('run'))).description(
+    'ingest, train, evaluate and promote end to end on this machine: the deployed workflow run locally (with no data flags: the full Fashion-MNIST if installed, else the bundled sample)',
+  ),
+).action(async (flags) => {
+  await runCommand({ ...flags, ...dataOf(flags) });
+});
+
+// `fmnist sweep --grid FILE ...` starts a sweep locally; `fmnist sweep status <id>` (cli/sweep) reads one, local or --aws.
+withTrainingOptions(
+  withRunData(addWorkflowOptions(registerSweepCommands(program)))
+    .description(
+      'train many configs on the same data as one local execution (a Map state), register every trial and promote the best (by validation accuracy); the training flags are the base every trial starts from. `sweep status <id>`: a sweep\'s trials and best',
+    )
+    .option('--grid <file>', 'JSON { "<config field>": [values, ...], ... }: every combination')
+    .option('--random <n>', 'N seeded random draws from --space', positiveInteger)
+    .option('--space <file>', 'JSON { "<field>": [values, ...] | { "min": .., "max": .., "scale": "log", "integer": true } } for --random')
+    .option('--random-seed <n>', 'seed of the --random draws (default 0; --seed is the training seed)', wholeNumber)
+    .option('--trials <file>', 'JSON [ { config overrides }, ... ]: one trial each')
+    .option('--halving', 'successive halving: train all for a short budget, keep the best 1/eta, continue those from their checkpoints')
+    .option('--eta <n>', 'with --halving: keep the best 1/eta after each round (default 2)', positiveInteger)
+    .option('--max-concurrency <n>', 'trials trained at once (default: the stack\'s 4; locally also at most the cores)', positiveInteger),
+).action(async (flags) => {
+  await sweepCommand({ ...flags, ...dataOf(flags) });
 });
 
 registerAwsCommands(program);

@@ -14,6 +14,7 @@ import {
   stepCacheKey,
   trainEventKey,
 } from '../lib/workflow/layout.ts';
+import { MODEL_FILES } from '../lib/workflow/files.ts';
 import { acknowledge, arnRef } from './nag.ts';
 
 /**
@@ -34,6 +35,8 @@ export const KEYS = {
   championHistory: `${championHistoryPrefix('*')}*`,
   approvals: approvalKey('*'),
   stepCache: stepCacheKey('*'),
+  sweeps: `${PREFIXES.sweeps}*`,
+  histories: `${modelPrefix('*')}${MODEL_FILES.history}`,
 } as const;
 
 type Key = (typeof KEYS)[keyof typeof KEYS];
@@ -115,6 +118,12 @@ export const DATA_ACCESS = {
   },
   /** AwaitApproval: files the run's approval request (its task token) at models/approvals/<runId>.json. */
   requestApproval: { put: [KEYS.approvals] },
+  /**
+   * StartSweep / EndSweepRound: the sweep record and page under sweeps/<sweepId>/ (a refused
+   * first write reads the stored record), and the learning curves of the trials (their
+   * history.json) for the page.
+   */
+  sweep: { list: [KEYS.sweeps], get: [KEYS.sweeps, KEYS.histories], put: [KEYS.sweeps] },
   /** Finds the other split of an uploaded pair and its ETag by listing raw/ (no object is read). */
   trigger: { list: [KEYS.raw] },
   /** WriteTrainEvent: runs/<runId>/train-event.json for the Fargate task. */
@@ -137,6 +146,8 @@ const WHY_A_WILDCARD: Record<Key, string> = {
   [KEYS.championHistory]: 'models/history/<testSetId>/<time>-<runId>.json is one record per champion change, named at run time; the pattern matches only the history.',
   [KEYS.approvals]: 'models/approvals/<runId>.json is one request per run waiting for approval, named by the run id chosen per execution.',
   [KEYS.stepCache]: 'models/step-cache/<key>.json is one record per completed (dataset, training config, code version), named by a hash of the three computed at run time.',
+  [KEYS.sweeps]: 'sweeps/<sweepId>/ holds one sweep\'s record and page, named by the sweep\'s run id chosen per execution.',
+  [KEYS.histories]: 'runs/<runId>/model/history.json is one file per run, named by the run id chosen per execution; the pattern matches no other file.',
 };
 
 /** The object ARNs of a set of key patterns. */

@@ -47,6 +47,8 @@ export interface FmnistSettings {
   readonly dataChecks: DataCheckPolicy;
   /** The data checks' thresholds (lib/data/data-check-policy.ts), each overridable per execution. */
   readonly dataCheckThresholds: DataCheckThresholds;
+  /** Trials a sweep trains at once when its input does not say (SWEEP_MAX_CONCURRENCY). */
+  readonly sweepMaxConcurrency: number;
 }
 
 /** A week: long enough for a reviewer's weekend, short of Step Functions' one-year execution limit. */
@@ -83,6 +85,14 @@ export const DEFAULT_MAX_TRAIN_LOOPS = 20;
  */
 export const TRAIN_RESERVED_CONCURRENCY = 2;
 
+/**
+ * A sweep trains this many trials at once unless its input says otherwise: twice the train
+ * Lambda's reserved concurrency (TRAIN_RESERVED_CONCURRENCY), so that trials routed to Fargate
+ * run beside those on Lambda, and those on Lambda wait in TrainOnLambda's throttling retry
+ * rather than take the account's concurrency.
+ */
+export const SWEEP_MAX_CONCURRENCY = 4;
+
 export const DEFAULT_SETTINGS: FmnistSettings = {
   destroyOnRemoval: false,
   logRetentionDays: 30,
@@ -95,6 +105,7 @@ export const DEFAULT_SETTINGS: FmnistSettings = {
   promotionMinAccuracy: DEFAULT_MIN_ACCURACY,
   dataChecks: DEFAULT_DATA_CHECK_SETTINGS.policy,
   dataCheckThresholds: DEFAULT_DATA_CHECK_SETTINGS.thresholds,
+  sweepMaxConcurrency: SWEEP_MAX_CONCURRENCY,
 };
 
 /**
@@ -169,6 +180,7 @@ export const SettingsContext = z.object({
   dataCheckMaxLabelConflictShare: unsetIsUndefined(fraction),
   dataCheckMaxLabelDistance: unsetIsUndefined(fraction),
   dataCheckMaxClassMeanShift: unsetIsUndefined(pixelShift),
+  sweepMaxConcurrency: unsetIsUndefined(positiveInt().pipe(z.int().max(40, got('must be at most 40 (an inline Map runs at most 40 iterations at once)')))),
 });
 
 const SETTING_KEYS = Object.keys(SettingsContext.shape);
@@ -232,5 +244,6 @@ export function settingsFromContext(node: Node): FmnistSettings {
       maxLabelDistance: context.dataCheckMaxLabelDistance ?? d.dataCheckThresholds.maxLabelDistance,
       maxClassMeanShift: context.dataCheckMaxClassMeanShift ?? d.dataCheckThresholds.maxClassMeanShift,
     },
+    sweepMaxConcurrency: context.sweepMaxConcurrency ?? d.sweepMaxConcurrency,
   };
 }

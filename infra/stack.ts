@@ -59,6 +59,7 @@ export class FmnistStack extends Stack {
         evaluate: this.steps.evaluate,
         promote: this.steps.promote,
         requestApproval: this.steps.requestApproval,
+        sweep: this.steps.sweep,
         cluster: this.training.cluster,
         taskDefinition: this.training.taskDefinition,
         container: this.training.container,
@@ -73,6 +74,8 @@ export class FmnistStack extends Stack {
       fargateHeartbeat: props.fargateHeartbeat ?? Duration.minutes(10),
       approval: { default: settings.approval, timeout: Duration.hours(settings.approvalTimeoutHours) },
       dataChecks: { policy: settings.dataChecks, thresholds: settings.dataCheckThresholds },
+      sweepMaxConcurrency: settings.sweepMaxConcurrency,
+      sweepTimeout: STEP_TIMEOUTS.sweep,
       promotionPolicy: {
         minAccuracy: settings.promotionMinAccuracy,
         ...(settings.promotionMinMacroF1 !== undefined ? { minMacroF1: settings.promotionMinMacroF1 } : {}),
@@ -101,7 +104,7 @@ export class FmnistStack extends Stack {
     if (settings.notifyEmail) new Notifications(this, 'Notifications', { stateMachine: this.workflow.stateMachine, email: settings.notifyEmail });
     new WorkflowDashboard(this, 'Dashboard', {
       stateMachine: this.workflow.stateMachine,
-      functions: { Validate: this.steps.validate, Ingest: this.steps.ingest, Train: this.training.trainFunction, Evaluate: this.steps.evaluate, Promote: this.steps.promote, RequestApproval: this.steps.requestApproval },
+      functions: { Validate: this.steps.validate, Ingest: this.steps.ingest, Train: this.training.trainFunction, Evaluate: this.steps.evaluate, Promote: this.steps.promote, RequestApproval: this.steps.requestApproval, Sweep: this.steps.sweep },
       fargate: { cluster: this.training.cluster, taskDefinition: this.training.taskDefinition },
     });
 

@@ -23,6 +23,7 @@ export const STEP_TIMEOUTS = {
   evaluate: Duration.minutes(10),
   promote: Duration.minutes(1),
   requestApproval: Duration.seconds(30),
+  sweep: Duration.minutes(1),
 } as const;
 
 /**
@@ -44,6 +45,7 @@ export class StepLambdas extends Construct {
   readonly evaluate: lambda.IFunction;
   readonly promote: lambda.IFunction;
   readonly requestApproval: lambda.IFunction;
+  readonly sweep: lambda.IFunction;
   readonly renderer: ReportRendererLayer;
 
   constructor(scope: Construct, id: string, props: StepFunctionsProps) {
@@ -126,6 +128,17 @@ export class StepLambdas extends Construct {
       logs,
     });
     grantDataAccess(data.bucket, this.requestApproval, DATA_ACCESS.requestApproval);
+
+    this.sweep = new FmnistFunction(this, 'Sweep', {
+      step: 'sweep',
+      description: 'A sweep\'s record and rounds: plans them, keeps the best trials (successive halving), picks the best and writes the sweep page',
+      memorySize: 512,
+      timeout: STEP_TIMEOUTS.sweep,
+      architecture: lambda.Architecture.ARM_64,
+      environment,
+      logs,
+    });
+    grantDataAccess(data.bucket, this.sweep, DATA_ACCESS.sweep);
   }
 }
 

@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { acknowledgeObjectWildcards, DATA_ACCESS } from './data-access.ts';
 import { acknowledge } from './nag.ts';
 import { retentionDays, type LogSettings } from './node-function.ts';
+import { MAX_SWEEP_TRIALS, survivorsOf } from '../lib/workflow/sweep/sweep-spec.ts';
 import { buildWorkflowDefinition, type WorkflowOptions, type WorkflowTargets } from './workflow-definition.ts';
 
 export interface TrainingWorkflowProps extends WorkflowOptions {
@@ -28,11 +29,13 @@ export class TrainingWorkflow extends Construct {
       retention: retentionDays(props.logs.logRetentionDays),
       removalPolicy: props.logs.removalPolicy,
     });
-    // The longest path: Fargate training, then a manual approval waiting its whole timeout.
+    // The longest path: a sweep of MAX_SWEEP_TRIALS trials one at a time through every round of
+    // successive halving (eta 2), each trial on Fargate to its timeout and evaluated, then a
+    // manual approval waiting its whole timeout. A single run's path is one of those trials.
+    const trialSeconds = props.fargateTimeout.toSeconds() + props.timeouts.evaluate.toSeconds() + props.timeouts.promote.toSeconds();
     const longest =
-      props.fargateTimeout.toSeconds() +
+      trialSeconds * worstCaseSweepTrials() +
       props.timeouts.ingest.toSeconds() +
-      props.timeouts.evaluate.toSeconds() +
       props.approval.timeout.toSeconds() +
       props.timeouts.promote.toSeconds();
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -50,5 +53,14 @@ export class TrainingWorkflow extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'Resource "*" is required by the actions that have no resource-level permissions: X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules/Targets) and CloudWatch Logs delivery for the execution log (logs:CreateLogDelivery, GetLogDelivery, ..., DescribeLogGroups). Every action the states call is scoped to its resource.',
     );
+  }
+}
+
+/** Trial trainings in the longest sweep, one after another: 32 + 16 + ... + 1 = 63 with eta 2. */
+function worstCaseSweepTrials(): number {
+  let total = 0;
+  for (let count = MAX_SWEEP_TRIALS; ; count = survivorsOf(count, 2)) {
+    total += count;
+    if (count === 1) return total;
   }
 }

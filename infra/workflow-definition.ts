@@ -18,7 +18,10 @@ import {
   LAMBDA_TRANSIENT_ERRORS,
   S3_TRANSIENT_ERRORS,
   STATE_NAMES,
+  SWEEP_STATE_NAMES,
   TRAIN_LOOP_LIMIT_ERROR,
+  trialStateName,
+  type TrainingPathState,
 } from '../lib/workflow/states.ts';
 import { DATA_ACCESS, objectArns } from './data-access.ts';
 
@@ -36,8 +39,8 @@ import { DATA_ACCESS, objectArns } from './data-access.ts';
  *   $.trainLoops.count says how often, up to maxTrainLoops.
  *   TrainOnLambda timing out anyway ─▶ FallBackToFargate: WriteTrainEvent when trainOn was "auto"
  *   (the task resumes from the Lambda's last checkpoint), else Failed.
- *   Between Ingest and PrepareTrainEvent, CompletedRunFound: a run completed with the same dataset,
- *   config and code version (step caching) ─▶ ReuseCompletedRun ─▶ Done, nothing trained.
+ *   A run (not a sweep) passes CompletedRunFound before PrepareTrainEvent: a run completed with the
+ *   same dataset, config and code version (step caching) ─▶ ReuseCompletedRun ─▶ Done, nothing trained.
  *   every Task: Catch States.ALL ─▶ Failed (error and cause of the failing state)
  *
  * The Fargate task gets its TrainEvent from S3 (WriteTrainEvent puts it at trainEventKey(runId)),
@@ -54,6 +57,8 @@ export interface WorkflowTargets {
   readonly promote: lambda.IFunction;
   /** AwaitApproval's function: files the task token for `fmnist models approve`. */
   readonly requestApproval: lambda.IFunction;
+  /** A sweep's StartSweep and EndSweepRound: the sweep record, survivors, the best trial (functions/sweep). */
+  readonly sweep: lambda.IFunction;
   readonly cluster: ecs.ICluster;
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly container: ecs.ContainerDefinition;
@@ -87,20 +92,74 @@ export interface WorkflowOptions {
   readonly dataChecks: DataCheckSettings;
   /** The promotion floor Promote applies to the accuracy rule. */
   readonly promotionPolicy: { readonly minAccuracy: number; readonly minMacroF1?: number };
+  /** Trials a sweep trains at once when its input does not choose (the Map's MaxConcurrency). */
+  readonly sweepMaxConcurrency: number;
+  /** The sweep function's timeout. */
+  readonly sweepTimeout: Duration;
 }
 
+/** How one copy of the training path names its states: the run's own, or a sweep trial's (`Trial<name>`). */
+type NameOf = (state: TrainingPathState | 'evaluate') => string;
+const runStateName: NameOf = (state) => STATE_NAMES[state];
+
 export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTargets, options: WorkflowOptions): sfn.IChainable {
-  const kit = new TaskKit(scope);
-  const { validate, ingest, prepare } = validateAndIngest(kit, targets, options);
-  const { writeTrainEvent, trainOnFargate } = fargateTraining(kit, targets, options);
-  const trainOnLambda = lambdaTraining(kit, targets, options, writeTrainEvent);
-  const { evaluate, approval, promote, done } = evaluateAndPromote(kit, targets, options);
-  const startTrainLoops = lambdaContinuation(kit, options, trainOnLambda, evaluate);
-  trainOnFargate.next(evaluate);
-  evaluate.next(approval);
+  const kit = new TaskKit(scope, new sfn.Fail(scope, STATE_NAMES.failed, {
+    comment: 'The error and cause of the state that failed',
+    errorPath: sfn.JsonPath.stringAt('$.error.Error'),
+    causePath: sfn.JsonPath.stringAt('$.error.Cause'),
+  }));
+  const { validate, ingest } = validateAndIngest(kit, targets, options);
+  const { approval, promote, done } = approvalAndPromotion(kit, targets, options);
   promote.next(done);
-  const choose = runtimeChoice(scope, trainOnLambda, writeTrainEvent);
-  return validate.next(ingest).next(stepCache(kit.scope, prepare.next(startTrainLoops).next(choose), done));
+  const evaluate = evaluateTask(kit, targets, options, runStateName);
+  evaluate.next(approval);
+  const tooManyLoops = new sfn.Fail(scope, STATE_NAMES.tooManyTrainLoops, {
+    comment: 'A cap on Lambda continuations',
+    error: TRAIN_LOOP_LIMIT_ERROR,
+    cause: trainLoopLimitCause(options),
+  });
+  const training = trainingPath(kit, targets, options, runStateName, { evaluate, tooManyLoops });
+  const sweep = sweepRounds(kit, targets, options, approval);
+  const isSweep = new sfn.Choice(scope, SWEEP_STATE_NAMES.isSweep, { comment: 'A sweep (input "sweep") trains many configs in a Map; a run, one' })
+    .when(sfn.Condition.isPresent('$.plan.sweep'), sweep)
+    .otherwise(stepCache(scope, training, done));
+  return validate.next(ingest).next(isSweep);
+}
+
+const trainLoopLimitCause = (options: WorkflowOptions) =>
+  `training on Lambda answered "continue" ${options.maxTrainLoops} times (maxTrainLoops); its checkpoint stays under ` +
+  'runs/<runId>/checkpoint/: resume the run on Fargate (trainOn "fargate") or deploy with a higher maxTrainLoops';
+
+/**
+ * PrepareTrainEvent -> StartTrainLoops -> ChooseTrainingRuntime -> TrainOnLambda (looping) or
+ * WriteTrainEvent -> TrainOnFargate, then `evaluate`. Built once for a run and once, named
+ * Trial<state>, inside a sweep's Map, where `budgetReached` takes a trial that trained its
+ * round's epoch budget (TrainEvent.epochBudget) and Fargate's answer goes through TrainingStatus
+ * too. Returns the first state.
+ */
+function trainingPath(
+  kit: TaskKit,
+  targets: WorkflowTargets,
+  options: WorkflowOptions,
+  name: NameOf,
+  next: { evaluate: sfn.IChainable; tooManyLoops: sfn.IChainable; budgetReached?: sfn.IChainable },
+): sfn.IChainable {
+  const prepare = new sfn.Pass(kit.scope, name('prepareTrainEvent'), {
+    comment: 'The TrainEvent both training runtimes receive',
+    parameters: {
+      datasetPrefix: sfn.JsonPath.stringAt('$.dataset.datasetPrefix'),
+      runId: sfn.JsonPath.stringAt(next.budgetReached ? '$.trial.runId' : '$.plan.runId'),
+      config: sfn.JsonPath.objectAt(next.budgetReached ? '$.trial.config' : '$.plan.config'),
+      ...(next.budgetReached ? { epochBudget: sfn.JsonPath.numberAt('$.epochBudget') } : {}),
+    },
+    resultPath: '$.trainEvent',
+  });
+  const { writeTrainEvent, trainOnFargate } = fargateTraining(kit, targets, options, name);
+  const trainOnLambda = lambdaTraining(kit, targets, options, writeTrainEvent, name);
+  const { startTrainLoops, trainingStatus } = lambdaContinuation(kit, options, trainOnLambda, next, name);
+  trainOnFargate.next(next.budgetReached ? trainingStatus : next.evaluate);
+  const choose = runtimeChoice(kit.scope, trainOnLambda, writeTrainEvent, name);
+  return prepare.next(startTrainLoops).next(choose);
 }
 
 const transient = (errors: string[], interval: Duration): sfn.RetryProps => ({ errors, interval, backoffRate: 2, maxAttempts: 3 });
@@ -110,15 +169,14 @@ const transient = (errors: string[], interval: Duration): sfn.RetryProps => ({ e
  * retries, then its own catches, then Catch States.ALL -> Failed (error and cause in $.error).
  */
 class TaskKit {
-  readonly failed: sfn.Fail;
-
-  constructor(readonly scope: Construct) {
-    this.failed = new sfn.Fail(scope, STATE_NAMES.failed, {
-      comment: 'The error and cause of the state that failed',
-      errorPath: sfn.JsonPath.stringAt('$.error.Error'),
-      causePath: sfn.JsonPath.stringAt('$.error.Cause'),
-    });
-  }
+  /**
+   * @param failed where Catch States.ALL goes: the run's Failed state, or, inside a sweep's Map,
+   *   TrialFailed (one failed trial must not fail the others)
+   */
+  constructor(
+    readonly scope: Construct,
+    readonly failed: sfn.IChainable,
+  ) {}
 
   guard<T extends sfn.TaskStateBase>(task: T, retries: sfn.RetryProps[], catchFirst?: (task: T) => void): T {
     for (const retry of retries) task.addRetry(retry);
@@ -155,7 +213,117 @@ class TaskKit {
   }
 }
 
-/** ValidateInput -> Ingest -> PrepareTrainEvent: the plan, the dataset, and the TrainEvent both runtimes get. */
+/**
+ * A sweep: StartSweep -> TrainTrials (Map over the round's trials) -> EndSweepRound ->
+ * SweepRoundsDone, which goes round again through NextSweepRound (successive halving's next,
+ * longer round for the survivors) or hands the best trial to `approval` through UseBestTrial.
+ *
+ * Inside the Map each trial runs the training path (Trial<state>), ending in TrialTrained (a
+ * round's epoch budget reached), or, in the last round, TrialEvaluate -> RegisterTrial (the
+ * Promote function with mode "never": registered, never promoted there) -> TrialEvaluated. Any
+ * failure ends the trial in TrialFailed with its error, never the Map: one failed trial does not
+ * fail the others; EndSweepRound fails the sweep (SweepFailed) when no trial of a round trained.
+ */
+function sweepRounds(runKit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions, approval: sfn.IChainable): sfn.IChainable {
+  const { scope } = runKit;
+  const names = SWEEP_STATE_NAMES;
+  const trialFailed = new sfn.Pass(scope, names.trialFailed, {
+    comment: 'The trial failed: its error is the iteration\'s result (EndSweepRound records it)',
+    parameters: { trialId: sfn.JsonPath.stringAt('$.trial.trialId'), runId: sfn.JsonPath.stringAt('$.trial.runId'), status: 'failed', error: sfn.JsonPath.objectAt('$.error') },
+  });
+  const trialKit = new TaskKit(scope, trialFailed);
+  const trialResult = (id: string, comment: string, withEvaluation: boolean) =>
+    new sfn.Pass(scope, id, {
+      comment,
+      parameters: {
+        trialId: sfn.JsonPath.stringAt('$.trial.trialId'),
+        runId: sfn.JsonPath.stringAt('$.trial.runId'),
+        status: 'trained',
+        training: sfn.JsonPath.objectAt('$.training'),
+        ...(withEvaluation ? { evaluation: sfn.JsonPath.objectAt('$.evaluation') } : {}),
+      },
+    });
+  const registerTrial = trialKit.lambdaTask(names.registerTrial, targets.promote, options.timeouts.promote, {
+    comment: 'Registers the trial in the model registry; only the best trial goes on to Promote',
+    payload: sfn.TaskInput.fromObject({
+      candidate: promotionCandidate(),
+      mode: 'never',
+      policy: { ...options.promotionPolicy },
+      executionName: sfn.JsonPath.executionName,
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const evaluate = evaluateTask(trialKit, targets, options, trialStateName);
+  evaluate.next(registerTrial).next(trialResult(names.trialEvaluated, 'Trained, evaluated and registered', true));
+  const tooManyLoops = new sfn.Pass(scope, names.trialTooManyTrainLoops, {
+    comment: 'A cap on Lambda continuations: the trial fails, the others go on',
+    parameters: { Error: TRAIN_LOOP_LIMIT_ERROR, Cause: trainLoopLimitCause(options) },
+    resultPath: '$.error',
+  }).next(trialFailed);
+  const trial = trainingPath(trialKit, targets, options, trialStateName, {
+    evaluate,
+    tooManyLoops,
+    budgetReached: trialResult(names.trialTrained, 'The round\'s epoch budget is trained and checkpointed', false),
+  });
+
+  const trainTrials = new sfn.Map(scope, names.trainTrials, {
+    comment: 'Trains every trial of the round (at most the sweep\'s maxConcurrency at once)',
+    itemsPath: '$.round.trials',
+    itemSelector: {
+      trial: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+      plan: {
+        trainOn: sfn.JsonPath.stringAt('$$.Map.Item.Value.trainOn'),
+        lambdaMaxTrainExamples: sfn.JsonPath.numberAt('$$.Map.Item.Value.lambdaMaxTrainExamples'),
+      },
+      dataset: sfn.JsonPath.objectAt('$.dataset'),
+      epochBudget: sfn.JsonPath.numberAt('$.round.epochBudget'),
+    },
+    maxConcurrencyPath: '$.plan.sweep.maxConcurrency',
+    resultPath: '$.roundResults',
+  });
+  trainTrials.itemProcessor(trial);
+  trainTrials.addCatch(runKit.failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+  const sweepPayload = (action: string, extra: Record<string, unknown>) =>
+    sfn.TaskInput.fromObject({
+      action,
+      sweep: sfn.JsonPath.objectAt('$.plan.sweep'),
+      dataset: sfn.JsonPath.objectAt('$.dataset'),
+      executionName: sfn.JsonPath.executionName,
+      ...extra,
+    });
+  const startSweep = runKit.lambdaTask(names.startSweep, targets.sweep, options.sweepTimeout, {
+    comment: 'Files sweeps/<sweepId>/sweep.json and plans round 0',
+    payload: sweepPayload('start', {}),
+    resultPath: '$.round',
+  });
+  const endRound = runKit.lambdaTask(names.endRound, targets.sweep, options.sweepTimeout, {
+    comment: 'Records the round; keeps the best trials for the next round, or picks the best trial and writes the sweep page',
+    payload: sweepPayload('end-round', { round: sfn.JsonPath.objectAt('$.round'), results: sfn.JsonPath.objectAt('$.roundResults') }),
+    resultPath: '$.sweepStep',
+  });
+  const nextRound = new sfn.Pass(scope, names.nextRound, {
+    comment: 'The survivors, for a longer budget',
+    inputPath: '$.sweepStep.round',
+    resultPath: '$.round',
+  });
+  const useBestTrial = new sfn.Pass(scope, names.useBestTrial, {
+    comment: 'The best trial goes on as the run: its training and evaluation, for approval and Promote',
+    parameters: {
+      plan: sfn.JsonPath.objectAt('$.plan'),
+      dataset: sfn.JsonPath.objectAt('$.dataset'),
+      training: sfn.JsonPath.objectAt('$.sweepStep.best.training'),
+      evaluation: sfn.JsonPath.objectAt('$.sweepStep.best.evaluation'),
+      sweep: sfn.JsonPath.objectAt('$.sweepStep.summary'),
+    },
+  });
+  const roundsDone = new sfn.Choice(scope, names.roundsDone)
+    .when(sfn.Condition.booleanEquals('$.sweepStep.done', false), nextRound.next(trainTrials))
+    .otherwise(useBestTrial.next(approval));
+  return startSweep.next(trainTrials).next(endRound).next(roundsDone);
+}
+
+/** ValidateInput -> Ingest: the plan and the dataset. */
 function validateAndIngest(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions) {
   const validate = kit.lambdaTask(STATE_NAMES.validate, targets.validate, options.timeouts.validate, {
     comment: 'Rejects bad input before any work; outputs the plan',
@@ -167,6 +335,7 @@ function validateAndIngest(kit: TaskKit, targets: WorkflowTargets, options: Work
       trainMemoryMiB: { lambda: options.trainMemoryMiB.lambda, fargate: options.trainMemoryMiB.fargate },
       defaultApproval: options.approval.default,
       defaultDataChecks: { policy: options.dataChecks.policy, thresholds: { ...options.dataChecks.thresholds } },
+      defaultSweepConcurrency: options.sweepMaxConcurrency,
     }),
     resultSelector: { plan: sfn.JsonPath.entirePayload },
     resultPath: '$',
@@ -189,16 +358,7 @@ function validateAndIngest(kit: TaskKit, targets: WorkflowTargets, options: Work
     resultPath: '$.dataset',
   });
 
-  const prepare = new sfn.Pass(kit.scope, STATE_NAMES.prepareTrainEvent, {
-    comment: 'The TrainEvent both training runtimes receive',
-    parameters: {
-      datasetPrefix: sfn.JsonPath.stringAt('$.dataset.datasetPrefix'),
-      runId: sfn.JsonPath.stringAt('$.plan.runId'),
-      config: sfn.JsonPath.objectAt('$.plan.config'),
-    },
-    resultPath: '$.trainEvent',
-  });
-  return { validate, ingest, prepare };
+  return { validate, ingest };
 }
 
 /**
@@ -219,11 +379,11 @@ function stepCache(scope: Construct, train: sfn.IChainable, done: sfn.IChainable
 }
 
 /** WriteTrainEvent -> TrainOnFargate: the TrainEvent to S3, then the task, which answers with the task token. */
-function fargateTraining(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions) {
+function fargateTraining(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions, name: NameOf) {
   // Same pattern as trainEventKey(runId): the key the Fargate entry reads (lib/workflow/layout.ts).
   const trainEventKeyOfThisRun = sfn.JsonPath.format(trainEventKey('{}'), sfn.JsonPath.stringAt('$.trainEvent.runId'));
   const writeTrainEvent = kit.guard(
-    new tasks.CallAwsService(kit.scope, STATE_NAMES.writeTrainEvent, {
+    new tasks.CallAwsService(kit.scope, name('writeTrainEvent'), {
       comment: 'The TrainEvent for the Fargate task, at runs/<runId>/train-event.json (container overrides are too small for it)',
       service: 's3',
       action: 'putObject',
@@ -244,7 +404,7 @@ function fargateTraining(kit: TaskKit, targets: WorkflowTargets, options: Workfl
   const { taskDefinition, cluster } = targets;
   const trainOnFargate = kit.guard(
     withExactPolicies(
-      new tasks.EcsRunTask(kit.scope, STATE_NAMES.trainOnFargate, {
+      new tasks.EcsRunTask(kit.scope, name('trainOnFargate'), {
         comment: 'Same image on Fargate; the task answers with SendTaskSuccess/SendTaskFailure',
         integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         cluster,
@@ -299,15 +459,15 @@ function fargateTraining(kit: TaskKit, targets: WorkflowTargets, options: Workfl
 }
 
 /** TrainOnLambda, waiting out throttling; timing out goes to FallBackToFargate (WriteTrainEvent when trainOn was "auto"). */
-function lambdaTraining(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions, writeTrainEvent: sfn.IChainable): tasks.LambdaInvoke {
-  const fallBack = new sfn.Choice(kit.scope, STATE_NAMES.fallBackToFargate, {
+function lambdaTraining(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions, writeTrainEvent: sfn.IChainable, name: NameOf): tasks.LambdaInvoke {
+  const fallBack = new sfn.Choice(kit.scope, name('fallBackToFargate'), {
     comment: 'Lambda training ran out of time: Fargate resumes from its last checkpoint if the runtime was picked automatically',
   })
     .when(sfn.Condition.stringEquals('$.plan.trainOn', 'auto'), writeTrainEvent)
     .otherwise(kit.failed);
 
   return kit.lambdaTask(
-    STATE_NAMES.trainOnLambda,
+    name('trainOnLambda'),
     targets.trainFunction,
     options.timeouts.train,
     {
@@ -335,9 +495,9 @@ function lambdaTraining(kit: TaskKit, targets: WorkflowTargets, options: Workflo
   );
 }
 
-/** Evaluate -> Promote -> Done (not yet chained: the caller links them). */
-function evaluateAndPromote(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions) {
-  const evaluate = kit.lambdaTask(STATE_NAMES.evaluate, targets.evaluate, options.timeouts.evaluate, {
+/** Evaluate: the test-split metrics and report of $.training's model. */
+function evaluateTask(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions, name: NameOf): tasks.LambdaInvoke {
+  return kit.lambdaTask(name('evaluate'), targets.evaluate, options.timeouts.evaluate, {
     comment: 'Test-set metrics and the report under runs/<runId>/report/',
     payload: sfn.TaskInput.fromObject({
       runId: sfn.JsonPath.stringAt('$.training.runId'),
@@ -346,20 +506,26 @@ function evaluateAndPromote(kit: TaskKit, targets: WorkflowTargets, options: Wor
     }),
     resultPath: '$.evaluation',
   });
+}
 
+/** What Promote (and RegisterTrial) get of the evaluated run: from $.evaluation, $.dataset and $.training. */
+const promotionCandidate = () => ({
+  runId: sfn.JsonPath.stringAt('$.evaluation.runId'),
+  datasetId: sfn.JsonPath.stringAt('$.dataset.datasetId'),
+  testSetId: sfn.JsonPath.stringAt('$.dataset.testSetId'),
+  accuracy: sfn.JsonPath.numberAt('$.evaluation.accuracy'),
+  macroF1: sfn.JsonPath.numberAt('$.evaluation.macroF1'),
+  modelPrefix: sfn.JsonPath.stringAt('$.training.modelPrefix'),
+  reportPrefix: sfn.JsonPath.stringAt('$.evaluation.reportPrefix'),
+  modelSha256: sfn.JsonPath.objectAt('$.evaluation.modelSha256'),
+});
+
+/** ApprovalRequired -> (AwaitApproval) -> Promote -> Done (Done not yet chained: the caller links it). Returns ApprovalRequired as `approval`. */
+function approvalAndPromotion(kit: TaskKit, targets: WorkflowTargets, options: WorkflowOptions) {
   const promote = kit.lambdaTask(STATE_NAMES.promote, targets.promote, options.timeouts.promote, {
     comment: 'Registers the model (models/registry/), then compare-and-swap of models/champions/<testSetId>.json: replaced only by a better model on the same test split, or an approved one',
     payload: sfn.TaskInput.fromObject({
-      candidate: {
-        runId: sfn.JsonPath.stringAt('$.evaluation.runId'),
-        datasetId: sfn.JsonPath.stringAt('$.dataset.datasetId'),
-        testSetId: sfn.JsonPath.stringAt('$.dataset.testSetId'),
-        accuracy: sfn.JsonPath.numberAt('$.evaluation.accuracy'),
-        macroF1: sfn.JsonPath.numberAt('$.evaluation.macroF1'),
-        modelPrefix: sfn.JsonPath.stringAt('$.training.modelPrefix'),
-        reportPrefix: sfn.JsonPath.stringAt('$.evaluation.reportPrefix'),
-        modelSha256: sfn.JsonPath.objectAt('$.evaluation.modelSha256'),
-      },
+      candidate: promotionCandidate(),
       mode: sfn.JsonPath.stringAt('$.plan.promote'),
       policy: { ...options.promotionPolicy },
       approval: sfn.JsonPath.objectAt('$.approval'),
@@ -379,7 +545,7 @@ function evaluateAndPromote(kit: TaskKit, targets: WorkflowTargets, options: Wor
 
   const approval = approvalGate(kit, targets, options, promote);
   const done = new sfn.Succeed(kit.scope, STATE_NAMES.done);
-  return { evaluate, approval, promote, done };
+  return { approval, promote, done };
 }
 
 /**
@@ -440,41 +606,42 @@ function approvalGate(kit: TaskKit, targets: WorkflowTargets, options: WorkflowO
 /**
  * The Lambda continuation loop: StartTrainLoops (count 0), then TrainOnLambda -> TrainingStatus,
  * which on "continue" goes round through ContinueTraining (count + 1) up to maxTrainLoops times
- * (then TooManyTrainLoops) and on "complete" to Evaluate. Returns StartTrainLoops.
+ * (then `tooManyLoops`), on "budget" (a sweep round's epoch budget reached) to `budgetReached`,
+ * and on "complete" to `evaluate`.
  */
-function lambdaContinuation(kit: TaskKit, options: WorkflowOptions, trainOnLambda: tasks.LambdaInvoke, evaluate: sfn.IChainable): sfn.Pass {
+function lambdaContinuation(
+  kit: TaskKit,
+  options: WorkflowOptions,
+  trainOnLambda: tasks.LambdaInvoke,
+  next: { evaluate: sfn.IChainable; tooManyLoops: sfn.IChainable; budgetReached?: sfn.IChainable },
+  name: NameOf,
+): { startTrainLoops: sfn.Pass; trainingStatus: sfn.Choice } {
   const { scope } = kit;
-  const startTrainLoops = new sfn.Pass(scope, STATE_NAMES.startTrainLoops, {
+  const startTrainLoops = new sfn.Pass(scope, name('startTrainLoops'), {
     comment: 'How often TrainOnLambda answered "continue" (in the execution output)',
     result: sfn.Result.fromObject({ count: 0 }),
     resultPath: '$.trainLoops',
   });
-  const continueTraining = new sfn.Pass(scope, STATE_NAMES.continueTraining, {
+  const continueTraining = new sfn.Pass(scope, name('continueTraining'), {
     comment: 'One more invocation: it resumes from the checkpoint the last one wrote',
     parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.trainLoops.count'), 1) },
     resultPath: '$.trainLoops',
   });
-  const tooManyLoops = new sfn.Fail(scope, STATE_NAMES.tooManyTrainLoops, {
-    comment: 'A cap on Lambda continuations',
-    error: TRAIN_LOOP_LIMIT_ERROR,
-    cause:
-      `training on Lambda answered "continue" ${options.maxTrainLoops} times (maxTrainLoops); its checkpoint stays under ` +
-      'runs/<runId>/checkpoint/: resume the run on Fargate (trainOn "fargate") or deploy with a higher maxTrainLoops',
-  });
   const continuing = sfn.Condition.stringEquals('$.training.status', 'continue');
-  const trainingStatus = new sfn.Choice(scope, STATE_NAMES.trainingStatus, {
+  const trainingStatus = new sfn.Choice(scope, name('trainingStatus'), {
     comment: '"continue": invoke TrainOnLambda again (up to maxTrainLoops times); "complete": evaluate',
   })
-    .when(sfn.Condition.and(continuing, sfn.Condition.numberGreaterThanEquals('$.trainLoops.count', options.maxTrainLoops)), tooManyLoops)
-    .when(continuing, continueTraining.next(trainOnLambda))
-    .otherwise(evaluate);
+    .when(sfn.Condition.and(continuing, sfn.Condition.numberGreaterThanEquals('$.trainLoops.count', options.maxTrainLoops)), next.tooManyLoops)
+    .when(continuing, continueTraining.next(trainOnLambda));
+  if (next.budgetReached) trainingStatus.when(sfn.Condition.stringEquals('$.training.status', 'budget'), next.budgetReached);
+  trainingStatus.otherwise(next.evaluate);
   trainOnLambda.next(trainingStatus);
-  return startTrainLoops;
+  return { startTrainLoops, trainingStatus };
 }
 
 /** ChooseTrainingRuntime: trainOn "lambda" | "fargate" | "auto" (Fargate above the plan's Lambda limit). */
-function runtimeChoice(scope: Construct, trainOnLambda: sfn.IChainable, writeTrainEvent: sfn.IChainable): sfn.Choice {
-  return new sfn.Choice(scope, STATE_NAMES.chooseRuntime, {
+function runtimeChoice(scope: Construct, trainOnLambda: sfn.IChainable, writeTrainEvent: sfn.IChainable, name: NameOf): sfn.Choice {
+  return new sfn.Choice(scope, name('chooseRuntime'), {
     comment: 'trainOn "lambda" | "fargate" | "auto": Fargate when trainExamples > plan.lambdaMaxTrainExamples',
   })
     .when(sfn.Condition.stringEquals('$.plan.trainOn', 'lambda'), trainOnLambda)

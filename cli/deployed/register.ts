@@ -39,6 +39,7 @@ export function registerAwsCommands(program: Command, deps: AwsCommandDeps = {})
       )
       .option('--limit <n>', 'keep only the first N examples of each split', positiveInteger)
       .option('--run-id <id>', 'names runs/<run id>/ (default: the execution name)')
+      .option('--sweep <file>', 'a sweep instead of one run: JSON { "grid" | "random" | "trials": ..., "halving"?: true, "maxConcurrency"?: n } (see the README)')
       .option('--wait', 'follow the execution state by state, then download its report')
       .option('--out <dir>', 'with --wait: where the report goes (default runs/<run id>/report)')
       .option('--json', 'print one JSON summary line on stdout (progress goes to stderr)'),

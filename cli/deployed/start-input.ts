@@ -1,10 +1,11 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { trainConfigOverrides, type TrainFlags } from '../options.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
 import { parseS3Location } from '../../lib/aws/s3.ts';
 import { ExecutionInput, type ApprovalMode, type TrainRuntime } from '../../lib/workflow/execution-input.ts';
 import { PREFIXES } from '../../lib/workflow/layout.ts';
+import { planSweep } from '../../lib/workflow/sweep/sweep-spec.ts';
 import type { DataCheckPolicy } from '../../lib/data/data-check-policy.ts';
 import { type PromotionMode } from '../../lib/workflow/promotion.ts';
 import type { AwsConnectionFlags } from './clients.ts';
@@ -32,6 +33,8 @@ export interface StartFlags extends AwsConnectionFlags, Omit<TrainFlags, 'backen
   out?: string;
   /** One JSON summary line on stdout; progress goes to stderr. */
   json?: boolean;
+  /** A JSON file holding the execution input's `sweep` (lib/workflow/sweep/sweep-spec.ts): a sweep instead of one run. */
+  sweep?: string;
 }
 
 export type DataSource =
@@ -59,6 +62,7 @@ const FLAG_OF: Record<string, string> = {
   dataChecks: '--data-checks',
   cache: '--no-cache',
   config: '--config / training flags',
+  sweep: '--sweep',
 };
 
 /**
@@ -83,15 +87,32 @@ export async function planStart(flags: StartFlags, now = new Date()): Promise<St
     ...(flags.approval !== undefined ? { approval: flags.approval } : {}),
     ...(flags.dataChecks !== undefined ? { dataChecks: flags.dataChecks } : {}),
     ...(flags.cache === false ? { cache: false } : {}),
+    ...(flags.sweep !== undefined ? { sweep: await readSweepFile(flags.sweep) } : {}),
   };
   // The schema with placeholder data: names the flag of any bad setting.
   validateExecutionInput({ train: ['raw/placeholder.csv'], test: ['raw/placeholder.csv'], ...settings });
+  // Every trial's config too, as ValidateInput will check them (the run id is a placeholder).
+  if (settings.sweep) planSweep(settings.sweep, 'sweep-check', config, 1);
   if (!flags.train?.length) return { settings, now };
   const sources = {
     train: await Promise.all(flags.train.map((text) => classifySource(text, '--train'))),
     test: await Promise.all(flags.test!.map((text) => classifySource(text, '--test'))),
   };
   return { sources, settings, now };
+}
+
+async function readSweepFile(path: string): Promise<Record<string, unknown>> {
+  const text = await readFile(path, 'utf8').catch((error: Error) => {
+    throw new ConfigError(`--sweep ${path}: cannot read it: ${error.message}`);
+  });
+  let spec: unknown;
+  try {
+    spec = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`--sweep ${path}: not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new ConfigError(`--sweep ${path}: expected a JSON object like { "grid": { "learningRate": [0.001, 0.0005] } }`);
+  return spec as Record<string, unknown>;
 }
 
 /** Throws a ConfigError naming the flag behind each problem. */

@@ -34,7 +34,7 @@ import {
 } from './format.ts';
 import { runIdOfInput, runOutcome, testSetIdOfOutput } from './run-output.ts';
 import { resolveTargets } from './stack.ts';
-import { mapLimit } from '../concurrency.ts';
+import { mapLimit } from '../../lib/concurrency.ts';
 
 export interface StatusFlags extends AwsConnectionFlags {
   /** How many of the most recent executions (default 10). */

@@ -8,6 +8,7 @@ import { fileProblem, openReadableFile } from '../../lib/data/input-file.ts';
 import { MANIFEST_FILE, parseManifest } from '../../lib/data/manifest.ts';
 import { testSetIdOf } from '../../lib/data/test-set-id.ts';
 import { championKey, datasetPrefix, modelPrefix, reportPrefix } from '../../lib/workflow/layout.ts';
+import { sweepPrefix } from '../../lib/workflow/sweep/sweep-record.ts';
 
 /**
  * A local run's bucket I/O: its input files checked, uploaded to the bucket (as a user would, with
@@ -144,7 +145,7 @@ const bareEtag = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
 export async function copyOutputs(
   s3: S3Client,
   bucket: string,
-  learned: { runId?: string; datasetId?: string },
+  learned: { runId?: string; datasetId?: string; sweepId?: string },
   outDir: string,
 ): Promise<{ files: string[]; missing: string[] }> {
   const files: string[] = [];
@@ -177,6 +178,8 @@ export async function copyOutputs(
     await copyPrefix(modelPrefix(learned.runId), 'model');
     await copyPrefix(reportPrefix(learned.runId), 'report');
   }
+  // A sweep's record and page; model/ and report/ above are its best trial's (the run it promotes).
+  if (learned.sweepId) await copyPrefix(sweepPrefix(learned.sweepId), 'sweep');
   // The champion of the test split this run was judged on (champions are kept per test split).
   if (manifest) {
     const testSetId = testSetIdOf(parseManifest(JSON.parse(manifest.toString('utf8')), `s3://${bucket}/${manifestKey}`));

@@ -92,7 +92,8 @@ export class ProgressPrinter {
   }
 
   event(event: ExecutionEvent): void {
-    const name = event.state?.name ?? '';
+    // A state of a Map iteration (or Parallel branch) is shown with its index: iterations run concurrently.
+    const name = typeof event.index === 'number' ? `${event.state?.name ?? ''}[${event.index}]` : (event.state?.name ?? '');
     const kind = event.state?.type && event.state.type !== 'Task' ? ` (${event.state.type})` : '';
     switch (event.type) {
       case 'ExecutionStarted':

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { ExecutionInput } from '../../lib/workflow/execution-input.ts';
 import { ConfigError } from '../../lib/errors.ts';
@@ -7,12 +8,13 @@ import { checkInputs, copyOutputs, type InputFile, type Upload, uploadInputs, wr
 import { OWNER_TARGETS } from './cloud/control-plane.ts';
 import { checkLogPermissions, LocalCloud } from './cloud/local-cloud.ts';
 import type { PublishedEvent } from './cloud/eventbridge.ts';
-import type { LambdaSpec } from './cloud/model.ts';
+import type { AslDefinition, LambdaSpec } from './cloud/model.ts';
 import type { Template } from './cloud/template.ts';
 import { loadStackTemplate } from './definition.ts';
 import type { ExecutionEvent } from './progress.ts';
 import { claimOutDir } from './out-dir.ts';
 import { RunDisplay, type RunDisplayOptions } from './run-display.ts';
+import { statesOf } from './states/asl.ts';
 import { ExecutionHistory, historyOperations } from './states/history.ts';
 import { type LambdaDouble, STATE_PAYLOAD_LIMIT_BYTES, taskHandlers } from './states/integrations.ts';
 import { runExecution, type ExecutionOutcome, type ExecutionStatus } from './states/execution.ts';
@@ -64,6 +66,13 @@ export interface LocalRunOptions extends RunDisplayOptions {
    * timeouts, retry intervals, stop timeouts): 0.001 turns 600 s into 0.6 s. Default 1.
    */
   timeScale?: number;
+  /**
+   * At most this many iterations of one Map state run at once on this machine (default: its
+   * cores, os.availableParallelism(): each iteration may train a model in its own process). A
+   * resource bound, not a semantic difference: AWS runs up to 40 (or MaxConcurrency) at once, and
+   * the results are the same; the run's `adjustments` name each Map it slows.
+   */
+  mapConcurrency?: number;
   /** Replaces every Retry interval (milliseconds), e.g. 0 in tests. */
   retryIntervalMs?: number;
   /** In-process stand-ins for the code behind Lambda-backed states (tests), by state name. */
@@ -208,6 +217,9 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
 async function checkOptions(options: LocalRunOptions): Promise<InputFile[]> {
   const stored = options.storedInputs;
   if (stored && (options.train.length > 0 || options.test.length > 0)) throw new ConfigError('give local files or stored inputs, not both');
+  if (options.mapConcurrency !== undefined && !(Number.isInteger(options.mapConcurrency) && options.mapConcurrency >= 1)) {
+    throw new ConfigError(`mapConcurrency must be a positive integer, got ${options.mapConcurrency}`);
+  }
   const inputs = stored ? [] : await checkInputs(options.train, options.test);
   if (options.cloud && (options.template || options.context || options.stateDir || options.bucket || options.timeScale !== undefined)) {
     throw new ConfigError('a given cloud has its own template, bucket, state directory and time scale: pass either the cloud or those options');
@@ -274,7 +286,8 @@ async function execute(
       void work.finally(() => inFlight.delete(work));
     },
   });
-  const { definition, adjustments } = localizeDefinition(machine.definition, cloud.timeScale);
+  const mapConcurrency = options.mapConcurrency ?? availableParallelism();
+  const { definition, adjustments } = localizeDefinition(machine.definition, cloud.timeScale, { mapConcurrency });
   await cloud.lambda.warm();
   const outcome = await runExecution({
     definition,
@@ -286,6 +299,7 @@ async function execute(
     tokens,
     history,
     retryIntervalOverrides: retryIntervals(machine.definition, cloud.timeScale, options.retryIntervalMs),
+    mapConcurrency,
     signal: options.signal,
     onEvent: run.onEvent,
   });
@@ -348,9 +362,9 @@ async function settleTasks(cloud: LocalCloud): Promise<{ taskArn: string; starte
   return cloud.ecs.running().map((task) => ({ taskArn: task.taskArn, startedAt: new Date(task.startedAt).toISOString() }));
 }
 
-/** The functions the definition's Task states invoke directly. */
-function functionsOf(definition: { States: Record<string, Record<string, unknown>> }, functions: LambdaSpec[]): LambdaSpec[] {
-  const resources = new Set(Object.values(definition.States).map((state) => String(state.Resource ?? '')));
+/** The functions the definition's Task states invoke directly (nested ones included). */
+function functionsOf(definition: AslDefinition, functions: LambdaSpec[]): LambdaSpec[] {
+  const resources = new Set(statesOf(definition).map(({ state }) => String(state.Resource ?? '')));
   return functions.filter((fn) => resources.has(fn.arn));
 }
 
@@ -358,19 +372,23 @@ function functionsOf(definition: { States: Record<string, Record<string, unknown
 interface RunFacts {
   runId?: string;
   datasetId?: string;
+  /** A sweep's id: its record and page are copied too. */
+  sweepId?: string;
 }
 
 /**
  * Picks the run id and dataset out of the state outputs as they pass (the workflow's state
- * document: plan, dataset, training); an execution that reused a completed run (step caching)
- * copies that run's model and report.
+ * document: plan, dataset, training); top-level states only (an iteration's state, e.g. a sweep
+ * trial's, may carry a run id of its own). An execution that reused a completed run (step
+ * caching) copies that run's model and report.
  */
 function learn(event: ExecutionEvent, facts: RunFacts): void {
-  if (event.type !== 'StateExited') return;
+  if (event.type !== 'StateExited' || event.parentState !== undefined) return;
   const output = event.state?.output as
-    | { plan?: { runId?: unknown }; dataset?: { datasetId?: unknown }; training?: { runId?: unknown }; reusedRun?: unknown }
+    | { plan?: { runId?: unknown; sweep?: { sweepId?: unknown } }; dataset?: { datasetId?: unknown }; training?: { runId?: unknown }; reusedRun?: unknown }
     | undefined;
   if (typeof output?.plan?.runId === 'string') facts.runId = output.plan.runId;
+  if (typeof output?.plan?.sweep?.sweepId === 'string') facts.sweepId = output.plan.sweep.sweepId;
   if (typeof output?.dataset?.datasetId === 'string') facts.datasetId = output.dataset.datasetId;
   if (typeof output?.training?.runId === 'string') facts.runId = output.training.runId;
   if (typeof output?.reusedRun === 'string') facts.runId = output.reusedRun;

@@ -10,7 +10,7 @@ import { listChampions } from '../../lib/workflow/registry/store.ts';
 import { ClassificationReportFile, TrainingFile, parseRunArtifacts, runArtifactKeys, type RunArtifactFile, type RunArtifactTexts } from '../../lib/workflow/run-artifacts.ts';
 import { RunRecord } from '../../lib/workflow/run-record.ts';
 import type { RegistryTarget } from './target.ts';
-import { mapLimit } from '../concurrency.ts';
+import { mapLimit } from '../../lib/concurrency.ts';
 
 /**
  * `fmnist runs list` and `fmnist runs compare` as operations over a bucket (local or deployed):

@@ -5,7 +5,7 @@ import { s3Client } from '../../lib/aws/clients.ts';
 import { getObjectBytes, s3Url } from '../../lib/aws/s3.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { FARGATE_ENV } from '../../lib/workflow/fargate-task.ts';
-import type { TrainOutcome, TrainResult } from '../../lib/workflow/events.ts';
+import type { TrainBudgetReached, TrainOutcome, TrainResult } from '../../lib/workflow/events.ts';
 import { parseFargateSettings, type FargateSettings } from './fargate-settings.ts';
 import { TaskAbandonedError, TaskStoppedError, TaskWatch, type Log, type SignalSource } from './task-watch.ts';
 
@@ -25,10 +25,14 @@ import { TaskAbandonedError, TaskStoppedError, TaskWatch, type Log, type SignalS
  * - with $FMNIST_STATE_ENTERED_TIME and $FMNIST_STATE_TIMEOUT_SECONDS, training stops shortly
  *   before the state times out: SendTaskFailure TrainingDeadlineExceeded, exit 1;
  * - SIGTERM (ECS StopTask, scale-in): training stops, SendTaskFailure TaskStopped, exit 143;
- * - otherwise SendTaskSuccess with the TrainResult (exit 0), or SendTaskFailure with the
- *   error's name and message (exit 1; a ConfigError stays a ConfigError in the history).
+ * - otherwise SendTaskSuccess with the TrainResult, or the TrainBudgetReached of an event with an
+ *   epochBudget (exit 0), or SendTaskFailure with the error's name and message (exit 1; a
+ *   ConfigError stays a ConfigError in the history).
  * $FMNIST_TIME_SCALE multiplies every timer (the local runtime runs the contract fast).
  */
+
+/** What the task answers Step Functions with: it trains to the end, or to the event's epochBudget. */
+export type FargateAnswer = TrainResult | TrainBudgetReached;
 
 /** Exit codes: success, failure (reported, or the execution gone), stopped by SIGTERM (128 + 15, as a shell reports it). */
 export const EXIT = { succeeded: 0, failed: 1, sigterm: 143 } as const;
@@ -106,7 +110,7 @@ export async function runFargateTraining(deps: FargateEntryDeps = {}): Promise<n
  * (uploading the model, say), else the stop reason is thrown. On AWS the process exits right
  * after, which ends whatever training did not finish.
  */
-async function resultWithin(training: Promise<TrainResult>, graceMs: number, reason: Error): Promise<TrainResult> {
+async function resultWithin(training: Promise<FargateAnswer>, graceMs: number, reason: Error): Promise<FargateAnswer> {
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), graceMs)));
   try {
@@ -158,9 +162,9 @@ async function reportFailure(sfn: SFNClient | undefined, taskToken: string | und
   }
 }
 
-/** Without a Lambda context the train step never pauses; a "continue" here would be a bug, not a result. */
-function finished(outcome: TrainOutcome): TrainResult {
-  if (outcome.status !== 'complete') throw new Error(`training answered status "${outcome.status}" on Fargate, where nothing continues it`);
+/** Without a Lambda context the train step never pauses for time; a "continue" here would be a bug, not a result. */
+function finished(outcome: TrainOutcome): FargateAnswer {
+  if (outcome.status === 'continue') throw new Error(`training answered status "${outcome.status}" on Fargate, where nothing continues it`);
   return outcome;
 }
 

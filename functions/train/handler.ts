@@ -10,12 +10,12 @@ import { ConfigError } from '../../lib/errors.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { trainingChoicesFrom } from '../../lib/model/choices.ts';
 import { parseTrainConfig, type TrainConfig } from '../../lib/model/config.ts';
-import { parseEvent, TrainEvent, type TrainOutcome, type TrainResult } from '../../lib/workflow/events.ts';
+import { parseEvent, TrainEvent, type TrainBudgetReached, type TrainOutcome, type TrainResult } from '../../lib/workflow/events.ts';
 import { MODEL_FILES } from '../../lib/workflow/files.ts';
 import { datasetPrefix as datasetPrefixOf, modelPrefix } from '../../lib/workflow/layout.ts';
 import { newRunId } from '../../lib/workflow/run-id.ts';
 import { withScratchDir } from '../../lib/workflow/scratch.ts';
-import { runResumableTrainStep, type TrainingRecord } from '../../lib/workflow/train-step.ts';
+import { runResumableTrainStep, type TrainingRecord, type TrainStepOutcome } from '../../lib/workflow/train-step.ts';
 import type { TrainHooks } from '../../lib/model/train.ts';
 import { timeBudget } from './time-budget.ts';
 
@@ -31,7 +31,9 @@ export interface TrainContext {
  * Downloads the dataset's shards and trains, resuming from the run's newest checkpoint
  * (runs/<runId>/checkpoint/) and checkpointing as it goes. With a Lambda context it watches the
  * remaining time (time-budget.ts): when the next slice may not fit, it checkpoints and returns
- * `{ status: "continue" }`, and the state machine invokes it again. Finished, it uploads the model
+ * `{ status: "continue" }`, and the state machine invokes it again. With an `epochBudget` it stops
+ * at the epoch end where the run has that many epochs done, checkpointed, and answers
+ * `{ status: "budget" }` (at once when its checkpoint is already there). Finished, it uploads the model
  * with its history and training record, model.json last, so a model prefix with model.json in it
  * is always complete; a run whose model.json is already there is answered from its training.json
  * without training (a retried or resumed invocation).
@@ -59,8 +61,8 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
 
     const { memoryMiB } = runtimeResources(env);
     const backend = await initBackend(choices.backend ?? config.backend, { warn });
-    logger.info('training started', { runId, datasetPrefix: input.datasetPrefix, backend, config });
-    const budget = context && budgetMs !== undefined ? timeBudget(() => context.getRemainingTimeInMillis(), budgetMs) : undefined;
+    logger.info('training started', { runId, datasetPrefix: input.datasetPrefix, backend, config, epochBudget: input.epochBudget });
+    const time = context && budgetMs !== undefined ? timeBudget(() => context.getRemainingTimeInMillis(), budgetMs) : undefined;
     return withScratchDir('train', async (scratch): Promise<TrainOutcome> => {
       const datasetDir = join(scratch, 'dataset');
       const modelDir = join(scratch, 'model');
@@ -74,7 +76,8 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
         computeSize: computeSizeFrom(env),
         checkpoints: s3CheckpointStore(s3, bucket, runId),
         checkpointEveryMs,
-        pauseWhen: budget?.pauseWhen,
+        pauseWhen: time?.pauseWhen,
+        epochBudget: input.epochBudget,
         warn: (message, details) => logger.warn(message, details),
         hooks: {
           ...choices,
@@ -99,9 +102,13 @@ export function createTrainHandler(deps: HandlerDeps & { hooks?: TrainHooks; env
           runId,
           position: outcome.position,
           remainingMs: context?.getRemainingTimeInMillis(),
-          reserveMs: budget?.reserveMs,
+          reserveMs: time?.reserveMs,
         });
         return { status: 'continue', runId, datasetPrefix: input.datasetPrefix, position: { ...outcome.position }, resumedFrom, seconds: outcome.seconds };
+      }
+      if (outcome.status === 'budget') {
+        logger.info('epoch budget reached: checkpointed for an invocation with a larger budget', { runId, epochs: outcome.epochs, epochBudget: input.epochBudget });
+        return budgetReached(outcome, runId, input.datasetPrefix);
       }
       const { record } = outcome;
       // Write-once (If-None-Match: *): identical bytes already there count as written (a retry).
@@ -127,6 +134,21 @@ function resultOf(record: TrainingRecord, datasetPrefix: string): TrainResult {
     imagesPerSecond: record.imagesPerSecond,
     epochs: record.finalEpoch.epoch,
     valAccuracy: record.finalEpoch.val_accuracy,
+    valLoss: record.finalEpoch.val_loss,
+  };
+}
+
+function budgetReached(outcome: Extract<TrainStepOutcome, { status: 'budget' }>, runId: string, datasetPrefix: string): TrainBudgetReached {
+  const { val_accuracy: valAccuracy, val_loss: valLoss } = outcome.lastEpoch;
+  return {
+    status: 'budget',
+    runId,
+    datasetPrefix,
+    epochs: outcome.epochs,
+    ...(valAccuracy !== undefined ? { valAccuracy } : {}),
+    ...(valLoss !== undefined ? { valLoss } : {}),
+    seconds: outcome.seconds,
+    ...(outcome.resumedFrom ? { resumedFrom: { ...outcome.resumedFrom } } : {}),
   };
 }
 

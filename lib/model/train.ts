@@ -24,6 +24,7 @@ import {
   type CheckpointWeight,
   type TrainingCheckpoint,
   type TrainingPosition,
+  trainingFinished,
 } from './checkpoint/checkpoint.ts';
 import { dropoutLayers, readModelWeights, restoreDropoutCalls, restoreModelWeights } from './checkpoint/model-state.ts';
 
@@ -156,7 +157,7 @@ export async function trainModel(data: LabeledImages, config: TrainConfig, hooks
   try {
     let ending: Ending;
     if (resume !== undefined) restoreModel(model, resume);
-    if (resume !== undefined && (resume.position.epoch > plan.epochs || stopping?.stopped)) {
+    if (resume !== undefined && trainingFinished(resume)) {
       ending = alreadyTrained(resume, plan);
     } else {
       runner = await createRunner(backend, model, config, data, plan.largestBatch, { trainStep, warn: hooks.warn });

@@ -60,6 +60,12 @@ export const TrainEvent = z.strictObject({
   runId: RunId.optional(),
   /** Training config overrides, validated by parseTrainConfig (it names the offending field). */
   config: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Train until this many epochs are done in total (earlier invocations of the run included),
+   * then checkpoint and answer TrainBudgetReached (a sweep's successive halving). Not part of the
+   * config: a run may resume with another budget or none. At or above config.epochs: no effect.
+   */
+  epochBudget: z.int().min(1).optional(),
 });
 export type TrainEvent = z.infer<typeof TrainEvent>;
 
@@ -83,6 +89,8 @@ export interface TrainResult {
   /** Epochs trained: the config's, or fewer when early stopping ended training. */
   epochs: number;
   valAccuracy?: number;
+  /** The last epoch's validation loss (a sweep's tie-break). */
+  valLoss?: number;
   /** Where this invocation started: absent for a fresh start, the checkpoint's position on a resume. */
   resumedFrom?: TrainPosition;
   /** The model was already there (a retried or resumed invocation): returned as stored, nothing trained. */
@@ -105,7 +113,27 @@ export interface TrainContinuation {
   seconds: number;
 }
 
-export type TrainOutcome = TrainResult | TrainContinuation;
+/**
+ * The event's epochBudget is reached and checkpointed (runs/<runId>/checkpoint/): the same run
+ * invoked again with a larger budget (or none) continues from there. Training that ended first
+ * (config.epochs, early stopping) answers TrainResult instead.
+ */
+export interface TrainBudgetReached {
+  status: 'budget';
+  runId: string;
+  datasetPrefix: string;
+  /** Epochs done, earlier invocations included: the budget, or more when they were already done. */
+  epochs: number;
+  /** The last trained epoch's validation figures; absent without a validation split. */
+  valAccuracy?: number;
+  valLoss?: number;
+  /** Seconds this invocation trained (0 when the checkpoint was already at the budget). */
+  seconds: number;
+  /** Where this invocation started (absent: from scratch). */
+  resumedFrom?: TrainPosition;
+}
+
+export type TrainOutcome = TrainResult | TrainContinuation | TrainBudgetReached;
 
 export const EvaluateEvent = z
   .strictObject({

@@ -8,6 +8,8 @@ import { sourceKeys } from './keys.ts';
 import { PROMOTION_MODES, type PromotionMode } from './promotion.ts';
 import { newRunId, RUN_ID_PATTERN, RunId } from './run-id.ts';
 import { planTrainingMemory, type TrainingMemoryPlan } from './train-memory.ts';
+import { planSweep, type SweepPlan } from './sweep/sweep-spec.ts';
+import { TrialId } from './sweep/sweep-record.ts';
 
 /**
  * The input of one state machine execution (what `fmnist start`, the S3 trigger, the schedule or
@@ -48,6 +50,10 @@ export const RunInput = z.strictObject({
   /** The data checks' policy and thresholds the run ingested under (the stack's filled in); absent in records of older runs. */
   dataChecks: z.enum(DATA_CHECK_POLICIES).optional(),
   dataCheckThresholds: DataCheckThresholds.optional(),
+  /** A sweep's own record: its spec as given (lib/workflow/sweep/sweep-spec.ts). */
+  sweep: z.record(z.string(), z.unknown()).optional(),
+  /** A sweep trial's record: the sweep it belongs to (its config is the trial's). */
+  trialOf: z.strictObject({ sweepId: RunId, trialId: TrialId }).optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 
@@ -88,6 +94,11 @@ export function executionInputSchema(dataBucket?: string) {
      * (step caching, lib/workflow/step-cache.ts); by default such a run is reused.
      */
     cache: z.boolean().default(true),
+    /**
+     * A hyperparameter sweep (lib/workflow/sweep/sweep-spec.ts): many configs trained on the same
+     * ingested data in one execution (a Map state), each a run of its own, the best promoted.
+     */
+    sweep: z.record(z.string(), z.unknown()).optional(),
   });
 }
 export const ExecutionInput = executionInputSchema();
@@ -114,6 +125,22 @@ export interface ExecutionPlan {
   memory: TrainingMemoryPlan;
   /** This execution continues an existing run (its run.json was checked, not written). */
   resume: boolean;
+  /** A sweep's trials and rounds; absent for a single run. */
+  sweep?: PlannedSweep;
+}
+
+/** A sweep trial as the Map state gets it: its run, config and where it may train. */
+export interface PlannedTrial {
+  trialId: string;
+  runId: string;
+  config: Record<string, unknown>;
+  trainOn: TrainRuntime;
+  /** As ExecutionPlan.lambdaMaxTrainExamples, for this trial's config. */
+  lambdaMaxTrainExamples: number;
+}
+
+export interface PlannedSweep extends Omit<SweepPlan, 'trials'> {
+  trials: PlannedTrial[];
 }
 
 const BucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name');
@@ -131,6 +158,8 @@ export const ValidateEvent = z.strictObject({
   defaultApproval: z.enum(APPROVAL_MODES).default('auto'),
   /** The stack's data check policy and thresholds, for executions whose input does not choose. */
   defaultDataChecks: DataCheckSettings.default(DEFAULT_DATA_CHECK_SETTINGS),
+  /** The stack's sweep concurrency (setting sweepMaxConcurrency), for sweeps whose input does not choose. */
+  defaultSweepConcurrency: z.int().min(1).max(40).default(4),
 });
 export type ValidateEvent = z.infer<typeof ValidateEvent>;
 
@@ -148,7 +177,7 @@ export function planExecution(event: unknown, now = new Date()): ExecutionPlan {
 }
 
 export function checkExecution(event: unknown, now = new Date()): CheckedExecution {
-  const { input, executionName, lambdaTrainMaxImages, dataBucket, trainMemoryMiB, defaultApproval, defaultDataChecks } = parseEvent(
+  const { input, executionName, lambdaTrainMaxImages, dataBucket, trainMemoryMiB, defaultApproval, defaultDataChecks, defaultSweepConcurrency } = parseEvent(
     ValidateEvent,
     event,
     'validate',
@@ -165,6 +194,27 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     throw new ConfigError('invalid execution input: runId: required with resume: true (the id of the run to continue)');
   }
   const runId = parsed.runId ?? (executionName && RUN_ID_PATTERN.test(executionName) ? executionName : newRunId(now));
+  const lambdaMaxTrainExamplesOf = (epochs: number, plan: TrainingMemoryPlan) => Math.min(Math.floor(lambdaTrainMaxImages / epochs), plan.lambdaMaxTrainExamples);
+  let sweep: PlannedSweep | undefined;
+  if (parsed.sweep !== undefined) {
+    if (parsed.resume) throw new ConfigError('invalid execution input: resume: a sweep cannot be resumed; start it again under a new runId');
+    if (!RUN_ID_PATTERN.test(`${runId}-t00`)) throw new ConfigError(`invalid execution input: runId: "${runId}" is too long for a sweep (its trials are "${runId}-t01", ...; at most 76 characters)`);
+    const planned = planSweep(parsed.sweep, runId, config, defaultSweepConcurrency);
+    sweep = {
+      ...planned,
+      trials: planned.trials.map((trial) => {
+        const trialSource = `sweep trial ${trial.trialId}`;
+        const trialMemory = planTrainingMemory(parseTrainConfig(trial.config, trialSource), parsed.trainOn, trainMemoryMiB, parsed.limit, trialSource);
+        return {
+          trialId: trial.trialId,
+          runId: trial.runId,
+          config: trial.config,
+          trainOn: parsed.trainOn,
+          lambdaMaxTrainExamples: lambdaMaxTrainExamplesOf(trial.epochs, trialMemory),
+        };
+      }),
+    };
+  }
   const dataChecks: DataCheckSettings = {
     policy: parsed.dataChecks ?? defaultDataChecks.policy,
     thresholds: { ...defaultDataChecks.thresholds, ...parsed.dataCheckThresholds },
@@ -175,8 +225,9 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
       test: parsed.test,
       ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}),
       dataChecks,
-      // Step caching (step-cache.ts): Ingest looks for a completed run of this config; a resumed run finishes itself.
-      ...(parsed.cache && !parsed.resume ? { reuse: { config: { ...trainConfig } } } : {}),
+      // Step caching (step-cache.ts): Ingest looks for a completed run of this config; a resumed run
+      // finishes itself, and a sweep trains its own trials.
+      ...(parsed.cache && !parsed.resume && parsed.sweep === undefined ? { reuse: { config: { ...trainConfig } } } : {}),
     },
     runId,
     config,
@@ -184,9 +235,10 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     promote: parsed.promote,
     approval: parsed.approval ?? defaultApproval,
     epochs: trainConfig.epochs,
-    lambdaMaxTrainExamples: Math.min(Math.floor(lambdaTrainMaxImages / trainConfig.epochs), memory.lambdaMaxTrainExamples),
+    lambdaMaxTrainExamples: lambdaMaxTrainExamplesOf(trainConfig.epochs, memory),
     memory,
     resume: parsed.resume,
+    ...(sweep ? { sweep } : {}),
   };
   const runInput: RunInput = {
     train: parsed.train,
@@ -199,6 +251,7 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     trigger: parsed.trigger,
     dataChecks: dataChecks.policy,
     dataCheckThresholds: dataChecks.thresholds,
+    ...(parsed.sweep !== undefined ? { sweep: parsed.sweep } : {}),
   };
   return { plan, input: runInput, ...(executionName !== undefined ? { executionName } : {}), dataBucket };
 }

@@ -30,6 +30,36 @@ export const STATE_NAMES = {
   failed: 'Failed',
 } as const;
 
+/** The steps of the training path a sweep trial shares with a single run (named `Trial<name>` inside the Map). */
+export type TrainingPathState = Exclude<keyof typeof STATE_NAMES, 'validate' | 'ingest' | 'approvalRequired' | 'awaitApproval' | 'approvalExpired' | 'approvalNotRequired' | 'promote' | 'done' | 'failed'>;
+/** A training-path state's name inside a sweep's Map: state names are unique across a whole definition. */
+export const trialStateName = (state: TrainingPathState | 'evaluate') => `Trial${STATE_NAMES[state]}`;
+
+/**
+ * A sweep (lib/workflow/sweep): after Ingest, IsSweep sends it to StartSweep, which files the
+ * sweep record and plans round 0; TrainTrials (an inline Map) trains each trial of the round
+ * (evaluating and registering them in the last round); EndSweepRound records the round and
+ * keeps the best trials for the next, or picks the best trial, which UseBestTrial hands to the
+ * usual approval and promotion.
+ */
+export const SWEEP_STATE_NAMES = {
+  isSweep: 'IsSweep',
+  startSweep: 'StartSweep',
+  trainTrials: 'TrainTrials',
+  endRound: 'EndSweepRound',
+  roundsDone: 'SweepRoundsDone',
+  nextRound: 'NextSweepRound',
+  useBestTrial: 'UseBestTrial',
+  registerTrial: 'RegisterTrial',
+  trialTrained: 'TrialTrained',
+  trialEvaluated: 'TrialEvaluated',
+  trialFailed: 'TrialFailed',
+  trialTooManyTrainLoops: 'TrialTooManyTrainLoops',
+} as const;
+
+/** The sweep function's error when no trial of a sweep trained (each trial's error is in the cause). */
+export const SWEEP_FAILED_ERROR = 'SweepFailed';
+
 /** Errors worth retrying: the Lambda service's own transient failures, never the handler's errors. */
 export const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.ServiceException',

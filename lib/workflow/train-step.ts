@@ -20,6 +20,7 @@ import type { ModelSummary } from '../model/summary.ts';
 import { type ComputeSize, estimateCost, type TrainingCost } from './cost.ts';
 import { MODEL_FILES } from './files.ts';
 import { checkTrainingMemory } from './train-memory.ts';
+import { budgetReachedAt, budgetSpentBy, checkEpochBudget, epochsDoneAt, pauseAtEpochBudget } from './epoch-budget.ts';
 
 export interface TrainStepInput {
   datasetDir: string;
@@ -48,6 +49,13 @@ export interface TrainStepInput {
    * checkpoints and stops with status 'paused'. Needs `checkpoints`.
    */
   pauseWhen?(progress: PauseProgress): boolean;
+  /**
+   * Train until this many epochs are done in total (earlier calls of the run included), then
+   * checkpoint and stop with status 'budget' (lib/workflow/epoch-budget.ts); a checkpoint already
+   * at or past it answers 'budget' without training. Training that ends first (config.epochs,
+   * early stopping) completes as without a budget. Needs `checkpoints`.
+   */
+  epochBudget?: number;
   /** Where a rejected (corrupt, incomplete) checkpoint is reported; default console.warn. */
   warn?(message: string, details: Record<string, unknown>): void;
 }
@@ -75,22 +83,38 @@ export interface TrainingRecord {
 
 export type TrainStepOutcome =
   | { status: 'complete'; record: TrainingRecord; resumedFrom?: TrainingPosition }
-  | { status: 'paused'; position: TrainingPosition; resumedFrom?: TrainingPosition; seconds: number; datasetId: string };
+  | { status: 'paused'; position: TrainingPosition; resumedFrom?: TrainingPosition; seconds: number; datasetId: string }
+  | {
+      status: 'budget';
+      /** Epochs done, earlier calls included: the budget, or more when the checkpoint was already past it. */
+      epochs: number;
+      /** The last epoch trained (history), with its validation figures when there was a validation split. */
+      lastEpoch: EpochLog;
+      resumedFrom?: TrainingPosition;
+      /** Seconds this call trained (0: the checkpoint was already at the budget). */
+      seconds: number;
+      datasetId: string;
+    };
 
 /** Trains to the end; the model, its history and training record go to modelDir (model.json last). */
-export async function runTrainStep(input: Omit<TrainStepInput, 'pauseWhen'>): Promise<TrainingRecord> {
+export async function runTrainStep(input: Omit<TrainStepInput, 'pauseWhen' | 'epochBudget'>): Promise<TrainingRecord> {
   const outcome = await runResumableTrainStep(input);
-  if (outcome.status !== 'complete') throw new Error(`training of ${input.runId} paused at ${JSON.stringify(outcome.position)} without being asked to`);
+  if (outcome.status !== 'complete') throw new Error(`training of ${input.runId} stopped early (${outcome.status}) without being asked to`);
   return outcome.record;
 }
 
 /**
- * runTrainStep that may stop early (pauseWhen) with its state checkpointed, and resumes from the
- * run's newest checkpoint. A resumed run ends with the same weights as an uninterrupted one
+ * runTrainStep that may stop early (pauseWhen, epochBudget) with its state checkpointed, and resumes
+ * from the run's newest checkpoint. A resumed run ends with the same weights as an uninterrupted one
  * (lib/model/checkpoint restores weights, optimizer, RNG and position exactly).
  */
 export async function runResumableTrainStep(input: TrainStepInput): Promise<TrainStepOutcome> {
   if (input.pauseWhen && !input.checkpoints) throw new Error('pauseWhen needs a checkpoint store: a paused run must be resumable');
+  const budget = input.epochBudget;
+  if (budget !== undefined) {
+    checkEpochBudget(budget);
+    if (!input.checkpoints) throw new Error('epochBudget needs a checkpoint store: a run stopped at its budget must be resumable');
+  }
   const manifest = await readManifest(input.datasetDir);
   const identity = { runId: input.runId, datasetId: manifest.datasetId };
   checkTrainingMemory(input.config, manifest.splits.train.examples, input.memoryMiB, `training ${manifest.datasetId}`);
@@ -103,6 +127,10 @@ export async function runResumableTrainStep(input: TrainStepInput): Promise<Trai
     for (const rejected of latest.rejected) warn('checkpoint rejected', { runId: input.runId, checkpoint: rejected.name, reason: rejected.reason });
     resumeFrom = latest.checkpoint;
   }
+  if (budget !== undefined && resumeFrom !== undefined && budgetSpentBy(resumeFrom, budget)) {
+    const { history, position } = resumeFrom;
+    return { status: 'budget', epochs: history.length, lastEpoch: history[history.length - 1], resumedFrom: position, seconds: 0, datasetId: manifest.datasetId };
+  }
   const train = await loadSplit(input.datasetDir, 'train', manifest);
   const checkpointHooks: TrainHooks = store
     ? {
@@ -114,12 +142,16 @@ export async function runResumableTrainStep(input: TrainStepInput): Promise<Trai
             await saveCheckpoint(store, checkpoint);
           },
         },
-        pauseWhen: input.pauseWhen,
+        pauseWhen: budget === undefined ? input.pauseWhen : pauseAtEpochBudget(budget, input.pauseWhen),
       }
     : {};
   const result = await trainModel(train, input.config, { ...input.hooks, ...checkpointHooks });
   const resumedFrom = resumeFrom?.position;
   try {
+    if (result.status === 'paused' && budget !== undefined && budgetReachedAt(result.position, budget)) {
+      const lastEpoch = result.history[result.history.length - 1];
+      return { status: 'budget', epochs: epochsDoneAt(result.position), lastEpoch, resumedFrom, seconds: result.seconds, datasetId: manifest.datasetId };
+    }
     if (result.status === 'paused') return { status: 'paused', position: result.position, resumedFrom, seconds: result.seconds, datasetId: manifest.datasetId };
     const record: TrainingRecord = {
       runId: input.runId,

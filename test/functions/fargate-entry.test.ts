@@ -18,7 +18,7 @@ import { EXIT, runFargateTraining, type FargateEntryDeps } from '../../functions
 import { createTrainHandler } from '../../functions/train/handler.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { TrainingAbortedError } from '../../lib/model/cooperative.ts';
-import type { TrainResult } from '../../lib/workflow/events.ts';
+import type { TrainBudgetReached, TrainContinuation, TrainResult } from '../../lib/workflow/events.ts';
 import { FARGATE_ENV } from '../../lib/workflow/fargate-task.ts';
 import { trainEventKey } from '../../lib/workflow/layout.ts';
 import { nativeAddonLoads } from '../model/helpers.ts';
@@ -191,6 +191,14 @@ describe('Fargate training entry', () => {
     }
     assert.deepEqual(JSON.parse(printed[0]), result);
     assert.equal(sfnMock.calls().length, 0);
+  });
+
+  test('a "continue" from the train step is a failure: nothing on Fargate would continue it', async () => {
+    const continuation: TrainContinuation = { status: 'continue', runId: RUN_ID, datasetPrefix: 'datasets/abc/', position: { epoch: 2, batch: 3, epochs: 2, batches: 10 }, seconds: 1 };
+    const code = await run({ env: env(), train: async () => continuation });
+    assert.equal(code, EXIT.failed);
+    assert.equal(sfnMock.commandCalls(SendTaskSuccessCommand).length, 0);
+    assert.match(failures()[0].cause!, /training answered status "continue" on Fargate, where nothing continues it/);
   });
 
   for (const DeadToken of [TaskTimedOut, TaskDoesNotExist, InvalidToken]) {
@@ -403,6 +411,69 @@ describe('Fargate entry with the real training', { skip: nativeAddonLoads() ? fa
     assert.ok(sentAt < timesOutAt, `failure sent ${sentAt - timesOutAt} ms after the state timed out`);
     await delay(50);
     assert.equal(run.trainingError()?.name, 'TrainingAborted', 'trainModel itself stopped');
+  });
+});
+
+/** An event with an epochBudget (a sweep's successive halving) trained on Fargate: the task answers the budget outcome. */
+describe('Fargate entry with an epoch budget', () => {
+  const sfn = new SFNClient({ region: 'us-east-1' });
+  const sfnMock = mockClient(sfn);
+  const s3 = new FakeS3();
+  const runId = 'budgeted';
+  const config = { epochs: 4, batchSize: 16, model: TINY_MODEL };
+  let datasetPrefix: string;
+
+  before(async () => {
+    s3.put('raw/train.csv', syntheticKaggleCsv(200, 1).text);
+    s3.put('raw/test.csv', syntheticKaggleCsv(20, 2).text);
+    ({ datasetPrefix } = await createIngestHandler({ s3: s3.client, bucket: s3.bucket, logger: silent })({ train: ['raw/train.csv'], test: ['raw/test.csv'] }));
+  });
+  afterEach(() => sfnMock.reset());
+  after(() => {
+    sfnMock.restore();
+    s3.restore();
+  });
+
+  /** Runs the entry on `event` (written where the state machine writes it) with the train handler; returns the exit code and what SendTaskSuccess carried. */
+  async function runTask(event: Record<string, unknown>): Promise<{ code: number; output: unknown }> {
+    s3.put(trainEventKey(runId), JSON.stringify(event));
+    const code = await runFargateTraining({
+      env: { [FARGATE_ENV.taskToken]: 'token-budget', DATA_BUCKET: s3.bucket, [FARGATE_ENV.trainEventKey]: trainEventKey(runId) },
+      sfn,
+      s3: s3.client,
+      log: quiet,
+      argv: ['node', 'fargate.mjs'],
+      signals: new EventEmitter(),
+      train: (trainEvent, signal) => createTrainHandler({ s3: s3.client, bucket: s3.bucket, logger: silent, metrics: undefined, hooks: { signal } })(trainEvent),
+    });
+    const success = sfnMock.commandCalls(SendTaskSuccessCommand);
+    assert.deepEqual(sfnMock.commandCalls(SendTaskFailureCommand).map((call) => call.args[0].input), []);
+    assert.equal(success.length, 1);
+    assert.equal(success[0].args[0].input.taskToken, 'token-budget');
+    return { code, output: JSON.parse(success[0].args[0].input.output!) };
+  }
+
+  test('answers SendTaskSuccess with the budget outcome, and a later task continues from its checkpoint', async () => {
+    const budgeted = await runTask({ datasetPrefix, runId, config, epochBudget: 2 });
+    assert.equal(budgeted.code, EXIT.succeeded);
+    const answer = budgeted.output as TrainBudgetReached;
+    assert.equal(answer.status, 'budget');
+    assert.equal(answer.runId, runId);
+    assert.equal(answer.epochs, 2);
+    assert.equal(answer.resumedFrom, undefined);
+    assert.ok(answer.valAccuracy! >= 0 && answer.valAccuracy! <= 1, `valAccuracy ${answer.valAccuracy}`);
+    assert.equal(s3.objects.has(`runs/${runId}/model/model.json`), false, 'no model yet');
+
+    sfnMock.reset();
+    const rest = await runTask({ datasetPrefix, runId, config });
+    assert.equal(rest.code, EXIT.succeeded);
+    const result = rest.output as TrainResult;
+    assert.equal(result.status, 'complete');
+    assert.equal(result.epochs, 4);
+    assert.deepEqual(result.resumedFrom, { epoch: 3, batch: 0, epochs: 4, batches: 10 });
+    const history = JSON.parse(s3.objects.get(`runs/${runId}/model/history.json`)!.toString());
+    assert.equal(history[1].val_accuracy, answer.valAccuracy, "the budget answer's figures are epoch 2's");
+    assert.equal(history[1].val_loss, answer.valLoss);
   });
 });
 

@@ -364,3 +364,52 @@ describe('validate handler: a run id names one run (runs/<runId>/run.json, writt
     );
   });
 });
+
+describe('validate handler: a sweep', () => {
+  const s3 = new FakeS3(BUCKET);
+  after(() => s3.restore());
+  const validateAt = createValidateHandler({ logger: silent, s3: s3.client, now: () => new Date('2026-12-03T10:00:00Z') });
+  beforeEach(() => s3.objects.clear());
+  const sweepInput = { ...minimal, runId: 'sw', config: { epochs: 4 }, sweep: { grid: { learningRate: [0.001, 0.002], batchSize: [32, 64] }, halving: true, maxConcurrency: 2 } };
+
+  test('plans every trial with its own config and Lambda limit, and claims the sweep and each trial as runs', async () => {
+    const plan = await validateAt(event(sweepInput, 'exec-1'));
+    const sweep = plan.sweep!;
+    assert.deepEqual(sweep.trials.map((trial) => [trial.trialId, trial.runId, trial.config]), [
+      ['t01', 'sw-t01', { epochs: 4, learningRate: 0.001, batchSize: 32 }],
+      ['t02', 'sw-t02', { epochs: 4, learningRate: 0.001, batchSize: 64 }],
+      ['t03', 'sw-t03', { epochs: 4, learningRate: 0.002, batchSize: 32 }],
+      ['t04', 'sw-t04', { epochs: 4, learningRate: 0.002, batchSize: 64 }],
+    ]);
+    for (const trial of sweep.trials) assert.equal(trial.lambdaMaxTrainExamples, Math.floor(780_000 / 4));
+    assert.deepEqual(sweep.epochBudgets, [1, 2, 4]);
+    assert.equal(sweep.eta, 2);
+    assert.equal(sweep.maxConcurrency, 2);
+    const claimed = [...s3.objects.keys()].filter((key) => key.endsWith('/run.json')).sort();
+    assert.deepEqual(claimed, ['sw', 'sw-t01', 'sw-t02', 'sw-t03', 'sw-t04'].map(runRecordKey).sort());
+    const trialRecord = RunRecord.parse(JSON.parse(s3.objects.get(runRecordKey('sw-t03'))!.toString()));
+    assert.deepEqual(trialRecord.input.trialOf, { sweepId: 'sw', trialId: 't03' });
+    assert.deepEqual(trialRecord.input.config, { epochs: 4, learningRate: 0.002, batchSize: 32 });
+    assert.equal(trialRecord.input.sweep, undefined);
+    const sweepRecord = RunRecord.parse(JSON.parse(s3.objects.get(runRecordKey('sw'))!.toString()));
+    assert.deepEqual(sweepRecord.input.sweep, sweepInput.sweep);
+  });
+
+  test('the stack\'s concurrency when the input does not choose', async () => {
+    const { maxConcurrency: _m, ...noConcurrency } = sweepInput.sweep;
+    const plan = await validateAt({ ...event({ ...sweepInput, sweep: noConcurrency }, 'exec-1'), defaultSweepConcurrency: 3 });
+    assert.equal(plan.sweep!.maxConcurrency, 3);
+  });
+
+  test('a bad sweep is refused before anything is claimed, naming the trial and the field', async () => {
+    await assert.rejects(validateAt(event({ ...sweepInput, sweep: { trials: [{ seed: 1 }, { learningRate: 7 }] } }, 'exec-1')), /sweep trial t02 .*learningRate/);
+    await assert.rejects(validateAt(event({ ...sweepInput, resume: true }, 'exec-1')), /a sweep cannot be resumed/);
+    await assert.rejects(validateAt(event({ ...sweepInput, runId: 'r'.repeat(78) }, 'exec-1')), /too long for a sweep/);
+    assert.equal(s3.objects.size, 0);
+  });
+
+  test('a trial whose run id is taken fails the sweep at ValidateInput, naming it', async () => {
+    s3.put(runRecordKey('sw-t02'), JSON.stringify({ runId: 'sw-t02', createdAt: '2026-12-01T00:00:00.000Z', input: { ...minimal, trainOn: 'auto', promote: 'if-better' } }));
+    await assert.rejects(validateAt(event(sweepInput, 'exec-1')), /run id "sw-t02" already exists/);
+  });
+});

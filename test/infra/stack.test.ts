@@ -152,7 +152,7 @@ describe('functions', () => {
       groups.add(group);
       if (!logicalId.startsWith('TrainingTrainFunction')) assert.equal(f.Properties.ReservedConcurrentExecutions, undefined, logicalId);
     }
-    assert.equal(groups.size, 8);
+    assert.equal(groups.size, 9);
   });
 });
 
@@ -273,6 +273,16 @@ describe('IAM: every role, exactly', () => {
     same(allowedOf(template, roleOf(template, fn('StepsRequestApproval'))), [...logs('StepsRequestApprovalLogs'), put('models/approvals/*.json')]);
   });
 
+  test('sweep: its record and page under sweeps/, and reading the trials\' history.json (learning curves), nothing else', () => {
+    same(allowedOf(template, roleOf(template, fn('StepsSweep'))), [
+      ...logs('StepsSweepLogs'),
+      list('sweeps/*'),
+      get('sweeps/*'),
+      get('runs/*/model/history.json'),
+      put('sweeps/*'),
+    ]);
+  });
+
   test('trigger: list raw/, start the workflow, send its failures to its queue', () => {
     same(allowedOf(template, roleOf(template, fn('TriggersFunction'))), [
       ...logs('TriggersFunctionLogs'),
@@ -292,10 +302,10 @@ describe('IAM: every role, exactly', () => {
     ]);
   });
 
-  test('state machine: its six functions (unqualified), RunTask in its cluster, PassRole of the two task roles, the TrainEvent; "*" only for logs and X-Ray', () => {
+  test('state machine: its seven functions (unqualified), RunTask in its cluster, PassRole of the two task roles, the TrainEvent; "*" only for logs and X-Ray', () => {
     const taskDefinition = taskDefinitionId();
     const cluster = id('AWS::ECS::Cluster', 'TrainingCluster');
-    const functions = ['StepsValidate', 'StepsIngest', 'TrainingTrainFunction', 'StepsEvaluate', 'StepsRequestApproval', 'StepsPromote'];
+    const functions = ['StepsValidate', 'StepsIngest', 'TrainingTrainFunction', 'StepsEvaluate', 'StepsRequestApproval', 'StepsPromote', 'StepsSweep'];
     same(allowedOf(template, roleOf(template, machineId())), [
       ...functions.map((f) => `lambda:InvokeFunction <${fn(f)}.Arn>`),
       `ecs:RunTask <${taskDefinition}> ${JSON.stringify({ ArnEquals: { 'ecs:cluster': `<${cluster}.Arn>` } })}`,
@@ -321,7 +331,7 @@ describe('IAM: every role, exactly', () => {
 
   test('no other roles but CDK’s own helpers, which keep what CDK gives them', () => {
     const ours = [
-      ...['StepsValidate', 'StepsIngest', 'StepsEvaluate', 'StepsRequestApproval', 'StepsPromote', 'TrainingTrainFunction', 'TriggersFunction', 'StopTrainingFunction'].map((f) =>
+      ...['StepsValidate', 'StepsIngest', 'StepsEvaluate', 'StepsRequestApproval', 'StepsPromote', 'StepsSweep', 'TrainingTrainFunction', 'TriggersFunction', 'StopTrainingFunction'].map((f) =>
         roleOf(template, fn(f)),
       ),
       roleOf(template, taskDefinitionId()),

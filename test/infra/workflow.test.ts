@@ -15,6 +15,7 @@ import {
   LAMBDA_TRANSIENT_ERRORS,
   S3_TRANSIENT_ERRORS,
   STATE_NAMES,
+  SWEEP_STATE_NAMES,
   TRAIN_LOOP_LIMIT_ERROR,
 } from '../../lib/workflow/states.ts';
 import { planExecution } from '../../lib/workflow/execution-input.ts';
@@ -39,7 +40,7 @@ before(() => {
 });
 after(() => synthesized.cleanup());
 
-/** Just enough of a Choice evaluator for this definition's rules (StringEquals, NumericGreaterThan(Equals|Path), And). */
+/** Just enough of a Choice evaluator for this definition's rules (StringEquals, NumericGreaterThan(Equals|Path), IsPresent, BooleanEquals, And). */
 function choose(choice: Json, input: Json): string {
   const at = (path: string) => path.slice(2).split('.').reduce<any>((value, key) => value?.[key], input);
   const holds = (rule: Json): boolean => {
@@ -47,6 +48,8 @@ function choose(choice: Json, input: Json): string {
     if ('StringEquals' in rule) return at(rule.Variable) === rule.StringEquals;
     if ('NumericGreaterThanPath' in rule) return at(rule.Variable) > at(rule.NumericGreaterThanPath);
     if ('NumericGreaterThanEquals' in rule) return at(rule.Variable) >= rule.NumericGreaterThanEquals;
+    if ('IsPresent' in rule) return (at(rule.Variable) !== undefined) === rule.IsPresent;
+    if ('BooleanEquals' in rule) return at(rule.Variable) === rule.BooleanEquals;
     throw new Error(`no evaluator for ${JSON.stringify(rule)}`);
   };
   for (const rule of choice.Choices as Json[]) if (holds(rule)) return rule.Next;
@@ -63,7 +66,8 @@ describe('the synthesized state machine definition', () => {
   test('runs validate -> ingest -> choose runtime -> train (Fargate: write the TrainEvent first) -> evaluate -> (approval) -> promote -> done', () => {
     assert.equal(definition.StartAt, STATE_NAMES.validate);
     assert.equal(state(STATE_NAMES.validate).Next, STATE_NAMES.ingest);
-    assert.equal(state(STATE_NAMES.ingest).Next, STATE_NAMES.completedRunFound);
+    assert.equal(state(STATE_NAMES.ingest).Next, SWEEP_STATE_NAMES.isSweep);
+    assert.equal(choose(state(SWEEP_STATE_NAMES.isSweep), { plan: {} }), STATE_NAMES.completedRunFound);
     // Step caching: a completed run with the same dataset, config and code version ends the execution.
     assert.equal(state(STATE_NAMES.completedRunFound).Type, 'Choice');
     assert.deepEqual(state(STATE_NAMES.completedRunFound).Choices, [{ Variable: '$.dataset.reusedRun', IsString: true, Next: STATE_NAMES.reuseCompletedRun }]);
@@ -87,15 +91,18 @@ describe('the synthesized state machine definition', () => {
     assert.equal(state(STATE_NAMES.approvalNotRequired).Next, STATE_NAMES.promote);
     assert.equal(state(STATE_NAMES.promote).Next, STATE_NAMES.done);
     assert.equal(state(STATE_NAMES.done).Type, 'Succeed');
-    assert.deepEqual(Object.keys(definition.States).sort(), Object.values(STATE_NAMES).sort());
+    const sweepStates = [SWEEP_STATE_NAMES.isSweep, SWEEP_STATE_NAMES.startSweep, SWEEP_STATE_NAMES.trainTrials, SWEEP_STATE_NAMES.endRound, SWEEP_STATE_NAMES.roundsDone, SWEEP_STATE_NAMES.nextRound, SWEEP_STATE_NAMES.useBestTrial];
+    assert.deepEqual(Object.keys(definition.States).sort(), [...Object.values(STATE_NAMES), ...sweepStates].sort());
   });
 
   test('every Task has a timeout, retries on transient errors only, and a catch to Failed', () => {
     assert.deepEqual(tasks().map(([name]) => name).sort(), [
       STATE_NAMES.awaitApproval,
+      SWEEP_STATE_NAMES.endRound,
       STATE_NAMES.evaluate,
       STATE_NAMES.ingest,
       STATE_NAMES.promote,
+      SWEEP_STATE_NAMES.startSweep,
       STATE_NAMES.trainOnFargate,
       STATE_NAMES.trainOnLambda,
       STATE_NAMES.validate,
@@ -248,6 +255,7 @@ describe('the synthesized state machine definition', () => {
       trainMemoryMiB: { lambda: trainFunction.Properties.MemorySize, fargate: Number(taskDefinition.Properties.Memory) },
       defaultApproval: 'auto',
       defaultDataChecks: { policy: 'warn', thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001, maxLabelDistance: 0.05, maxClassMeanShift: 20 } },
+      defaultSweepConcurrency: 4,
     });
     assert.deepEqual(state(STATE_NAMES.validate).Parameters.trainMemoryMiB, { lambda: 10_240, fargate: 16_384 });
     assert.equal(state(STATE_NAMES.validate).ResultPath, '$');
@@ -409,5 +417,99 @@ describe('routing between Lambda and Fargate', () => {
     assert.equal(route({ config: { epochs: 14 } }, 60_000), STATE_NAMES.writeTrainEvent); // 840,000: Fargate
     assert.equal(route({ config: { epochs: 1000 } }, 780), STATE_NAMES.trainOnLambda);
     assert.equal(route({ config: { epochs: 1000 } }, 781), STATE_NAMES.writeTrainEvent);
+  });
+});
+
+describe('a sweep: rounds of a Map state over the trials', () => {
+  const trialStates = () => (state(SWEEP_STATE_NAMES.trainTrials).ItemProcessor as { StartAt: string; States: Record<string, Json> });
+  const trialState = (name: string) => trialStates().States[name];
+
+  test('IsSweep sends an input with a sweep to StartSweep, which plans round 0 for the Map, then EndSweepRound', () => {
+    assert.equal(choose(state(SWEEP_STATE_NAMES.isSweep), { plan: { sweep: { trials: [] } } }), SWEEP_STATE_NAMES.startSweep);
+    assert.equal(state(SWEEP_STATE_NAMES.startSweep).ResultPath, '$.round');
+    assert.equal(state(SWEEP_STATE_NAMES.startSweep).Parameters.action, 'start');
+    assert.equal(state(SWEEP_STATE_NAMES.startSweep).Next, SWEEP_STATE_NAMES.trainTrials);
+    assert.equal(state(SWEEP_STATE_NAMES.trainTrials).Next, SWEEP_STATE_NAMES.endRound);
+    assert.equal(state(SWEEP_STATE_NAMES.endRound).Parameters['results.$'], '$.roundResults');
+    assert.equal(state(SWEEP_STATE_NAMES.endRound).Next, SWEEP_STATE_NAMES.roundsDone);
+  });
+
+  test('another round goes back to the Map with the survivors; the last hands the best trial to approval and Promote', () => {
+    const roundsDone = state(SWEEP_STATE_NAMES.roundsDone);
+    assert.equal(choose(roundsDone, { sweepStep: { done: false } }), SWEEP_STATE_NAMES.nextRound);
+    assert.equal(choose(roundsDone, { sweepStep: { done: true } }), SWEEP_STATE_NAMES.useBestTrial);
+    assert.equal(state(SWEEP_STATE_NAMES.nextRound).InputPath, '$.sweepStep.round');
+    assert.equal(state(SWEEP_STATE_NAMES.nextRound).ResultPath, '$.round');
+    assert.equal(state(SWEEP_STATE_NAMES.nextRound).Next, SWEEP_STATE_NAMES.trainTrials);
+    const best = state(SWEEP_STATE_NAMES.useBestTrial);
+    assert.deepEqual(best.Parameters, {
+      'plan.$': '$.plan',
+      'dataset.$': '$.dataset',
+      'training.$': '$.sweepStep.best.training',
+      'evaluation.$': '$.sweepStep.best.evaluation',
+      'sweep.$': '$.sweepStep.summary',
+    });
+    assert.equal(best.Next, STATE_NAMES.approvalRequired);
+  });
+
+  test('the Map trains the round\'s trials, at most the sweep\'s maxConcurrency at once, each with the round\'s epoch budget', () => {
+    const map = state(SWEEP_STATE_NAMES.trainTrials);
+    assert.equal(map.Type, 'Map');
+    assert.equal(map.ItemsPath, '$.round.trials');
+    assert.equal(map.MaxConcurrencyPath, '$.plan.sweep.maxConcurrency');
+    assert.equal(map.ResultPath, '$.roundResults');
+    assert.deepEqual(map.ItemSelector, {
+      'trial.$': '$$.Map.Item.Value',
+      plan: { 'trainOn.$': '$$.Map.Item.Value.trainOn', 'lambdaMaxTrainExamples.$': '$$.Map.Item.Value.lambdaMaxTrainExamples' },
+      'dataset.$': '$.dataset',
+      'epochBudget.$': '$.round.epochBudget',
+    });
+    assert.deepEqual(map.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE_NAMES.failed }]);
+    assert.deepEqual(trialState('TrialPrepareTrainEvent').Parameters, {
+      'datasetPrefix.$': '$.dataset.datasetPrefix',
+      'runId.$': '$.trial.runId',
+      'config.$': '$.trial.config',
+      'epochBudget.$': '$.epochBudget',
+    });
+  });
+
+  test('inside the Map: the training path once more; "budget" ends the trial\'s round, "complete" evaluates and registers it (never promotes)', () => {
+    assert.equal(trialStates().StartAt, 'TrialPrepareTrainEvent');
+    const status = trialState('TrialTrainingStatus');
+    assert.equal(choose(status, { training: { status: 'budget' }, trainLoops: { count: 0 } }), SWEEP_STATE_NAMES.trialTrained);
+    assert.equal(choose(status, { training: { status: 'complete' }, trainLoops: { count: 0 } }), 'TrialEvaluate');
+    assert.equal(choose(status, { training: { status: 'continue' }, trainLoops: { count: DEFAULT_MAX_TRAIN_LOOPS } }), SWEEP_STATE_NAMES.trialTooManyTrainLoops);
+    assert.equal(trialState('TrialTrainOnFargate').Next, 'TrialTrainingStatus', 'a Fargate trial answers "budget" too');
+    assert.equal(trialState('TrialEvaluate').Next, SWEEP_STATE_NAMES.registerTrial);
+    const register = trialState(SWEEP_STATE_NAMES.registerTrial);
+    assert.equal(register.Parameters.mode, 'never');
+    assert.equal(register.ResultPath, null);
+    assert.equal(register.Next, SWEEP_STATE_NAMES.trialEvaluated);
+    assert.deepEqual(trialState(SWEEP_STATE_NAMES.trialEvaluated).Parameters, {
+      'trialId.$': '$.trial.trialId',
+      'runId.$': '$.trial.runId',
+      status: 'trained',
+      'training.$': '$.training',
+      'evaluation.$': '$.evaluation',
+    });
+    assert.equal(trialState(SWEEP_STATE_NAMES.trialEvaluated).End, true);
+    assert.equal(trialState(SWEEP_STATE_NAMES.trialTrained).End, true);
+  });
+
+  test('every failure inside the Map ends the trial in TrialFailed with its error, never the sweep', () => {
+    const tasksInside = Object.entries(trialStates().States).filter(([, s]) => s.Type === 'Task');
+    assert.deepEqual(tasksInside.map(([name]) => name).sort(), [SWEEP_STATE_NAMES.registerTrial, 'TrialEvaluate', 'TrialTrainOnFargate', 'TrialTrainOnLambda', 'TrialWriteTrainEvent']);
+    for (const [name, task] of tasksInside) {
+      const last = (task.Catch as Json[]).at(-1);
+      assert.deepEqual(last, { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: SWEEP_STATE_NAMES.trialFailed }, name);
+    }
+    assert.equal(choose(trialState('TrialFallBackToFargate'), { plan: { trainOn: 'lambda' } }), SWEEP_STATE_NAMES.trialFailed);
+    assert.equal(trialState(SWEEP_STATE_NAMES.trialTooManyTrainLoops).Parameters.Error, TRAIN_LOOP_LIMIT_ERROR);
+    assert.equal(trialState(SWEEP_STATE_NAMES.trialTooManyTrainLoops).Next, SWEEP_STATE_NAMES.trialFailed);
+    const failed = trialState(SWEEP_STATE_NAMES.trialFailed);
+    assert.equal(failed.Type, 'Pass');
+    assert.equal(failed.End, true);
+    assert.deepEqual(failed.Parameters, { 'trialId.$': '$.trial.trialId', 'runId.$': '$.trial.runId', status: 'failed', 'error.$': '$.error' });
+    assert.ok(!Object.values(trialStates().States).some((s) => s.Type === 'Fail'), 'no Fail state inside the Map');
   });
 });

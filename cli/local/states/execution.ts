@@ -1,4 +1,5 @@
 import '../polyfills.ts';
+import { availableParallelism } from 'node:os';
 import {
   ExecutionAbortedError,
   ExecutionError,
@@ -9,24 +10,31 @@ import {
 } from 'aws-local-stepfunctions';
 import type { AslDefinition } from '../cloud/model.ts';
 import type { ExecutionEvent } from '../progress.ts';
-import { dataLimitExceeded } from './errors.ts';
+import { type AslState, statesOf } from './asl.ts';
+import { dataLimitExceeded, StatesError } from './errors.ts';
+import { checkMaxConcurrencyPath, effectiveInputOf, itemCount } from './map-state.ts';
 import type { ExecutionHistory } from './history.ts';
 import { STATE_PAYLOAD_LIMIT_BYTES } from './integrations.ts';
+import { INLINE_MAP_MAX_CONCURRENCY } from './localize.ts';
 import type { JsonValue, TaskTokens } from './task-tokens.ts';
+import { type ExecutionRuntime, type FanOut, installThreadHook, RUNTIME, Slots, type Thread } from './threads.ts';
 
 /**
  * One execution of a (localized) definition with aws-local-stepfunctions, and the parts of Step
- * Functions the library leaves out that need to see every event as it happens:
+ * Functions the library leaves out that need to see every event as it happens, in every thread
+ * of the execution (the root, each Map iteration, each Parallel branch: ./threads.ts):
  *
- * - the 256 KiB limit on every state's input and output (not only task results): checked when
- *   the library records StateEntered/StateExited, failing the execution with
- *   States.DataLimitExceeded as AWS does (no Catch applies);
- * - the Context Object's `State` (Name, EnteredTime, RetryCount) and `Task.Token`;
- * - the execution history in AWS's shape (./history.ts), for GetExecutionHistory.
- *
- * The hook sits on the event logger the library passes to StateMachine#execute, the one place
- * every event goes through synchronously. That method is the library's, not a documented API;
- * the version is pinned (3.0.0) and the data-limit tests fail if the hook stops seeing events.
+ * - the 256 KiB limit on every state's input and output (not only task results), nested states
+ *   included: checked when the library records StateEntered/StateExited, failing the state's
+ *   execution with States.DataLimitExceeded as AWS does (no Catch applies, so an iteration's
+ *   failure fails its Map and the execution);
+ * - the Context Object's `State` (Name, EnteredTime, RetryCount), per thread, and `Task.Token`;
+ * - MaxConcurrencyPath resolving to anything but a non-negative integer: States.Runtime with the
+ *   service's cause;
+ * - how many iterations of a Map run at once: at most 40, as AWS's inline Map, and at most
+ *   `mapConcurrency` (default: the machine's cores), a resource bound of this machine only;
+ * - the execution history in AWS's shape (./history.ts), for GetExecutionHistory, and the event
+ *   log (execution-events.json) with the Map's iterations.
  */
 export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 export type { ExecutionEvent };
@@ -41,6 +49,8 @@ export interface ExecutionRequest {
   tokens: TaskTokens;
   history: ExecutionHistory;
   retryIntervalOverrides?: Record<string, number[]>;
+  /** Iterations of one Map run at once at most (besides AWS's 40); default os.availableParallelism(). */
+  mapConcurrency?: number;
   signal?: AbortSignal;
   onEvent?: (event: ExecutionEvent) => void;
 }
@@ -53,59 +63,23 @@ export interface ExecutionOutcome {
   events: ExecutionEvent[];
 }
 
-interface EventLogger {
-  dispatch(event: ExecutionEvent): void;
-}
-
 export async function runExecution(request: ExecutionRequest): Promise<ExecutionOutcome> {
   const events: ExecutionEvent[] = [];
-  const current = { name: '', enteredTime: new Date().toISOString(), retryCount: 0 };
-  const observe = (event: ExecutionEvent) => {
-    events.push(event);
-    request.history.record(event);
-    request.onEvent?.(event);
-    const name = event.state?.name ?? '';
-    if (event.type === 'StateEntered') {
-      Object.assign(current, { name, enteredTime: new Date(event.timestamp).toISOString(), retryCount: 0 });
-      checkSize(name, 'input', event.state?.input);
-    } else if (event.type === 'StateExited') {
-      checkSize(name, 'output', event.state?.output);
-    } else if (event.type === 'StateRetried') {
-      current.retryCount++;
-    }
-  };
+  installThreadHook();
+  const runtime = new ExecutionObserver(request, events);
 
   // The definition was validated when it was synthesized and loaded; the localized copy holds
   // values asl-validator would refuse (fractional scaled timeouts), so it is not validated again.
   const machine = new StateMachine(request.definition as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } });
-  const hookable = machine as unknown as { execute: (input: unknown, options: { eventLogger: EventLogger }, cleanup: unknown) => Promise<unknown> };
-  const execute = hookable.execute.bind(machine);
-  hookable.execute = (input, options, cleanup) => {
-    const logger = options.eventLogger;
-    const dispatch = logger.dispatch.bind(logger);
-    logger.dispatch = (event) => {
-      dispatch(event);
-      observe(event);
-    };
-    return execute(input, options, cleanup);
-  };
 
-  const runOptions: RunOptions = {
+  // RUNTIME: how the hook (./threads.ts) finds this execution; the library copies its run options into every nested run.
+  const runOptions: RunOptions & { [RUNTIME]: ExecutionRuntime } = {
+    [RUNTIME]: runtime,
     overrides: { taskResourceLocalHandlers: request.handlers as never, retryIntervalOverrides: request.retryIntervalOverrides },
     context: {
       Execution: { Id: request.executionArn, Name: request.executionName, RoleArn: request.stateMachine.roleArn },
       StateMachine: { Id: request.stateMachine.arn, Name: request.stateMachine.name },
-      State: {
-        get Name() {
-          return current.name;
-        },
-        get EnteredTime() {
-          return current.enteredTime;
-        },
-        get RetryCount() {
-          return current.retryCount;
-        },
-      },
+      // State: per thread, set by the hook (./threads.ts).
       Task: request.tokens.contextTask(),
     } as never,
   };
@@ -114,10 +88,11 @@ export async function runExecution(request: ExecutionRequest): Promise<Execution
   const onAbort = () => execution.abort();
   request.signal?.addEventListener('abort', onAbort, { once: true });
   if (request.signal?.aborted) execution.abort();
-  // The library's own event stream must be drained, or it holds every event in memory.
+  // The library's own event stream must be drained, or it holds every event in memory (the
+  // nested runs' streams are drained by the library's own forwarding loops).
   const drained = (async () => {
     for await (const _event of execution.eventLogs) {
-      // observed synchronously above
+      // observed synchronously, thread by thread (ExecutionObserver)
     }
   })();
 
@@ -143,6 +118,77 @@ export async function runExecution(request: ExecutionRequest): Promise<Execution
     error: failed?.Error ?? (status === 'TIMED_OUT' ? 'States.Timeout' : 'ExecutionAborted'),
     cause: failed ? (typeof failed.Cause === 'string' ? failed.Cause : JSON.stringify(failed.Cause)) : undefined,
   };
+}
+
+/** What the execution does with each thread's events (see the module comment). */
+class ExecutionObserver implements ExecutionRuntime {
+  readonly #states: Map<string, AslState>;
+  readonly #mapConcurrency: number;
+
+  constructor(
+    readonly request: ExecutionRequest,
+    readonly events: ExecutionEvent[],
+  ) {
+    this.#states = new Map(statesOf(request.definition).map(({ name, state }) => [name, state]));
+    this.#mapConcurrency = request.mapConcurrency ?? availableParallelism();
+  }
+
+  slotsFor(fanOut: FanOut): Slots | undefined {
+    if (fanOut.type !== 'Map') return undefined;
+    fanOut.slots ??= new Slots(Math.min(INLINE_MAP_MAX_CONCURRENCY, this.#mapConcurrency));
+    return fanOut.slots;
+  }
+
+  observe(thread: Thread, event: ExecutionEvent): void {
+    const logged = loggedEvent(thread, event);
+    if (logged) {
+      this.events.push(logged);
+      this.request.onEvent?.(logged);
+    }
+    const { history } = this.request;
+    history.record(event, thread);
+    const name = event.state?.name ?? '';
+    if (event.type === 'StateEntered' || (event.type === 'StateRetried' && thread.fanOut)) {
+      const definition = this.#states.get(name) ?? {};
+      if (event.type === 'StateEntered') checkSize(name, 'input', event.state?.input);
+      if (thread.fanOut) {
+        const effectiveInput = effectiveInputOf(definition, thread.current.input);
+        if (thread.fanOut.type === 'Map') checkMaxConcurrencyPath(definition, effectiveInput);
+        history.fanOutStarted(thread, thread.fanOut.type, thread.fanOut.type === 'Map' ? itemCount(definition, effectiveInput) : undefined);
+      }
+    } else if (event.type === 'StateExited') {
+      checkSize(name, 'output', event.state?.output);
+    } else if ((event.type === 'ExecutionAborted' || event.type === 'ExecutionFailed') && thread.origin) {
+      // An aborted iteration's waiting states are over: their tokens answer TaskTimedOut from now on.
+      for (const token of thread.tokens) this.request.tokens.close(token, new StatesError('States.Runtime', `iteration ${thread.origin.index} of ${thread.origin.name} ended`));
+    }
+  }
+}
+
+/**
+ * The event as execution-events.json and the progress display show it: a root thread's as the
+ * library logs it; a nested thread's with its `index` and `parentState` (the library's shape for
+ * iterations), its start and end as MapIteration* / ParallelBranch* events.
+ */
+function loggedEvent(thread: Thread, event: ExecutionEvent): ExecutionEvent | undefined {
+  const origin = thread.origin;
+  if (!origin) return event;
+  const where = { index: origin.index, parentState: { type: origin.type, name: origin.name } };
+  const unit = origin.type === 'Map' ? 'MapIteration' : 'ParallelBranch';
+  switch (event.type) {
+    case 'ExecutionStarted':
+      return { ...event, type: `${unit}Started`, ...where };
+    case 'ExecutionSucceeded':
+      return { ...event, type: `${unit}Succeeded`, ...where };
+    case 'ExecutionFailed':
+      return { ...event, type: `${unit}Failed`, ...where };
+    case 'ExecutionAborted':
+      return thread.started ? { ...event, type: `${unit}Aborted`, ...where } : undefined;
+    case 'ExecutionTimeout':
+      return undefined;
+    default:
+      return { ...event, ...where };
+  }
 }
 
 function checkSize(stateName: string, what: 'input' | 'output', value: unknown): void {

@@ -6,9 +6,11 @@ import { errorDocument } from '../cloud/error-document.ts';
 import { LambdaInvocationError } from '../cloud/lambda-service.ts';
 import type { LocalCloud } from '../cloud/local-cloud.ts';
 import type { AslDefinition, LambdaSpec } from '../cloud/model.ts';
+import { statesOf } from './asl.ts';
 import { dataLimitExceeded, StatesError } from './errors.ts';
 import type { ExecutionHistory } from './history.ts';
 import type { JsonValue, TaskTokens } from './task-tokens.ts';
+import { currentThread } from './threads.ts';
 
 /**
  * What Step Functions does around a Task state's resource, for the local cloud. aws-local-
@@ -33,7 +35,11 @@ import type { JsonValue, TaskTokens } from './task-tokens.ts';
  *   credentials against the local S3, which checks IAM itself; errors as `S3.<Code>Exception`.
  *
  * Every Task state gets its TimeoutSeconds (States.Timeout) enforced here, and its input and
- * result checked against the 256 KiB payload limit (States.DataLimitExceeded).
+ * result checked against the 256 KiB payload limit (States.DataLimitExceeded). Task states inside
+ * a Map's ItemProcessor or a Parallel's branches get the same handlers: the library looks them up
+ * by state name in every iteration (names are unique across a definition: ./asl.ts). Concurrent
+ * iterations of one state are separate invocations: a timeout closes only the task token its own
+ * invocation took.
  */
 export const STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024;
 /** A synchronous Lambda invocation's response payload limit. */
@@ -52,7 +58,11 @@ export interface TaskContext {
   track: (work: Promise<unknown>) => void;
 }
 
-type Handler = (input: JsonValue) => Promise<JsonValue>;
+/** One run of a Task state: the task tokens it took (closed when it times out). */
+interface Invocation {
+  tokens: string[];
+}
+type Handler = (input: JsonValue, invocation: Invocation) => Promise<JsonValue>;
 type Kind = 'lambda-function' | 'lambda-invoke' | 'lambda-invoke-wait-for-token' | 'ecs-run-task-wait-for-token' | 'aws-sdk';
 
 export function integrationOf(resource: string): Kind {
@@ -64,9 +74,9 @@ export function integrationOf(resource: string): Kind {
   throw new Error(`the local runtime has no emulation for Task resource ${resource}`);
 }
 
-export function taskHandlers(definition: AslDefinition, ctx: TaskContext): Record<string, Handler> {
-  const handlers: Record<string, Handler> = {};
-  for (const [name, state] of Object.entries(definition.States)) {
+export function taskHandlers(definition: AslDefinition, ctx: TaskContext): Record<string, (input: JsonValue) => Promise<JsonValue>> {
+  const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+  for (const { name, state } of statesOf(definition)) {
     if (state.Type !== 'Task') continue;
     const resource = String(state.Resource);
     const kind = integrationOf(resource);
@@ -81,7 +91,10 @@ export function taskHandlers(definition: AslDefinition, ctx: TaskContext): Recor
               ? ecsRunTaskWithToken(name, state, ctx)
               : awsSdkS3(name, resource, ctx);
     const timeoutSeconds = state.TimeoutSeconds as number | undefined;
-    handlers[name] = (input) => withinTimeout(name, timeoutSeconds, ctx, () => run(checkSize(name, 'input', input)));
+    handlers[name] = (input) => {
+      const invocation: Invocation = { tokens: [] };
+      return withinTimeout(name, timeoutSeconds, ctx, invocation, () => run(checkSize(name, 'input', input), invocation));
+    };
   }
   const unknown = Object.keys(ctx.doubles).filter((name) => !handlers[name]);
   if (unknown.length > 0) throw new Error(`stand-ins given for state(s) the definition has no Task for: ${unknown.join(', ')}`);
@@ -89,7 +102,7 @@ export function taskHandlers(definition: AslDefinition, ctx: TaskContext): Recor
 }
 
 /** States.Timeout after TimeoutSeconds (scaled); without TimeoutSeconds AWS waits 99,999,999 s, which is forever here. */
-async function withinTimeout(name: string, timeoutSeconds: number | undefined, ctx: TaskContext, run: () => Promise<JsonValue>): Promise<JsonValue> {
+async function withinTimeout(name: string, timeoutSeconds: number | undefined, ctx: TaskContext, invocation: Invocation, run: () => Promise<JsonValue>): Promise<JsonValue> {
   const work = run();
   if (timeoutSeconds === undefined) return work;
   const ms = timeoutSeconds * 1000 * ctx.cloud.timeScale;
@@ -97,7 +110,7 @@ async function withinTimeout(name: string, timeoutSeconds: number | undefined, c
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new StatesError('States.Timeout', `${name} did not finish within its TimeoutSeconds (${timeoutSeconds} s${ctx.cloud.timeScale === 1 ? '' : `, scaled to ${(ms / 1000).toFixed(3)} s`})`);
-      ctx.tokens.closeState(name, error);
+      for (const token of invocation.tokens) ctx.tokens.close(token, error);
       ctx.track(work.catch(() => undefined));
       reject(error);
     }, ms);
@@ -176,9 +189,15 @@ async function authorizeOrFail(ctx: TaskContext, request: { action: string; reso
   }
 }
 
-/** The token this state read from `$$.Task.Token`, which must appear in what it sends. */
-function takeToken(name: string, parameters: JsonValue, ctx: TaskContext): string {
+/**
+ * The token this state read from `$$.Task.Token`, which must appear in what it sends. Taken
+ * synchronously after the library evaluated the state's Parameters (nothing else runs in between,
+ * so concurrent iterations cannot take each other's).
+ */
+function takeToken(name: string, parameters: JsonValue, ctx: TaskContext, invocation: Invocation): string {
   const token = ctx.tokens.take();
+  invocation.tokens.push(token);
+  currentThread()?.tokens.add(token);
   if (!JSON.stringify(parameters).includes(token)) {
     throw new StatesError('States.Runtime', `${name}: a .waitForTaskToken state must pass $$.Task.Token in its Parameters`, { retryable: false, catchable: false });
   }
@@ -199,18 +218,18 @@ async function waitForToken(name: string, token: string, heartbeatSeconds: numbe
 
 function lambdaInvokeWithToken(name: string, resource: string, state: Record<string, unknown>, ctx: TaskContext): Handler {
   const invoke = lambdaTask(name, resource, 'invoke', ctx);
-  return async (input) => {
-    const token = takeToken(name, input, ctx);
-    await invoke(input);
+  return async (input, invocation) => {
+    const token = takeToken(name, input, ctx, invocation);
+    await invoke(input, invocation);
     return waitForToken(name, token, state.HeartbeatSeconds as number | undefined, ctx);
   };
 }
 
 function ecsRunTaskWithToken(name: string, state: Record<string, unknown>, ctx: TaskContext): Handler {
   const heartbeatSeconds = state.HeartbeatSeconds as number | undefined;
-  return async (input) => {
+  return async (input, invocation) => {
     const parameters = input as Record<string, unknown>;
-    const token = takeToken(name, parameters as JsonValue, ctx);
+    const token = takeToken(name, parameters as JsonValue, ctx, invocation);
     const cloud = ctx.cloud;
     // A family (CDK renders one) or an ARN without revision means the latest revision: ECS authorises RunTask on that revision's ARN.
     const definition = cloud.ecs.taskDefinition(parameters.TaskDefinition);
@@ -238,7 +257,7 @@ function ecsRunTaskWithToken(name: string, state: Record<string, unknown>, ctx: 
     if (response.Failures.length > 0) {
       throw new StatesError('AmazonECS.Unknown', `RunTask placed no task: ${JSON.stringify(response.Failures)}`);
     }
-    ctx.history.taskSubmitted('ecs', 'runTask.waitForTaskToken', response);
+    ctx.history.taskSubmitted('ecs', 'runTask.waitForTaskToken', response, currentThread());
     return waitForToken(name, token, heartbeatSeconds, ctx);
   };
 }

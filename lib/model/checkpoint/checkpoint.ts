@@ -73,6 +73,14 @@ export interface TrainingCheckpoint {
   readonly earlyStopping?: EarlyStoppingState<CheckpointWeight[]>;
 }
 
+/**
+ * Nothing is left to train from this checkpoint: it was taken after the last epoch, or after the
+ * epoch early stopping ended training at. Resuming from it only rebuilds the final model.
+ */
+export function trainingFinished(checkpoint: Pick<TrainingCheckpoint, 'position' | 'earlyStopping'>): boolean {
+  return checkpoint.position.epoch > checkpoint.position.epochs || (checkpoint.earlyStopping?.stoppedEpoch ?? 0) > 0;
+}
+
 /** Training settings a checkpoint must share with the run resuming it (the backend may differ). */
 const COMPARED_CONFIG_FIELDS = ['epochs', 'batchSize', 'validationSplit', 'learningRate', 'seed', 'earlyStopping'] as const;
 

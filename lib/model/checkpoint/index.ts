@@ -10,6 +10,7 @@ export {
   type CheckpointWeight,
   type TrainingCheckpoint,
   type TrainingPosition,
+  trainingFinished,
 } from './checkpoint.ts';
 export { CHECKPOINT_DATA_FILES, CheckpointCorruptError, MANIFEST_FILE } from './format.ts';
 export { DEFAULT_CHECKPOINTS_KEPT, directoryCheckpointStore, loadLatestCheckpoint, saveCheckpoint, type CheckpointStore, type LoadedCheckpoint } from './store.ts';

@@ -55,5 +55,7 @@ export const ModelVersion = z.strictObject({
   codeVersion: z.string().min(1),
   /** A person's answer when the run waited for approval. */
   approval: Approval.optional(),
+  /** A sweep trial's sweep (sweeps/<sweepId>/sweep.json), from its run record. */
+  sweep: z.strictObject({ sweepId: RunId, trialId: z.string() }).optional(),
 });
 export type ModelVersion = z.infer<typeof ModelVersion>;

@@ -93,5 +93,6 @@ export async function modelVersionOfRun(s3: S3Client, bucket: string, input: Reg
     },
     codeVersion: input.codeVersion,
     ...(input.approval ? { approval: input.approval } : {}),
+    ...(record?.input.trialOf ? { sweep: record.input.trialOf } : {}),
   };
 }

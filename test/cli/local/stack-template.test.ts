@@ -9,6 +9,7 @@ import { REPO_ROOT } from '../../../infra/paths.ts';
 import { readCloudModel, type CloudModel } from '../../../cli/local/cloud/model.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type Template } from '../../../cli/local/cloud/template.ts';
 import { definitionCacheKey, importClosure, loadStackTemplate } from '../../../cli/local/definition.ts';
+import { statesOf } from '../../../cli/local/states/asl.ts';
 import { integrationOf } from '../../../cli/local/states/integrations.ts';
 import { localizeDefinition, MAX_TIMER_SECONDS, UnsupportedDefinitionError } from '../../../cli/local/states/localize.ts';
 
@@ -46,9 +47,10 @@ describe('the stack template, as the local cloud loads it', () => {
   });
 
   test('every Lambda-backed Task state names a function whose source exists; TrainOnFargate a task whose command does', () => {
-    const tasks = Object.entries(model.stateMachine.definition.States).filter(([, state]) => state.Type === 'Task');
+    // Nested ones included (a Map's iterations, Parallel branches).
+    const tasks = statesOf(model.stateMachine.definition).filter(({ state }) => state.Type === 'Task');
     assert.ok(tasks.length >= 6);
-    for (const [name, state] of tasks) {
+    for (const { name, state } of tasks) {
       const kind = integrationOf(String(state.Resource));
       if (kind !== 'lambda-function') continue;
       const fn = model.functions.find((candidate) => candidate.arn === state.Resource);
@@ -79,7 +81,7 @@ describe('localizeDefinition', () => {
   test("Task timeouts move from the library to the runtime's handlers; the execution's is scaled; ResultPath \"$\" omitted", () => {
     const definition = model.stateMachine.definition;
     const local = localizeDefinition(definition, 0.5);
-    for (const [name, state] of Object.entries(local.definition.States)) {
+    for (const { name, state } of statesOf(local.definition)) {
       if (state.Type === 'Task') {
         assert.equal(state.TimeoutSeconds, MAX_TIMER_SECONDS, name);
         assert.equal('HeartbeatSeconds' in state, false, name);
