@@ -126,6 +126,7 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     assert.deepEqual(entered(result.events), [
       'ValidateInput',
       'Ingest',
+      'IsSweep',
       'CompletedRunFound',
       'PrepareTrainEvent',
       'StartTrainLoops',
@@ -225,7 +226,7 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
   test('trainOn "fargate": WriteTrainEvent puts the TrainEvent in S3, the entry runs as a container with the task role, reads it and calls back', async () => {
     const result = await run({ input: { trainOn: 'fargate' } });
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${causeMessage(result.cause)}`);
-    assert.deepEqual(entered(result.events).slice(5, 9), ['ChooseTrainingRuntime', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
+    assert.deepEqual(entered(result.events).slice(6, 10), ['ChooseTrainingRuntime', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
     const training = (result.output as { training: { runId: string; modelPrefix: string } }).training;
     assert.equal(training.modelPrefix, `runs/${result.runId}/model/`);
     const object = await shared.s3.client.send(new GetObjectCommand({ Bucket: shared.bucket, Key: `runs/${result.runId}/train-event.json` }));
@@ -324,12 +325,12 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     };
     const auto = await run({ doubles: { TrainOnLambda: timedOut } });
     assert.equal(auto.status, 'SUCCEEDED', `${auto.error}: ${auto.cause}`);
-    assert.deepEqual(entered(auto.events).slice(6, 11), ['TrainOnLambda', 'FallBackToFargate', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
+    assert.deepEqual(entered(auto.events).slice(7, 12), ['TrainOnLambda', 'FallBackToFargate', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
 
     const pinned = await run({ input: { trainOn: 'lambda' }, doubles: { TrainOnLambda: timedOut } });
     assert.equal(pinned.status, 'FAILED');
     assert.equal(pinned.error, 'Sandbox.Timedout');
-    assert.deepEqual(entered(pinned.events).slice(6), ['TrainOnLambda', 'FallBackToFargate', 'Failed']);
+    assert.deepEqual(entered(pinned.events).slice(7), ['TrainOnLambda', 'FallBackToFargate', 'Failed']);
   });
 
   test('promotion across runs sharing a state directory (and a throttled Evaluate retried)', async (t) => {
