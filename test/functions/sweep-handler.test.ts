@@ -84,7 +84,10 @@ describe('sweep handler', () => {
       results: [1, 2].map((n) => ({ trialId: `t0${n}`, runId: `sw-t0${n}`, status: 'trained', training: training(n, 'complete', 0.5), evaluation: evaluation(n) })),
     });
     const html = s3.objects.get(sweepPageKey('sw'))!.toString();
-    assert.match(html, /<html|<!doctype html>/i);
-    assert.match(html, /sw/);
+    // Both trials' rows, and a learning curve from each history.json (t02's last val_accuracy is 0.6).
+    assert.match(html, /^<!doctype html>/i);
+    for (const trialId of ['t01', 't02']) assert.match(html, new RegExp(`>${trialId}<`));
+    assert.equal((html.match(/<polyline class="curve[^"]*" data-trial="t0[12]"/g) ?? []).length, 2, 'one curve per history.json');
+    assert.match(html, /t02: validation accuracy 0\.6000 after epoch 1/);
   });
 });
