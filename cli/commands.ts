@@ -26,7 +26,7 @@ import type { ExecutionEvent } from './local/progress.ts';
 import { writeLocalRunNote } from './local-run-note.ts';
 import { causeMessage } from './local/progress.ts';
 import { readLabelFile } from './label-file.ts';
-import { formatPromotion, formatTestFigures, parseRunOutput, runRecord } from './run-summary.ts';
+import { formatPromotion, formatTestFigures, parseRunOutput, reusedRunLine, reusedRunOf, runRecord } from './run-summary.ts';
 import { trainConfigFromFlags, trainConfigOverrides, type TrainFlags } from './options.ts';
 import { trainingProgress } from './progress.ts';
 import { whileInterruptible } from './signals.ts';
@@ -164,6 +164,8 @@ export interface RunFlags extends TrainFlags {
   approval?: ApprovalMode;
   /** "fail": a data check over its threshold stops the run at Ingest (default: the stack's setting, "warn"). */
   dataChecks?: DataCheckPolicy;
+  /** false (--no-cache): train even when a completed run with the same dataset, config and code version could be reused. */
+  cache?: boolean;
   datasetDescription?: string;
 }
 
@@ -190,6 +192,7 @@ export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
       ...(flags.promote ? { promote: flags.promote } : {}),
       ...(flags.approval ? { approval: flags.approval } : {}),
       ...(flags.dataChecks ? { dataChecks: flags.dataChecks } : {}),
+      ...(flags.cache === false ? { cache: false } : {}),
     },
     stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
   });
@@ -246,6 +249,12 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
     );
   }
 
+  const reused = reusedRunOf(result.output);
+  if (reused) {
+    say(`\n${reusedRunLine(reused)}; its outputs are under ${out}`);
+    await writeJson(join(out, 'run.json'), { runId, reusedRun: reused, totalSeconds: (performance.now() - started) / 1000 });
+    return result;
+  }
   const output = parseRunOutput(result.output);
   say(`\n${formatTestFigures(output)}`);
   const promotion = formatPromotion(output);

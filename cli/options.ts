@@ -132,5 +132,6 @@ export function addWorkflowOptions(command: Command): Command {
         '--data-checks <policy>',
         'fail: a data check over its threshold (duplicates, a train/test leak, label conflicts, a file given twice, drift from the champion\'s data) stops the run at Ingest, before training (default: the stack\'s setting dataChecks, warn)',
       ).choices(DATA_CHECK_POLICIES),
-    );
+    )
+    .option('--no-cache', 'train even when a run completed with the same dataset, training config and code version (by default that run is reused: step caching)');
 }

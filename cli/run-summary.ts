@@ -16,6 +16,20 @@ const RunOutput = z.looseObject({
 });
 export type RunOutput = z.output<typeof RunOutput>;
 
+/** Step caching's output (lib/workflow/step-cache.ts): the execution ended with the run it reused, nothing trained. */
+const ReusedOutput = z.looseObject({ reusedRun: z.string().min(1), dataset: z.looseObject({ datasetId: z.string() }) });
+
+/** The run a succeeded execution reused instead of training, or undefined when it trained. */
+export function reusedRunOf(output: unknown): string | undefined {
+  const parsed = ReusedOutput.safeParse(output);
+  return parsed.success ? parsed.data.reusedRun : undefined;
+}
+
+/** What `run` and `start` print for an execution that reused a completed run. */
+export function reusedRunLine(runId: string): string {
+  return `reused run ${runId}: it completed with the same dataset, training config and code version, so nothing was trained or evaluated (its model and report stand; --no-cache trains again)`;
+}
+
 /** Refuses (ConfigError naming the field) an output without the figures a succeeded run has. */
 export function parseRunOutput(output: unknown): RunOutput {
   return parseWith(RunOutput, output, 'the execution output');

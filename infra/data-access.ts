@@ -1,7 +1,19 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { approvalKey, championHistoryPrefix, championKey, checkpointPrefix, modelPrefix, modelVersionKey, PREFIXES, reportPrefix, runRecordKey, trainEventKey } from '../lib/workflow/layout.ts';
+import {
+  approvalKey,
+  championHistoryPrefix,
+  championKey,
+  checkpointPrefix,
+  modelPrefix,
+  modelVersionKey,
+  PREFIXES,
+  reportPrefix,
+  runRecordKey,
+  stepCacheKey,
+  trainEventKey,
+} from '../lib/workflow/layout.ts';
 import { MODEL_FILES } from '../lib/workflow/files.ts';
 import { acknowledge, arnRef } from './nag.ts';
 
@@ -22,6 +34,7 @@ export const KEYS = {
   registry: modelVersionKey('*', '*'),
   championHistory: `${championHistoryPrefix('*')}*`,
   approvals: approvalKey('*'),
+  stepCache: stepCacheKey('*'),
   sweeps: `${PREFIXES.sweeps}*`,
   histories: `${modelPrefix('*')}${MODEL_FILES.history}`,
 } as const;
@@ -51,8 +64,18 @@ export const DATA_ACCESS = {
   /**
    * Streams raw/ CSVs into datasets/<id>/; a dataset already there (its manifest listed) is reused.
    * Reads the champion of the data's test split and its dataset's manifest, for the drift checks.
+   * Keeps the examples of each source it parsed under datasets/sources/<sourceId>/ and reads them
+   * back instead of parsing a source again (HEAD of the raw object, allowed by s3:GetObject, gives
+   * the ETag the source id is made of: lib/aws/s3-source-cache.ts); lists datasets/<id>/ of the
+   * candidate parents for the manifest's lineage. Step caching (lib/workflow/step-cache.ts): reads
+   * the completed run recorded for the dataset, config and code version, its registry record and
+   * its pinned model files, and lists its report.
    */
-  ingest: { get: [KEYS.raw, KEYS.champions, KEYS.datasets], list: [KEYS.datasets, KEYS.champions], put: [KEYS.datasets] },
+  ingest: {
+    get: [KEYS.raw, KEYS.champions, KEYS.datasets, KEYS.stepCache, KEYS.registry, KEYS.models],
+    list: [KEYS.datasets, KEYS.champions, KEYS.stepCache, KEYS.registry, KEYS.models, KEYS.reports],
+    put: [KEYS.datasets],
+  },
   /**
    * Downloads datasets/<id>/ (listing it), writes runs/<id>/model/; a model already there (its
    * model.json listed) is answered from its training.json. Keeps the run's checkpoints: lists
@@ -85,12 +108,13 @@ export const DATA_ACCESS = {
    * Registers the run: reads its model files (to pin their versions and sha256), training record,
    * classification report and run record, and writes its registry record write-once (a refused
    * write reads the stored one). Reads the champion of its test split with its ETag, replaces it
-   * by compare-and-swap, and files both in the champion history (write-once).
+   * by compare-and-swap, and files both in the champion history (write-once). Records the run for
+   * step caching (models/step-cache/<key>.json).
    */
   promote: {
     list: [KEYS.models, KEYS.reports, KEYS.runRecords, KEYS.champions, KEYS.registry, KEYS.championHistory],
     get: [KEYS.models, KEYS.reports, KEYS.runRecords, KEYS.champions, KEYS.registry, KEYS.championHistory],
-    put: [KEYS.champions, KEYS.registry, KEYS.championHistory],
+    put: [KEYS.champions, KEYS.registry, KEYS.championHistory, KEYS.stepCache],
   },
   /** AwaitApproval: files the run's approval request (its task token) at models/approvals/<runId>.json. */
   requestApproval: { put: [KEYS.approvals] },
@@ -109,7 +133,8 @@ export const DATA_ACCESS = {
 /** Why each wildcard object pattern cannot name its keys (cdk-nag AwsSolutions-IAM5). */
 const WHY_A_WILDCARD: Record<Key, string> = {
   [KEYS.raw]: 'raw/ holds what users upload, under names they choose; the trigger and ingest read whichever file an execution names.',
-  [KEYS.datasets]: 'datasets/<datasetId>/ is named by a hash of the input data computed at run time, and holds one shard file per split and chunk.',
+  [KEYS.datasets]:
+    'datasets/<datasetId>/ is named by a hash of the input data computed at run time, and holds one shard file per split and chunk; datasets/sources/<sourceId>/ (the examples of one parsed source file) by a hash of the raw object key and ETag.',
   [KEYS.models]: 'runs/<runId>/model/ is named by the run id, chosen per execution; the pattern allows only the model files of some run, not the rest of runs/.',
   [KEYS.reports]: 'runs/<runId>/report/ is named by the run id, chosen per execution; the pattern allows only the report files of some run, not the rest of runs/.',
   [KEYS.checkpoints]:
@@ -120,6 +145,7 @@ const WHY_A_WILDCARD: Record<Key, string> = {
   [KEYS.registry]: 'models/registry/<testSetId>/<runId>.json is one record per evaluated run, named by the test data hash and the run id, both known only at run time.',
   [KEYS.championHistory]: 'models/history/<testSetId>/<time>-<runId>.json is one record per champion change, named at run time; the pattern matches only the history.',
   [KEYS.approvals]: 'models/approvals/<runId>.json is one request per run waiting for approval, named by the run id chosen per execution.',
+  [KEYS.stepCache]: 'models/step-cache/<key>.json is one record per completed (dataset, training config, code version), named by a hash of the three computed at run time.',
   [KEYS.sweeps]: 'sweeps/<sweepId>/ holds one sweep\'s record and page, named by the sweep\'s run id chosen per execution.',
   [KEYS.histories]: 'runs/<runId>/model/history.json is one file per run, named by the run id chosen per execution; the pattern matches no other file.',
 };

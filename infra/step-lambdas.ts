@@ -72,7 +72,8 @@ export class StepLambdas extends Construct {
       ephemeralStorageSize: ingestStorage,
       architecture: lambda.Architecture.ARM_64,
       // Lambda does not tell a function how much /tmp it has; ingest stages the shards there.
-      environment: { ...environment, FMNIST_EPHEMERAL_STORAGE_MIB: String(ingestStorage.toMebibytes()) },
+      // The code version keys step caching (lib/workflow/step-cache.ts).
+      environment: { ...environment, FMNIST_EPHEMERAL_STORAGE_MIB: String(ingestStorage.toMebibytes()), [ENV.codeVersion]: props.codeVersion },
       logs,
     });
     grantDataAccess(data.bucket, ingest, DATA_ACCESS.ingest);

@@ -39,6 +39,8 @@ import { DATA_ACCESS, objectArns } from './data-access.ts';
  *   $.trainLoops.count says how often, up to maxTrainLoops.
  *   TrainOnLambda timing out anyway ─▶ FallBackToFargate: WriteTrainEvent when trainOn was "auto"
  *   (the task resumes from the Lambda's last checkpoint), else Failed.
+ *   A run (not a sweep) passes CompletedRunFound before PrepareTrainEvent: a run completed with the
+ *   same dataset, config and code version (step caching) ─▶ ReuseCompletedRun ─▶ Done, nothing trained.
  *   every Task: Catch States.ALL ─▶ Failed (error and cause of the failing state)
  *
  * The Fargate task gets its TrainEvent from S3 (WriteTrainEvent puts it at trainEventKey(runId)),
@@ -120,7 +122,7 @@ export function buildWorkflowDefinition(scope: Construct, targets: WorkflowTarge
   const sweep = sweepRounds(kit, targets, options, approval);
   const isSweep = new sfn.Choice(scope, SWEEP_STATE_NAMES.isSweep, { comment: 'A sweep (input "sweep") trains many configs in a Map; a run, one' })
     .when(sfn.Condition.isPresent('$.plan.sweep'), sweep)
-    .otherwise(training);
+    .otherwise(stepCache(scope, training, done));
   return validate.next(ingest).next(isSweep);
 }
 
@@ -347,6 +349,9 @@ function validateAndIngest(kit: TaskKit, targets: WorkflowTargets, options: Work
       datasetPrefix: sfn.JsonPath.stringAt('$.datasetPrefix'),
       testSetId: sfn.JsonPath.stringAt('$.testSetId'),
       reused: sfn.JsonPath.stringAt('$.reused'),
+      parent: sfn.JsonPath.stringAt('$.parent'),
+      sourcesFromCache: sfn.JsonPath.numberAt('$.sourcesFromCache'),
+      reusedRun: sfn.JsonPath.stringAt('$.reusedRun'),
       trainExamples: sfn.JsonPath.numberAt('$.train.examples'),
       testExamples: sfn.JsonPath.numberAt('$.test.examples'),
     },
@@ -354,6 +359,23 @@ function validateAndIngest(kit: TaskKit, targets: WorkflowTargets, options: Work
   });
 
   return { validate, ingest };
+}
+
+/**
+ * CompletedRunFound: step caching (lib/workflow/step-cache.ts). Ingest names the run that
+ * completed with this dataset, config and code version ($.dataset.reusedRun, null when none or
+ * with "cache": false); ReuseCompletedRun reports it as $.reusedRun and the execution ends
+ * without training or evaluating. Otherwise on to `train`.
+ */
+function stepCache(scope: Construct, train: sfn.IChainable, done: sfn.IChainable): sfn.Choice {
+  const reuse = new sfn.Pass(scope, STATE_NAMES.reuseCompletedRun, {
+    comment: 'Same dataset, config and code version as a completed run: its model and report stand, nothing is trained',
+    inputPath: '$.dataset.reusedRun',
+    resultPath: '$.reusedRun',
+  }).next(done);
+  return new sfn.Choice(scope, STATE_NAMES.completedRunFound, { comment: 'A completed run with the same dataset, config and code version?' })
+    .when(sfn.Condition.isString('$.dataset.reusedRun'), reuse)
+    .otherwise(train);
 }
 
 /** WriteTrainEvent -> TrainOnFargate: the TrainEvent to S3, then the task, which answers with the task token. */

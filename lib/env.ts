@@ -56,7 +56,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVariable>> = {
   },
   [ENV.codeVersion]: {
     readBy: ['handler', 'stack'],
-    meaning: 'The deployed code\'s version (package.json version + git commit at synth), recorded in the registry and the report page\'s lineage; set by the stack on the evaluate and promote functions.',
+    meaning: 'The deployed code\'s version (package.json version + git commit at synth), recorded in the registry and the report page\'s lineage, and part of the step cache key (lib/workflow/step-cache.ts); set by the stack on the ingest, evaluate and promote functions.',
     default: 'unknown',
   },
   [ENV.fontDir]: {

@@ -21,6 +21,8 @@ export interface RunOutcome {
   epochs?: number;
   promoted?: boolean;
   promotionReason?: string;
+  /** Step caching: the completed run this execution reused instead of training (its model and report). */
+  reusedRun?: string;
 }
 
 /** A field kept when it fits `schema`, left out otherwise. */
@@ -46,6 +48,7 @@ const StateDocument = jsonDocument(
       training: part({ runId: text, modelPrefix: text, backend: text, seconds: number, epochs: number }),
       evaluation: part({ runId: text, accuracy: number, macroF1: number, loss: number, reportPrefix: text }),
       promotion: part({ promoted: flag, reason: text }),
+      reusedRun: text,
     })
     .catch({}),
 );
@@ -54,9 +57,9 @@ const StateDocument = jsonDocument(
 const ExecutionInputRunId = jsonDocument(z.object({ runId: z.unknown() }).catch({ runId: undefined }));
 
 export function runOutcome(output: unknown): RunOutcome {
-  const { plan, dataset, training, evaluation, promotion } = StateDocument.parse(output);
+  const { plan, dataset, training, evaluation, promotion, reusedRun } = StateDocument.parse(output);
   return {
-    runId: evaluation?.runId ?? training?.runId ?? plan?.runId,
+    runId: evaluation?.runId ?? training?.runId ?? reusedRun ?? plan?.runId,
     datasetId: dataset?.datasetId,
     accuracy: evaluation?.accuracy,
     macroF1: evaluation?.macroF1,
@@ -68,6 +71,7 @@ export function runOutcome(output: unknown): RunOutcome {
     epochs: training?.epochs,
     promoted: promotion?.promoted,
     promotionReason: promotion?.reason,
+    ...(reusedRun ? { reusedRun } : {}),
   };
 }
 

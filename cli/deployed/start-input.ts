@@ -22,6 +22,8 @@ export interface StartFlags extends AwsConnectionFlags, Omit<TrainFlags, 'backen
   approval?: ApprovalMode;
   /** "fail": a data check over its threshold stops the execution at Ingest (default: the stack's setting dataChecks). */
   dataChecks?: DataCheckPolicy;
+  /** false (--no-cache): train even when a completed run with the same dataset, config and code version could be reused. */
+  cache?: boolean;
   /** Keep only the first N examples of each split. */
   limit?: number;
   runId?: string;
@@ -58,6 +60,7 @@ const FLAG_OF: Record<string, string> = {
   promote: '--promote',
   approval: '--approval',
   dataChecks: '--data-checks',
+  cache: '--no-cache',
   config: '--config / training flags',
   sweep: '--sweep',
 };
@@ -83,6 +86,7 @@ export async function planStart(flags: StartFlags, now = new Date()): Promise<St
     ...(flags.promote !== undefined ? { promote: flags.promote } : {}),
     ...(flags.approval !== undefined ? { approval: flags.approval } : {}),
     ...(flags.dataChecks !== undefined ? { dataChecks: flags.dataChecks } : {}),
+    ...(flags.cache === false ? { cache: false } : {}),
     ...(flags.sweep !== undefined ? { sweep: await readSweepFile(flags.sweep) } : {}),
   };
   // The schema with placeholder data: names the flag of any bad setting.

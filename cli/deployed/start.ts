@@ -16,6 +16,7 @@ import {
 } from './clients.ts';
 import { followExecution, type FollowResult } from './follow.ts';
 import { formatDuration, formatPercent } from './format.ts';
+import { reusedRunLine } from '../run-summary.ts';
 import { runOutcome, type RunOutcome } from './run-output.ts';
 import { requireLatestRawPair, resolveSources } from './sources.ts';
 import { resolveTargets } from './stack.ts';
@@ -177,7 +178,8 @@ export async function settleFollowed(
   const outcome = runOutcome(followed.output);
   settled.outcome = outcome;
   const finalRunId = outcome.runId ?? context.runId;
-  say(summaryLine(outcome));
+  if (outcome.reusedRun) say(reusedRunLine(outcome.reusedRun));
+  else say(summaryLine(outcome));
   if (outcome.promotionReason !== undefined) {
     say(`champion: ${outcome.promoted ? 'promoted' : 'kept'} (${outcome.promotionReason})`);
   }

@@ -1,4 +1,5 @@
 import type { EpochLog } from '../../lib/model/history.ts';
+import { STATE_NAMES } from '../../lib/workflow/states.ts';
 
 /**
  * Human-readable progress of a local execution, one line per event, for stderr:
@@ -57,6 +58,19 @@ export function formatEpochLine(log: EpochLog, epochs: number | undefined): stri
   return parts.join(' - ');
 }
 
+/** Data that grows (Ingest's output): the dataset it grew from, the sources not parsed again, the run reused. */
+export function lineageNote(output: unknown): string | undefined {
+  const dataset = (output as { dataset?: { datasetId?: unknown; parent?: unknown; sourcesFromCache?: unknown; reusedRun?: unknown } } | undefined)?.dataset;
+  if (!dataset) return undefined;
+  const parts: string[] = [];
+  if (typeof dataset.parent === 'string') parts.push(`dataset ${String(dataset.datasetId)} grew from ${dataset.parent}`);
+  if (typeof dataset.sourcesFromCache === 'number' && dataset.sourcesFromCache > 0) {
+    parts.push(`${dataset.sourcesFromCache} source file(s) read from the ingest's cache, not parsed again`);
+  }
+  if (typeof dataset.reusedRun === 'string') parts.push(`same dataset, config and code version as run ${dataset.reusedRun}: reusing it`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
 export class ProgressPrinter {
   readonly #entered = new Map<string, number>();
   #started: number | undefined;
@@ -92,6 +106,10 @@ export class ProgressPrinter {
       case 'StateExited': {
         const since = this.#entered.get(name) ?? event.timestamp;
         this.#stateLine(event.timestamp, name, `finished${kind} in ${((event.timestamp - since) / 1000).toFixed(2)} s`);
+        if (name === STATE_NAMES.ingest) {
+          const note = lineageNote(event.state?.output);
+          if (note) this.#stateLine(event.timestamp, name, note);
+        }
         break;
       }
       case 'StateFailed':

@@ -379,13 +379,17 @@ interface RunFacts {
 /**
  * Picks the run id and dataset out of the state outputs as they pass (the workflow's state
  * document: plan, dataset, training); top-level states only (an iteration's state, e.g. a sweep
- * trial's, may carry a run id of its own).
+ * trial's, may carry a run id of its own). An execution that reused a completed run (step
+ * caching) copies that run's model and report.
  */
 function learn(event: ExecutionEvent, facts: RunFacts): void {
   if (event.type !== 'StateExited' || event.parentState !== undefined) return;
-  const output = event.state?.output as { plan?: { runId?: unknown; sweep?: { sweepId?: unknown } }; dataset?: { datasetId?: unknown }; training?: { runId?: unknown } } | undefined;
+  const output = event.state?.output as
+    | { plan?: { runId?: unknown; sweep?: { sweepId?: unknown } }; dataset?: { datasetId?: unknown }; training?: { runId?: unknown }; reusedRun?: unknown }
+    | undefined;
   if (typeof output?.plan?.runId === 'string') facts.runId = output.plan.runId;
   if (typeof output?.plan?.sweep?.sweepId === 'string') facts.sweepId = output.plan.sweep.sweepId;
   if (typeof output?.dataset?.datasetId === 'string') facts.datasetId = output.dataset.datasetId;
   if (typeof output?.training?.runId === 'string') facts.runId = output.training.runId;
+  if (typeof output?.reusedRun === 'string') facts.runId = output.reusedRun;
 }

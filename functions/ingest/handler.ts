@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { ingestDataset } from '../../lib/data/ingest.ts';
+import { ingestDatasetWithStats } from '../../lib/data/ingest.ts';
+import { s3SourceCache } from '../../lib/aws/s3-source-cache.ts';
 import { MANIFEST_FILE, parseManifest } from '../../lib/data/manifest.ts';
 import type { DriftReference } from '../../lib/data/data-check-policy.ts';
 import type { DataChecks } from '../../lib/data/data-checks.ts';
@@ -12,13 +13,15 @@ import { DATA_CHECKS_MESSAGE } from '../../lib/data/data-checks-summary.ts';
 import { handlerDeps, type HandlerDeps } from '../../lib/aws/handler-deps.ts';
 import { MetricUnit, publishMetrics } from '../../lib/aws/metrics.ts';
 import { runtimeResources } from '../../lib/aws/runtime-env.ts';
-import { getObjectVersion, s3InputFile, s3Url, uploadDirectory } from '../../lib/aws/s3.ts';
+import { getObjectVersion, objectExists, s3InputFile, s3Url, uploadDirectory } from '../../lib/aws/s3.ts';
 import { DataValidationError } from '../../lib/errors.ts';
 import { checkStoredDataset } from '../../lib/workflow/stored-dataset.ts';
 import { ingestLimitsFor } from '../../lib/data/ingest-limits.ts';
 import { ingestEventSchema, parseEvent, type IngestResult } from '../../lib/workflow/events.ts';
 import { datasetPrefix } from '../../lib/workflow/layout.ts';
 import { withScratchDir } from '../../lib/workflow/scratch.ts';
+import { findReusableRun } from '../../lib/workflow/step-cache.ts';
+import { ENV } from '../../lib/env.ts';
 
 /**
  * Streams the raw CSVs from S3 through validation into shards in /tmp, then uploads the shards
@@ -49,8 +52,10 @@ async function championDataset(s3: S3Client, bucket: string, testSetId: string):
   return manifest.checks ? { against: { runId: champion.runId, datasetId: champion.datasetId }, figures: manifest.checks.figures } : undefined;
 }
 
-export function createIngestHandler(deps: HandlerDeps = {}) {
-  const resolve = handlerDeps(deps, 'fmnist-ingest', process.env);
+export function createIngestHandler(deps: HandlerDeps & { env?: NodeJS.ProcessEnv } = {}) {
+  const env = deps.env ?? process.env;
+  const resolve = handlerDeps(deps, 'fmnist-ingest', env);
+  const codeVersion = env[ENV.codeVersion] || 'unknown';
   return async (event: unknown): Promise<IngestResult> => {
     const { s3, bucket, logger, metrics } = resolve();
     const input = parseEvent(ingestEventSchema(bucket), event, 'ingest');
@@ -58,7 +63,7 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
     const files = (keys: string[]) => keys.map((key) => s3InputFile(s3, { bucket, key }));
     return withScratchDir('ingest', async (scratch) => {
       const outDir = join(scratch, 'dataset');
-      const manifest = await ingestDataset({
+      const { manifest, stats } = await ingestDatasetWithStats({
         train: files(input.train),
         test: files(input.test),
         outDir,
@@ -66,6 +71,8 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         limits,
         checks: input.dataChecks,
         reference: (testSetId) => championDataset(s3, bucket, testSetId),
+        isStored: (datasetId) => objectExists(s3, { bucket, key: datasetPrefix(datasetId) + MANIFEST_FILE }),
+        sourceCache: s3SourceCache(s3, bucket),
       });
       // The walkthrough's head() / label.unique() check, in the logs where a user looks first.
       for (const split of ['train', 'test'] as const) {
@@ -80,6 +87,10 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
       if (stored.state === 'damaged') logger.warn('the stored dataset is damaged: writing it again', { datasetId: manifest.datasetId, problem: stored.problem });
       const reused = stored.state === 'intact';
       if (!reused) await uploadDirectory(s3, outDir, { bucket, key: prefix }, [MANIFEST_FILE]);
+      const cache = input.reuse
+        ? await findReusableRun(s3, bucket, { datasetId: manifest.datasetId, config: input.reuse.config, codeVersion })
+        : { runId: null, reason: 'cache: false (or a resumed run): training' };
+      logger.info(cache.runId ? 'reusing a completed run' : 'no completed run to reuse', { datasetId: manifest.datasetId, ...cache });
       const summary = (split: 'train' | 'test') => ({
         examples: manifest.splits[split].examples,
         labelHistogram: manifest.splits[split].labelHistogram,
@@ -88,12 +99,22 @@ export function createIngestHandler(deps: HandlerDeps = {}) {
         TrainExamples: { unit: MetricUnit.Count, value: manifest.splits.train.examples },
         TestExamples: { unit: MetricUnit.Count, value: manifest.splits.test.examples },
       });
-      logger.info('dataset ingested', { datasetId: manifest.datasetId, reused, train: summary('train'), test: summary('test') });
+      logger.info('dataset ingested', {
+        datasetId: manifest.datasetId,
+        reused,
+        train: summary('train'),
+        test: summary('test'),
+        parent: manifest.lineage?.parent ?? null,
+        ...stats,
+      });
       return {
         datasetId: manifest.datasetId,
         datasetPrefix: prefix,
         testSetId: testSetIdOf(manifest),
         reused,
+        parent: manifest.lineage?.parent ?? null,
+        sourcesFromCache: stats.sourcesFromCache,
+        reusedRun: cache.runId,
         train: summary('train'),
         test: summary('test'),
       };

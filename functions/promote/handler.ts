@@ -20,6 +20,7 @@ import { changeChampion, CHAMPION_CAS_ATTEMPTS } from '../../lib/workflow/regist
 import { Approval } from '../../lib/workflow/registry/model-version.ts';
 import { modelVersionOfRun } from '../../lib/workflow/registry/register-run.ts';
 import { registerModelVersion } from '../../lib/workflow/registry/store.ts';
+import { recordCompletedRun } from '../../lib/workflow/step-cache.ts';
 import { type ChampionChangeDetail, REGISTRY_DETAIL_TYPES, type PublishRegistryEvent } from '../../lib/workflow/registry-events.ts';
 
 export const PromoteEvent = z.strictObject({
@@ -102,6 +103,9 @@ export function createPromoteHandler(deps: HandlerDeps & { now?: () => Date; eve
     await registerModelVersion(s3, bucket, version);
     const registered = modelVersionKey(candidate.testSetId, candidate.runId);
     logger.info('model registered', { runId: candidate.runId, testSetId: candidate.testSetId, metrics: version.metrics });
+    // Step caching: the next execution with this dataset, config and code version reuses this run.
+    const cached = await recordCompletedRun(s3, bucket, version, now());
+    if (cached) logger.info('completed run recorded for step caching', { runId: candidate.runId, key: cached });
 
     const change = await changeChampion(
       s3,

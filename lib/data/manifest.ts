@@ -70,10 +70,26 @@ function splitManifest(split: Split) {
 
 const IMAGE_SHAPE = [IMAGE_HEIGHT, IMAGE_WIDTH, 1] as const;
 
+const datasetId = matching(/^[0-9a-f]{16,64}$/, '16 to 64 lowercase hex characters');
+
+/**
+ * Where a dataset comes from: its uploads in the order they were read (train first), and the
+ * dataset it grew from. `parent` is the largest dataset already stored whose train sources are a
+ * strict prefix of this one's, with the same test sources and limit (lineage.ts); null when there
+ * is none (the first upload of a dataset, a replaced test set, or an ingest with no bucket to look
+ * in). `fromParent` is how many of the train uploads the parent had: the rest are new.
+ */
+export const Lineage = object({
+  parent: datasetId.nullable(),
+  fromParent: count,
+  uploads: array(object({ split: z.enum(['train', 'test']), name: text, sha256 })),
+});
+export type Lineage = z.output<typeof Lineage>;
+
 export const Manifest = object({
   formatVersion: z.literal(1, { error: expected('1') }),
   /** Derived from the inputs' content (see dataset-id.ts): same data, same id. */
-  datasetId: matching(/^[0-9a-f]{16,64}$/, '16 to 64 lowercase hex characters'),
+  datasetId,
   createdAt: text.refine((value) => !Number.isNaN(Date.parse(value)), { error: (issue) => `not a date: ${describe(issue.input)}` }),
   imageShape: z.custom<[28, 28, 1]>(
     (value) => Array.isArray(value) && value.length === IMAGE_SHAPE.length && IMAGE_SHAPE.every((n, i) => value[i] === n),
@@ -85,6 +101,8 @@ export const Manifest = object({
   splits: object({ train: splitManifest('train'), test: splitManifest('test') }),
   /** The data checks (manifest-checks.ts); absent in manifests written before them. */
   checks: ManifestChecks.optional(),
+  /** Uploads and parent dataset (Lineage); absent in manifests written before it. */
+  lineage: Lineage.optional(),
 });
 export type Manifest = z.output<typeof Manifest>;
 export type SplitManifest = Manifest['splits']['train'];

@@ -60,16 +60,27 @@ export async function pinModelFiles(s3: S3Client, bucket: string, modelPrefix: s
  * checked against their pinned sha256: a mismatch is an error naming the file and both hashes.
  */
 export async function fetchChampionFiles(s3: S3Client, bucket: string, champion: Champion): Promise<Record<(typeof CHAMPION_FILES)[number], Buffer>> {
+  return fetchPinnedFiles(s3, bucket, { owner: `champion ${champion.runId}`, record: 'champion record' }, champion.modelPrefix, champion.files);
+}
+
+/** Pinned model files (a champion's, a registered run's), fetched and checked; errors name the owner and the record that pins them. */
+export async function fetchPinnedFiles(
+  s3: S3Client,
+  bucket: string,
+  { owner, record }: { owner: string; record: string },
+  modelPrefix: string,
+  pinnedFiles: PinnedFiles,
+): Promise<Record<(typeof CHAMPION_FILES)[number], Buffer>> {
   const files = {} as Record<(typeof CHAMPION_FILES)[number], Buffer>;
   for (const name of CHAMPION_FILES) {
-    const pinned = champion.files[name];
-    const location = { bucket, key: champion.modelPrefix + name };
+    const pinned = pinnedFiles[name];
+    const location = { bucket, key: modelPrefix + name };
     const stored = await getObjectVersion(s3, location, pinned.versionId ?? undefined);
     const where = `${s3Url(location)}${pinned.versionId ? ` (version ${pinned.versionId})` : ''}`;
-    if (stored === undefined) throw new ConfigError(`champion ${champion.runId}: ${where} does not exist`);
+    if (stored === undefined) throw new ConfigError(`${owner}: ${where} does not exist`);
     const sha256 = sha256Of(stored.bytes);
     if (sha256 !== pinned.sha256) {
-      throw new ConfigError(`champion ${champion.runId}: ${where} has sha256 ${sha256}, the champion record pins ${pinned.sha256}`);
+      throw new ConfigError(`${owner}: ${where} has sha256 ${sha256}, the ${record} pins ${pinned.sha256}`);
     }
     files[name] = stored.bytes;
   }

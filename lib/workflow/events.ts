@@ -24,6 +24,8 @@ export function ingestEventSchema(dataBucket: string) {
     limit: z.int().min(1).optional(),
     /** The data checks' policy and thresholds (the plan fills them from the input and the stack); default "warn" with default thresholds. */
     dataChecks: DataCheckSettings.optional(),
+    /** Step caching (step-cache.ts): look for a completed run of this fully resolved training config. Absent: train. */
+    reuse: z.strictObject({ config: z.record(z.string(), z.unknown()) }).optional(),
   });
 }
 export interface IngestEvent {
@@ -32,6 +34,7 @@ export interface IngestEvent {
   test: string[];
   limit?: number;
   dataChecks?: DataCheckSettings;
+  reuse?: { config: Record<string, unknown> };
 }
 
 const splitSummary = z.strictObject({ examples: z.int(), labelHistogram: z.array(z.int()) });
@@ -41,6 +44,12 @@ export const IngestResult = z.strictObject({
   /** sha256 of the test split's content (lib/data/test-set-id.ts): champions are kept per test split. */
   testSetId: TestSetId,
   reused: z.boolean(),
+  /** The dataset this one grew from (manifest lineage), null when none. */
+  parent: z.string().nullable(),
+  /** Source files read from the ingest's source cache instead of parsed (lib/data/source-cache.ts). */
+  sourcesFromCache: z.int().min(0),
+  /** The completed run with this dataset, config and code version (step caching), or null: train. */
+  reusedRun: z.string().nullable(),
   train: splitSummary,
   test: splitSummary,
 });

@@ -90,6 +90,11 @@ export function executionInputSchema(dataBucket?: string) {
      */
     resume: z.boolean().default(false),
     /**
+     * false: train even when a run completed with the same dataset, config and code version
+     * (step caching, lib/workflow/step-cache.ts); by default such a run is reused.
+     */
+    cache: z.boolean().default(true),
+    /**
      * A hyperparameter sweep (lib/workflow/sweep/sweep-spec.ts): many configs trained on the same
      * ingested data in one execution (a Map state), each a run of its own, the best promoted.
      */
@@ -215,7 +220,15 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     thresholds: { ...defaultDataChecks.thresholds, ...parsed.dataCheckThresholds },
   };
   const plan: ExecutionPlan = {
-    ingest: { train: parsed.train, test: parsed.test, ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}), dataChecks },
+    ingest: {
+      train: parsed.train,
+      test: parsed.test,
+      ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}),
+      dataChecks,
+      // Step caching (step-cache.ts): Ingest looks for a completed run of this config; a resumed run
+      // finishes itself, and a sweep trains its own trials.
+      ...(parsed.cache && !parsed.resume && parsed.sweep === undefined ? { reuse: { config: { ...trainConfig } } } : {}),
+    },
     runId,
     config,
     trainOn: parsed.trainOn,

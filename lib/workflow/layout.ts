@@ -7,7 +7,13 @@ export const PREFIXES = {
   sweeps: 'sweeps/',
 } as const;
 
+/** Named datasets that grow, as users upload them: raw/datasets/<name>/train|test/<file> (raw-datasets.ts). */
+export const RAW_DATASETS_PREFIX = `${PREFIXES.raw}datasets/`;
+/** Whether `key` is under raw/datasets/ (then only that layout applies to it, never the train/test pair convention). */
+export const isRawDatasetKey = (key: string) => key.startsWith(RAW_DATASETS_PREFIX);
 export const datasetPrefix = (datasetId: string) => `${PREFIXES.datasets}${datasetId}/`;
+/** Source files an ingest parsed, kept for the next one (lib/aws/s3-source-cache.ts): one folder per raw object version. */
+export const sourceCachePrefix = (sourceId: string) => `${PREFIXES.datasets}sources/${sourceId}/`;
 export const modelPrefix = (runId: string) => `${PREFIXES.runs}${runId}/model/`;
 export const reportPrefix = (runId: string) => `${PREFIXES.runs}${runId}/report/`;
 /** The TrainEvent the state machine writes for the Fargate task (lib/workflow/fargate-task.ts). */
@@ -30,5 +36,11 @@ export const REGISTRY_PREFIX = `${PREFIXES.models}registry/`;
 export const modelVersionKey = (testSetId: string, runId: string) => `${REGISTRY_PREFIX}${testSetId}/${runId}.json`;
 /** Every champion record ever written for a test split, write-once, in time order (rollback reads it). */
 export const championHistoryPrefix = (testSetId: string) => `${PREFIXES.models}history/${testSetId}/`;
+/**
+ * Step caching (lib/workflow/step-cache.ts): the run that completed with a dataset, a resolved
+ * training config and a code version, keyed by a hash of the three.
+ */
+export const STEP_CACHE_PREFIX = `${PREFIXES.models}step-cache/`;
+export const stepCacheKey = (cacheKey: string) => `${STEP_CACHE_PREFIX}${cacheKey}.json`;
 /** A run waiting for a person's decision: the task token of its AwaitApproval state. */
 export const approvalKey = (runId: string) => `${PREFIXES.models}approvals/${runId}.json`;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { findObject, listObjects } from '../aws/s3-list.ts';
-import { PREFIXES } from './layout.ts';
+import { isRawDatasetKey, PREFIXES } from './layout.ts';
 import { MAX_EXECUTION_NAME_LENGTH, slugOf } from './run-id.ts';
 
 /**
@@ -120,12 +120,13 @@ export function latestPair(objects: ListedObject[]): RawPair | undefined {
 }
 
 /**
- * The most recently completed train/test pair under raw/ of `bucket` (the retrain schedule's
- * choice), or undefined when there is none. Lists every raw/ object; S3 errors propagate as
+ * The most recently completed train/test pair under raw/ of `bucket` (`fmnist start`'s default),
+ * or undefined when there is none; files of named datasets (raw/datasets/, raw-datasets.ts) are
+ * not pairs. Lists every raw/ object; S3 errors propagate as
  * S3OperationError naming the prefix.
  */
 export async function latestRawPair(s3: S3Client, bucket: string): Promise<RawPair | undefined> {
   const objects: ListedObject[] = [];
-  for await (const object of listObjects(s3, bucket, PREFIXES.raw)) objects.push(object);
+  for await (const object of listObjects(s3, bucket, PREFIXES.raw)) if (!isRawDatasetKey(object.key)) objects.push(object);
   return latestPair(objects);
 }

@@ -7,6 +7,9 @@
 export const STATE_NAMES = {
   validate: 'ValidateInput',
   ingest: 'Ingest',
+  /** Step caching (lib/workflow/step-cache.ts): a Choice on Ingest's reusedRun, and the Pass that reports it. */
+  completedRunFound: 'CompletedRunFound',
+  reuseCompletedRun: 'ReuseCompletedRun',
   prepareTrainEvent: 'PrepareTrainEvent',
   startTrainLoops: 'StartTrainLoops',
   chooseRuntime: 'ChooseTrainingRuntime',

@@ -156,7 +156,8 @@ describe('fmnist CLI', () => {
     assert.match(result.stderr, new RegExp(`fmnist models promote ${summary.runId} --reason`));
     assert.equal(existsSync(join(out, 'champion.json')), false);
 
-    const forced = await fmnist('run', ...args, '--out', join(dir, 'run-forced'), '--promote', 'always');
+    // The same data and config again: --no-cache, or step caching would reuse the first run (in a clean checkout).
+    const forced = await fmnist('run', ...args, '--out', join(dir, 'run-forced'), '--promote', 'always', '--no-cache');
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stderr, /champion of its test set: promotion forced for this run \(promote: "always"\)/);
     const champion = JSON.parse(await readFile(join(dir, 'run-forced', 'champion.json'), 'utf8'));

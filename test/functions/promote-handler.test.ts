@@ -86,7 +86,9 @@ describe('promote handler: compare-and-swap of the champion of a test split', ()
     assert.equal(result.attempts, 1);
     const registryKey = `models/registry/${SPLIT}/run-1.json`;
     const historyKey = `models/history/${SPLIT}/20261129T140000000Z-run-1.json`;
-    assert.deepEqual(s3.putOrder, [registryKey, KEY, historyKey], 'registered before the decision; filed in the history after it');
+    const [registered, cached, ...decided] = s3.putOrder;
+    assert.deepEqual([registered, ...decided], [registryKey, KEY, historyKey], 'registered before the decision; filed in the history after it');
+    assert.match(cached, /^models\/step-cache\/[0-9a-f]{64}\.json$/, 'recorded for step caching once registered');
     assert.equal(result.registered, registryKey);
     const { modelSha256, ...rest } = candidate('run-1', 0.8);
     const files = {

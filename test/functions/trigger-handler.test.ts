@@ -7,6 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTriggerHandler } from '../../functions/trigger/handler.ts';
 import { counterpartKeys, executionName, latestPair, splitOf } from '../../lib/workflow/raw-pairs.ts';
+import { datasetKeyOf, selectDataset } from '../../lib/workflow/raw-datasets.ts';
 
 const bucket = 'data-bucket';
 const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:fmnist';
@@ -59,6 +60,34 @@ describe('raw upload pairing', () => {
     ]);
     assert.deepEqual(pair, { train: { key: 'raw/new/train.csv', etag: '3' }, test: { key: 'raw/new/test.csv.gz', etag: '4' } });
     assert.equal(latestPair([{ key: 'raw/lonely/train.csv', etag: '5', lastModified: at(9) }]), undefined);
+  });
+});
+
+describe('named datasets that grow (raw/datasets/<name>/train|test/)', () => {
+  test('a key is a dataset file only in exactly that layout', () => {
+    assert.deepEqual(datasetKeyOf('raw/datasets/fmnist/train/2026-12-01.csv'), { name: 'fmnist', split: 'train' });
+    assert.deepEqual(datasetKeyOf('raw/datasets/fmnist/test/yardstick.csv.gz'), { name: 'fmnist', split: 'test' });
+    assert.equal(datasetKeyOf('raw/datasets/fmnist/train/sub/a.csv'), undefined, 'no folders below the split');
+    assert.equal(datasetKeyOf('raw/datasets/fmnist/validation/a.csv'), undefined);
+    assert.equal(datasetKeyOf('raw/datasets/fmnist/train/a.json'), undefined);
+    assert.equal(datasetKeyOf('raw/train/0123456789abcdef/fashion-mnist_train.csv'), undefined, "the local CLI's content-addressed uploads are not datasets");
+  });
+
+  test('train files in key order (not upload order), the newest test file is the yardstick', () => {
+    const at = (day: number) => new Date(Date.UTC(2026, 0, day));
+    const choice = selectDataset('d', [
+      { key: 'raw/datasets/d/train/2026-01-02.csv', etag: '"b"', lastModified: at(1) },
+      { key: 'raw/datasets/d/train/2026-01-01.csv', etag: '"a"', lastModified: at(5) },
+      { key: 'raw/datasets/d/test/old.csv', etag: '"t1"', lastModified: at(2) },
+      { key: 'raw/datasets/d/test/new.csv', etag: '"t2"', lastModified: at(3) },
+      { key: 'raw/datasets/other/train/x.csv', etag: '"x"', lastModified: at(9) },
+    ]);
+    assert.ok('selection' in choice);
+    assert.deepEqual(choice.selection.train.map((file) => file.key), ['raw/datasets/d/train/2026-01-01.csv', 'raw/datasets/d/train/2026-01-02.csv']);
+    assert.equal(choice.selection.test.key, 'raw/datasets/d/test/new.csv');
+    assert.deepEqual(choice.selection.lastModified, at(5));
+    const noTest = selectDataset('d', [{ key: 'raw/datasets/d/train/a.csv', etag: '"a"', lastModified: at(1) }]);
+    assert.ok('waiting' in noTest && /no test file/.test(noTest.waiting));
   });
 });
 
@@ -162,6 +191,82 @@ describe('trigger handler', () => {
     assert.equal(sfn.commandCalls(StartExecutionCommand).length, 0);
   });
 
+  test('a training file landing alone retrains on every train file of its dataset, with the same test file', async () => {
+    objects.set('raw/datasets/fmnist/train/2026-12-01.csv', { etag: '"a"', lastModified: new Date('2026-12-01') });
+    const noYardstick = await handler(created('raw/datasets/fmnist/train/2026-12-01.csv'));
+    assert.equal(noYardstick.started, false);
+    assert.match(noYardstick.reason, /no test file under raw\/datasets\/fmnist\/test\//);
+
+    objects.set('raw/datasets/fmnist/test/yardstick.csv', { etag: '"t"', lastModified: new Date('2026-12-01') });
+    const first = await handler(created('raw/datasets/fmnist/test/yardstick.csv'));
+    assert.equal(first.started, true);
+    assert.deepEqual(first.input, { train: ['raw/datasets/fmnist/train/2026-12-01.csv'], test: ['raw/datasets/fmnist/test/yardstick.csv'], trigger: 'new-data' });
+
+    // The appended file is named so that it sorts last; the test file stays.
+    objects.set('raw/datasets/fmnist/train/2026-12-03.csv', { etag: '"b"', lastModified: new Date('2026-12-03') });
+    const retrain = await handler(created('raw/datasets/fmnist/train/2026-12-03.csv'));
+    assert.equal(retrain.started, true);
+    assert.deepEqual(retrain.input, {
+      train: ['raw/datasets/fmnist/train/2026-12-01.csv', 'raw/datasets/fmnist/train/2026-12-03.csv'],
+      test: ['raw/datasets/fmnist/test/yardstick.csv'],
+      trigger: 'new-data',
+    });
+    const expectedHash = createHash('sha256')
+      .update(JSON.stringify([bucket, 'fmnist', [['train', 'raw/datasets/fmnist/train/2026-12-01.csv', '"a"'], ['train', 'raw/datasets/fmnist/train/2026-12-03.csv', '"b"'], ['test', 'raw/datasets/fmnist/test/yardstick.csv', '"t"']]]))
+      .digest('hex')
+      .slice(0, 16);
+    assert.equal(retrain.executionName, `fmnist-${expectedHash}`);
+    assert.notEqual(retrain.executionName, first.executionName, 'one more file, another execution');
+    assert.equal(sfn.commandCalls(StartExecutionCommand).length, 2);
+
+    // The same event again (EventBridge delivers at least once) names the same execution.
+    sfn.resetHistory();
+    sfn.on(StartExecutionCommand).rejectsOnce(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    const again = await handler(created('raw/datasets/fmnist/train/2026-12-03.csv'));
+    assert.equal(again.duplicate, true);
+    assert.equal(again.executionName, retrain.executionName);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution', startDate: new Date() });
+  });
+
+  test('a file in a dataset folder named like a pair is not paired: only the dataset layout applies', async () => {
+    objects.set('raw/datasets/d/train/part_train.csv', { etag: '"a"', lastModified: new Date('2026-12-01') });
+    objects.set('raw/datasets/d/train/part_test.csv', { etag: '"b"', lastModified: new Date('2026-12-01') });
+    const result = await handler(created('raw/datasets/d/train/part_train.csv'));
+    assert.equal(result.started, false);
+    assert.match(result.reason, /dataset "d" has no test file/);
+    const outside = await handler(created('raw/datasets/d/notes/part_train.csv'));
+    assert.equal(outside.started, false);
+    assert.match(outside.reason, /is not raw\/datasets\/<name>\/train\/<file>/);
+  });
+
+  test('a new test file replaces the yardstick; an older one landing late starts nothing', async () => {
+    objects.set('raw/datasets/d/train/a.csv', { etag: '"a"', lastModified: new Date('2026-12-01') });
+    objects.set('raw/datasets/d/test/v1.csv', { etag: '"t1"', lastModified: new Date('2026-12-01') });
+    objects.set('raw/datasets/d/test/v2.csv', { etag: '"t2"', lastModified: new Date('2026-12-02') });
+    const replaced = await handler(created('raw/datasets/d/test/v2.csv'));
+    assert.equal(replaced.started, true);
+    assert.deepEqual(replaced.input?.test, ['raw/datasets/d/test/v2.csv']);
+    const stale = await handler(created('raw/datasets/d/test/v1.csv'));
+    assert.equal(stale.started, false);
+    assert.match(stale.reason, /not the newest test file/);
+  });
+
+  test('the schedule retrains the named dataset that changed last, one execution per tick', async () => {
+    process.env.DATA_BUCKET = bucket;
+    try {
+      objects.set('raw/pair/train.csv', { etag: '"1"', lastModified: new Date('2026-01-01') });
+      objects.set('raw/pair/test.csv', { etag: '"2"', lastModified: new Date('2026-01-02') });
+      objects.set('raw/datasets/d/train/a.csv', { etag: '"a"', lastModified: new Date('2026-01-03') });
+      objects.set('raw/datasets/d/test/t.csv', { etag: '"t"', lastModified: new Date('2026-01-01') });
+      const result = await handler({ 'detail-type': 'Scheduled Event' as const, time: '2026-11-29T14:00:00Z' });
+      assert.equal(result.started, true);
+      assert.match(result.executionName!, /^d-[0-9a-f]{16}-20261129T1400$/);
+      assert.deepEqual(result.input, { train: ['raw/datasets/d/train/a.csv'], test: ['raw/datasets/d/test/t.csv'], trigger: 'schedule' });
+    } finally {
+      delete process.env.DATA_BUCKET;
+    }
+  });
+
   test('the schedule retrains on the latest complete pair, one execution per tick', async () => {
     process.env.DATA_BUCKET = bucket;
     try {
@@ -177,7 +282,7 @@ describe('trigger handler', () => {
       objects.clear();
       const empty = await handler(tick);
       assert.equal(empty.started, false);
-      assert.match(empty.reason, /no complete train\/test pair/);
+      assert.match(empty.reason, /no complete train\/test pair or named dataset/);
     } finally {
       delete process.env.DATA_BUCKET;
     }

@@ -45,7 +45,12 @@ describe('validate handler (execution input -> plan)', () => {
   test('fills the defaults and names the run after the execution; the default config trains on Lambda', async () => {
     const { memory, ...plan } = await validate(event(minimal));
     assert.deepEqual(plan, {
-      ingest: { ...minimal, dataChecks: { policy: 'warn', thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001, maxLabelDistance: 0.05, maxClassMeanShift: 20 } } },
+      ingest: {
+        ...minimal,
+        dataChecks: { policy: 'warn', thresholds: { maxDuplicateShare: 0.01, maxLeakShare: 0.01, maxLabelConflictShare: 0.001, maxLabelDistance: 0.05, maxClassMeanShift: 20 } },
+        // Step caching: Ingest looks for a completed run of the fully resolved config.
+        reuse: { config: parseTrainConfig({}) },
+      },
       runId: 'fashion-mnist-0123456789abcdef',
       config: {},
       trainOn: 'auto',
@@ -65,7 +70,7 @@ describe('validate handler (execution input -> plan)', () => {
     const plan = await validate(
       event({ ...minimal, limit: 500, runId: 'my-run', config: { epochs: 40, batchSize: 128 }, trainOn: 'fargate', promote: 'never' }),
     );
-    assert.deepEqual(plan.ingest, { ...minimal, limit: 500, dataChecks: DEFAULT_DATA_CHECK_SETTINGS });
+    assert.deepEqual(plan.ingest, { ...minimal, limit: 500, dataChecks: DEFAULT_DATA_CHECK_SETTINGS, reuse: { config: parseTrainConfig({ epochs: 40, batchSize: 128 }) } });
     assert.equal(plan.memory.reason, undefined);
     assert.equal(plan.runId, 'my-run');
     assert.deepEqual(plan.config, { epochs: 40, batchSize: 128 });
@@ -134,7 +139,19 @@ describe('validate handler: source files stay under raw/ of the data bucket', ()
     const plan = await validate(
       event({ train: [`s3://${BUCKET}/raw/fmnist/train.csv`, 'raw/fmnist/more.csv.gz'], test: ['raw/fmnist/test.csv'] }),
     );
-    assert.deepEqual(plan.ingest, { train: ['raw/fmnist/train.csv', 'raw/fmnist/more.csv.gz'], test: ['raw/fmnist/test.csv'], dataChecks: DEFAULT_DATA_CHECK_SETTINGS });
+    assert.deepEqual(plan.ingest, {
+      train: ['raw/fmnist/train.csv', 'raw/fmnist/more.csv.gz'],
+      test: ['raw/fmnist/test.csv'],
+      dataChecks: DEFAULT_DATA_CHECK_SETTINGS,
+      reuse: { config: parseTrainConfig({}) },
+    });
+  });
+
+  test('"cache": false, or a resumed run, never reuses a completed run', async () => {
+    assert.equal((await validate(event({ ...minimal, cache: false }))).ingest.reuse, undefined);
+    assert.equal(planExecution(event({ ...minimal, resume: true, runId: 'my-run' })).ingest.reuse, undefined, 'a resumed run finishes itself');
+    assert.deepEqual(planExecution(event(minimal)).ingest.reuse, { config: parseTrainConfig({}) });
+    await rejectsWith({ ...minimal, cache: 'no' }, /cache: /);
   });
 
   const refused: [string, unknown, RegExp][] = [

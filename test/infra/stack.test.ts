@@ -177,15 +177,24 @@ describe('IAM: every role, exactly', () => {
     ]);
   });
 
-  test('ingest: get raw/, list, get and put datasets/, read the champions (drift checks)', () => {
+  test('ingest: get raw/, list, get and put datasets/, read the champions (drift checks) and a completed run to reuse (step caching)', () => {
     same(allowedOf(template, roleOf(template, fn('StepsIngest'))), [
       ...logs('StepsIngestLogs'),
       get('raw/*'),
       get('models/champions/*.json'),
       get('datasets/*'),
-      list('datasets/*', 'models/champions/*.json'),
+      get('models/step-cache/*.json'),
+      get('models/registry/*/*.json'),
+      get('runs/*/model/*'),
+      list('datasets/*', 'models/champions/*.json', 'models/step-cache/*.json', 'models/registry/*/*.json', 'runs/*/model/*', 'runs/*/report/*'),
       put('datasets/*'),
     ]);
+  });
+
+  test('ingest knows the code version (the step cache key)', () => {
+    const env = resources[fn('StepsIngest')].Properties.Environment.Variables;
+    assert.equal(env.FMNIST_CODE_VERSION, resources[fn('StepsPromote')].Properties.Environment.Variables.FMNIST_CODE_VERSION);
+    assert.ok(env.FMNIST_CODE_VERSION);
   });
 
   test('train Lambda: list and get datasets/, list, get and put runs/*/model/*, its checkpoints (list, get, put, delete)', () => {
@@ -254,6 +263,7 @@ describe('IAM: every role, exactly', () => {
       put('models/champions/*.json'),
       put('models/registry/*/*.json'),
       put('models/history/*/*'),
+      put('models/step-cache/*.json'),
       // Only events of the registry's source, on the default bus.
       `events:PutEvents arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default ${JSON.stringify({ 'ForAnyValue:StringEquals': { 'events:source': 'fmnist.registry' } })}`,
     ]);

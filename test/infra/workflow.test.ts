@@ -67,7 +67,14 @@ describe('the synthesized state machine definition', () => {
     assert.equal(definition.StartAt, STATE_NAMES.validate);
     assert.equal(state(STATE_NAMES.validate).Next, STATE_NAMES.ingest);
     assert.equal(state(STATE_NAMES.ingest).Next, SWEEP_STATE_NAMES.isSweep);
-    assert.equal(choose(state(SWEEP_STATE_NAMES.isSweep), { plan: {} }), STATE_NAMES.prepareTrainEvent);
+    assert.equal(choose(state(SWEEP_STATE_NAMES.isSweep), { plan: {} }), STATE_NAMES.completedRunFound);
+    // Step caching: a completed run with the same dataset, config and code version ends the execution.
+    assert.equal(state(STATE_NAMES.completedRunFound).Type, 'Choice');
+    assert.deepEqual(state(STATE_NAMES.completedRunFound).Choices, [{ Variable: '$.dataset.reusedRun', IsString: true, Next: STATE_NAMES.reuseCompletedRun }]);
+    assert.equal(state(STATE_NAMES.completedRunFound).Default, STATE_NAMES.prepareTrainEvent);
+    assert.equal(state(STATE_NAMES.reuseCompletedRun).InputPath, '$.dataset.reusedRun');
+    assert.equal(state(STATE_NAMES.reuseCompletedRun).ResultPath, '$.reusedRun');
+    assert.equal(state(STATE_NAMES.reuseCompletedRun).Next, STATE_NAMES.done);
     assert.equal(state(STATE_NAMES.prepareTrainEvent).Type, 'Pass');
     assert.equal(state(STATE_NAMES.prepareTrainEvent).Next, STATE_NAMES.startTrainLoops);
     assert.equal(state(STATE_NAMES.startTrainLoops).Next, STATE_NAMES.chooseRuntime);
@@ -258,6 +265,9 @@ describe('the synthesized state machine definition', () => {
       'datasetPrefix.$': '$.datasetPrefix',
       'testSetId.$': '$.testSetId',
       'reused.$': '$.reused',
+      'parent.$': '$.parent',
+      'sourcesFromCache.$': '$.sourcesFromCache',
+      'reusedRun.$': '$.reusedRun',
       'trainExamples.$': '$.train.examples',
       'testExamples.$': '$.test.examples',
     });

@@ -70,7 +70,8 @@ async function runAndAnswer(decision: Decision, reason: string): Promise<Approve
       executionName: runId,
       out: join(dir, runId),
       data: { files: { train: [train], test: [testCsv] } },
-      input: { config: TINY_CONFIG, approval: 'manual' },
+      // Both runs train the same data with the same config: without cache: false the second would reuse the first (step caching).
+      input: { config: TINY_CONFIG, approval: 'manual', cache: false },
       stateDir,
     });
     running.catch(() => undefined);

@@ -73,7 +73,9 @@ async function run(options: Partial<LocalRunOptions> = {}): Promise<Run> {
     retryIntervalMs: 0,
     progress: { write: (text: string) => lines.push(...text.split('\n').filter(Boolean)) },
     ...options,
-    input: { config: TINY_CONFIG, ...options.input },
+    // The runs here train the same data with the same config, each to be watched training: no
+    // step caching (test/cli/local/growing-data.test.ts covers it).
+    input: { config: TINY_CONFIG, cache: false, ...options.input },
   });
   return { ...result, lines };
 }
@@ -125,6 +127,7 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
       'ValidateInput',
       'Ingest',
       'IsSweep',
+      'CompletedRunFound',
       'PrepareTrainEvent',
       'StartTrainLoops',
       'ChooseTrainingRuntime',
@@ -223,7 +226,7 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
   test('trainOn "fargate": WriteTrainEvent puts the TrainEvent in S3, the entry runs as a container with the task role, reads it and calls back', async () => {
     const result = await run({ input: { trainOn: 'fargate' } });
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${causeMessage(result.cause)}`);
-    assert.deepEqual(entered(result.events).slice(5, 9), ['ChooseTrainingRuntime', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
+    assert.deepEqual(entered(result.events).slice(6, 10), ['ChooseTrainingRuntime', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
     const training = (result.output as { training: { runId: string; modelPrefix: string } }).training;
     assert.equal(training.modelPrefix, `runs/${result.runId}/model/`);
     const object = await shared.s3.client.send(new GetObjectCommand({ Bucket: shared.bucket, Key: `runs/${result.runId}/train-event.json` }));
@@ -322,12 +325,12 @@ describe('runWorkflowLocally: the stack, deployed locally', () => {
     };
     const auto = await run({ doubles: { TrainOnLambda: timedOut } });
     assert.equal(auto.status, 'SUCCEEDED', `${auto.error}: ${auto.cause}`);
-    assert.deepEqual(entered(auto.events).slice(6, 11), ['TrainOnLambda', 'FallBackToFargate', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
+    assert.deepEqual(entered(auto.events).slice(7, 12), ['TrainOnLambda', 'FallBackToFargate', 'WriteTrainEvent', 'TrainOnFargate', 'Evaluate']);
 
     const pinned = await run({ input: { trainOn: 'lambda' }, doubles: { TrainOnLambda: timedOut } });
     assert.equal(pinned.status, 'FAILED');
     assert.equal(pinned.error, 'Sandbox.Timedout');
-    assert.deepEqual(entered(pinned.events).slice(6), ['TrainOnLambda', 'FallBackToFargate', 'Failed']);
+    assert.deepEqual(entered(pinned.events).slice(7), ['TrainOnLambda', 'FallBackToFargate', 'Failed']);
   });
 
   test('promotion across runs sharing a state directory (and a throttled Evaluate retried)', async (t) => {
