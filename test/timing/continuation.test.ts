@@ -72,7 +72,8 @@ async function run(options: Partial<LocalRunOptions>): Promise<LocalRunResult> {
     retryIntervalMs: 0,
     progress: false,
     ...options,
-    input: { config: CONFIG, ...options.input },
+    // Every run here trains the same data and config on one bucket: without cache: false the later ones would reuse the first (step caching).
+    input: { config: CONFIG, cache: false, ...options.input },
   });
 }
 
