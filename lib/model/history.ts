@@ -22,7 +22,7 @@ const metric = z.union([z.number(), z.null().transform(() => Number.NaN)]);
 
 /**
  * history.json as the train step writes it (one EpochLog per epoch), for readers of a stored
- * run's history (the sweep page). lib/workflow/evaluate-step.ts keeps its own copy of this schema.
+ * run's history (the evaluate step's report page, the sweep page).
  */
 export const EpochLogsFile = z.array(
   z.object({

@@ -128,19 +128,32 @@ export function renderReportPage(data: ReportPageData): string {
     data.lineage ? dataChecksSection(data.dataChecks) : '',
     lineageSection(data.lineage, runId),
   ];
+  return reportDocument({
+    title,
+    lede: `Fashion-MNIST classifier, ${e(String(totalSupport(data.report)))} test images.`,
+    body: sections.filter((s) => s !== '').join('\n'),
+  });
+}
+
+/**
+ * The document every page of the report family shares (this run page, the run comparison, the
+ * sweep page): head, REPORT_PAGE_STYLE plus the page's own style, the title as h1, a lede (HTML,
+ * escaped by the caller) and the body.
+ */
+export function reportDocument(page: { title: string; lede: string; body: string; style?: string }): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(title)}</title>
-<style>${REPORT_PAGE_STYLE}</style>
+<title>${escapeHtml(page.title)}</title>
+<style>${REPORT_PAGE_STYLE}${page.style !== undefined ? `\n${page.style}` : ''}</style>
 </head>
 <body>
 <main>
-<h1>${e(title)}</h1>
-<p class="lede">Fashion-MNIST classifier, ${e(String(totalSupport(data.report)))} test images.</p>
-${sections.filter((s) => s !== '').join('\n')}
+<h1>${escapeHtml(page.title)}</h1>
+<p class="lede">${page.lede}</p>
+${page.body}
 </main>
 </body>
 </html>

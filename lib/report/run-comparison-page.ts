@@ -1,5 +1,5 @@
 import { formatFixed } from './python-format.ts';
-import { escapeHtml, REPORT_PAGE_STYLE, score } from './report-page.ts';
+import { escapeHtml, reportDocument, score } from './report-page.ts';
 import {
   confusionsHeading,
   describeTestSet,
@@ -30,25 +30,12 @@ export function renderComparisonPage(c: RunComparison, options: ComparisonPageOp
   const e = escapeHtml;
   const title = options.title ?? `Run ${c.a.runId} vs run ${c.b.runId}`;
   const sections = [runsSection(c), metricsSection(c.metrics), configSection(c), classSection(c), confusionSection(c)];
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(title)}</title>
-<style>${REPORT_PAGE_STYLE}
-${COMPARISON_STYLE}</style>
-</head>
-<body>
-<main>
-<h1>${e(title)}</h1>
-<p class="lede">Run A is <code>${e(c.a.runId)}</code>, run B is <code>${e(c.b.runId)}</code>; every difference is B ${MINUS} A. Test set: ${e(describeTestSet(c))}.</p>
-${c.notes.length > 0 ? `<ul class="notes">\n${c.notes.map((note) => `<li>${e(note)}</li>`).join('\n')}\n</ul>` : ''}
-${sections.join('\n')}
-</main>
-</body>
-</html>
-`;
+  return reportDocument({
+    title,
+    style: COMPARISON_STYLE,
+    lede: `Run A is <code>${e(c.a.runId)}</code>, run B is <code>${e(c.b.runId)}</code>; every difference is B ${MINUS} A. Test set: ${e(describeTestSet(c))}.`,
+    body: `${c.notes.length > 0 ? `<ul class="notes">\n${c.notes.map((note) => `<li>${e(note)}</li>`).join('\n')}\n</ul>` : ''}\n${sections.join('\n')}`,
+  });
 }
 
 /** "better" or "worse" for a change in a direction, "" for none. */

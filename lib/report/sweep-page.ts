@@ -1,7 +1,7 @@
 import type { EpochLog } from '../model/history.ts';
 import type { SweepRecord, SweepRound } from '../workflow/sweep/sweep-record.ts';
 import { formatFixed } from './python-format.ts';
-import { escapeHtml, REPORT_PAGE_STYLE, score } from './report-page.ts';
+import { escapeHtml, reportDocument, score } from './report-page.ts';
 import { configChart, learningCurvesChart, trialStyle, type CurveTrial, type TrialStyle } from './sweep-charts.ts';
 import { formatFieldValue } from './sweep-fields.ts';
 import { errorText, sweepTable, type SweepTable, type SweepTrialRow } from './sweep-trials.ts';
@@ -41,24 +41,7 @@ export function renderSweepPage(record: SweepRecord, histories: Readonly<Record<
     configChartSection(table, styles),
     curvesSection(record, table, histories, styles),
   ];
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(title)}</title>
-<style>${REPORT_PAGE_STYLE}
-${SWEEP_STYLE}</style>
-</head>
-<body>
-<main>
-<h1>${e(title)}</h1>
-<p class="lede">${e(lede(record))}</p>
-${sections.filter((s) => s !== '').join('\n')}
-</main>
-</body>
-</html>
-`;
+  return reportDocument({ title, style: SWEEP_STYLE, lede: e(lede(record)), body: sections.filter((s) => s !== '').join('\n') });
 }
 
 function lede(record: SweepRecord): string {

@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.ts';
 import { formatIssues } from '../validation.ts';
 import { evaluateLossAccuracy, predict } from '../model/predict.ts';
 import { classificationReport } from '../report/classification-report.ts';
-import type { EpochLog } from '../model/history.ts';
+import { EpochLogsFile, type EpochLog } from '../model/history.ts';
 import { writeReport } from '../report/write-report.ts';
 import { MODEL_FILES, REPORT_FILES } from './files.ts';
 import { ModelSha256 } from './promotion.ts';
@@ -120,25 +120,9 @@ function averageF1(report: ReturnType<typeof classificationReport>, key: 'macro 
   return entry['f1-score'];
 }
 
-/** A loss or accuracy: JSON holds a diverged run's NaN as null, so null reads back as NaN. */
-const metric = z.union([z.number(), z.null().transform(() => Number.NaN)]);
-
-/** history.json as the train step writes it (lib/model/history.ts' EpochLog, one record per epoch). */
-const History = z.array(
-  z.object({
-    epoch: z.int().min(1),
-    loss: metric,
-    accuracy: metric,
-    val_loss: metric.optional(),
-    val_accuracy: metric.optional(),
-    seconds: z.number().min(0),
-    stopped: z.string().optional(),
-  }),
-) satisfies z.ZodType<EpochLog[], unknown>;
-
 /** The model's training history, or undefined when it has none; a malformed one names its field. */
 export function readHistory(modelDir: string): Promise<EpochLog[] | undefined> {
-  return readJsonFileIfExists(History, join(modelDir, MODEL_FILES.history));
+  return readJsonFileIfExists(EpochLogsFile, join(modelDir, MODEL_FILES.history));
 }
 
 async function fileSha256(path: string): Promise<string> {
