@@ -40,14 +40,18 @@ import { DATA_ACCESS, objectArns } from './data-access.ts';
  *   TrainOnLambda timing out anyway ─▶ FallBackToFargate: WriteTrainEvent when trainOn was "auto"
  *   (the task resumes from the Lambda's last checkpoint), else Failed.
  *   A run (not a sweep) passes CompletedRunFound before PrepareTrainEvent: a run completed with the
- *   same dataset, config and code version (step caching) ─▶ ReuseCompletedRun ─▶ Done, nothing trained.
+  *   same dataset, config and code version (step caching) ─▶ ReuseCompletedRun ─▶ Done, nothing trained.
+ *   A sweep (input "sweep") leaves Ingest through IsSweep for StartSweep ─▶ TrainTrials (a Map:
+ *   the same training path per trial, named Trial<state>) ─▶ EndSweepRound ─▶ more rounds
+ *   (successive halving) or UseBestTrial ─▶ ApprovalRequired ─▶ Promote (see sweepRounds).
  *   every Task: Catch States.ALL ─▶ Failed (error and cause of the failing state)
  *
  * The Fargate task gets its TrainEvent from S3 (WriteTrainEvent puts it at trainEventKey(runId)),
  * never in the RunTask container overrides: those are limited to 8,192 characters (a valid config
  * with many layers would fail only on AWS) and readable by anyone allowed ecs:DescribeTasks.
  *
- * The state document stays small: { plan, dataset, trainEvent, trainLoops, training, evaluation, promotion }.
+ * The state document stays small: { plan, dataset, trainEvent, trainLoops, training, evaluation, promotion }
+ * (a sweep's also round, roundResults, sweepStep until UseBestTrial trims them).
  */
 export interface WorkflowTargets {
   readonly validate: lambda.IFunction;
