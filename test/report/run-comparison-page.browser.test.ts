@@ -4,15 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { withChromiumPage } from './chromium-page.ts';
 import { CLASS_NAMES } from '../../lib/data/classes.ts';
 import { classificationReport } from '../../lib/report/classification-report.ts';
 import { confusionMatrix } from '../../lib/report/confusion-matrix.ts';
 import { renderComparisonPage } from '../../lib/report/run-comparison-page.ts';
 import { compareRuns, type RunArtifacts } from '../../lib/report/run-comparison.ts';
 import { realisticPageInputs } from './page-fixture.ts';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 test('the two-run comparison page opens from disk in chromium: its tables, the ten classes, no console error, no network', { timeout: 30_000 }, async (t) => {
   const inputs = realisticPageInputs();
@@ -31,34 +29,24 @@ test('the two-run comparison page opens from disk in chromium: its tables, the t
   const file = join(root, 'compare.html');
   await writeFile(file, renderComparisonPage(comparison));
   const pageUrl = pathToFileURL(file).href;
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
-    const page = await browser.newPage({ javaScriptEnabled: false });
-    const consoleErrors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
+    await withChromiumPage(pageUrl, {}, async ({ page, consoleErrors, requests }) => {
+      assert.deepEqual(await page.locator('caption').count(), 5);
+      assert.deepEqual(await page.locator('table.classes tbody th[scope="row"]').allInnerTexts(), [...CLASS_NAMES]);
+      const accuracyA = inputs.yTrue.filter((label, i) => label === inputs.yPred[i]).length / inputs.yTrue.length;
+      const accuracyB = inputs.yTrue.filter((label, i) => label === yPredB[i]).length / inputs.yTrue.length;
+      const accuracyRow = await page.locator('section[aria-labelledby="metrics"] tbody tr').first().innerText();
+      assert.equal(accuracyRow.split('\t').join('|'), `Accuracy|${accuracyA.toFixed(4)}|${accuracyB.toFixed(4)}|+${(accuracyB - accuracyA).toFixed(4)}`);
+      assert.deepEqual(await page.locator('table.config tbody th').allInnerTexts(), ['epochs', 'model.layers[0].filters']);
+      assert.ok((await page.locator('table.confusions tbody tr').count()) > 0);
+
+      assert.deepEqual(consoleErrors, []);
+      assert.deepEqual(requests.filter((url) => url !== pageUrl), []);
+      const screenshot = join(await mkdtemp(join(tmpdir(), 'fmnist-compare-shot-')), 'compare-page.png');
+      await page.screenshot({ path: screenshot, fullPage: true });
+      t.diagnostic(`screenshot: ${screenshot}`);
     });
-    page.on('pageerror', (error) => consoleErrors.push(error.message));
-    const requests: string[] = [];
-    page.on('request', (request) => requests.push(request.url()));
-    await page.goto(pageUrl, { waitUntil: 'load' });
-
-    assert.deepEqual(await page.locator('caption').count(), 5);
-    assert.deepEqual(await page.locator('table.classes tbody th[scope="row"]').allInnerTexts(), [...CLASS_NAMES]);
-    const accuracyA = inputs.yTrue.filter((label, i) => label === inputs.yPred[i]).length / inputs.yTrue.length;
-    const accuracyB = inputs.yTrue.filter((label, i) => label === yPredB[i]).length / inputs.yTrue.length;
-    const accuracyRow = await page.locator('section[aria-labelledby="metrics"] tbody tr').first().innerText();
-    assert.equal(accuracyRow.split('\t').join('|'), `Accuracy|${accuracyA.toFixed(4)}|${accuracyB.toFixed(4)}|+${(accuracyB - accuracyA).toFixed(4)}`);
-    assert.deepEqual(await page.locator('table.config tbody th').allInnerTexts(), ['epochs', 'model.layers[0].filters']);
-    assert.ok((await page.locator('table.confusions tbody tr').count()) > 0);
-
-    assert.deepEqual(consoleErrors, []);
-    assert.deepEqual(requests.filter((url) => url !== pageUrl), []);
-    const screenshot = join(await mkdtemp(join(tmpdir(), 'fmnist-compare-shot-')), 'compare-page.png');
-    await page.screenshot({ path: screenshot, fullPage: true });
-    t.diagnostic(`screenshot: ${screenshot}`);
   } finally {
-    await browser.close();
     await rm(root, { recursive: true, force: true });
   }
 });
