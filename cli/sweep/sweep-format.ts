@@ -1,6 +1,6 @@
 import { formatFixed } from '../../lib/report/python-format.ts';
 import { formatFieldValue } from '../../lib/report/sweep-fields.ts';
-import { errorText, sweepTable, type SweepTrialRow } from '../../lib/report/sweep-trials.ts';
+import { errorText, plural, sweepTable, trialCountsText, type SweepTrialRow } from '../../lib/report/sweep-trials.ts';
 import { formatTable, type Column } from '../deployed/format.ts';
 import type { SweepStatus } from './sweep-status.ts';
 
@@ -12,11 +12,7 @@ import type { SweepStatus } from './sweep-status.ts';
 export function formatSweepStatus(status: SweepStatus): string {
   const { record } = status;
   const table = sweepTable(record);
-  const counts = (['complete', 'stopped', 'failed', 'pending'] as const)
-    .map((state) => [state, record.trials.filter((t) => t.status === state).length] as const)
-    .filter(([, n]) => n > 0)
-    .map(([state, n]) => `${n} ${state}`)
-    .join(', ');
+  const counts = trialCountsText(record);
   const source = record.source.seed === undefined ? record.source.kind : `${record.source.kind}, seed ${record.source.seed}`;
   const halving = record.halving ? `successive halving: keep the best 1/${record.halving.eta} after each round, epoch budgets ${record.halving.epochBudgets.join(', ')}` : 'one round';
   const lines = [
@@ -35,7 +31,6 @@ export function formatSweepStatus(status: SweepStatus): string {
   return lines.join('\n') + '\n';
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const figure = (value: number | undefined) => (value === undefined ? '-' : formatFixed(value, 4));
 
 function columns(fields: readonly string[]): Column<SweepTrialRow>[] {

@@ -4,7 +4,7 @@ import { formatFixed } from './python-format.ts';
 import { escapeHtml, reportDocument, score } from './report-page.ts';
 import { configChart, learningCurvesChart, trialStyle, type CurveTrial, type TrialStyle } from './sweep-charts.ts';
 import { formatFieldValue } from './sweep-fields.ts';
-import { errorText, sweepTable, type SweepTable, type SweepTrialRow } from './sweep-trials.ts';
+import { errorText, plural, sweepTable, trialCountsText, type SweepTable, type SweepTrialRow } from './sweep-trials.ts';
 
 /**
  * A sweep's report page (sweeps/<sweepId>/index.html): what was tried, how each trial did, the
@@ -45,15 +45,8 @@ export function renderSweepPage(record: SweepRecord, histories: Readonly<Record<
 }
 
 function lede(record: SweepRecord): string {
-  const counts = (['complete', 'stopped', 'failed', 'pending'] as const)
-    .map((status) => [status, record.trials.filter((t) => t.status === status).length] as const)
-    .filter(([, n]) => n > 0)
-    .map(([status, n]) => `${n} ${status}`);
-  const trials = `${record.trials.length} trial${record.trials.length === 1 ? '' : 's'}`;
-  return `Hyperparameter sweep, ${record.status}: ${trials} (${counts.join(', ')}) trained on one dataset, ranked on validation accuracy.`;
+  return `Hyperparameter sweep, ${record.status}: ${plural(record.trials.length, 'trial')} (${trialCountsText(record)}) trained on one dataset, ranked on validation accuracy.`;
 }
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function summarySection(record: SweepRecord, table: SweepTable, href: (row: SweepTrialRow) => string | undefined): string {
   const e = escapeHtml;

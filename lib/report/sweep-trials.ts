@@ -65,3 +65,23 @@ export function errorText(error: { Error: string; Cause: string }, maxCause = 24
   const cause = error.Cause.length > maxCause ? `${error.Cause.slice(0, maxCause - 1)}…` : error.Cause;
   return cause ? `${error.Error}: ${cause}` : error.Error;
 }
+
+/** `1 trial`, `4 trials`. */
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+const TRIAL_STATUSES = ['complete', 'stopped', 'failed', 'pending'] as const;
+
+/** How many trials stand at each status. */
+export function trialCounts(record: SweepRecord): Record<SweepTrial['status'], number> {
+  const counts = { complete: 0, stopped: 0, failed: 0, pending: 0 };
+  for (const trial of record.trials) counts[trial.status]++;
+  return counts;
+}
+
+/** The counts that are not zero, as the page and `fmnist sweep status` write them: `3 complete, 1 failed`. */
+export function trialCountsText(record: SweepRecord): string {
+  const counts = trialCounts(record);
+  return TRIAL_STATUSES.filter((status) => counts[status] > 0)
+    .map((status) => `${counts[status]} ${status}`)
+    .join(', ');
+}

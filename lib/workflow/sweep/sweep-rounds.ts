@@ -6,6 +6,7 @@ import { RunId } from '../run-id.ts';
 import { TRAIN_RUNTIMES, type PlannedSweep, type PlannedTrial } from '../execution-input.ts';
 import { RANKING, sweepPageKey, sweepRecordKey, TrialId, type SweepRecord, type SweepRound, type SweepTrial, type TrialRoundResult } from './sweep-record.ts';
 import { survivorsOf } from './sweep-spec.ts';
+import { trialCounts } from '../../report/sweep-trials.ts';
 
 /**
  * The sweep function's decisions, without S3: the record a sweep starts with, what a finished
@@ -211,15 +212,15 @@ function causeMessage(cause: string): string {
 
 /** What the execution's output says of the sweep (UseBestTrial puts it at $.sweep). */
 export function sweepSummary(record: SweepRecord) {
-  const count = (status: SweepTrial['status']) => record.trials.filter((trial) => trial.status === status).length;
+  const counts = trialCounts(record);
   return {
     sweepId: record.sweepId,
     record: sweepRecordKey(record.sweepId),
     page: sweepPageKey(record.sweepId),
     trials: record.trials.length,
-    complete: count('complete'),
-    stopped: count('stopped'),
-    failed: count('failed'),
+    complete: counts.complete,
+    stopped: counts.stopped,
+    failed: counts.failed,
     rounds: record.rounds.length,
     best: record.best,
     trainingSeconds: record.trainingSeconds,
