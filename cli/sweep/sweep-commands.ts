@@ -2,10 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../lib/errors.ts';
-import { renderSweepPage } from '../../lib/report/sweep-page.ts';
 import { withRegistry, withRegistryOptions, type RegistryDeps, type RegistryFlags } from '../registry/target.ts';
 import { formatSweepStatus } from './sweep-format.ts';
-import { readSweepHistories } from '../../lib/workflow/sweep/sweep-histories.ts';
+import { sweepPageOf } from '../../lib/workflow/sweep/sweep-page-writer.ts';
 import { readSweepStatus, type SweepStatus } from './sweep-status.ts';
 
 /**
@@ -30,9 +29,9 @@ export async function sweepStatusCommand(sweepId: string, flags: SweepStatusFlag
   const { status, page } = await withRegistry(registryFlags, deps, async (target) => {
     const status = await readSweepStatus(target, sweepId);
     if (htmlFile === undefined) return { status, page: undefined };
-    const { histories, warnings } = await readSweepHistories(target.s3, target.bucket, status.record);
+    const { html, warnings } = await sweepPageOf(target.s3, target.bucket, status.record);
     for (const warning of warnings) log.write(`warning: ${warning}\n`);
-    return { status, page: renderSweepPage(status.record, histories) };
+    return { status, page: html };
   });
   const out = deps.out ?? process.stdout;
   out.write(flags.json ? JSON.stringify(status, null, 2) + '\n' : formatSweepStatus(status));

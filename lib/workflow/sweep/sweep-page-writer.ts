@@ -12,7 +12,13 @@ export type SweepPageWriter = (s3: S3Client, bucket: string, record: SweepRecord
  * malformed one is warned about and that trial drawn from its rounds' figures).
  */
 export const writeSweepPage: SweepPageWriter = async (s3, bucket, record, warn = () => {}) => {
-  const { histories, warnings } = await readSweepHistories(s3, bucket, record);
+  const { html, warnings } = await sweepPageOf(s3, bucket, record);
   for (const warning of warnings) warn(warning);
-  await putObject(s3, { bucket, key: sweepPageKey(record.sweepId) }, renderSweepPage(record, histories), 'text/html; charset=utf-8');
+  await putObject(s3, { bucket, key: sweepPageKey(record.sweepId) }, html, 'text/html; charset=utf-8');
 };
+
+/** The sweep's page rendered now from the bucket (the record and the trials' histories), for the sweep function and `fmnist sweep status --html`. */
+export async function sweepPageOf(s3: S3Client, bucket: string, record: SweepRecord): Promise<{ html: string; warnings: string[] }> {
+  const { histories, warnings } = await readSweepHistories(s3, bucket, record);
+  return { html: renderSweepPage(record, histories), warnings };
+}
