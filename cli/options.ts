@@ -41,6 +41,21 @@ export interface TrainFlags {
   earlyStoppingPatience?: number;
 }
 
+/** The JSON in a file a flag names (a config, a sweep's grid); errors name the file and `what` it is. */
+export async function readJsonFlagFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot read ${what}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${path}: not valid JSON: ${(error as Error).message}`);
+  }
+}
+
 /** A config file (JSON) with command-line flags on top; validated as a whole. */
 export async function trainConfigFromFlags(flags: TrainFlags): Promise<TrainConfig> {
   return (await readTrainFlags(flags)).config;
@@ -58,17 +73,7 @@ export async function trainConfigOverrides(flags: TrainFlags): Promise<Record<st
 async function readTrainFlags(flags: TrainFlags): Promise<{ overrides: Record<string, unknown>; config: TrainConfig }> {
   let fromFile: Record<string, unknown> = {};
   if (flags.config) {
-    let text: string;
-    try {
-      text = await readFile(flags.config, 'utf8');
-    } catch (error) {
-      throw new ConfigError(`${flags.config}: cannot read config file: ${(error as Error).message}`);
-    }
-    try {
-      fromFile = JSON.parse(text);
-    } catch (error) {
-      throw new ConfigError(`${flags.config}: not valid JSON: ${(error as Error).message}`);
-    }
+    fromFile = (await readJsonFlagFile(flags.config, 'config file')) as Record<string, unknown>;
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
       throw new ConfigError(`${flags.config}: expected a JSON object`);
     }

@@ -1,5 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
-import { trainConfigOverrides, type TrainFlags } from '../options.ts';
+import { stat } from 'node:fs/promises';
+import { readJsonFlagFile, trainConfigOverrides, type TrainFlags } from '../options.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
 import { parseS3Location } from '../../lib/aws/s3.ts';
@@ -102,15 +102,7 @@ export async function planStart(flags: StartFlags, now = new Date()): Promise<St
 }
 
 async function readSweepFile(path: string): Promise<Record<string, unknown>> {
-  const text = await readFile(path, 'utf8').catch((error: Error) => {
-    throw new ConfigError(`--sweep ${path}: cannot read it: ${error.message}`);
-  });
-  let spec: unknown;
-  try {
-    spec = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`--sweep ${path}: not valid JSON: ${(error as Error).message}`);
-  }
+  const spec = await readJsonFlagFile(path, 'the --sweep file');
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new ConfigError(`--sweep ${path}: expected a JSON object like { "grid": { "learningRate": [0.001, 0.0005] } }`);
   return spec as Record<string, unknown>;
 }

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../lib/errors.ts';
 import { newRunId } from '../../lib/workflow/run-id.ts';
 import { planSweep, type SweepSpec } from '../../lib/workflow/sweep/sweep-spec.ts';
 import { DEFAULT_LOCAL_STATE_DIR } from '../local/local-s3.ts';
 import { runLocalWorkflow, type RunFlags } from '../commands.ts';
-import { trainConfigOverrides } from '../options.ts';
+import { readJsonFlagFile, trainConfigOverrides } from '../options.ts';
 
 /** Human output goes to stderr so stdout stays clean for `--json`. */
 const say = (line = '') => process.stderr.write(line + '\n');
@@ -26,20 +25,6 @@ export interface SweepFlags extends RunFlags {
   maxConcurrency?: number;
 }
 
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`${path}: cannot read the ${what}: ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${path}: the ${what} is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
 /** The execution input's `sweep` from the flags (checked whole by planSweep before any work). */
 export async function sweepSpecFromFlags(flags: SweepFlags): Promise<SweepSpec> {
   const given = [flags.grid && '--grid', flags.random !== undefined && '--random', flags.trials && '--trials'].filter(Boolean);
@@ -50,9 +35,9 @@ export async function sweepSpecFromFlags(flags: SweepFlags): Promise<SweepSpec> 
     ...(flags.maxConcurrency !== undefined ? { maxConcurrency: flags.maxConcurrency } : {}),
     ...(flags.halving ? { halving: flags.eta !== undefined ? { eta: flags.eta } : (true as const) } : {}),
   };
-  if (flags.grid) return { grid: (await readJson(flags.grid, 'grid')) as SweepSpec['grid'], ...common };
-  if (flags.trials) return { trials: (await readJson(flags.trials, 'trial list')) as SweepSpec['trials'], ...common };
-  return { random: { count: flags.random!, ...(flags.randomSeed !== undefined ? { seed: flags.randomSeed } : {}), space: (await readJson(flags.space!, 'search space')) as never }, ...common };
+  if (flags.grid) return { grid: (await readJsonFlagFile(flags.grid, 'the grid')) as SweepSpec['grid'], ...common };
+  if (flags.trials) return { trials: (await readJsonFlagFile(flags.trials, 'the trial list')) as SweepSpec['trials'], ...common };
+  return { random: { count: flags.random!, ...(flags.randomSeed !== undefined ? { seed: flags.randomSeed } : {}), space: (await readJsonFlagFile(flags.space!, 'the search space')) as never }, ...common };
 }
 
 /**
