@@ -203,14 +203,13 @@ export function checkExecution(event: unknown, now = new Date()): CheckedExecuti
     sweep = {
       ...planned,
       trials: planned.trials.map((trial) => {
-        const trialSource = `sweep trial ${trial.trialId}`;
-        const trialMemory = planTrainingMemory(parseTrainConfig(trial.config, trialSource), parsed.trainOn, trainMemoryMiB, parsed.limit, trialSource);
+        const trialMemory = planTrainingMemory(trial.trainConfig, parsed.trainOn, trainMemoryMiB, parsed.limit, `sweep trial ${trial.trialId}`);
         return {
           trialId: trial.trialId,
           runId: trial.runId,
           config: trial.config,
           trainOn: parsed.trainOn,
-          lambdaMaxTrainExamples: lambdaMaxTrainExamplesOf(trial.epochs, trialMemory),
+          lambdaMaxTrainExamples: lambdaMaxTrainExamplesOf(trial.trainConfig.epochs, trialMemory),
         };
       }),
     };

@@ -8,7 +8,7 @@ const dataset = { datasetId: 'a'.repeat(16), datasetPrefix: `datasets/${'a'.repe
 const at = new Date('2026-12-03T10:00:00Z');
 const planned = (spec: unknown, base = { epochs: 8 }) => {
   const plan = planSweep(spec, 'sw', base, 2);
-  return { ...plan, trials: plan.trials.map(({ epochs: _epochs, ...trial }) => ({ ...trial, trainOn: 'auto' as const, lambdaMaxTrainExamples: 1000 })) };
+  return { ...plan, trials: plan.trials.map(({ trainConfig: _trainConfig, ...trial }) => ({ ...trial, trainOn: 'auto' as const, lambdaMaxTrainExamples: 1000 })) };
 };
 
 /** A trial's iteration result: trained to `epochs` with these validation figures, evaluated in the last round. */

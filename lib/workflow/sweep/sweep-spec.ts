@@ -82,8 +82,8 @@ export interface SweepTrialPlan {
   runId: string;
   /** The trial's whole config overrides: the input's `config` with the trial's values over it. */
   config: Record<string, unknown>;
-  /** The trial's epochs (its config's). */
-  epochs: number;
+  /** That config checked and with the defaults filled in (parseTrainConfig's output). */
+  trainConfig: ParsedTrainConfig;
 }
 
 export interface SweepPlan {
@@ -183,23 +183,24 @@ export function planSweep(input: unknown, sweepId: string, baseConfig: Record<st
     const config = { ...baseConfig, ...override };
     const checked = parseTrainConfig(config, `sweep trial ${trialId} (config ${JSON.stringify(override)})`);
     const runId = trialRunId(sweepId, trialId);
-    return { trialId, runId, config, epochs: checked.epochs };
+    return { trialId, runId, config, trainConfig: checked };
   });
   const bytes = Buffer.byteLength(JSON.stringify(trials.map((trial) => trial.config)), 'utf8');
   if (bytes > MAX_SWEEP_CONFIG_BYTES) {
     throw new ConfigError(`invalid execution input: sweep: the trials' configs take ${bytes} bytes; at most ${MAX_SWEEP_CONFIG_BYTES} (they travel in the execution's state, 256 KiB at most)`);
   }
   const maxConcurrency = spec.maxConcurrency ?? defaultConcurrency;
-  const maxEpochs = Math.max(...trials.map((trial) => trial.epochs));
+  const epochsOf = (trial: SweepTrialPlan) => trial.trainConfig.epochs;
+  const maxEpochs = Math.max(...trials.map(epochsOf));
   if (!spec.halving) return { sweepId, source, trials, maxConcurrency, epochBudgets: [maxEpochs] };
   const eta = spec.halving === true ? 2 : spec.halving.eta;
-  const odd = trials.find((trial) => trial.epochs !== trials[0].epochs);
+  const odd = trials.find((trial) => epochsOf(trial) !== epochsOf(trials[0]));
   if (odd) {
     throw new ConfigError(
-      `invalid execution input: sweep.halving: every trial must train the same number of epochs (the last round's budget); ${trials[0].trialId} has ${trials[0].epochs}, ${odd.trialId} ${odd.epochs}: vary epochs without halving, or not at all`,
+      `invalid execution input: sweep.halving: every trial must train the same number of epochs (the last round's budget); ${trials[0].trialId} has ${epochsOf(trials[0])}, ${odd.trialId} ${epochsOf(odd)}: vary epochs without halving, or not at all`,
     );
   }
-  if (trials.some((trial) => parseTrainConfig(trial.config).earlyStopping)) {
+  if (trials.some((trial) => trial.trainConfig.earlyStopping)) {
     // Early stopping ends trials at different epochs: later rounds would compare unequal budgets.
     throw new ConfigError('invalid execution input: sweep.halving: earlyStopping and successive halving do not combine (trials would stop at different epochs); drop one');
   }
