@@ -175,19 +175,29 @@ export interface RunFlags extends TrainFlags {
  */
 export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
   const config = await trainConfigOverrides(flags); // refuse bad settings before any work
+  checkLocalRunFlags(flags);
+  const runId = newRunId();
+  say(`run ${runId}: ${flags.datasetDescription ?? 'data from the command line'}`);
+  return runLocalWorkflow(localWorkflowRun(flags, runId, { config }));
+}
+
+/** Refuses flags that cannot work together on this machine (`run`, `sweep`). */
+export function checkLocalRunFlags(flags: RunFlags): void {
   if (flags.approval === 'manual' && flags.fresh) {
     // The answer comes from another process, which finds the run through its state directory.
     throw new ConfigError('--approval manual waits for `fmnist models approve`, which finds the run in its state directory: drop --fresh');
   }
-  const runId = newRunId();
-  say(`run ${runId}: ${flags.datasetDescription ?? 'data from the command line'}`);
-  return runLocalWorkflow({
+}
+
+/** The local execution `run` and `sweep` start from their shared flags, with `input` (config, sweep) on top. */
+export function localWorkflowRun(flags: RunFlags, runId: string, input: LocalWorkflowRun['input']): LocalWorkflowRun {
+  return {
     runId,
     executionName: runId,
     out: resolve(flags.out ?? join('runs', runId)),
     data: { files: { train: flags.train, test: flags.test } },
     input: {
-      config,
+      ...input,
       ...(flags.limit ? { limit: flags.limit } : {}),
       ...(flags.promote ? { promote: flags.promote } : {}),
       ...(flags.approval ? { approval: flags.approval } : {}),
@@ -195,7 +205,7 @@ export async function runCommand(flags: RunFlags): Promise<LocalRunResult> {
       ...(flags.cache === false ? { cache: false } : {}),
     },
     stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
-  });
+  };
 }
 
 /** One local execution of a run: a new one (`run`) or a resumed one (`resume`, cli/resume.ts). */
@@ -270,8 +280,11 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
 }
 
 /** When the run starts waiting for a person: the commands that answer it. */
-function sayHowToAnswer(event: ExecutionEvent, runId: string, stateDir: string | undefined): void {
+function sayHowToAnswer(event: ExecutionEvent, executionRunId: string, stateDir: string | undefined): void {
   if (event.type !== 'StateEntered' || event.state?.name !== STATE_NAMES.awaitApproval) return;
+  // The run that waits is the evaluated one: a sweep's best trial, not the sweep.
+  const evaluated = (event.state.input as { evaluation?: { runId?: unknown } } | undefined)?.evaluation?.runId;
+  const runId = typeof evaluated === 'string' ? evaluated : executionRunId;
   if (!stateDir) {
     // The stack's default approval is "manual" and the bucket is temporary: no note, nobody can answer.
     say(`\nrun ${runId} is waiting for approval, but a --fresh run cannot be answered: it goes on unpromoted when the wait expires (Ctrl-C stops it)\n`);

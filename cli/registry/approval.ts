@@ -7,6 +7,7 @@ import { approvalKey } from '../../lib/workflow/layout.ts';
 import { readApprovalRequest, type ApprovalRequest } from '../../lib/workflow/registry/approval-request.ts';
 import { Approval } from '../../lib/workflow/registry/model-version.ts';
 import { RunId } from '../../lib/workflow/run-id.ts';
+import { readRunRecord } from '../../lib/workflow/run-record.ts';
 import { explainAwsError } from '../deployed/clients.ts';
 import { ADMIN_ACCESS_KEY } from '../local/cloud/credentials.ts';
 import { LOCAL_REGION } from '../local/local-s3.ts';
@@ -78,7 +79,9 @@ export async function answerApproval(target: RegistryTarget, runId: string, deci
  */
 async function localStepFunctions(target: RegistryTarget, runId: string): Promise<SFNClient> {
   const stateDir = target.stateDir!;
-  const note = await readLocalRunNote(stateDir, runId);
+  // A sweep's trial waits inside its sweep's execution: the sweep's process wrote the note.
+  const record = await readRunRecord(target.s3, target.bucket, runId);
+  const note = await readLocalRunNote(stateDir, record?.input.trialOf?.sweepId ?? runId);
   if (!note) throw new ConfigError(`run ${runId} is not running: no note of it in ${stateDir} (was it started with another --state-dir?)`);
   if (note.host !== hostname()) {
     throw new ConfigError(`run ${runId} is not running here: its note says host ${note.host} (pid ${note.pid}); answer it on that machine`);

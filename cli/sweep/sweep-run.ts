@@ -1,9 +1,8 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ConfigError } from '../../lib/errors.ts';
 import { newRunId } from '../../lib/workflow/run-id.ts';
 import { planSweep, type SweepSpec } from '../../lib/workflow/sweep/sweep-spec.ts';
-import { DEFAULT_LOCAL_STATE_DIR } from '../local/local-s3.ts';
-import { runLocalWorkflow, type RunFlags } from '../commands.ts';
+import { checkLocalRunFlags, localWorkflowRun, runLocalWorkflow, type RunFlags } from '../commands.ts';
 import { readJsonFlagFile, trainConfigOverrides } from '../options.ts';
 
 /** Human output goes to stderr so stdout stays clean for `--json`. */
@@ -48,33 +47,20 @@ export async function sweepSpecFromFlags(flags: SweepFlags): Promise<SweepSpec> 
 export async function sweepCommand(flags: SweepFlags) {
   const config = await trainConfigOverrides(flags);
   const spec = await sweepSpecFromFlags(flags);
+  checkLocalRunFlags(flags);
   const runId = newRunId();
   // Refuse a bad grid here, before the local cloud starts (ValidateInput checks it again; the
   // concurrency is the stack's there, bounded by this machine's cores in the local runtime).
   const plan = planSweep(spec, runId, config, 1);
   say(`sweep ${runId}: ${plan.trials.length} trials (${plan.source.kind}), ${plan.epochBudgets.length > 1 ? `successive halving, epoch budgets ${plan.epochBudgets.join(', ')}` : 'one round'}; ${flags.datasetDescription ?? 'data from the command line'}`);
-  const out = resolve(flags.out ?? join('runs', runId));
-  const result = await runLocalWorkflow({
-    runId,
-    executionName: runId,
-    out,
-    data: { files: { train: flags.train, test: flags.test } },
-    input: {
-      config,
-      sweep: spec as Record<string, unknown>,
-      ...(flags.limit ? { limit: flags.limit } : {}),
-      ...(flags.promote ? { promote: flags.promote } : {}),
-      ...(flags.approval ? { approval: flags.approval } : {}),
-      ...(flags.dataChecks ? { dataChecks: flags.dataChecks } : {}),
-    },
-    stateDir: flags.fresh ? undefined : resolve(flags.stateDir ?? DEFAULT_LOCAL_STATE_DIR),
-  });
+  const run = localWorkflowRun(flags, runId, { config, sweep: spec as Record<string, unknown> });
+  const result = await runLocalWorkflow(run);
   const summary = (result.output as { sweep?: { best?: { trialId: string; runId: string } | null; trials: number; complete: number; stopped: number; failed: number; trainingSeconds: number } }).sweep;
   if (summary) {
     say(
       `sweep ${runId}: best ${summary.best?.trialId} (run ${summary.best?.runId}) of ${summary.trials} trials: ${summary.complete} complete, ${summary.stopped} stopped by halving, ${summary.failed} failed; ${summary.trainingSeconds.toFixed(1)} s of training in all`,
     );
-    say(`the sweep's page: ${join(out, 'sweep', 'index.html')}`);
+    say(`the sweep's page: ${join(run.out, 'sweep', 'index.html')}`);
   }
   return result;
 }

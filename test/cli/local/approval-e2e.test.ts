@@ -152,4 +152,43 @@ describe('manual approval of a local run', () => {
     // The run is over (its control plane closed): a late answer is refused the same way.
     await assert.rejects(answerApproval(registry, runId, 'approved'), (error: unknown) => (noLongerWaiting(error, runId, /ECONNREFUSED/), true));
   });
+
+  test('a sweep waits for approval of its best trial: the command printed names the trial, and answering it reaches the sweep\'s process', async () => {
+    const sweepId = newRunId();
+    const trials = [`${sweepId}-t01`, `${sweepId}-t02`];
+    let printed = '';
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      printed += chunk.toString();
+      return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    try {
+      const running = runLocalWorkflow({
+        runId: sweepId,
+        executionName: sweepId,
+        out: join(dir, sweepId),
+        data: { files: { train: [train], test: [testCsv] } },
+        input: { config: TINY_CONFIG, approval: 'manual', sweep: { trials: [{ seed: 1 }, { seed: 2 }] } },
+        stateDir,
+      });
+      running.catch(() => undefined);
+      const answering = (async () => {
+        registry ??= await openRegistry({ stateDir });
+        const waiting = await until(async () => {
+          for (const trial of trials) if (await readApprovalRequest(registry.s3, registry.bucket, trial)) return trial;
+          return undefined;
+        }, running);
+        return { waiting, answered: await answerApproval(registry, waiting, 'approved', { reason: 'best of the sweep' }) };
+      })();
+      const [result, { waiting, answered }] = await Promise.all([running, answering]);
+      assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
+      const output = result.output as { sweep: { best: { runId: string } } };
+      assert.equal(waiting, output.sweep.best.runId, 'the best trial is the one waiting');
+      assert.ok(printed.includes(`fmnist models approve ${waiting} --state-dir ${stateDir}`), 'the run printed the command that answers the trial');
+      const champion = await readJson<{ runId: string }>(championKey(answered.request.testSetId));
+      assert.equal(champion?.runId, waiting);
+    } finally {
+      process.stderr.write = write;
+    }
+  });
 });
