@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { integerIn, numberIn, oneOf, parseWith, positiveAtMost, strictObject } from '../validation.ts';
 import { EarlyStoppingConfig } from './early-stopping.ts';
+import { learningRateScheduleSchema } from './learning-rate.ts';
 import { deepFreeze, ModelSpec, WALKTHROUGH_CNN } from './spec.ts';
 
 export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -19,6 +20,8 @@ export const TrainConfig = strictObject({
   validationSplit: numberIn(0, 1, true).default(0.2),
   /** Adam's learning rate. */
   learningRate: positiveAtMost(1).default(0.001),
+  /** lib/model/learning-rate.ts; absent: constant, as the walkthrough trains. */
+  learningRateSchedule: learningRateScheduleSchema.optional(),
   /** Seeds weight initialisation, dropout and the per-epoch shuffle. */
   seed: integerIn(0, 0xffffffff).default(42),
   model: ModelSpec.default(WALKTHROUGH_CNN),

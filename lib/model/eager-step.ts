@@ -28,7 +28,8 @@ export class EagerEpochs implements EpochRunner {
     this.stepper = new TrainStepper(model, batchSize);
   }
 
-  step(order: Uint32Array, from: number, to: number): void {
+  step(order: Uint32Array, from: number, to: number, learningRate: number): void {
+    this.stepper.setLearningRate(learningRate);
     this.totals.add(this.stepper.step(this.data, order, from, to), to - from);
   }
 
@@ -80,6 +81,11 @@ export class TrainStepper {
     this.buffers = new BatchBuffers(batchSize);
     this.optimizer = model.optimizer;
     this.variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  }
+
+  /** The rate the next steps take (a schedule's): tfjs' Adam reads its learningRate field at every update. */
+  setLearningRate(learningRate: number): void {
+    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
   }
 
   /** Trains on examples `order[from]`…`order[to - 1]`; returns the batch's mean loss and its count of correct predictions. */

@@ -8,8 +8,8 @@ import type { CooperativeLoop } from './cooperative.ts';
  */
 export interface EpochRunner {
   readonly kind: TrainingStep;
-  /** Trains on examples `order[from]`…`order[to - 1]`. */
-  step(order: Uint32Array, from: number, to: number): void;
+  /** Trains on examples `order[from]`…`order[to - 1]`, Adam's step at `learningRate`. */
+  step(order: Uint32Array, from: number, to: number, learningRate: number): void;
   /** The epoch's running mean loss and accuracy so far. */
   means(): { loss: number; accuracy: number };
   /** The epoch's means; the next step starts a new epoch. */

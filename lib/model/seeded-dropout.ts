@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { fillUniform } from './uniform-noise.ts';
 
 /**
- * Dropout whose masks are reproducible from a seed and differ from step to step. tfjs' own
+ * Dropout whose masks are reproducible from a seed and differ from step to step (noise from
+ * uniform-noise.ts). tfjs' own
  * Dropout layer passes its fixed `seed` to every call, so a seeded tfjs Dropout drops the
  * same units at every step (and an unseeded one is not reproducible). Here call n uses seed
  * `seed + n`. At inference it is the identity, like any dropout.
@@ -25,7 +27,13 @@ export class SeededDropout extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
     if (kwargs.training !== true || this.rate === 0) return input;
-    return tf.dropout(input, this.rate, undefined, this.nextSeed());
+    const seed = this.nextSeed();
+    return tf.tidy(() => {
+      // tf.dropout's formula, x * floor(u + keep) / keep, with u from fillUniform (the graph step feeds the same u).
+      const u = tf.tensor(fillUniform(new Float32Array(input.size), seed), input.shape, 'float32');
+      const keep = tf.scalar(1 - this.rate, 'float32');
+      return tf.mul(input, tf.div(tf.floor(tf.add(u, keep)), keep));
+    });
   }
 
   /**

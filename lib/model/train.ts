@@ -17,6 +17,7 @@ import { nativeBinding } from './graph/session.ts';
 import { graphSupports } from './layers/index.ts';
 import { progressWanted, publishProgress } from './progress-channel.ts';
 import { seededRandom, shuffleInPlace, type SeededRandom } from './shuffle.ts';
+import { learningRateAt } from './learning-rate.ts';
 import { summarizeModel, type ModelSummary } from './summary.ts';
 import {
   assertCheckpointMatches,
@@ -380,7 +381,8 @@ class EpochLoop {
     const from = batch * batchSize;
     const to = Math.min(from + batchSize, trainExamples);
     const stepStarted = performance.now();
-    this.runner.step(this.order, from, to);
+    const { config } = this.context;
+    this.runner.step(this.order, from, to, learningRateAt(config.learningRateSchedule, config.learningRate, this.steps, this.context.plan.epochs * this.context.plan.batches));
     const now = performance.now();
     this.msInSteps += now - stepStarted;
     this.timings.msPerBatch = this.msInSteps / ++this.stepsThisCall;

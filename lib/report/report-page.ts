@@ -36,6 +36,8 @@ export interface TrainingSummary {
     batchSize: number;
     validationSplit: number;
     learningRate: number;
+    /** Absent: constant (lib/model/learning-rate.ts). */
+    learningRateSchedule?: string;
     seed: number;
     model: { layers: readonly Record<string, unknown>[] };
   };
@@ -277,7 +279,7 @@ function trainingSection(training: TrainingSummary | undefined, history: ReportP
   const facts = definitionList([
     ['Epochs', String(config.epochs)],
     ['Batch size', String(config.batchSize)],
-    ['Learning rate (Adam)', String(config.learningRate)],
+    ['Learning rate (Adam)', config.learningRateSchedule === 'cosine' ? `${config.learningRate}, cosine decay to 0` : String(config.learningRate)],
     ['Validation split', String(config.validationSplit)],
     ['Seed', String(config.seed)],
     ['Backend', backendText],

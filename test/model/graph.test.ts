@@ -160,7 +160,7 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
       for (const from of [0, 16, 24]) {
         const to = Math.min(from + 16, data.count);
         const expected = eager.step(data, order, from, to);
-        const actual = graph.step(order, from, to);
+        const actual = graph.step(order, from, to, settings.learningRate);
         assert.ok(Math.abs(actual.loss - expected.loss.dataSync()[0]) < 1e-5 * Math.max(1, actual.loss), `loss at ${from}`);
         assert.equal(actual.correct, expected.correct.dataSync()[0], `correct at ${from}`);
         tf.dispose([expected.loss, expected.correct]);
@@ -183,13 +183,32 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
   it("applies Adam in one fused kernel as tfjs' element-wise ops do", async () => {
     const [fused, ops] = [await trainer(EXOTIC), await trainer(EXOTIC, { adam: 'ops' })];
     for (const from of [0, 16, 24]) {
-      const [a, b] = [fused.step(order, from, from + 16), ops.step(order, from, from + 16)];
+      const [a, b] = [fused.step(order, from, from + 16, settings.learningRate), ops.step(order, from, from + 16, settings.learningRate)];
       assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss at ${from}: ${a.loss} vs ${b.loss}`);
     }
     fused.copyWeightsToModel();
     ops.copyWeightsToModel();
     const [a, b] = [weights(fused.model), weights(ops.model)];
     a.forEach((w, i) => assertSameUpdates(w, b[i], settings.learningRate, `weight ${i}`));
+  });
+
+  it("takes the learning rate it is given at each step, as tfjs' Adam does (a schedule)", async () => {
+    const rates = [0.01, 0.004, 0.0005];
+    const eagerModel = model(EXOTIC);
+    const eager = new TrainStepper(eagerModel, 16);
+    const [scheduled, constant] = [await trainer(EXOTIC), await trainer(EXOTIC)];
+    [0, 16, 24].forEach((from, i) => {
+      eager.setLearningRate(rates[i]);
+      const expected = eager.step(data, order, from, from + 16);
+      tf.dispose([expected.loss, expected.correct]);
+      scheduled.step(order, from, from + 16, rates[i]);
+      constant.step(order, from, from + 16, rates[0]);
+    });
+    scheduled.copyWeightsToModel();
+    constant.copyWeightsToModel();
+    const [a, b, c] = [weights(scheduled.model), weights(eagerModel), weights(constant.model)];
+    a.forEach((w, i) => assertSameUpdates(w, b[i], rates[2], `weight ${i}`));
+    assert.ok(a.some((w, i) => scaledMaxDiff(w, c[i]) > 1e-4), 'the rates change the weights');
   });
 
   it('scales pixels exactly as the eager batches do, for every byte value', async () => {
@@ -204,7 +223,7 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
 
   it('predicts what the trained tfjs model predicts', async () => {
     const graph = await trainer(EXOTIC);
-    graph.step(order, 0, 16);
+    graph.step(order, 0, 16, settings.learningRate);
     graph.copyWeightsToModel();
     const expected = (await predict(graph.model, data)).probabilities;
     assert.ok(scaledMaxDiff(graph.predictRange(0, data.count), expected) < 1e-5);
@@ -216,7 +235,7 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
     const graph = await trainer(BATCH_NORM);
     const fresh = model(BATCH_NORM);
     const before = fresh.nonTrainableWeights.map((w) => w.read().dataSync() as Float32Array);
-    for (const from of [0, 16, 24]) graph.step(order, from, from + 16);
+    for (const from of [0, 16, 24]) graph.step(order, from, from + 16, settings.learningRate);
     graph.copyWeightsToModel();
     const moving = graph.model.nonTrainableWeights.map((w) => w.read().dataSync() as Float32Array);
     assert.equal(moving.length, 6, 'mean and variance of three layers');

@@ -1,7 +1,6 @@
 import type { GraphBuilder, Ref } from './graph.ts';
 
 export interface AdamSettings {
-  learningRate: number;
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -28,6 +27,8 @@ export function adamUpdates(
   g: GraphBuilder,
   kind: 'fused' | 'ops',
   adam: AdamSettings,
+  /** float32 scalar: the step's learning rate (fed, so that a schedule can move it). */
+  learningRate: Ref,
   state: AdamVariables,
   weights: { handles: Ref[]; reads: Ref[]; gradients: Ref[] },
 ): string[] {
@@ -38,20 +39,21 @@ export function adamUpdates(
   if (kind === 'fused') {
     const one = g.scalar(1);
     const epsilon = g.mul(g.scalar(adam.epsilon), g.unary('Sqrt', g.sub(one, beta2Power)));
-    const [lr, beta1, beta2] = [g.scalar(adam.learningRate), g.scalar(adam.beta1), g.scalar(adam.beta2)];
+    const [beta1, beta2] = [g.scalar(adam.beta1), g.scalar(adam.beta2)];
     weights.handles.forEach((handle, i) => {
-      updates.push(g.applyAdam(handle, moments1[i], moments2[i], beta1Power, beta2Power, lr, beta1, beta2, epsilon, weights.gradients[i]));
+      updates.push(g.applyAdam(handle, moments1[i], moments2[i], beta1Power, beta2Power, learningRate, beta1, beta2, epsilon, weights.gradients[i]));
     });
   } else {
     const oneMinusAccBeta1 = g.sub(g.scalar(1), beta1Power);
     const oneMinusAccBeta2 = g.sub(g.scalar(1), beta2Power);
+    const minusLearningRate = g.unary('Neg', learningRate);
     weights.handles.forEach((handle, i) => {
       const gradient = weights.gradients[i];
       const m = g.add(g.mul(g.read(moments1[i]), g.scalar(adam.beta1)), g.mul(gradient, g.scalar(1 - adam.beta1)));
       const v = g.add(g.mul(g.read(moments2[i]), g.scalar(adam.beta2)), g.mul(g.unary('Square', gradient), g.scalar(1 - adam.beta2)));
       const mHat = g.div(m, oneMinusAccBeta1);
       const vHat = g.div(v, oneMinusAccBeta2);
-      const step = g.mul(g.div(mHat, g.add(g.unary('Sqrt', vHat), g.scalar(adam.epsilon))), g.scalar(-adam.learningRate));
+      const step = g.mul(g.div(mHat, g.add(g.unary('Sqrt', vHat), g.scalar(adam.epsilon))), minusLearningRate);
       updates.push(g.assign(moments1[i], m), g.assign(moments2[i], v), g.assign(handle, g.add(step, weights.reads[i])));
     });
   }

@@ -19,8 +19,8 @@ export class GraphEpochs implements EpochRunner {
     private readonly data: LabeledImages,
   ) {}
 
-  step(order: Uint32Array, from: number, to: number): void {
-    const { loss, correct } = this.trainer.step(order, from, to);
+  step(order: Uint32Array, from: number, to: number, learningRate: number): void {
+    const { loss, correct } = this.trainer.step(order, from, to, learningRate);
     this.lossSum += loss * (to - from);
     this.correct += correct;
     this.examples += to - from;

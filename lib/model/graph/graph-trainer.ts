@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from '../../data/classes.ts';
 import type { LabeledImages } from '../../data/dataset.ts';
 import { SeededDropout } from '../seeded-dropout.ts';
+import { fillUniform } from '../uniform-noise.ts';
+import { size } from '../layers/layer.ts';
 import type { ModelSpec } from '../spec.ts';
 import { GraphSession, type Feed, type NativeBinding } from './session.ts';
 import type { AdamSettings } from './adam.ts';
@@ -19,6 +21,9 @@ export const GRAPH_PREDICT_BATCH = 512;
 export class GraphTrainer {
   private readonly dropouts: { layer: SeededDropout; shape: number[] }[];
   private readonly indices: Int32Array;
+  /** The step's rate as the float32 scalar fed (tfjs, too, rounds the rate to float32). */
+  private readonly learningRate = new Float32Array(1);
+  private readonly noise: Float32Array[] = [];
 
   private constructor(
     private readonly session: GraphSession,
@@ -77,9 +82,11 @@ export class GraphTrainer {
     }
   }
 
-  /** One Adam step on examples `order[from]`…`order[to - 1]`: the batch's mean loss and its count of correct predictions. */
-  step(order: ArrayLike<number>, from: number, to: number): { loss: number; correct: number } {
-    const [loss, correct] = this.session.run(this.batchFeeds(order, from, to), [this.graph.fetches.loss, this.graph.fetches.correct]);
+  /** One Adam step at `learningRate` on examples `order[from]`…`order[to - 1]`: the batch's mean loss and its count of correct predictions. */
+  step(order: ArrayLike<number>, from: number, to: number, learningRate: number): { loss: number; correct: number } {
+    this.learningRate[0] = learningRate;
+    const feeds = [...this.batchFeeds(order, from, to), { name: this.graph.feeds.learningRate, shape: [], values: this.learningRate }];
+    const [loss, correct] = this.session.run(feeds, [this.graph.fetches.loss, this.graph.fetches.correct]);
     return { loss: loss[0], correct: correct[0] };
   }
 
@@ -93,13 +100,19 @@ export class GraphTrainer {
     return { gradients: fetched.slice(0, -1), images: fetched[fetched.length - 1] };
   }
 
+  /** Dropout layer `i`'s noise for `count` values, in a buffer reused from step to step (the feed copies it). */
+  private noiseFor(i: number, count: number, seed: number): Float32Array {
+    if ((this.noise[i]?.length ?? 0) < count) this.noise[i] = new Float32Array(count);
+    return fillUniform(this.noise[i].subarray(0, count), seed);
+  }
+
   private batchFeeds(order: ArrayLike<number>, from: number, to: number): Feed[] {
     const n = this.checkRange(from, to);
     const indices = this.indices.subarray(0, n);
     for (let i = 0; i < n; i++) indices[i] = order[from + i];
     const feeds: Feed[] = [{ name: this.graph.feeds.indices, shape: [n], values: indices }];
     this.dropouts.forEach(({ layer, shape }, i) => {
-      feeds.push({ name: this.graph.feeds.noise[i], shape: [n, ...shape], values: uniformNoise([n, ...shape], layer.nextSeed()) });
+      feeds.push({ name: this.graph.feeds.noise[i], shape: [n, ...shape], values: this.noiseFor(i, n * size(shape), layer.nextSeed()) });
     });
     return feeds;
   }
@@ -194,20 +207,10 @@ export interface AdamState {
   beta2Power: number;
 }
 
-/** tf.dropout's noise: tf.randomUniform(shape, 0, 1, 'float32', seed), so masks equal the eager step's. */
-function uniformNoise(shape: number[], seed: number): Float32Array {
-  const noise = tf.randomUniform(shape, 0, 1, 'float32', seed);
-  try {
-    return noise.dataSync() as Float32Array;
-  } finally {
-    noise.dispose();
-  }
-}
-
 /** The model's Adam settings, as its optimiser reports them. */
 function adamSettings(model: tf.LayersModel): AdamSettings {
   const optimizer = model.optimizer;
   if (optimizer?.getClassName() !== 'Adam') throw new Error(`the graph step implements Adam only, not ${optimizer?.getClassName()}`);
-  const config = optimizer.getConfig() as { learningRate: number; beta1: number; beta2: number; epsilon: number };
-  return { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon };
+  const config = optimizer.getConfig() as { beta1: number; beta2: number; epsilon: number };
+  return { beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon };
 }

@@ -32,7 +32,7 @@ export { graphSupports } from '../layers/index.ts';
  *   start), zero moments;
  * - restore Adam: both moments and the running powers of beta in (after init, to resume from a
  *   checkpoint exactly: the powers are running products, not recomputable bit for bit);
- * - train step: example indices (and one uniform noise tensor per dropout layer) in; the
+ * - train step: example indices, the learning rate (and one uniform noise tensor per dropout layer) in; the
  *   batch's mean loss and count of correct predictions out; weights and Adam state updated;
  * - predict: example indices in, class probabilities out (inference: no dropout);
  * - weights: the current weights out, and the layers' state (batch normalisation's moving
@@ -50,6 +50,8 @@ export interface TrainGraph {
     labels: string;
     /** int32 [batch]: rows of the loaded data. */
     indices: string;
+    /** float32 scalar: the train step's learning rate (lib/model/learning-rate.ts). */
+    learningRate: string;
     /** float32, one per weight, in model.trainableWeights order. */
     initialWeights: string[];
     /** float32, one per state variable (moving statistics), in model.nonTrainableWeights order. */
@@ -184,6 +186,7 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   const init = initEndpoint(g, vars, plan, adam);
   const restore = restoreAdamEndpoint(g, vars, weightShapes);
   const batch = batchInput(g, vars);
+  const learningRate = g.placeholder('feed_learning_rate', DT.float, []);
 
   // ---- the step: forward in training mode, loss, backward, Adam --------------------------
   const reads = vars.weights.map((handle) => g.read(handle));
@@ -193,7 +196,7 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   const objective = crossEntropy(g, forward.probabilities, batch.labels);
   const gradients = backwardPass(forward.passes, objective.gradient(), weightShapes.length);
   const updates = [
-    ...adamUpdates(g, settings.adam, adam, vars, { handles: vars.weights, reads, gradients }),
+    ...adamUpdates(g, settings.adam, adam, learningRate, vars, { handles: vars.weights, reads, gradients }),
     ...forward.stateUpdates.map((value, i) => g.assign(vars.state[i], value)),
   ];
   const lossOut = g.identity(objective.loss, 'train_loss', updates);
@@ -205,7 +208,7 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   const predicted = g.identity(inferencePass(g, plan, batch.images, { weights: predictReads, state: predictStateReads }, activations), 'predict_probabilities');
   return {
     nodes: g.nodes,
-    feeds: { images: load.images, labels: load.labels, indices: batch.indices, ...init.feeds, noise: forward.noiseFeeds, adam: restore.feeds },
+    feeds: { images: load.images, labels: load.labels, indices: batch.indices, learningRate, ...init.feeds, noise: forward.noiseFeeds, adam: restore.feeds },
     fetches: {
       loadData: load.done,
       init: init.done,
