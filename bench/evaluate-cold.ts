@@ -2,7 +2,8 @@
  * The evaluate step cold: `fmnist evaluate` (initBackend, then runEvaluateStep, as a run's
  * evaluate Lambda does after its downloads) in a fresh Node process each round, timed from spawn
  * to the report written (metrics.json, written last, by its modification time) and to the
- * process' exit. With --against, another checkout (e.g. the main branch's worktree) runs the
+ * process' exit, with its CPU time (bench/cpu-at-exit.mjs: steadier than wall time on a loaded
+ * machine). With --against, another checkout (e.g. the main branch's worktree) runs the
  * same data and model in alternating order, and the two reports are compared byte for byte.
  *
  *   node --import tsx bench/evaluate.ts --rounds 1     # first: the data set and model in bench/.cache
@@ -35,10 +36,11 @@ if (values.against !== undefined) {
 }
 
 const outRoot = await mkdtemp(join(tmpdir(), 'fmnist-evaluate-cold-'));
-const times = checkouts.map(() => ({ report: [] as number[], exit: [] as number[] }));
+const times = checkouts.map(() => ({ report: [] as number[], exit: [] as number[], cpu: [] as number[] }));
+const cpuAtExit = resolve(import.meta.dirname, 'cpu-at-exit.mjs');
 console.log(`machine: ${describeMachine()}`);
 const evaluateIn = (dir: string, out: string) =>
-  runQuietly(process.execPath, ['--import', 'tsx', 'bin/fmnist.ts', 'evaluate', '--data', datasetDir, '--model', modelDir, '--out', out], { cwd: dir });
+  runQuietly(process.execPath, ['--import', 'tsx', '--import', cpuAtExit, 'bin/fmnist.ts', 'evaluate', '--data', datasetDir, '--model', modelDir, '--out', out], { cwd: dir });
 try {
   // One untimed run each first: tsx compiles changed sources into its cache once, which a bundled Lambda never does.
   for (const [i, { dir }] of checkouts.entries()) await evaluateIn(dir, join(outRoot, `${i}-warm-up`));
@@ -53,13 +55,18 @@ try {
       const reportSeconds = ((await stat(join(out, 'metrics.json'))).mtimeMs - started) / 1000;
       times[i].report.push(reportSeconds);
       times[i].exit.push(finished.seconds);
-      console.log(`round ${round + 1}, ${checkouts[i].label}: report written ${reportSeconds.toFixed(2)} s, exit ${finished.seconds.toFixed(2)} s (load ${load.toFixed(2)})`);
+      const cpu = Number(/cpu-seconds ([\d.]+)/.exec(finished.output)?.[1]);
+      times[i].cpu.push(cpu);
+      console.log(`round ${round + 1}, ${checkouts[i].label}: report written ${reportSeconds.toFixed(2)} s, exit ${finished.seconds.toFixed(2)} s, CPU ${cpu.toFixed(2)} s (load ${load.toFixed(2)})`);
     }
   }
   console.log(`machine after: ${describeMachine()}`);
   checkouts.forEach(({ label }, i) => {
-    const [report, exit] = [summarise(times[i].report), summarise(times[i].exit)];
-    console.log(`${label}: median report written ${report.median.toFixed(2)} s (${report.min.toFixed(2)}-${report.max.toFixed(2)}), exit ${exit.median.toFixed(2)} s (${exit.min.toFixed(2)}-${exit.max.toFixed(2)})`);
+    const range = (values: number[]) => {
+      const s = summarise(values);
+      return `${s.median.toFixed(2)} s (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
+    };
+    console.log(`${label}: median report written ${range(times[i].report)}, exit ${range(times[i].exit)}, CPU ${range(times[i].cpu)}`);
   });
   if (checkouts.length === 2) console.log(await compareReports(join(outRoot, '0-0'), join(outRoot, '1-0')));
 } finally {

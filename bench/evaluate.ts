@@ -51,6 +51,12 @@ if (!existsSync(join(modelDir, 'model.json'))) {
 
 console.log(`machine: ${describeMachine()}; backend ${backend.name}`);
 const timings = { step: [] as number[], load: [] as number[], graph: [] as number[], predict: [] as number[], report: [] as number[] };
+// CPU seconds of the process (every thread) for the two ways to predict: steadier than wall time on a shared machine.
+const cpu = { graph: [] as number[], predict: [] as number[] };
+const cpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
 const test = await loadSplit(datasetDir, 'test', await readManifest(datasetDir));
 let accuracy = NaN;
 for (let round = 0; round < rounds; round++) {
@@ -68,14 +74,18 @@ for (let round = 0; round < rounds; round++) {
   } else {
     // Building the graph and loading its session counted: the step does both each time.
     t = performance.now();
+    const c = cpuSeconds();
     const predictor = await GraphPredictor.create(route.binding, route.spec, model);
     predictor.predict(test);
     predictor.dispose();
     timings.graph.push((performance.now() - t) / 1000);
+    cpu.graph.push(cpuSeconds() - c);
   }
   t = performance.now();
+  const c = cpuSeconds();
   const prediction = await predict(model, test);
   timings.predict.push((performance.now() - t) / 1000);
+  cpu.predict.push(cpuSeconds() - c);
   model.dispose();
   t = performance.now();
   buildReportFiles({ yTrue: test.labels, yPred: prediction.predicted, images: test });
@@ -91,5 +101,7 @@ console.log(line('  loadModel', timings.load));
 if (timings.graph.length > 0) console.log(line(`  predict ${test.count} images, inference graph`, timings.graph));
 console.log(line(`  predict ${test.count} images, tfjs`, timings.predict));
 console.log(line('  report files in memory (JSON, text, PNGs)', timings.report));
+const cpuLine = (what: string, seconds: number[]) => (seconds.length > 0 ? `${what} ${summarise(seconds).median.toFixed(3)} s` : '');
+console.log(`CPU time (all threads), median: ${[cpuLine('graph', cpu.graph), cpuLine('tfjs', cpu.predict)].filter(Boolean).join(', ')}`);
 const rate = (seconds: number[]) => summarise(seconds.map((s) => test.count / s)).median.toFixed(0);
 console.log(`predict: ${timings.graph.length > 0 ? `${rate(timings.graph)} images/s through the graph, ` : ''}${rate(timings.predict)} images/s with tfjs`);

@@ -8,7 +8,7 @@ import { ingestDataset } from '../../lib/data/ingest.ts';
 import { localFile } from '../../lib/data/input-file.ts';
 import { initBackend } from '../../lib/model/backend.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
-import { GraphPredictor, graphRoute, predictModel } from '../../lib/model/graph/graph-predictor.ts';
+import { GRAPH_PREDICT_ROWS, GraphPredictor, graphRoute, predictModel, predictRows } from '../../lib/model/graph/graph-predictor.ts';
 import { buildPredictGraph } from '../../lib/model/graph/predict-graph.ts';
 import { GraphSession, nativeBinding, type NativeBinding } from '../../lib/model/graph/session.ts';
 import { loadModel, saveModel, type ModelMetadata } from '../../lib/model/io.ts';
@@ -89,6 +89,13 @@ describe('predicting through the inference graph', { skip: nativeAddonLoads() ? 
     assert.ok(new Set(expected.predicted).size > 1, 'the model tells classes apart (a constant model would agree trivially)');
     assert.equal(binding.getNumOfTensors(), tensors, 'no native tensor outlives the prediction');
     assert.equal(binding.getNumOfSavedModels(), sessions, 'the session is closed');
+  });
+
+  it('calls with fewer rows for a wide model, so one call\'s activations stay near 256 MB', () => {
+    assert.equal(predictRows(EVERY_KIND), GRAPH_PREDICT_ROWS);
+    // 512 filters on 28 x 28, same padding: (784 + 401,408) floats of input and output per example.
+    const wide = ModelSpec.parse({ layers: [{ type: 'conv2d', filters: 512, kernelSize: 3, padding: 'same', activation: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10, activation: 'softmax' }] });
+    assert.equal(predictRows(wide), Math.floor((256 * 2 ** 20) / (4 * (784 + 28 * 28 * 512))));
   });
 
   it('gives the same probabilities whatever the rows per call, and refuses images that do not match the count', async () => {

@@ -8,10 +8,31 @@ import { buildPredictGraph, valueShapes, type PredictGraph } from './predict-gra
 import { GraphSession, nativeBinding, type NativeBinding } from './session.ts';
 
 /**
- * Rows per session call. Measured on the walkthrough CNN (bench/README.md "Evaluate"): larger
- * batches gain little past this, and a conv layer's activations stay in the tens of MB.
+ * Rows per session call at most: on the walkthrough CNN (bench/README.md "Evaluate") larger
+ * batches gained nothing measurable, and 10,000 test images make 10 equal batches (one shape for
+ * TensorFlow to prepare kernels for).
  */
 export const GRAPH_PREDICT_ROWS = 1000;
+
+/** What one call's activations may take: a wide model gets fewer rows per call (the evaluate Lambda has 3 GB). */
+const ACTIVATION_BUDGET_BYTES = 256 * 2 ** 20;
+
+/**
+ * Rows per call for a spec: at most GRAPH_PREDICT_ROWS, fewer when a layer's input and output
+ * together would pass the budget (each layer's own count of the floats its inference output
+ * takes: a flatten or a dropout takes none, its output is its input).
+ */
+export function predictRows(spec: ModelSpec): number {
+  const plans = planLayers(spec);
+  let previous = INPUT_SHAPE.reduce((a, b) => a * b, 1);
+  let largest = 0;
+  spec.layers.forEach((layer, i) => {
+    const output = kindOf(layer).floats(layer, i === 0 ? INPUT_SHAPE : plans[i - 1].outputShape, plans[i].outputShape).output;
+    largest = Math.max(largest, previous + output);
+    if (output > 0) previous = output;
+  });
+  return Math.max(1, Math.min(GRAPH_PREDICT_ROWS, Math.floor(ACTIVATION_BUDGET_BYTES / (4 * largest))));
+}
 
 /** How a model's predictions were made: through its inference graph, or by tfjs (and why not the graph). */
 export type PredictRoute = { via: 'graph' } | { via: 'tfjs'; reason: string };
@@ -91,17 +112,19 @@ export class GraphPredictor {
   private constructor(
     private readonly session: GraphSession,
     private readonly graph: PredictGraph,
+    /** Rows per session call by default (predictRows). */
+    readonly rows: number,
   ) {}
 
   /** The model's current weights baked into its spec's inference graph (the model must match the spec: specMismatch). */
   static async create(binding: NativeBinding, spec: ModelSpec, model: tf.LayersModel): Promise<GraphPredictor> {
     const read = (weights: tf.LayerVariable[]) => weights.map((weight) => weight.read().dataSync() as Float32Array);
     const graph = buildPredictGraph(spec, { weights: read(model.trainableWeights), state: read(model.nonTrainableWeights) });
-    return new GraphPredictor(await GraphSession.load(binding, graph.nodes), graph);
+    return new GraphPredictor(await GraphSession.load(binding, graph.nodes), graph, predictRows(spec));
   }
 
   /** Class probabilities of every image and the most probable class, as predict.ts' `predict` returns them. */
-  predict(data: { images: Uint8Array; count: number }, rows = GRAPH_PREDICT_ROWS): Prediction {
+  predict(data: { images: Uint8Array; count: number }, rows = this.rows): Prediction {
     if (data.images.length !== data.count * PIXELS_PER_IMAGE) {
       throw new RangeError(`expected ${data.count * PIXELS_PER_IMAGE} pixels for ${data.count} images, got ${data.images.length}`);
     }
