@@ -39,7 +39,8 @@ export async function predict(
   return { predicted: argmaxRows(probabilities, data.count), probabilities };
 }
 
-function argmaxRows(probabilities: Float32Array, count: number): Uint8Array {
+/** The most probable class of each row of [count, 10] probabilities (first one on ties, as `np.argmax`). */
+export function argmaxRows(probabilities: Float32Array, count: number): Uint8Array {
   const predicted = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     const row = i * NUM_CLASSES;

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from '../validation.ts';
-import { evaluateLossAccuracy, predict } from '../model/predict.ts';
+import { evaluateLossAccuracy } from '../model/predict.ts';
+import { predictModel } from '../model/graph/graph-predictor.ts';
 import { classificationReport } from '../report/classification-report.ts';
 import { EpochLogsFile, type EpochLog } from '../model/history.ts';
 import { writeReport } from '../report/write-report.ts';
@@ -69,10 +70,11 @@ export async function runEvaluateStep(input: EvaluateStepInput): Promise<Evaluat
     'model.json': await fileSha256(join(input.modelDir, MODEL_JSON)),
     'weights.bin': await fileSha256(join(input.modelDir, WEIGHTS_BIN)),
   };
-  const { model } = await loadModel(input.modelDir);
+  const { model, metadata } = await loadModel(input.modelDir);
   let prediction;
   try {
-    prediction = await predict(model, test);
+    // Through the model's inference graph on native TensorFlow, else tfjs op by op (graph-predictor.ts).
+    prediction = (await predictModel(model, metadata, test)).prediction;
   } finally {
     model.dispose();
   }

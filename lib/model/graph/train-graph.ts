@@ -125,7 +125,7 @@ export interface GraphOptions {
 export const DEFAULT_GRAPH_OPTIONS: Required<GraphOptions> = { adam: 'fused', windowsMaxChannels: 1, poolFirst: true };
 
 /** Where each layer's weights and state sit among the graph's variables, and the shapes around it. */
-interface Layout {
+export interface Layout {
   layers: {
     spec: LayerSpec;
     graph: GraphPart<LayerSpec>;
@@ -139,7 +139,7 @@ interface Layout {
   stateShapes: number[][];
 }
 
-function layout(spec: ModelSpec): Layout {
+export function layout(spec: ModelSpec): Layout {
   const plans = planLayers(spec);
   const weightShapes: number[][] = [];
   const stateShapes: number[][] = [];
@@ -290,7 +290,7 @@ function batchInput(g: GraphBuilder, vars: Variables): { indices: string; images
 }
 
 /** The activation each layer applies, moving one that commutes with max to the max pooling right after it when allowed. */
-function layerActivations(plan: Layout, poolFirst: boolean): Activation[] {
+export function layerActivations(plan: Layout, poolFirst: boolean): Activation[] {
   const activations = plan.layers.map(({ spec, graph }): Activation => graph.activation?.(spec) ?? 'linear');
   plan.layers.forEach(({ graph }, index) => {
     const next = plan.layers[index + 1]?.graph;
@@ -302,7 +302,7 @@ function layerActivations(plan: Layout, poolFirst: boolean): Activation[] {
   return activations;
 }
 
-type Reads = { weights: Ref[]; state: Ref[] };
+export type Reads = { weights: Ref[]; state: Ref[] };
 
 function slice(refs: Ref[], slot: { from: number; count: number }): Ref[] {
   return refs.slice(slot.from, slot.from + slot.count);
@@ -357,7 +357,7 @@ function backwardPass(passes: { pass: TrainingPass; weights: { from: number; cou
 }
 
 /** Forward in inference mode (no dropout, moving statistics). */
-function inferencePass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, activations: Activation[]): Ref {
+export function inferencePass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, activations: Activation[]): Ref {
   let x = images;
   plan.layers.forEach((layer, index) => {
     x = layer.graph.infer(layer.spec, {
