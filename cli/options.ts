@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../lib/errors.ts';
 import { parseTrainConfig, type TrainConfig } from '../lib/model/config.ts';
+import { LEARNING_RATE_SCHEDULES } from '../lib/model/learning-rate.ts';
+import { PRESET_NAMES, PRESETS, type PresetName } from '../lib/model/presets.ts';
 import { DATA_CHECK_POLICIES } from '../lib/data/data-check-policy.ts';
 import { APPROVAL_MODES } from '../lib/workflow/execution-input.ts';
 import { PROMOTION_MODES } from '../lib/workflow/promotion.ts';
@@ -30,11 +32,14 @@ export function finiteNumber(value: string): number {
 }
 
 export interface TrainFlags {
+  /** A named config (lib/model/presets.ts) under the file and the other flags. */
+  preset?: PresetName;
   config?: string;
   epochs?: number;
   batchSize?: number;
   validationSplit?: number;
   learningRate?: number;
+  learningRateSchedule?: string;
   seed?: number;
   backend?: string;
   /** Turns early stopping on (config.earlyStopping, its other fields from the file or Keras' defaults). */
@@ -84,13 +89,16 @@ async function readTrainFlags(flags: TrainFlags): Promise<{ overrides: Record<st
       batchSize: flags.batchSize,
       validationSplit: flags.validationSplit,
       learningRate: flags.learningRate,
+      learningRateSchedule: flags.learningRateSchedule,
       seed: flags.seed,
       backend: flags.backend,
     }).filter(([, value]) => value !== undefined),
   );
-  const overrides = { ...fromFile, ...fromFlags };
+  const fromPreset: Record<string, unknown> = flags.preset === undefined ? {} : structuredClone(PRESETS[flags.preset]);
+  const overrides = { ...fromPreset, ...fromFile, ...fromFlags };
   if (flags.earlyStoppingPatience !== undefined) overrides.earlyStopping = withPatience(fromFile.earlyStopping, flags.earlyStoppingPatience);
-  return { overrides, config: parseTrainConfig(overrides, flags.config ?? 'command line') };
+  const source = flags.config ?? (flags.preset !== undefined ? `preset ${flags.preset}` : 'command line');
+  return { overrides, config: parseTrainConfig(overrides, source) };
 }
 
 /** The file's earlyStopping with the flag's patience; a file's non-object is kept, for validation to name it. */
@@ -103,11 +111,13 @@ function withPatience(fromFile: unknown, patience: number): unknown {
 /** The training flags shared by `train`, `run` and `start`; `backend` only where training runs here. */
 export function addTrainingOptions(command: Command, { backend }: { backend: boolean }): Command {
   command
-    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, seed, model.layers, earlyStopping)')
+    .addOption(new Option('--preset <name>', 'a named training config to start from (strong: a stronger model and recipe, see README); --config and flags override its fields').choices(PRESET_NAMES))
+    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, learningRateSchedule, seed, model.layers, earlyStopping)')
     .option('--epochs <n>', 'passes over the training data (default 10)', positiveInteger)
     .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInteger)
     .option('--validation-split <fraction>', 'share of training data held out for validation (default 0.2)', finiteNumber)
     .option('--learning-rate <rate>', 'Adam learning rate (default 0.001)', finiteNumber)
+    .addOption(new Option('--learning-rate-schedule <name>', 'constant (default), or cosine: decays the rate to 0 over the run (Keras CosineDecay)').choices(LEARNING_RATE_SCHEDULES))
     .option('--seed <n>', 'seed for weights, dropout and shuffling (default 42)', wholeNumber)
     .option('--early-stopping-patience <n>', 'stop after n epochs without improvement of val_loss (Keras EarlyStopping; more settings in the config file)', wholeNumber);
   if (backend) {

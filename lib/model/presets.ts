@@ -1,0 +1,32 @@
+import { deepFreeze } from './spec.ts';
+
+/**
+ * Named training configs (`--preset <name>`): config fields a run starts from, under any config
+ * file and flags the user gives. "walkthrough" is the default (the Keras walkthrough's model and
+ * fit). "strong" is the stronger recipe chosen by measurement (bench/README.md "A stronger
+ * preset"): the figures and what else was tried are there.
+ */
+export const PRESETS = deepFreeze({
+  walkthrough: {},
+  strong: {
+    learningRate: 0.002,
+    learningRateSchedule: 'cosine',
+    model: {
+      layers: [
+        { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' },
+        { type: 'maxPool2d', poolSize: 2 },
+        { type: 'dropout', rate: 0.25 },
+        { type: 'conv2d', filters: 64, kernelSize: 3, activation: 'relu', padding: 'same' },
+        { type: 'maxPool2d', poolSize: 2 },
+        { type: 'dropout', rate: 0.25 },
+        { type: 'flatten' },
+        { type: 'dense', units: 256, activation: 'relu' },
+        { type: 'dropout', rate: 0.5 },
+        { type: 'dense', units: 10, activation: 'softmax' },
+      ],
+    },
+  },
+} as const satisfies Record<string, Record<string, unknown>>);
+
+export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
