@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { integerIn, numberIn, oneOf, parseWith, positiveAtMost, strictObject } from '../validation.ts';
+import { AugmentationConfig } from './augmentation.ts';
 import { EarlyStoppingConfig } from './early-stopping.ts';
 import { learningRateScheduleSchema } from './learning-rate.ts';
 import { deepFreeze, ModelSpec, WALKTHROUGH_CNN } from './spec.ts';
@@ -26,6 +27,8 @@ export const TrainConfig = strictObject({
   seed: integerIn(0, 0xffffffff).default(42),
   model: ModelSpec.default(WALKTHROUGH_CNN),
   backend: oneOf(BACKEND_PREFERENCES).default('auto'),
+  /** lib/model/augmentation.ts; absent: batches as they are. */
+  augmentation: AugmentationConfig.optional(),
   /** Keras' EarlyStopping callback (lib/model/early-stopping.ts); absent: every epoch trains. */
   earlyStopping: EarlyStoppingConfig.optional(),
 }).superRefine(

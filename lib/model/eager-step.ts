@@ -5,7 +5,7 @@ import { BatchBuffers } from './batches.ts';
 import type { CheckpointOptimizer } from './checkpoint/checkpoint.ts';
 import { readEagerOptimizer, restoreEagerOptimizer } from './checkpoint/model-state.ts';
 import type { CooperativeLoop } from './cooperative.ts';
-import type { EpochRunner, EpochTotals, RunnerState } from './epoch-runner.ts';
+import type { EpochRunner, EpochTotals, RunnerState, StepSettings } from './epoch-runner.ts';
 import { evaluateLossAccuracy, predict, PREDICT_BATCH_SIZE } from './predict.ts';
 
 /*
@@ -28,9 +28,9 @@ export class EagerEpochs implements EpochRunner {
     this.stepper = new TrainStepper(model, batchSize);
   }
 
-  step(order: Uint32Array, from: number, to: number, learningRate: number): void {
-    this.stepper.setLearningRate(learningRate);
-    this.totals.add(this.stepper.step(this.data, order, from, to), to - from);
+  step(order: Uint32Array, from: number, to: number, settings: StepSettings): void {
+    this.stepper.setLearningRate(settings.learningRate);
+    this.totals.add(this.stepper.step(this.data, order, from, to, settings.flips), to - from);
   }
 
   means(): { loss: number; accuracy: number } {
@@ -89,8 +89,8 @@ export class TrainStepper {
   }
 
   /** Trains on examples `order[from]`…`order[to - 1]`; returns the batch's mean loss and its count of correct predictions. */
-  step(data: LabeledImages, order: ArrayLike<number>, from: number, to: number): { loss: tf.Scalar; correct: tf.Scalar } {
-    const images = this.buffers.imagesAt(data.images, order, from, to);
+  step(data: LabeledImages, order: ArrayLike<number>, from: number, to: number, flips?: Float32Array): { loss: tf.Scalar; correct: tf.Scalar } {
+    const images = mirrored(this.buffers.imagesAt(data.images, order, from, to), flips);
     const targets = this.buffers.oneHotAt(data.labels, order, from, to);
     try {
       let correct: tf.Scalar | undefined;
@@ -133,6 +133,21 @@ export class TrainStepper {
     const correct = tf.sum(tf.metrics.categoricalAccuracy(targets, probabilities)) as tf.Scalar;
     return { loss: tf.mean(tf.metrics.categoricalCrossentropy(targets, probabilities)) as tf.Scalar, correct };
   }
+}
+
+/**
+ * The batch with the flagged examples mirrored left to right, as x * (1 - f) + reverse(x) * f:
+ * exact for f in {0, 1}, and the graph step's formula, so both steps see the same pixels.
+ * Disposes `images` when it returns a new tensor.
+ */
+export function mirrored(images: tf.Tensor4D, flips: Float32Array | undefined): tf.Tensor4D {
+  if (flips === undefined) return images;
+  const result = tf.tidy(() => {
+    const f = tf.tensor4d(flips, [flips.length, 1, 1, 1]);
+    return tf.add(tf.mul(images, tf.sub(tf.scalar(1), f)), tf.mul(tf.reverse(images, 2), f)) as tf.Tensor4D;
+  });
+  images.dispose();
+  return result;
 }
 
 /** Sums kept on the backend, so a batch costs no read-back unless progress is wanted. */

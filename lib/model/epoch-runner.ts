@@ -8,8 +8,8 @@ import type { CooperativeLoop } from './cooperative.ts';
  */
 export interface EpochRunner {
   readonly kind: TrainingStep;
-  /** Trains on examples `order[from]`…`order[to - 1]`, Adam's step at `learningRate`. */
-  step(order: Uint32Array, from: number, to: number, learningRate: number): void;
+  /** Trains on examples `order[from]`…`order[to - 1]`. */
+  step(order: Uint32Array, from: number, to: number, settings: StepSettings): void;
   /** The epoch's running mean loss and accuracy so far. */
   means(): { loss: number; accuracy: number };
   /** The epoch's means; the next step starts a new epoch. */
@@ -26,6 +26,13 @@ export interface EpochRunner {
 }
 
 export type EpochTotals = TrainingCheckpoint['epochTotals'];
+
+/** What a step takes besides its examples: the schedule's rate and, with augmentation, which examples to mirror. */
+export interface StepSettings {
+  learningRate: number;
+  /** One per example of the batch: 1 mirrors it left to right, 0 leaves it (lib/model/augmentation.ts). */
+  flips?: Float32Array;
+}
 
 export interface RunnerState {
   /** In model.trainableWeights order. */

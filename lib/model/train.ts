@@ -17,6 +17,7 @@ import { nativeBinding } from './graph/session.ts';
 import { graphSupports } from './layers/index.ts';
 import { progressWanted, publishProgress } from './progress-channel.ts';
 import { seededRandom, shuffleInPlace, type SeededRandom } from './shuffle.ts';
+import { flipFlags } from './augmentation.ts';
 import { learningRateAt } from './learning-rate.ts';
 import { summarizeModel, type ModelSummary } from './summary.ts';
 import {
@@ -299,6 +300,8 @@ class EpochLoop {
   private msInSteps = 0;
   private stepsThisCall = 0;
   private lastCheckpoint: number;
+  /** The batch's mirror flags (config.augmentation), refilled every step. */
+  private readonly flips: Float32Array;
 
   constructor(
     private readonly runner: EpochRunner,
@@ -314,6 +317,7 @@ class EpochLoop {
     this.timings = { msPerBatch: resume?.timings.msPerBatch ?? 0, msLastValidation: resume?.timings.msLastValidation ?? 0, msLastCheckpoint: 0 };
     this.first = resume?.position ?? this.at(1, 0);
     this.lastCheckpoint = performance.now();
+    this.flips = new Float32Array(context.plan.largestBatch);
   }
 
   async run(): Promise<Ending> {
@@ -381,8 +385,11 @@ class EpochLoop {
     const from = batch * batchSize;
     const to = Math.min(from + batchSize, trainExamples);
     const stepStarted = performance.now();
-    const { config } = this.context;
-    this.runner.step(this.order, from, to, learningRateAt(config.learningRateSchedule, config.learningRate, this.steps, this.context.plan.epochs * this.context.plan.batches));
+    const { config, plan } = this.context;
+    this.runner.step(this.order, from, to, {
+      learningRate: learningRateAt(config.learningRateSchedule, config.learningRate, this.steps, plan.epochs * plan.batches),
+      ...(config.augmentation?.horizontalFlip && { flips: flipFlags(this.flips.subarray(0, to - from), config.seed, this.steps) }),
+    });
     const now = performance.now();
     this.msInSteps += now - stepStarted;
     this.timings.msPerBatch = this.msInSteps / ++this.stepsThisCall;
@@ -532,7 +539,8 @@ async function createRunner(
   const binding = backend.name === 'tensorflow' && wanted !== 'eager' ? nativeBinding() : undefined;
   if (binding !== undefined && graphSupports(config.model)) {
     try {
-      return new GraphEpochs(await GraphTrainer.create(binding, model, config.model, data, batchSize), data);
+      const options = { horizontalFlip: config.augmentation?.horizontalFlip === true };
+      return new GraphEpochs(await GraphTrainer.create(binding, model, config.model, data, batchSize, options), data);
     } catch (error) {
       if (wanted === 'graph') throw error;
       if (!warnedAboutGraph && options.warn !== undefined) {

@@ -38,6 +38,7 @@ export interface TrainingSummary {
     learningRate: number;
     /** Absent: constant (lib/model/learning-rate.ts). */
     learningRateSchedule?: string;
+    augmentation?: { horizontalFlip?: boolean };
     seed: number;
     model: { layers: readonly Record<string, unknown>[] };
   };
@@ -281,6 +282,7 @@ function trainingSection(training: TrainingSummary | undefined, history: ReportP
     ['Batch size', String(config.batchSize)],
     ['Learning rate (Adam)', config.learningRateSchedule === 'cosine' ? `${config.learningRate}, cosine decay to 0` : String(config.learningRate)],
     ['Validation split', String(config.validationSplit)],
+    ['Augmentation', config.augmentation?.horizontalFlip ? 'random horizontal flips (half of each batch)' : 'none'],
     ['Seed', String(config.seed)],
     ['Backend', backendText],
     ['Training step', backend.trainingStep ?? 'not recorded'],

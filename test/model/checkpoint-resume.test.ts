@@ -76,8 +76,8 @@ async function fingerprint(result: TrainResult): Promise<Fingerprint> {
 
 for (const { step, backend } of steps) {
   describe(`resuming the ${step} step (${backend})`, () => {
-    // A cosine schedule: each step's rate depends on the step count, which a resumed run must carry on from.
-    const config: TrainConfig = parseTrainConfig({ epochs: 3, batchSize: 16, validationSplit: 0.2, learningRate: 0.01, learningRateSchedule: 'cosine', seed: 5, model: SMALL, backend });
+    // A cosine schedule and mirrored examples: each step's rate and flips depend on the step count, which a resumed run must carry on from.
+    const config: TrainConfig = parseTrainConfig({ epochs: 3, batchSize: 16, validationSplit: 0.2, learningRate: 0.01, learningRateSchedule: 'cosine', augmentation: { horizontalFlip: true }, seed: 5, model: SMALL, backend });
     let reference: Fingerprint;
     let storeCount = 0;
 

@@ -15,6 +15,7 @@ import { TRAIN_STEP_ENV_VAR } from '../../lib/model/choices.ts';
 import { predict } from '../../lib/model/predict.ts';
 import { seededRandom, shuffleInPlace } from '../../lib/model/shuffle.ts';
 import { WALKTHROUGH_CNN, type ModelSpec } from '../../lib/model/spec.ts';
+import { flipFlags } from '../../lib/model/augmentation.ts';
 import { TrainStepper } from '../../lib/model/eager-step.ts';
 import { trainModel } from '../../lib/model/train.ts';
 import { nativeAddonLoads, scaledMaxDiff, squaresDataset } from './helpers.ts';
@@ -160,7 +161,7 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
       for (const from of [0, 16, 24]) {
         const to = Math.min(from + 16, data.count);
         const expected = eager.step(data, order, from, to);
-        const actual = graph.step(order, from, to, settings.learningRate);
+        const actual = graph.step(order, from, to, { learningRate: settings.learningRate });
         assert.ok(Math.abs(actual.loss - expected.loss.dataSync()[0]) < 1e-5 * Math.max(1, actual.loss), `loss at ${from}`);
         assert.equal(actual.correct, expected.correct.dataSync()[0], `correct at ${from}`);
         tf.dispose([expected.loss, expected.correct]);
@@ -183,7 +184,7 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
   it("applies Adam in one fused kernel as tfjs' element-wise ops do", async () => {
     const [fused, ops] = [await trainer(EXOTIC), await trainer(EXOTIC, { adam: 'ops' })];
     for (const from of [0, 16, 24]) {
-      const [a, b] = [fused.step(order, from, from + 16, settings.learningRate), ops.step(order, from, from + 16, settings.learningRate)];
+      const [a, b] = [fused.step(order, from, from + 16, { learningRate: settings.learningRate }), ops.step(order, from, from + 16, { learningRate: settings.learningRate })];
       assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss at ${from}: ${a.loss} vs ${b.loss}`);
     }
     fused.copyWeightsToModel();
@@ -201,14 +202,45 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
       eager.setLearningRate(rates[i]);
       const expected = eager.step(data, order, from, from + 16);
       tf.dispose([expected.loss, expected.correct]);
-      scheduled.step(order, from, from + 16, rates[i]);
-      constant.step(order, from, from + 16, rates[0]);
+      scheduled.step(order, from, from + 16, { learningRate: rates[i] });
+      constant.step(order, from, from + 16, { learningRate: rates[0] });
     });
     scheduled.copyWeightsToModel();
     constant.copyWeightsToModel();
     const [a, b, c] = [weights(scheduled.model), weights(eagerModel), weights(constant.model)];
     a.forEach((w, i) => assertSameUpdates(w, b[i], rates[2], `weight ${i}`));
     assert.ok(a.some((w, i) => scaledMaxDiff(w, c[i]) > 1e-4), 'the rates change the weights');
+  });
+
+  it('mirrors the examples flagged for augmentation, exactly as the eager step does', async () => {
+    const flips = [0, 16, 24].map((from) => flipFlags(new Float32Array(16), 9, from));
+    const eagerModel = model(EXOTIC);
+    const eager = new TrainStepper(eagerModel, 16);
+    const [flipped, plain] = [await trainer(EXOTIC, { horizontalFlip: true }), await trainer(EXOTIC)];
+    // Inspecting uses up a dropout mask: on trainers of their own.
+    const { images } = (await trainer(EXOTIC, { horizontalFlip: true })).inspectStep(order, 0, 16, flips[0]);
+    const { images: unflipped } = (await trainer(EXOTIC)).inspectStep(order, 0, 16);
+    for (let i = 0; i < 16; i++) {
+      for (let row = 0; row < 28; row++) {
+        for (let column = 0; column < 28; column++) {
+          const source = flips[0][i] === 1 ? 27 - column : column;
+          assert.equal(images[i * 784 + row * 28 + column], unflipped[i * 784 + row * 28 + source]);
+        }
+      }
+    }
+    assert.ok(flips[0].includes(1) && flips[0].includes(0), 'some examples mirrored, some not');
+    [0, 16, 24].forEach((from, i) => {
+      const expected = eager.step(data, order, from, from + 16, flips[i]);
+      tf.dispose([expected.loss, expected.correct]);
+      flipped.step(order, from, from + 16, { learningRate: settings.learningRate, flips: flips[i] });
+      plain.step(order, from, from + 16, { learningRate: settings.learningRate });
+    });
+    flipped.copyWeightsToModel();
+    plain.copyWeightsToModel();
+    const [a, b, c] = [weights(flipped.model), weights(eagerModel), weights(plain.model)];
+    a.forEach((w, i) => assertSameUpdates(w, b[i], settings.learningRate, `weight ${i}`));
+    assert.ok(a.some((w, i) => scaledMaxDiff(w, c[i]) > 1e-4), 'mirroring changes the weights');
+    assert.throws(() => flipped.step(order, 0, 16, { learningRate: 0.01 }), /built with horizontal flips/);
   });
 
   it('scales pixels exactly as the eager batches do, for every byte value', async () => {
@@ -223,7 +255,7 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
 
   it('predicts what the trained tfjs model predicts', async () => {
     const graph = await trainer(EXOTIC);
-    graph.step(order, 0, 16, settings.learningRate);
+    graph.step(order, 0, 16, { learningRate: settings.learningRate });
     graph.copyWeightsToModel();
     const expected = (await predict(graph.model, data)).probabilities;
     assert.ok(scaledMaxDiff(graph.predictRange(0, data.count), expected) < 1e-5);
@@ -235,7 +267,7 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
     const graph = await trainer(BATCH_NORM);
     const fresh = model(BATCH_NORM);
     const before = fresh.nonTrainableWeights.map((w) => w.read().dataSync() as Float32Array);
-    for (const from of [0, 16, 24]) graph.step(order, from, from + 16, settings.learningRate);
+    for (const from of [0, 16, 24]) graph.step(order, from, from + 16, { learningRate: settings.learningRate });
     graph.copyWeightsToModel();
     const moving = graph.model.nonTrainableWeights.map((w) => w.read().dataSync() as Float32Array);
     assert.equal(moving.length, 6, 'mean and variance of three layers');

@@ -3,7 +3,7 @@ import { NUM_CLASSES } from '../../data/classes.ts';
 import type { CheckpointOptimizer } from '../checkpoint/checkpoint.ts';
 import { checkMoments } from '../checkpoint/model-state.ts';
 import type { CooperativeLoop } from '../cooperative.ts';
-import type { EpochRunner, EpochTotals, RunnerState } from '../epoch-runner.ts';
+import type { EpochRunner, EpochTotals, RunnerState, StepSettings } from '../epoch-runner.ts';
 import { evaluateLossAccuracy } from '../predict.ts';
 import { GRAPH_PREDICT_BATCH, type GraphTrainer } from './graph-trainer.ts';
 
@@ -19,8 +19,8 @@ export class GraphEpochs implements EpochRunner {
     private readonly data: LabeledImages,
   ) {}
 
-  step(order: Uint32Array, from: number, to: number, learningRate: number): void {
-    const { loss, correct } = this.trainer.step(order, from, to, learningRate);
+  step(order: Uint32Array, from: number, to: number, settings: StepSettings): void {
+    const { loss, correct } = this.trainer.step(order, from, to, settings);
     this.lossSum += loss * (to - from);
     this.correct += correct;
     this.examples += to - from;

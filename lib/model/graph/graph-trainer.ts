@@ -7,6 +7,7 @@ import { size } from '../layers/layer.ts';
 import type { ModelSpec } from '../spec.ts';
 import { GraphSession, type Feed, type NativeBinding } from './session.ts';
 import type { AdamSettings } from './adam.ts';
+import type { StepSettings } from '../epoch-runner.ts';
 import { buildTrainGraph, type GraphOptions, type TrainGraph } from './train-graph.ts';
 
 /** Rows per predict run: big enough to keep TensorFlow's kernels busy, small enough for modest activations (~45 MB). */
@@ -82,10 +83,10 @@ export class GraphTrainer {
     }
   }
 
-  /** One Adam step at `learningRate` on examples `order[from]`…`order[to - 1]`: the batch's mean loss and its count of correct predictions. */
-  step(order: ArrayLike<number>, from: number, to: number, learningRate: number): { loss: number; correct: number } {
-    this.learningRate[0] = learningRate;
-    const feeds = [...this.batchFeeds(order, from, to), { name: this.graph.feeds.learningRate, shape: [], values: this.learningRate }];
+  /** One Adam step on examples `order[from]`…`order[to - 1]`: the batch's mean loss and its count of correct predictions. */
+  step(order: ArrayLike<number>, from: number, to: number, settings: StepSettings): { loss: number; correct: number } {
+    this.learningRate[0] = settings.learningRate;
+    const feeds = [...this.batchFeeds(order, from, to, settings.flips), { name: this.graph.feeds.learningRate, shape: [], values: this.learningRate }];
     const [loss, correct] = this.session.run(feeds, [this.graph.fetches.loss, this.graph.fetches.correct]);
     return { loss: loss[0], correct: correct[0] };
   }
@@ -95,8 +96,8 @@ export class GraphTrainer {
    * anything (it does use up a dropout mask, as a step would): gradients in weight order, and
    * the scaled input batch.
    */
-  inspectStep(order: ArrayLike<number>, from: number, to: number): { gradients: Float32Array[]; images: Float32Array } {
-    const fetched = this.session.run(this.batchFeeds(order, from, to), [...this.graph.fetches.gradients, this.graph.fetches.images]) as Float32Array[];
+  inspectStep(order: ArrayLike<number>, from: number, to: number, flips?: Float32Array): { gradients: Float32Array[]; images: Float32Array } {
+    const fetched = this.session.run(this.batchFeeds(order, from, to, flips), [...this.graph.fetches.gradients, this.graph.fetches.images]) as Float32Array[];
     return { gradients: fetched.slice(0, -1), images: fetched[fetched.length - 1] };
   }
 
@@ -106,11 +107,17 @@ export class GraphTrainer {
     return fillUniform(this.noise[i].subarray(0, count), seed);
   }
 
-  private batchFeeds(order: ArrayLike<number>, from: number, to: number): Feed[] {
+  private batchFeeds(order: ArrayLike<number>, from: number, to: number, flips: Float32Array | undefined): Feed[] {
     const n = this.checkRange(from, to);
     const indices = this.indices.subarray(0, n);
     for (let i = 0; i < n; i++) indices[i] = order[from + i];
     const feeds: Feed[] = [{ name: this.graph.feeds.indices, shape: [n], values: indices }];
+    const flipFeed = this.graph.feeds.flips;
+    if ((flipFeed !== undefined) !== (flips !== undefined)) throw new Error(`the graph was built ${flipFeed ? 'with' : 'without'} horizontal flips; the step ${flips ? 'gives' : 'gives no'} flip flags`);
+    if (flipFeed !== undefined && flips !== undefined) {
+      if (flips.length !== n) throw new RangeError(`${flips.length} flip flags for a batch of ${n}`);
+      feeds.push({ name: flipFeed, shape: [n], values: flips });
+    }
     this.dropouts.forEach(({ layer, shape }, i) => {
       feeds.push({ name: this.graph.feeds.noise[i], shape: [n, ...shape], values: this.noiseFor(i, n * size(shape), layer.nextSeed()) });
     });

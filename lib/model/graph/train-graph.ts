@@ -52,6 +52,8 @@ export interface TrainGraph {
     indices: string;
     /** float32 scalar: the train step's learning rate (lib/model/learning-rate.ts). */
     learningRate: string;
+    /** With horizontalFlip: float32 [batch], 1 mirrors the example left to right, 0 leaves it. */
+    flips?: string;
     /** float32, one per weight, in model.trainableWeights order. */
     initialWeights: string[];
     /** float32, one per state variable (moving statistics), in model.nonTrainableWeights order. */
@@ -120,9 +122,14 @@ export interface GraphOptions {
    * and the same gradients, for a 4x smaller activation gradient.
    */
   poolFirst?: boolean;
+  /**
+   * Not a way to compute the same step but part of the step: mirror the examples a fed flag
+   * [batch] marks (lib/model/augmentation.ts). Default false.
+   */
+  horizontalFlip?: boolean;
 }
 
-export const DEFAULT_GRAPH_OPTIONS: Required<GraphOptions> = { adam: 'fused', windowsMaxChannels: 1, poolFirst: true };
+export const DEFAULT_GRAPH_OPTIONS: Required<GraphOptions> = { adam: 'fused', windowsMaxChannels: 1, poolFirst: true, horizontalFlip: false };
 
 /** Where each layer's weights and state sit among the graph's variables, and the shapes around it. */
 export interface Layout {
@@ -185,7 +192,7 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   const load = loadEndpoint(g, vars);
   const init = initEndpoint(g, vars, plan, adam);
   const restore = restoreAdamEndpoint(g, vars, weightShapes);
-  const batch = batchInput(g, vars);
+  const batch = batchInput(g, vars, settings.horizontalFlip);
   const learningRate = g.placeholder('feed_learning_rate', DT.float, []);
 
   // ---- the step: forward in training mode, loss, backward, Adam --------------------------
@@ -205,10 +212,10 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   // ---- predict: inference mode on freshly read weights ------------------------------------
   const predictReads = vars.weights.map((handle) => g.read(handle));
   const predictStateReads = vars.state.map((handle) => g.read(handle));
-  const predicted = g.identity(inferencePass(g, plan, batch.images, { weights: predictReads, state: predictStateReads }, activations), 'predict_probabilities');
+  const predicted = g.identity(inferencePass(g, plan, batch.unaugmented, { weights: predictReads, state: predictStateReads }, activations), 'predict_probabilities');
   return {
     nodes: g.nodes,
-    feeds: { images: load.images, labels: load.labels, indices: batch.indices, learningRate, ...init.feeds, noise: forward.noiseFeeds, adam: restore.feeds },
+    feeds: { images: load.images, labels: load.labels, indices: batch.indices, learningRate, ...(batch.flips && { flips: batch.flips }), ...init.feeds, noise: forward.noiseFeeds, adam: restore.feeds },
     fetches: {
       loadData: load.done,
       init: init.done,
@@ -276,17 +283,23 @@ function restoreAdamEndpoint(g: GraphBuilder, vars: Variables, weightShapes: num
   return { feeds, done };
 }
 
-/** The batch: example indices in; scaled images and labels gathered from the loaded data. */
-function batchInput(g: GraphBuilder, vars: Variables): { indices: string; images: Ref; labels: Ref } {
+/** The batch: example indices in; scaled images (augmented for training, as they are for predict) and labels gathered from the loaded data. */
+function batchInput(g: GraphBuilder, vars: Variables, horizontalFlip: boolean): { indices: string; images: Ref; unaugmented: Ref; labels: Ref; flips?: string } {
   const indices = g.node('Placeholder', [], { dtype: { kind: 'type', value: DT.int32 }, shape: { kind: 'shape', value: [-1] } }, 'feed_indices');
   const pixels = g.cast(g.gather(g.read(vars.dataImages, DT.uint8), indices, DT.uint8), DT.uint8, DT.float);
   // X / 255.0 as a float32 division (for every byte value the float64 division rounded once to
   // float32, as batches.ts scales). The divisor is a variable, not a constant: TensorFlow's graph
   // optimiser rewrites division by a constant into multiplication by its reciprocal, which is
   // off by one unit in the last place for about half the byte values.
-  const images = g.div(pixels, g.read(vars.pixelScale));
+  const scaled = g.div(pixels, g.read(vars.pixelScale));
   const labels = g.cast(g.gather(g.read(vars.dataLabels, DT.uint8), indices, DT.uint8), DT.uint8, DT.int32);
-  return { indices, images, labels };
+  if (!horizontalFlip) return { indices, images: scaled, unaugmented: scaled, labels };
+  // x * (1 - f) + reverse(x) * f, f in {0, 1} per example: exact, and the eager step's formula (eager-step.ts mirrored).
+  const flips = g.placeholder('feed_flips', DT.float, [-1]);
+  const f = g.reshape(flips, g.ints([-1, 1, 1, 1]));
+  const reversed = g.node('ReverseV2', [scaled, g.ints([2])], { T: { kind: 'type', value: DT.float }, Tidx: { kind: 'type', value: DT.int32 } }, 'ReverseV2');
+  const images = g.add(g.mul(scaled, g.sub(g.scalar(1), f)), g.mul(reversed, f));
+  return { indices, images, unaugmented: scaled, labels, flips };
 }
 
 /** The activation each layer applies, moving one that commutes with max to the max pooling right after it when allowed. */
