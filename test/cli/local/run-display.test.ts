@@ -82,7 +82,7 @@ test("a sandbox's lines that are not log records (TensorFlow's start-up notice) 
   const notice = 'I0000 00:00:1796304807.388561    7246 port.cc:153] oneDNN custom operations are on.';
   const lines: string[] = [];
   new LogDisplay((line) => lines.push(line)).line('train', notice);
-  assert.deepEqual(lines, [], 'hidden by default');
+  assert.equal(lines.length, 0, 'hidden by default');
   new LogDisplay((line) => lines.push(line), 'WARN', true).line('train', notice);
   assert.deepEqual(lines, [`           [train] ${notice}`]);
   lines.length = 0;
