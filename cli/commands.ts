@@ -248,6 +248,9 @@ export async function runLocalWorkflow(run: LocalWorkflowRun): Promise<LocalRunR
         outDir: out,
         stateDir,
         trainHooks: trainingProgress(),
+        // What the functions' and tasks' processes print besides their log records (TensorFlow's
+        // start-up notice, Node's warnings) stays hidden like the CLI's own notices (quiet-start.ts).
+        showNotices: process.env.FMNIST_DEBUG === '1',
         signal: abort.signal,
         onCloudReady,
         onEvent: (event) => sayHowToAnswer(event, runId, stateDir),

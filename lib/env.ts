@@ -77,7 +77,7 @@ export const ENVIRONMENT: Readonly<Record<string, EnvVariable>> = {
   [FARGATE_ENV.timeScale]: { readBy: ['image', 'cli'], meaning: 'Local runtime only: the factor for every timer of the Fargate entry (tests).', default: '1' },
   [ENV.stack]: { readBy: ['cli'], meaning: 'The CloudFormation stack fmnist start/status/resume talk to (--stack wins).', default: 'FashionMnist' },
   NO_COLOR: { readBy: ['cli'], meaning: 'Any value: no colours in fmnist status.' },
-  FMNIST_DEBUG: { readBy: ['cli'], meaning: '1: fmnist shows the start-up notices it hides (the AWS SDK\'s Node.js version notice, DEP0051 from tfjs-node).' },
+  FMNIST_DEBUG: { readBy: ['cli'], meaning: '1: fmnist shows the start-up notices it hides (the AWS SDK\'s Node.js version notice, DEP0051 from tfjs-node; in a local run, whatever the functions\' and tasks\' processes print besides their log records, e.g. TensorFlow\'s oneDNN notice).' },
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: { readBy: ['cli', 'runtime'], meaning: 'true: the AWS SDK does not print its Node.js version notice; fmnist sets it unless FMNIST_DEBUG=1.' },
   USER: { readBy: ['cli'], meaning: 'Who changed the registry by hand, where the OS has no user entry (cli/registry/who.ts).' },
   LOGNAME: { readBy: ['cli'], meaning: 'The login name, where USER is not set.' },

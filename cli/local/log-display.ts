@@ -32,13 +32,15 @@ export class LogDisplay {
   constructor(
     readonly say: (line: string) => void,
     readonly logLevel = 'WARN',
+    /** Lines that are not log records, whatever the level (FMNIST_DEBUG=1). */
+    readonly showNotices = false,
   ) {}
 
   /** A line a sandbox wrote; `source` names it (function or task). */
   line(source: string, line: string): void {
     const record = parseRecord(line);
     if (!record) {
-      if (rank(this.logLevel) === 0) this.say(`           [${source}] ${line}`);
+      if (this.showNotices || rank(this.logLevel) === 0) this.say(`           [${source}] ${line}`);
       return;
     }
     if (record.message === DATASET_SUMMARY_MESSAGE) {

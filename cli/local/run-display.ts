@@ -18,6 +18,12 @@ export interface RunDisplayOptions {
   logLevel?: LogLevel;
   /** Training progress (the CLI's progress bar); without them each epoch is a timeline line. */
   trainHooks?: TrainHooks;
+  /**
+   * Also show the sandboxes' lines that are not log records (TensorFlow's absl/oneDNN start-up
+   * notice, Node's and the AWS SDK's warnings): `fmnist run` sets it under FMNIST_DEBUG=1.
+   * Default: only at log level DEBUG.
+   */
+  showNotices?: boolean;
 }
 
 export class RunDisplay {
@@ -32,7 +38,7 @@ export class RunDisplay {
     const stream = options.progress === undefined ? process.stderr : options.progress;
     this.say = stream ? (line) => void stream.write(line + '\n') : () => {};
     this.#printer = new ProgressPrinter(this.say);
-    this.#logs = new LogDisplay(this.say, options.logLevel);
+    this.#logs = new LogDisplay(this.say, options.logLevel, options.showNotices);
     this.#training = new TrainingDisplay(options.trainHooks, (state, text) => this.#printer.note(state, text));
   }
 

@@ -14,7 +14,7 @@ import { loadStackTemplate } from './definition.ts';
 import type { ExecutionEvent } from './progress.ts';
 import { claimOutDir } from './out-dir.ts';
 import { RunDisplay, type RunDisplayOptions } from './run-display.ts';
-import { statesOf } from './states/asl.ts';
+import { statesInReachOrder } from './states/asl.ts';
 import { ExecutionHistory, historyOperations } from './states/history.ts';
 import { type LambdaDouble, STATE_PAYLOAD_LIMIT_BYTES, taskHandlers } from './states/integrations.ts';
 import { runExecution, type ExecutionOutcome, type ExecutionStatus } from './states/execution.ts';
@@ -147,7 +147,9 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
   try {
     await checkLogPermissions(cloud.model, cloud.authorizer);
     await options.onCloudReady?.({ controlPlane: cloud.control.endpoint });
-    cloud.lambda.prewarm(functionsOf(cloud.model.stateMachine.definition, cloud.model.functions));
+    // One start per core at a time, in the order the execution reaches the functions (a start is
+    // seconds of CPU: all at once, the first state waited for the last function's start).
+    cloud.lambda.prewarm(functionsOf(cloud.model.stateMachine.definition, cloud.model.functions), { concurrency: availableParallelism() });
     cloud.ecs.placementFailures = options.faults?.ecsPlacementFailures ?? 0;
     const machine = cloud.model.stateMachine;
     const executionArn = machine.arn.replace(':stateMachine:', ':execution:') + `:${executionName}`;
@@ -288,7 +290,10 @@ async function execute(
   });
   const mapConcurrency = options.mapConcurrency ?? availableParallelism();
   const { definition, adjustments } = localizeDefinition(machine.definition, cloud.timeScale, { mapConcurrency });
-  await cloud.lambda.warm();
+  // With time scaled, a process start inside a state would eat a scaled timeout: everything is
+  // started first. At real time, an invocation waits for its own function's start only (a start
+  // is seconds, a state's timeout minutes), so the first states run while later functions start.
+  if (cloud.timeScale < 1) await cloud.lambda.warm();
   const outcome = await runExecution({
     definition,
     input: run.input,
@@ -363,9 +368,15 @@ async function settleTasks(cloud: LocalCloud): Promise<{ taskArn: string; starte
 }
 
 /** The functions the definition's Task states invoke directly (nested ones included). */
+/** The functions the definition's states call, in the order an execution first reaches them. */
 function functionsOf(definition: AslDefinition, functions: LambdaSpec[]): LambdaSpec[] {
-  const resources = new Set(statesOf(definition).map(({ state }) => String(state.Resource ?? '')));
-  return functions.filter((fn) => resources.has(fn.arn));
+  const byArn = new Map(functions.map((fn) => [fn.arn, fn]));
+  const ordered = new Set<LambdaSpec>();
+  for (const { state } of statesInReachOrder(definition)) {
+    const fn = byArn.get(String(state.Resource ?? ''));
+    if (fn) ordered.add(fn);
+  }
+  return [...ordered];
 }
 
 /** What the outputs are copied by: the run id and the dataset, as the state outputs name them. */

@@ -24,6 +24,28 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 /** esbuild externals: all of @tensorflow, so there is one tfjs-core (the one tfjs-node uses). */
 const EXTERNAL = ['@tensorflow/*'];
+
+/**
+ * The @tensorflow packages are CommonJS. An ESM `import` of one makes Node run its CJS lexer over
+ * the package and everything it re-exports (tfjs-core, -layers, -converter, -data, the backends)
+ * to find named exports: ~0.35 s of a cold start (bench/README.md "Cold start"). So each import
+ * of one becomes a small CommonJS module of the bundle, `module.exports = require('<package>')`,
+ * through the banner's `require`: the same package loaded the same way tfjs-node loads it, no
+ * lexer, and only when the code that imports it first runs (a lazily imported module keeps its
+ * packages lazy, which a hoisted ESM import would not).
+ * @type {import('esbuild').Plugin}
+ */
+const requireExternals = {
+  name: 'require-externals',
+  setup(build) {
+    build.onResolve({ filter: /^@tensorflow\// }, (args) =>
+      args.namespace === 'require-external' ? { path: args.path, external: true } : { path: args.path, namespace: 'require-external' });
+    build.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
 /** Must never be reached from the training entries (not in the image; the report path needs it). */
 const FORBIDDEN = ['@napi-rs/canvas'];
 /** selfcheck: run by the image build (`node functions/train/selfcheck.mjs`), see the file. */
@@ -53,6 +75,7 @@ export async function bundle(/** @type {string} */ outdir) {
     target: 'node22',
     mainFields: ['module', 'main'],
     external: EXTERNAL,
+    plugins: [requireExternals],
     banner: { js: ESM_BANNER },
     outExtension: { '.js': '.mjs' },
     // Readable stack traces in CloudWatch without source maps: not minified.

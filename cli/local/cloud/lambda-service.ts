@@ -80,6 +80,9 @@ export class LambdaService {
   readonly #opt = new Map<string, Promise<string>>();
   /** Prewarming environments, by function. */
   readonly #starting = new Map<string, Promise<void>>();
+  /** Prewarms still waiting for their turn, by function: calling one starts it now. */
+  readonly #queued = new Map<string, () => void>();
+  #closing = false;
   /** Invocations in progress per function (reserved concurrency counts these). */
   readonly #active = new Map<string, number>();
   #nextId = 0;
@@ -91,27 +94,61 @@ export class LambdaService {
    * concurrency does: the cold starts overlap with other work, and (once warm() resolved) no
    * process start counts against a state's timeout, which matters when time is scaled. An init
    * failure surfaces at the first invocation, as it would.
+   *
+   * At most `concurrency` start at once, in the order given (the order a run needs them): each
+   * start is a Node.js process importing its handler, seconds of CPU, and starting them all at once
+   * on a small machine makes the first one ready only when the last is. An invocation of a function
+   * still waiting for its turn starts it at once.
    */
-  prewarm(fns: LambdaSpec[]): void {
+  prewarm(fns: LambdaSpec[], options: { concurrency?: number } = {}): void {
+    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+    let running = 0;
+    const waiting: (() => void)[] = [];
+    const next = () => {
+      while (running < concurrency && waiting.length > 0) waiting.shift()!();
+    };
     for (const fn of fns) {
       // A pool that exists (even empty: another run's prewarm still starting) is kept: replacing
       // it would orphan the environment that run is starting, which shutdown() then never stops.
       if (!fn.code || this.#environments.has(fn.logicalId)) continue;
       const pool: Environment[] = [];
       this.#environments.set(fn.logicalId, pool);
-      const starting = this.#start(fn).then(
-        async (environment) => {
-          pool.push(environment);
-          // Warm means initialised: the module imported (an init error surfaces at the first invocation).
-          await environment.ready.catch(() => undefined);
-        },
-        () => {
-          this.#environments.delete(fn.logicalId);
-        },
-      );
+      let go!: () => void;
+      const turn = new Promise<void>((resolve) => {
+        let started = false;
+        go = () => {
+          if (started) return;
+          started = true;
+          running++;
+          const index = waiting.indexOf(go);
+          if (index >= 0) waiting.splice(index, 1);
+          this.#queued.delete(fn.logicalId);
+          resolve();
+        };
+      });
+      waiting.push(go);
+      this.#queued.set(fn.logicalId, go);
+      const starting = turn
+        // Shut down before its turn came: no process to start only to stop it.
+        .then(() => (this.#closing ? Promise.reject(new Error('shut down')) : this.#start(fn)))
+        .then(
+          async (environment) => {
+            pool.push(environment);
+            // Warm means initialised: the module imported (an init error surfaces at the first invocation).
+            await environment.ready.catch(() => undefined);
+          },
+          () => {
+            this.#environments.delete(fn.logicalId);
+          },
+        )
+        .finally(() => {
+          running--;
+          next();
+        });
       this.#starting.set(fn.logicalId, starting);
       void starting.finally(() => this.#starting.delete(fn.logicalId));
     }
+    next();
   }
 
   /** Resolves when every prewarmed environment has started (or failed to). */
@@ -121,6 +158,7 @@ export class LambdaService {
 
   /** Invokes `fn` with `event` (a JSON value) and resolves with its JSON result. */
   async invoke(fn: LambdaSpec, event: unknown): Promise<unknown> {
+    this.#queued.get(fn.logicalId)?.();
     await this.#starting.get(fn.logicalId);
     const pool = this.#environments.get(fn.logicalId) ?? [];
     this.#environments.set(fn.logicalId, pool);
@@ -330,6 +368,8 @@ export class LambdaService {
 
   /** Stops every environment (the end of a run). */
   async shutdown(): Promise<void> {
+    this.#closing = true;
+    for (const go of [...this.#queued.values()]) go();
     await Promise.allSettled([...this.#starting.values()]);
     const all = [...this.#environments.entries()].flatMap(([, pool]) => pool);
     this.#environments.clear();

@@ -52,6 +52,33 @@ export function statesOf(definition: AslDefinition): LocatedState[] {
 }
 
 /**
+ * The states in the order an execution can first reach them: breadth first from StartAt along
+ * every transition (Next, a Choice's rules and Default, Catch), a Map's or Parallel's own states
+ * right after it; states no transition reaches come last, in definition order. Used to start what
+ * a run needs first first (cli/local/runner.ts prewarms Lambda environments in this order).
+ */
+export function statesInReachOrder(definition: AslDefinition): LocatedState[] {
+  const all = statesOf(definition);
+  const byName = new Map(all.map((located) => [located.name, located]));
+  const ordered = new Set<LocatedState>();
+  const visit = (machine: AslDefinition) => {
+    const queue = [machine.StartAt];
+    while (queue.length > 0) {
+      const located = byName.get(String(queue.shift()));
+      if (!located || ordered.has(located)) continue;
+      ordered.add(located);
+      for (const nested of nestedDefinitions(located.state)) visit(nested);
+      const { Next, Default, Choices, Catch } = located.state as { Next?: string; Default?: string; Choices?: { Next?: string }[]; Catch?: { Next?: string }[] };
+      for (const target of [Next, ...(Choices ?? []).map((rule) => rule.Next), Default, ...(Catch ?? []).map((catcher) => catcher.Next)]) {
+        if (typeof target === 'string') queue.push(target);
+      }
+    }
+  };
+  visit(definition);
+  return [...ordered, ...all.filter((located) => !ordered.has(located))];
+}
+
+/**
  * The value a reference path (`$`, `$.a.b`, `$.a[0]`, `$['a b']`) selects; `found: false` when it
  * selects nothing. `undefined` for a path that is not a plain reference path (filters, wildcards,
  * the Context Object): the caller then leaves it to the library.

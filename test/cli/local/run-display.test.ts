@@ -77,3 +77,15 @@ test('the progress relay sends what the training publishes over the IPC channel,
   assert.equal(code, 0);
   assert.deepEqual(messages, [{ type: 'progress', message: { kind: 'epochBegin', epoch: 1, epochs: 1, batches: 3 } }]);
 });
+
+test("a sandbox's lines that are not log records (TensorFlow's start-up notice) show only at DEBUG or with showNotices (FMNIST_DEBUG=1)", () => {
+  const notice = 'I0000 00:00:1796304807.388561    7246 port.cc:153] oneDNN custom operations are on.';
+  const lines: string[] = [];
+  new LogDisplay((line) => lines.push(line)).line('train', notice);
+  assert.equal(lines.length, 0, 'hidden by default');
+  new LogDisplay((line) => lines.push(line), 'WARN', true).line('train', notice);
+  assert.deepEqual(lines, [`           [train] ${notice}`]);
+  lines.length = 0;
+  new LogDisplay((line) => lines.push(line), 'DEBUG').line('train', notice);
+  assert.equal(lines.length, 1, 'DEBUG shows them too, as before');
+});
