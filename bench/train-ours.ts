@@ -3,7 +3,7 @@
  * CSVs, fit with validation_split 0.2, then predict the test set. Prints (and with --json
  * writes) timings in the shape bench/keras/walkthrough.py writes, for bench/train.ts.
  *
- *   node --import tsx bench/train-ours.ts TRAIN_CSV TEST_CSV [--epochs 10] [--batch-size 64] [--json OUT]
+ *   node --import tsx bench/train-ours.ts TRAIN_CSV TEST_CSV [--epochs 10] [--batch-size 64] [--preset NAME] [--early-stopping-patience N] [--json OUT]
  *
  * FMNIST_TRAIN_STEP=eager|graph and FMNIST_BACKEND choose how it trains.
  */
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type { LabeledImages } from '../lib/data/dataset.ts';
 import { localFile } from '../lib/data/input-file.ts';
 import { parseTrainConfig } from '../lib/model/config.ts';
+import { PRESETS, type PresetName } from '../lib/model/presets.ts';
 import { evaluateLossAccuracy, predict } from '../lib/model/predict.ts';
 import { trainingChoicesFrom } from '../lib/model/choices.ts';
 import { trainModel } from '../lib/model/train.ts';
@@ -21,7 +22,13 @@ import { countFlag } from './harness.ts';
 const tStart = performance.now();
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { epochs: { type: 'string', default: '10' }, 'batch-size': { type: 'string', default: '64' }, json: { type: 'string' } },
+  options: {
+    epochs: { type: 'string', default: '10' },
+    'batch-size': { type: 'string' },
+    preset: { type: 'string', default: 'walkthrough' },
+    'early-stopping-patience': { type: 'string' },
+    json: { type: 'string' },
+  },
 });
 if (positionals.length !== 2) throw new Error('usage: train-ours.ts TRAIN_CSV TEST_CSV [--epochs N] [--batch-size N] [--json OUT]');
 
@@ -32,7 +39,17 @@ function readCsv(path: string): Promise<LabeledImages> {
 const tLoad = performance.now();
 const [train, test] = [await readCsv(positionals[0]), await readCsv(positionals[1])];
 const tLoaded = performance.now();
-const config = parseTrainConfig({ epochs: countFlag(values.epochs, 'epochs'), batchSize: countFlag(values['batch-size'], 'batch-size') }, 'command line');
+if (!(values.preset! in PRESETS)) throw new Error(`--preset: one of ${Object.keys(PRESETS).join(', ')}`);
+const patience = values['early-stopping-patience'];
+const config = parseTrainConfig(
+  {
+    ...structuredClone(PRESETS[values.preset as PresetName]),
+    epochs: countFlag(values.epochs, 'epochs'),
+    ...(values['batch-size'] !== undefined && { batchSize: countFlag(values['batch-size'], 'batch-size') }),
+    ...(patience !== undefined && { earlyStopping: { patience: Number(patience) } }),
+  },
+  'command line',
+);
 const tFit = performance.now();
 const result = await trainModel(train, config, {
   ...trainingChoicesFrom(process.env),
@@ -60,6 +77,8 @@ const summary = {
   csvLoadSeconds: (tLoaded - tLoad) / 1000,
   importSeconds: (tLoad - tStart) / 1000,
   fitSeconds,
+  preset: values.preset,
+  earlyStopping: result.earlyStopping,
   epochSeconds: result.history.map((log) => log.seconds),
   imagesPerSecond: result.history.map((log) => result.trainExamples / log.seconds),
   stepImagesPerSecond: result.imagesPerSecond,

@@ -4,11 +4,13 @@
  * CSVs, same epochs and batch size, each run in a fresh process, alternating: ours, keras, ours,
  * keras, … for --rounds rounds, so load from other jobs falls on both.
  *
- *   node --import tsx bench/train.ts [--epochs 10] [--rounds 3] [--batch-size 64] [--eager] [--python python3]
+ *   node --import tsx bench/train.ts [--epochs 10] [--rounds 3] [--batch-size 64] [--eager] [--preset strong] [--early-stopping-patience N] [--python python3]
  *
  * images/s is counted as the Keras script counts it: training examples (48,000) / epoch wall
  * time, the epoch's validation pass included. --eager adds a third contender each round: ours
  * with FMNIST_TRAIN_STEP=eager (tfjs op by op, the way training ran before the graph step).
+ * --preset adds ours with that preset (lib/model/presets.ts, its own batch size), and
+ * --early-stopping-patience ours with early stopping on val_loss (restoring the best weights).
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +24,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'batch-size': { type: 'string', default: '64' },
     eager: { type: 'boolean', default: false },
+    preset: { type: 'string' },
+    'early-stopping-patience': { type: 'string' },
     python: { type: 'string', default: process.env.FMNIST_PYTHON ?? 'python3' },
   },
 });
@@ -45,11 +49,11 @@ interface Contender {
   command: (csv: { train: string; test: string }, json: string) => [string, string[], NodeJS.ProcessEnv];
 }
 
-const ours = (name: string, step: 'graph' | 'eager' | undefined): Contender => ({
+const ours = (name: string, step: 'graph' | 'eager' | undefined, extra: string[] = ['--batch-size', String(batchSize)]): Contender => ({
   name,
   command: (csv, json) => [
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'train-ours.ts'), csv.train, csv.test, '--epochs', String(epochs), '--batch-size', String(batchSize), '--json', json],
+    ['--import', 'tsx', join(import.meta.dirname, 'train-ours.ts'), csv.train, csv.test, '--epochs', String(epochs), ...extra, '--json', json],
     step === undefined ? process.env : { ...process.env, FMNIST_TRAIN_STEP: step },
   ],
 });
@@ -61,7 +65,13 @@ const keras: Contender = {
     process.env,
   ],
 };
-const contenders = [ours('ours', undefined), keras, ...(values.eager ? [ours('ours (eager)', 'eager')] : [])];
+const contenders = [
+  ours('ours', undefined),
+  keras,
+  ...(values.eager ? [ours('ours (eager)', 'eager')] : []),
+  ...(values.preset ? [ours(`ours (${values.preset})`, undefined, ['--preset', values.preset])] : []),
+  ...(values['early-stopping-patience'] ? [ours('ours (early stop)', undefined, ['--early-stopping-patience', values['early-stopping-patience']])] : []),
+];
 
 const csv = await kaggleCsvs();
 console.log(`machine: ${describeMachine()}`);
@@ -80,7 +90,7 @@ for (let round = 1; round <= rounds; round++) {
     const rate = summarise(summary.imagesPerSecond);
     console.log(
       `round ${round} ${contender.name.padEnd(12)} ${rate.median.toFixed(0).padStart(5)} images/s (epochs ${rate.min.toFixed(0)}-${rate.max.toFixed(0)}), ` +
-        `fit ${summary.fitSeconds.toFixed(1)} s, process ${wallSeconds.toFixed(1)} s, test accuracy ${summary.testAccuracy.toFixed(4)}, load before ${load.toFixed(2)}`,
+        `${summary.epochSeconds.length} epochs, fit ${summary.fitSeconds.toFixed(1)} s, process ${wallSeconds.toFixed(1)} s, test accuracy ${summary.testAccuracy.toFixed(4)}, load before ${load.toFixed(2)}`,
     );
   }
 }
@@ -102,4 +112,8 @@ for (const [name, runs] of results) {
 }
 const [oursRate, kerasRate] = [medians.get('ours')!, medians.get('keras')!];
 console.log(`\nours / keras: ${(oursRate / kerasRate).toFixed(2)}x images/s`);
+const fitOf = (name: string) => summarise(results.get(name)!.map((r) => r.fitSeconds)).median;
+for (const name of results.keys()) {
+  if (name.startsWith('ours (') && name !== 'ours (eager)') console.log(`${name} / ours: ${(fitOf(name) / fitOf('ours')).toFixed(2)}x the fit time`);
+}
 if (medians.has('ours (eager)')) console.log(`graph step / eager step: ${(oursRate / medians.get('ours (eager)')!).toFixed(2)}x images/s`);

@@ -1,0 +1,46 @@
+/**
+ * Where the graph training step's time goes, op by op: builds the step's graph for a preset
+ * (lib/model/graph/train-graph.ts, exactly what training loads), writes it as a SavedModel, and
+ * has TensorFlow's own tracer time every kernel (bench/profile-step.py: Python's TensorFlow 2.21,
+ * the same version as the native addon, because tfjs-node's binding cannot pass RunOptions).
+ *
+ *   node --import tsx bench/profile-step.ts [--preset walkthrough|strong] [--steps 200] [--python python3]
+ *
+ * Prints the step's wall time untraced and traced, and the kernels by total time per step.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { parseTrainConfig } from '../lib/model/config.ts';
+import { encodeSavedModel } from '../lib/model/graph/proto.ts';
+import { buildTrainGraph } from '../lib/model/graph/train-graph.ts';
+import { PRESETS, type PresetName } from '../lib/model/presets.ts';
+import { ADAM } from '../lib/model/build.ts';
+import { countFlag, describeMachine } from './harness.ts';
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'walkthrough' },
+    steps: { type: 'string', default: '200' },
+    python: { type: 'string', default: process.env.FMNIST_PYTHON ?? 'python3' },
+  },
+});
+if (!(values.preset! in PRESETS)) throw new Error(`--preset: one of ${Object.keys(PRESETS).join(', ')}`);
+const config = parseTrainConfig(structuredClone(PRESETS[values.preset as PresetName]), `preset ${values.preset}`);
+const graph = buildTrainGraph(config.model, ADAM, { horizontalFlip: config.augmentation?.horizontalFlip === true });
+const dir = await mkdtemp(join(tmpdir(), 'fmnist-profile-'));
+try {
+  await writeFile(join(dir, 'saved_model.pb'), encodeSavedModel(graph.nodes, ['serve']));
+  await writeFile(join(dir, 'names.json'), JSON.stringify({ feeds: graph.feeds, fetches: graph.fetches, dropouts: graph.dropouts, weightShapes: graph.weightShapes, stateShapes: graph.stateShapes }));
+  console.log(`${describeMachine()}; preset ${values.preset}, batch ${config.batchSize}`);
+  const child = spawn(values.python!, [join(import.meta.dirname, 'profile-step.py'), dir, String(countFlag(values.steps, 'steps')), String(config.batchSize), String(config.learningRate)], {
+    stdio: ['ignore', 'inherit', 'ignore'],
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`${values.python} bench/profile-step.py exited with ${code}`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
