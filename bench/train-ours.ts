@@ -46,7 +46,7 @@ const config = parseTrainConfig(
     ...structuredClone(PRESETS[values.preset as PresetName]),
     epochs: countFlag(values.epochs, 'epochs'),
     ...(values['batch-size'] !== undefined && { batchSize: countFlag(values['batch-size'], 'batch-size') }),
-    ...(patience !== undefined && { earlyStopping: { patience: Number(patience) } }),
+    ...(patience !== undefined && { earlyStopping: { patience: Number(patience), restoreBestWeights: true } }),
   },
   'command line',
 );

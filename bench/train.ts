@@ -10,7 +10,7 @@
  * time, the epoch's validation pass included. --eager adds a third contender each round: ours
  * with FMNIST_TRAIN_STEP=eager (tfjs op by op, the way training ran before the graph step).
  * --preset adds ours with that preset (lib/model/presets.ts, its own batch size), and
- * --early-stopping-patience ours with early stopping on val_loss (restoring the best weights).
+ * --early-stopping-patience ours with early stopping on val_loss, restoring the best epoch's weights.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
