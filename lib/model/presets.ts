@@ -9,7 +9,8 @@ import { deepFreeze } from './spec.ts';
 export const PRESETS = deepFreeze({
   walkthrough: {},
   strong: {
-    learningRate: 0.002,
+    batchSize: 128,
+    learningRate: 0.003,
     learningRateSchedule: 'cosine',
     model: {
       layers: [
@@ -20,7 +21,7 @@ export const PRESETS = deepFreeze({
         { type: 'maxPool2d', poolSize: 2 },
         { type: 'dropout', rate: 0.25 },
         { type: 'flatten' },
-        { type: 'dense', units: 256, activation: 'relu' },
+        { type: 'dense', units: 512, activation: 'relu' },
         { type: 'dropout', rate: 0.5 },
         { type: 'dense', units: 10, activation: 'softmax' },
       ],
