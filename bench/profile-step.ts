@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { parseTrainConfig } from '../lib/model/config.ts';
 import { encodeSavedModel } from '../lib/model/graph/proto.ts';
 import { buildTrainGraph } from '../lib/model/graph/train-graph.ts';
-import { PRESETS, type PresetName } from '../lib/model/presets.ts';
+import { presetFields } from '../lib/model/presets.ts';
 import { ADAM } from '../lib/model/build.ts';
 import { countFlag, describeMachine } from './harness.ts';
 
@@ -27,8 +27,7 @@ const { values } = parseArgs({
     python: { type: 'string', default: process.env.FMNIST_PYTHON ?? 'python3' },
   },
 });
-if (!(values.preset! in PRESETS)) throw new Error(`--preset: one of ${Object.keys(PRESETS).join(', ')}`);
-const config = parseTrainConfig(structuredClone(PRESETS[values.preset as PresetName]), `preset ${values.preset}`);
+const config = parseTrainConfig(presetFields(values.preset!), `preset ${values.preset}`);
 const graph = buildTrainGraph(config.model, ADAM, { horizontalFlip: config.augmentation?.horizontalFlip === true });
 const dir = await mkdtemp(join(tmpdir(), 'fmnist-profile-'));
 try {

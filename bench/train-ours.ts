@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type { LabeledImages } from '../lib/data/dataset.ts';
 import { localFile } from '../lib/data/input-file.ts';
 import { parseTrainConfig } from '../lib/model/config.ts';
-import { PRESETS, type PresetName } from '../lib/model/presets.ts';
+import { presetFields } from '../lib/model/presets.ts';
 import { evaluateLossAccuracy, predict } from '../lib/model/predict.ts';
 import { trainingChoicesFrom } from '../lib/model/choices.ts';
 import { trainModel } from '../lib/model/train.ts';
@@ -39,11 +39,10 @@ function readCsv(path: string): Promise<LabeledImages> {
 const tLoad = performance.now();
 const [train, test] = [await readCsv(positionals[0]), await readCsv(positionals[1])];
 const tLoaded = performance.now();
-if (!(values.preset! in PRESETS)) throw new Error(`--preset: one of ${Object.keys(PRESETS).join(', ')}`);
 const patience = values['early-stopping-patience'];
 const config = parseTrainConfig(
   {
-    ...structuredClone(PRESETS[values.preset as PresetName]),
+    ...presetFields(values.preset!),
     epochs: countFlag(values.epochs, 'epochs'),
     ...(values['batch-size'] !== undefined && { batchSize: countFlag(values['batch-size'], 'batch-size') }),
     ...(patience !== undefined && { earlyStopping: { patience: Number(patience), restoreBestWeights: true } }),

@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../lib/errors.ts';
 import { parseTrainConfig, type TrainConfig } from '../lib/model/config.ts';
 import { LEARNING_RATE_SCHEDULES } from '../lib/model/learning-rate.ts';
-import { PRESET_NAMES, PRESETS, type PresetName } from '../lib/model/presets.ts';
+import { PRESET_NAMES, presetFields, type PresetName } from '../lib/model/presets.ts';
 import { DATA_CHECK_POLICIES } from '../lib/data/data-check-policy.ts';
 import { APPROVAL_MODES } from '../lib/workflow/execution-input.ts';
 import { PROMOTION_MODES } from '../lib/workflow/promotion.ts';
@@ -94,7 +94,7 @@ async function readTrainFlags(flags: TrainFlags): Promise<{ overrides: Record<st
       backend: flags.backend,
     }).filter(([, value]) => value !== undefined),
   );
-  const fromPreset: Record<string, unknown> = flags.preset === undefined ? {} : structuredClone(PRESETS[flags.preset]);
+  const fromPreset = flags.preset === undefined ? {} : presetFields(flags.preset);
   const overrides = { ...fromPreset, ...fromFile, ...fromFlags };
   if (flags.earlyStoppingPatience !== undefined) overrides.earlyStopping = withPatience(fromFile.earlyStopping, flags.earlyStoppingPatience);
   const source = flags.config ?? (flags.preset !== undefined ? `preset ${flags.preset}` : 'command line');

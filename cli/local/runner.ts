@@ -367,7 +367,6 @@ async function settleTasks(cloud: LocalCloud): Promise<{ taskArn: string; starte
   return cloud.ecs.running().map((task) => ({ taskArn: task.taskArn, startedAt: new Date(task.startedAt).toISOString() }));
 }
 
-/** The functions the definition's Task states invoke directly (nested ones included). */
 /** The functions the definition's states call, in the order an execution first reaches them. */
 function functionsOf(definition: AslDefinition, functions: LambdaSpec[]): LambdaSpec[] {
   const byArn = new Map(functions.map((fn) => [fn.arn, fn]));

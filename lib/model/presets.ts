@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.ts';
 import { deepFreeze } from './spec.ts';
 
 /**
@@ -31,3 +32,9 @@ export const PRESETS = deepFreeze({
 
 export type PresetName = keyof typeof PRESETS;
 export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
+
+/** A preset's config fields, as a fresh object to merge into; `name` is checked (a flag's value). */
+export function presetFields(name: string): Record<string, unknown> {
+  if (!Object.hasOwn(PRESETS, name)) throw new ConfigError(`unknown preset "${name}": one of ${PRESET_NAMES.join(', ')}`);
+  return structuredClone(PRESETS[name as PresetName]) as Record<string, unknown>;
+}

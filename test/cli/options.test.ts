@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { addTrainingOptions, trainConfigFromFlags, trainConfigOverrides, type TrainFlags } from '../../cli/options.ts';
-import { PRESETS } from '../../lib/model/presets.ts';
+import { PRESETS, presetFields } from '../../lib/model/presets.ts';
 import { WALKTHROUGH_CNN } from '../../lib/model/spec.ts';
 
 /** The flags commander parses from `args` for a command with the training options. */
@@ -43,5 +43,10 @@ describe('training flags: presets and the learning-rate schedule', () => {
     assert.equal(config.learningRateSchedule, undefined);
     assert.throws(() => flagsOf(['--preset', 'huge']), /--preset.*huge.*choices/s);
     assert.throws(() => flagsOf(['--learning-rate-schedule', 'linear']), /--learning-rate-schedule.*linear.*choices/s);
+    assert.throws(() => presetFields('huge'), /unknown preset "huge": one of walkthrough, strong/);
+    assert.throws(() => presetFields('toString'), /unknown preset "toString"/, 'only the presets themselves, not what objects inherit');
+    const fields = presetFields('strong');
+    (fields.model as { layers: unknown[] }).layers.pop();
+    assert.equal(PRESETS.strong.model.layers.length, 10, 'a fresh copy each time');
   });
 });

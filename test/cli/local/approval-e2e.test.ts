@@ -58,13 +58,7 @@ interface ApprovedRun {
 /** Runs a manual-approval run and answers it with `decision` as soon as its request is filed. */
 async function runAndAnswer(decision: Decision, reason: string): Promise<ApprovedRun> {
   const runId = newRunId();
-  let printed = '';
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    printed += chunk.toString();
-    return write(chunk, ...rest);
-  }) as typeof process.stderr.write;
-  try {
+  return withStderrCaptured(async (printed) => {
     const running = runLocalWorkflow({
       runId,
       executionName: runId,
@@ -89,7 +83,20 @@ async function runAndAnswer(decision: Decision, reason: string): Promise<Approve
     })();
     const [result, answer] = await Promise.all([running, answering]);
     assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
-    return { runId, printed, ...answer };
+    return { runId, printed: printed(), ...answer };
+  });
+}
+
+/** Runs `work` with everything written to stderr also collected; `printed()` is what came so far. */
+async function withStderrCaptured<T>(work: (printed: () => string) => Promise<T>): Promise<T> {
+  let printed = '';
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    printed += chunk.toString();
+    return write(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  try {
+    return await work(() => printed);
   } finally {
     process.stderr.write = write;
   }
@@ -156,13 +163,7 @@ describe('manual approval of a local run', () => {
   test('a sweep waits for approval of its best trial: the command printed names the trial, and answering it reaches the sweep\'s process', async () => {
     const sweepId = newRunId();
     const trials = [`${sweepId}-t01`, `${sweepId}-t02`];
-    let printed = '';
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      printed += chunk.toString();
-      return write(chunk, ...rest);
-    }) as typeof process.stderr.write;
-    try {
+    await withStderrCaptured(async (printed) => {
       const running = runLocalWorkflow({
         runId: sweepId,
         executionName: sweepId,
@@ -184,11 +185,9 @@ describe('manual approval of a local run', () => {
       assert.equal(result.status, 'SUCCEEDED', `${result.error}: ${result.cause}`);
       const output = result.output as { sweep: { best: { runId: string } } };
       assert.equal(waiting, output.sweep.best.runId, 'the best trial is the one waiting');
-      assert.ok(printed.includes(`fmnist models approve ${waiting} --state-dir ${stateDir}`), 'the run printed the command that answers the trial');
+      assert.ok(printed().includes(`fmnist models approve ${waiting} --state-dir ${stateDir}`), 'the run printed the command that answers the trial');
       const champion = await readJson<{ runId: string }>(championKey(answered.request.testSetId));
       assert.equal(champion?.runId, waiting);
-    } finally {
-      process.stderr.write = write;
-    }
+    });
   });
 });
