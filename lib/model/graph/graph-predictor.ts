@@ -6,6 +6,7 @@ import { argmaxRows, predict, type Prediction } from '../predict.ts';
 import { INPUT_SHAPE, ModelSpec, planLayers } from '../spec.ts';
 import { buildPredictGraph, valueShapes, type PredictGraph } from './predict-graph.ts';
 import { GraphSession, nativeBinding, type NativeBinding } from './session.ts';
+import { shapesMatch } from './train-graph.ts';
 
 /**
  * Rows per session call at most: on the walkthrough CNN (bench/README.md "Evaluate") larger
@@ -102,8 +103,7 @@ export function specMismatch(spec: ModelSpec, model: tf.LayersModel): string | u
     if (JSON.stringify(output.slice(1)) !== JSON.stringify(plans[i].outputShape)) return `layer ${i} outputs [${output.slice(1).join(', ')}], the spec [${plans[i].outputShape.join(', ')}]`;
   }
   const { weightShapes, stateShapes } = valueShapes(spec);
-  const fits = (weights: tf.LayerVariable[], shapes: number[][]) => weights.length === shapes.length && weights.every((w, i) => JSON.stringify(w.shape) === JSON.stringify(shapes[i]));
-  if (!fits(model.trainableWeights, weightShapes) || !fits(model.nonTrainableWeights, stateShapes)) return 'weight shapes differ';
+  if (!shapesMatch(model.trainableWeights, weightShapes) || !shapesMatch(model.nonTrainableWeights, stateShapes)) return 'weight shapes differ';
   return undefined;
 }
 

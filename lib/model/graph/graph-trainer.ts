@@ -8,7 +8,7 @@ import type { ModelSpec } from '../spec.ts';
 import { GraphSession, type Feed, type NativeBinding } from './session.ts';
 import type { AdamSettings } from './adam.ts';
 import type { StepSettings } from '../epoch-runner.ts';
-import { buildTrainGraph, type GraphOptions, type TrainGraph } from './train-graph.ts';
+import { buildTrainGraph, shapesMatch, type GraphOptions, type TrainGraph } from './train-graph.ts';
 
 /** Rows per predict run: big enough to keep TensorFlow's kernels busy, small enough for modest activations (~45 MB). */
 export const GRAPH_PREDICT_BATCH = 512;
@@ -58,8 +58,7 @@ export class GraphTrainer {
     const graph = buildTrainGraph(spec, adamSettings(model), options);
     const weights = model.trainableWeights.map((weight) => weight.read());
     const state = model.nonTrainableWeights.map((weight) => weight.read());
-    const fits = (values: tf.Tensor[], shapes: number[][]) => values.length === shapes.length && values.every((w, i) => tf.util.arraysEqual(w.shape, shapes[i]));
-    if (!fits(weights, graph.weightShapes) || !fits(state, graph.stateShapes)) {
+    if (!shapesMatch(weights, graph.weightShapes) || !shapesMatch(state, graph.stateShapes)) {
       throw new Error('the model does not match its spec: weight shapes differ');
     }
     const session = await GraphSession.load(binding, graph.nodes);

@@ -146,6 +146,11 @@ export interface Layout {
   stateShapes: number[][];
 }
 
+/** Whether `values` (weights, tensors) are exactly as many as `shapes` and each has its shape, in order. */
+export function shapesMatch(values: readonly { shape: readonly (number | null)[] }[], shapes: readonly (readonly number[])[]): boolean {
+  return values.length === shapes.length && values.every((value, i) => value.shape.length === shapes[i].length && value.shape.every((n, j) => n === shapes[i][j]));
+}
+
 export function layout(spec: ModelSpec): Layout {
   const plans = planLayers(spec);
   const weightShapes: number[][] = [];
