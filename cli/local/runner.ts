@@ -19,6 +19,7 @@ import { ExecutionHistory, historyOperations } from './states/history.ts';
 import { type LambdaDouble, STATE_PAYLOAD_LIMIT_BYTES, taskHandlers } from './states/integrations.ts';
 import { runExecution, type ExecutionOutcome, type ExecutionStatus } from './states/execution.ts';
 import { localizeDefinition, retryIntervals } from './states/localize.ts';
+import { threadBounds } from './cloud/thread-bound.ts';
 import type { JsonValue } from './states/task-tokens.ts';
 import { TaskTokens } from './states/task-tokens.ts';
 
@@ -193,7 +194,7 @@ export async function runWorkflowLocally(options: LocalRunOptions): Promise<Loca
       files: [],
       missing: copied.missing,
       uploads: uploads.map(({ path, key, bytes }) => ({ path, key, bytes })),
-      adjustments: execution.adjustments,
+      adjustments: [...execution.adjustments, ...threadBounds(cloud.model)],
       orphanedTasks,
       deliveries: cloud.events.deliveries.slice(firstDelivery).map((delivery) => ({ ...delivery })),
       published: cloud.events.published.slice(firstPublished).map((event) => ({ ...event })),

@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../../../infra/paths.ts';
+import { boundThreads } from './thread-bound.ts';
 
 /**
  * One process standing in for a Lambda execution environment or a Fargate container: the code
  * runs in its own Node.js process with exactly the environment the template gives it (nothing
- * inherited from the CLI's shell but PATH), its own /tmp (TMPDIR), and two watchdogs that do
+ * inherited from the CLI's shell but PATH; thread counts capped at this machine's cores, see
+ * ./thread-bound.ts), its own /tmp (TMPDIR), and two watchdogs that do
  * what the platform does when a limit is crossed: memory (the process's resident set, polled)
  * and scratch space (the bytes under its /tmp, polled). The process can be killed like a sandbox
  * at a timeout, or sent SIGTERM like an ECS task being stopped.
@@ -61,7 +63,7 @@ export async function startSandboxProcess(options: SandboxProcessOptions): Promi
   await shareTsxCache(options.tmpDir);
   const env: Record<string, string> = {};
   for (const name of HOST_VARIABLES) if (process.env[name] !== undefined) env[name] = process.env[name]!;
-  Object.assign(env, options.env, { TMPDIR: options.tmpDir });
+  Object.assign(env, boundThreads(options.env), { TMPDIR: options.tmpDir });
   const preload = (options.preload ?? []).flatMap((module) => ['--import', pathToFileURL(join(REPO_ROOT, module)).href]);
   const child = spawn(process.execPath, ['--import', 'tsx', ...preload, join(REPO_ROOT, options.module), ...(options.args ?? [])], {
     cwd: REPO_ROOT,

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendTaskHeartbeatCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { checkLogPermissions, DeploymentError, LocalCloud } from '../../../cli/local/cloud/local-cloud.ts';
+import { threadBounds } from '../../../cli/local/cloud/thread-bound.ts';
 import type { LambdaInvocationError } from '../../../cli/local/cloud/lambda-service.ts';
 import type { LambdaSpec } from '../../../cli/local/cloud/model.ts';
 import { TaskTokens } from '../../../cli/local/states/task-tokens.ts';
@@ -17,7 +19,8 @@ const template = cloudTemplate({
     { id: 'Echo', handler: 'echo', environment: { GREETING: 'hello' } },
     { id: 'Failing', handler: 'fail' },
     { id: 'Crashing', handler: 'crash' },
-    { id: 'Env', handler: 'environment', memory: 512 },
+    // Thread counts for more vCPUs than any machine here has: capped at its cores (see thread-bound.ts).
+    { id: 'Env', handler: 'environment', memory: 512, environment: { TF_NUM_INTRAOP_THREADS: '4096', OMP_NUM_THREADS: '1' } },
     { id: 'Sleeper', handler: 'sleep', timeout: 60, reservedConcurrency: 1 },
     { id: 'Hog', handler: 'allocate', memory: 192 },
     { id: 'Filler', handler: 'fillTmp', ephemeral: 512 },
@@ -69,6 +72,9 @@ describe('Lambda, as configured in the template', () => {
     assert.equal(env.AWS_EXECUTION_ENV, 'AWS_Lambda_nodejs22.x');
     assert.match(env.AWS_ACCESS_KEY_ID, /^ASIALOCAL/);
     assert.equal(env.HOME, undefined, "the CLI's environment does not leak into the function");
+    assert.equal(env.TF_NUM_INTRAOP_THREADS, String(availableParallelism()), "a thread count over this machine's cores is capped at them");
+    assert.equal(env.OMP_NUM_THREADS, '1', 'a thread count within them stays');
+    assert.deepEqual(threadBounds(cloud.model), [`Env: TF_NUM_INTRAOP_THREADS 4096 -> ${availableParallelism()} (this machine's cores)`], "the cap is listed for the run's adjustments");
     const echo = (await cloud.lambda.invoke(fn('Echo'), { a: 1 })) as { event: unknown; bucket: string };
     assert.deepEqual(echo, { event: { a: 1 }, bucket: cloud.bucket });
   });
