@@ -54,6 +54,12 @@ export class GraphBuilder {
     return this.node('Const', [], { dtype: FLOAT, value: { kind: 'tensor', value: { dtype: DT.float, shape: [], content } } }, 'scalar', control);
   }
 
+  /** A float32 constant of any shape (values in row-major order). */
+  floats(values: Float32Array, shape: readonly number[], name = 'floats'): Ref {
+    const content = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    return this.node('Const', [], { dtype: FLOAT, value: { kind: 'tensor', value: { dtype: DT.float, shape, content } } }, name);
+  }
+
   /** An int32 constant vector. */
   ints(values: readonly number[]): Ref {
     return this.intConstant(values, [values.length], 'ints');
@@ -227,32 +233,9 @@ export class GraphBuilder {
     });
   }
 
-  /** x[:, rowBegin:rowEnd:strides, columnBegin:columnEnd:strides, :] of an NHWC tensor. */
-  sliceWindow(x: Ref, rowBegin: number, rowEnd: number, columnBegin: number, columnEnd: number, strides: number): Ref {
-    // Masks keep the whole batch and channel axes (bits 0 and 3).
-    return this.node('StridedSlice', [x, this.ints([0, rowBegin, columnBegin, 0]), this.ints([0, rowEnd, columnEnd, 0]), this.ints([1, strides, strides, 1])], {
-      T: FLOAT,
-      Index: attr.type(DT.int32),
-      begin_mask: attr.int(0b1001),
-      end_mask: attr.int(0b1001),
-      ellipsis_mask: attr.int(0),
-      new_axis_mask: attr.int(0),
-      shrink_axis_mask: attr.int(0),
-    });
-  }
-
-  /** Stacks equally shaped tensors along a new first axis. */
-  pack(values: readonly Ref[]): Ref {
-    return this.node('Pack', values, { T: FLOAT, N: attr.int(values.length), axis: attr.int(0) });
-  }
-
-  pad(x: Ref, paddings: readonly (readonly [number, number])[]): Ref {
-    const constant = this.intConstant(paddings.flat(), [paddings.length, 2], 'paddings');
-    return this.node('Pad', [x, constant], { T: FLOAT, Tpaddings: attr.type(DT.int32) });
-  }
-
-  transpose(x: Ref, permutation: readonly number[]): Ref {
-    return this.node('Transpose', [x, this.ints(permutation)], { T: FLOAT, Tperm: attr.type(DT.int32) });
+  /** x[begin[0]:begin[0]+size[0], ...]; a size of -1 takes the rest of that axis. */
+  slice(x: Ref, begin: readonly number[], size: readonly number[]): Ref {
+    return this.node('Slice', [x, this.ints(begin), this.ints(size)], { T: FLOAT, Index: attr.type(DT.int32) });
   }
 
   /**

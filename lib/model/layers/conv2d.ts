@@ -50,9 +50,10 @@ export const conv2d = defineLayer({
   floats(layer, input, output) {
     const out = output[0] * output[1] * output[2];
     const activated = layer.activation === 'linear' ? 1 : 2;
-    // The graph step computes the first convolution's kernel gradient from a matrix of its
-    // input windows: kernel x kernel x channels floats per output position.
-    const windows = input[2] === 1 ? layer.kernelSize * layer.kernelSize * output[0] * output[1] : 0;
+
+    // The graph step computes the first convolution's kernel and bias gradients from a matrix of
+    // its input windows: kernel x kernel x channels floats, and a one, per output position.
+    const windows = input[2] === 1 ? (layer.kernelSize * layer.kernelSize + 1) * output[0] * output[1] : 0;
     return { training: activated * out + windows + out, output: out };
   },
 
@@ -65,7 +66,7 @@ export const conv2d = defineLayer({
     train(layer, { g, x, input, output, weights: [kernel, bias], activation, windowsMaxChannels }) {
       const strides = layer.strides ?? 1;
       const padding = graphPadding(layer.padding);
-      const windows = input[2] <= windowsMaxChannels ? windowMatrix(g, x, input, output, layer.kernelSize, strides, padding) : undefined;
+      const windows = input[2] <= windowsMaxChannels ? windowMatrix(g, x, input, layer.kernelSize, strides, padding) : undefined;
       const z = g.biasAdd(g.conv2d(x, kernel, strides, padding), bias);
       const y = activate(g, activation, z);
       const kernelShape = [layer.kernelSize, layer.kernelSize, input[2], layer.filters];
@@ -73,12 +74,13 @@ export const conv2d = defineLayer({
         y,
         backward(dy, needInputGradient) {
           const dz = activationGradient(g, activation, dy, z, y);
-          const dBias = g.biasAddGrad(dz);
-          const dKernel =
-            windows !== undefined
-              ? g.reshape(g.matMul(windows, g.reshape(dz, g.ints([-1, layer.filters]))), g.ints(kernelShape))
-              : g.conv2dBackpropFilter(x, kernelShape, dz, strides, padding);
           const dx = needInputGradient ? g.conv2dBackpropInput(g.shape(x), kernel, dz, strides, padding) : undefined;
+          if (windows === undefined) return { gradients: [g.conv2dBackpropFilter(x, kernelShape, dz, strides, padding), g.biasAddGrad(dz)], dx };
+          // [windows | 1]ᵀ · dz: the kernel gradient's rows, then the bias gradient (the sum of dz over positions).
+          const both = g.matMul(windows, g.reshape(dz, g.ints([-1, layer.filters])), true);
+          const rows = kernelShape[0] * kernelShape[1] * kernelShape[2];
+          const dKernel = g.reshape(g.slice(both, [0, 0], [rows, -1]), g.ints(kernelShape));
+          const dBias = g.reshape(g.slice(both, [rows, 0], [1, -1]), g.ints([layer.filters]));
           return { gradients: [dKernel, dBias], dx };
         },
       };
@@ -90,29 +92,24 @@ export const conv2d = defineLayer({
 });
 
 /**
- * A convolution's input windows as a [k*k*channels, positions] matrix (rows in the kernel's
- * (row, column, channel) order; positions in (example, row, column) order), built from k*k
- * strided slices: then the kernel gradient is one matrix product, far cheaper than
- * Conv2DBackpropFilter (or ExtractImagePatches) when there are few input channels.
+ * A convolution's input windows as a [positions, k*k*channels + 1] matrix (positions in (example,
+ * row, column) order; columns in the kernel's (row, column, channel) order, then a column of
+ * ones), so that the kernel and bias gradients are one matrix product, [windows | 1]ᵀ · dz: far
+ * cheaper than Conv2DBackpropFilter when there are few input channels, and the bias gradient
+ * costs one more row instead of a BiasAddGrad over the full map (0.6 ms a step for the
+ * walkthrough's first layer). The windows come from a convolution with an identity kernel
+ * (filter j is 1 at window position j, else 0; the last filter is 0 with a bias of 1): exact,
+ * since every output is one input times 1 plus zeros, padded as the layer pads. 0.8 ms a step for
+ * the walkthrough's first layer, where 9 strided slices and their Pack took 1.1 ms
+ * (bench/profile-step.ts).
  */
-function windowMatrix(g: GraphBuilder, x: Ref, input: ExampleShape, output: ExampleShape, size: number, strides: number, mode: GraphPadding): Ref {
-  const [height, width, channels] = input;
-  const [outHeight, outWidth] = output;
-  let source = x;
-  if (mode === 'SAME') {
-    const pads = [[height, outHeight], [width, outWidth]].map(([inSize, outSize]) => {
-      const total = Math.max((outSize - 1) * strides + size - inSize, 0);
-      return [Math.floor(total / 2), total - Math.floor(total / 2)] as const;
-    });
-    source = g.pad(x, [[0, 0], pads[0], pads[1], [0, 0]]);
-  }
-  const slices: Ref[] = [];
-  for (let row = 0; row < size; row++) {
-    for (let column = 0; column < size; column++) {
-      slices.push(g.sliceWindow(source, row, row + (outHeight - 1) * strides + 1, column, column + (outWidth - 1) * strides + 1, strides));
-    }
-  }
-  const stacked = g.pack(slices);
-  if (channels === 1) return g.reshape(stacked, g.ints([size * size, -1]));
-  return g.reshape(g.transpose(g.reshape(stacked, g.ints([size * size, -1, channels])), [0, 2, 1]), g.ints([size * size * channels, -1]));
+function windowMatrix(g: GraphBuilder, x: Ref, input: ExampleShape, size: number, strides: number, padding: GraphPadding): Ref {
+  const window = size * size * input[2];
+  const columns = window + 1;
+  const identity = new Float32Array(window * columns);
+  for (let j = 0; j < window; j++) identity[j * columns + j] = 1;
+  const ones = new Float32Array(columns);
+  ones[window] = 1;
+  const kernel = g.floats(identity, [size, size, input[2], columns], 'window_kernel');
+  return g.reshape(g.biasAdd(g.conv2d(x, kernel, strides, padding), g.floats(ones, [columns], 'window_ones')), g.ints([-1, columns]));
 }
