@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../lib/errors.ts';
 import { parseTrainConfig, type TrainConfig } from '../lib/model/config.ts';
 import { LEARNING_RATE_SCHEDULES } from '../lib/model/learning-rate.ts';
+import { PRECISIONS } from '../lib/model/precision.ts';
 import { PRESET_NAMES, presetFields, type PresetName } from '../lib/model/presets.ts';
 import { DATA_CHECK_POLICIES } from '../lib/data/data-check-policy.ts';
 import { APPROVAL_MODES } from '../lib/workflow/execution-input.ts';
@@ -40,6 +41,7 @@ export interface TrainFlags {
   validationSplit?: number;
   learningRate?: number;
   learningRateSchedule?: string;
+  precision?: string;
   seed?: number;
   backend?: string;
   /** Turns early stopping on (config.earlyStopping, its other fields from the file or Keras' defaults). */
@@ -90,6 +92,7 @@ async function readTrainFlags(flags: TrainFlags): Promise<{ overrides: Record<st
       validationSplit: flags.validationSplit,
       learningRate: flags.learningRate,
       learningRateSchedule: flags.learningRateSchedule,
+      precision: flags.precision,
       seed: flags.seed,
       backend: flags.backend,
     }).filter(([, value]) => value !== undefined),
@@ -112,12 +115,13 @@ function withPatience(fromFile: unknown, patience: number): unknown {
 export function addTrainingOptions(command: Command, { backend }: { backend: boolean }): Command {
   command
     .addOption(new Option('--preset <name>', 'a named training config to start from (strong: a stronger model and recipe, see README); --config and flags override its fields').choices(PRESET_NAMES))
-    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, learningRateSchedule, seed, model.layers, earlyStopping)')
+    .option('--config <file>', 'JSON training config (epochs, batchSize, validationSplit, learningRate, learningRateSchedule, precision, seed, model.layers, earlyStopping)')
     .option('--epochs <n>', 'passes over the training data (default 10)', positiveInteger)
     .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInteger)
     .option('--validation-split <fraction>', 'share of training data held out for validation (default 0.2)', finiteNumber)
     .option('--learning-rate <rate>', 'Adam learning rate (default 0.001)', finiteNumber)
     .addOption(new Option('--learning-rate-schedule <name>', 'constant (default), or cosine: decays the rate to 0 over the run (Keras CosineDecay)').choices(LEARNING_RATE_SCHEDULES))
+    .addOption(new Option('--precision <type>', 'float32 (default), or bfloat16: convolutions in bfloat16, faster on CPUs with AMX/AVX512-BF16 (graph step only)').choices(PRECISIONS))
     .option('--seed <n>', 'seed for weights, dropout and shuffling (default 42)', wholeNumber)
     .option('--early-stopping-patience <n>', 'stop after n epochs without improvement of val_loss (Keras EarlyStopping; more settings in the config file)', wholeNumber);
   if (backend) {

@@ -3,6 +3,7 @@ import { integerIn, numberIn, oneOf, parseWith, positiveAtMost, strictObject } f
 import { AugmentationConfig } from './augmentation.ts';
 import { EarlyStoppingConfig } from './early-stopping.ts';
 import { learningRateScheduleSchema } from './learning-rate.ts';
+import { precisionSchema } from './precision.ts';
 import { deepFreeze, ModelSpec, WALKTHROUGH_CNN } from './spec.ts';
 
 export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -27,6 +28,8 @@ export const TrainConfig = strictObject({
   seed: integerIn(0, 0xffffffff).default(42),
   model: ModelSpec.default(WALKTHROUGH_CNN),
   backend: oneOf(BACKEND_PREFERENCES).default('auto'),
+  /** lib/model/precision.ts; absent: float32. */
+  precision: precisionSchema.optional(),
   /** lib/model/augmentation.ts; absent: batches as they are. */
   augmentation: AugmentationConfig.optional(),
   /** Keras' EarlyStopping callback (lib/model/early-stopping.ts); absent: every epoch trains. */

@@ -536,18 +536,25 @@ async function createRunner(
   options: { trainStep: TrainStepChoice; warn?(message: string): void },
 ): Promise<EpochRunner> {
   const wanted = options.trainStep;
+  const precision = config.precision ?? 'float32';
   const binding = backend.name === 'tensorflow' && wanted !== 'eager' ? nativeBinding() : undefined;
   if (binding !== undefined && graphSupports(config.model)) {
     try {
-      const options = { horizontalFlip: config.augmentation?.horizontalFlip === true };
+      const options = { horizontalFlip: config.augmentation?.horizontalFlip === true, precision };
       return new GraphEpochs(await GraphTrainer.create(binding, model, config.model, data, batchSize, options), data);
     } catch (error) {
-      if (wanted === 'graph') throw error;
+      // The eager step has no bfloat16: falling back would train another recipe than asked.
+      if (wanted === 'graph' || precision !== 'float32') throw error;
       if (!warnedAboutGraph && options.warn !== undefined) {
         warnedAboutGraph = true;
         options.warn(`[fmnist] The TensorFlow graph training step failed to load (${String(error)}); training op by op, several times slower.`);
       }
     }
+  } else if (precision !== 'float32') {
+    throw new ConfigError(
+      `precision "${precision}" needs the graph training step: the native TensorFlow backend and layers that all have a graph part ` +
+        `(backend: ${backend.name}${wanted === 'eager' ? `, ${TRAIN_STEP_ENV_VAR}=eager` : ''}); tfjs' eager kernels have no ${precision}`,
+    );
   } else if (wanted === 'graph') {
     throw new ConfigError(
       `the graph training step (trainStep "graph", ${TRAIN_STEP_ENV_VAR}=graph) needs the native TensorFlow backend ` +

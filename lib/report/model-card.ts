@@ -71,7 +71,7 @@ export function renderModelCard(data: ModelCardData): string {
   if (training) {
     const { config, backend } = training;
     lines.push(
-      `- Epochs: ${config.epochs}, batch size: ${config.batchSize}, learning rate (Adam): ${config.learningRate}${config.learningRateSchedule === 'cosine' ? ' (cosine decay to 0)' : ''}, validation split: ${config.validationSplit}, seed: ${config.seed}${config.augmentation?.horizontalFlip ? ', augmentation: random horizontal flips' : ''}`,
+      `- Epochs: ${config.epochs}, batch size: ${config.batchSize}, learning rate (Adam): ${config.learningRate}${config.learningRateSchedule === 'cosine' ? ' (cosine decay to 0)' : ''}, validation split: ${config.validationSplit}, seed: ${config.seed}${config.augmentation?.horizontalFlip ? ', augmentation: random horizontal flips' : ''}${config.precision === 'bfloat16' ? ', convolutions in bfloat16' : ''}`,
       `- Backend: ${cell(backend.name)} (tfjs ${cell(backend.tfjsVersion)}${backend.tensorflowVersion ? `, TensorFlow ${cell(backend.tensorflowVersion)}` : ''}), training step: ${cell(backend.trainingStep ?? 'not recorded')}`,
       `- Training time: ${formatFixed(training.seconds, 1)} s (${formatFixed(training.imagesPerSecond, 0)} images/s)`,
       '- Layers:',

@@ -39,6 +39,8 @@ export interface TrainingSummary {
     /** Absent: constant (lib/model/learning-rate.ts). */
     learningRateSchedule?: string;
     augmentation?: { horizontalFlip?: boolean };
+    /** Absent: float32 (lib/model/precision.ts). */
+    precision?: string;
     seed: number;
     model: { layers: readonly Record<string, unknown>[] };
   };
@@ -283,6 +285,7 @@ function trainingSection(training: TrainingSummary | undefined, history: ReportP
     ['Learning rate (Adam)', config.learningRateSchedule === 'cosine' ? `${config.learningRate}, cosine decay to 0` : String(config.learningRate)],
     ['Validation split', String(config.validationSplit)],
     ['Augmentation', config.augmentation?.horizontalFlip ? 'random horizontal flips (half of each batch)' : 'none'],
+    ['Precision', config.precision === 'bfloat16' ? 'convolutions in bfloat16, the rest float32' : 'float32'],
     ['Seed', String(config.seed)],
     ['Backend', backendText],
     ['Training step', backend.trainingStep ?? 'not recorded'],

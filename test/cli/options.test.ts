@@ -30,10 +30,11 @@ describe('training flags: presets and the learning-rate schedule', () => {
     const dir = await mkdtemp(join(tmpdir(), 'fmnist-options-'));
     const file = join(dir, 'config.json');
     await writeFile(file, JSON.stringify({ learningRate: 0.0005, epochs: 3 }));
-    const config = await trainConfigFromFlags(flagsOf(['--preset', 'strong', '--config', file, '--epochs', '4', '--learning-rate-schedule', 'constant']));
+    const config = await trainConfigFromFlags(flagsOf(['--preset', 'strong', '--config', file, '--epochs', '4', '--learning-rate-schedule', 'constant', '--precision', 'bfloat16']));
     assert.equal(config.learningRate, 0.0005, 'the file over the preset');
     assert.equal(config.epochs, 4, 'a flag over the file');
     assert.equal(config.learningRateSchedule, 'constant', 'a flag over the preset');
+    assert.equal(config.precision, 'bfloat16');
     assert.deepEqual(config.model, PRESETS.strong.model, 'the rest is the preset');
   });
 
@@ -41,6 +42,8 @@ describe('training flags: presets and the learning-rate schedule', () => {
     const config = await trainConfigFromFlags(flagsOf([]));
     assert.deepEqual(config.model, WALKTHROUGH_CNN);
     assert.equal(config.learningRateSchedule, undefined);
+    assert.equal(config.precision, undefined, 'float32');
+    assert.throws(() => flagsOf(['--precision', 'float16']), /--precision.*float16.*choices/s);
     assert.throws(() => flagsOf(['--preset', 'huge']), /--preset.*huge.*choices/s);
     assert.throws(() => flagsOf(['--learning-rate-schedule', 'linear']), /--learning-rate-schedule.*linear.*choices/s);
     assert.throws(() => presetFields('huge'), /unknown preset "huge": one of walkthrough, strong/);

@@ -8,9 +8,10 @@ import { UNIT_PIXEL } from '../../lib/model/batches.ts';
 import { buildModel } from '../../lib/model/build.ts';
 import { parseTrainConfig } from '../../lib/model/config.ts';
 import { GraphTrainer } from '../../lib/model/graph/graph-trainer.ts';
-import { encodeSavedModel, varint } from '../../lib/model/graph/proto.ts';
+import { DT, encodeSavedModel, varint, type NodeDef } from '../../lib/model/graph/proto.ts';
 import { nativeBinding, type NativeBinding } from '../../lib/model/graph/session.ts';
-import { graphSupports, type GraphOptions } from '../../lib/model/graph/train-graph.ts';
+import { buildTrainGraph, graphSupports, type GraphOptions } from '../../lib/model/graph/train-graph.ts';
+import { ADAM } from '../../lib/model/build.ts';
 import { TRAIN_STEP_ENV_VAR } from '../../lib/model/choices.ts';
 import { predict } from '../../lib/model/predict.ts';
 import { seededRandom, shuffleInPlace } from '../../lib/model/shuffle.ts';
@@ -89,6 +90,12 @@ function assertSameUpdates(actual: Float32Array, expected: Float32Array, learnin
   const p999 = diffs[Math.floor(0.999 * (diffs.length - 1))];
   const max = diffs[diffs.length - 1];
   assert.ok(mean < 1e-3 && p999 < 1e-2 && max < 0.25, `${what}: differences in learning rates: mean ${mean}, 99.9th percentile ${p999}, max ${max}`);
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let [dot, aa, bb] = [0, 0, 0];
+  for (let i = 0; i < a.length; i++) [dot, aa, bb] = [dot + a[i] * b[i], aa + a[i] * a[i], bb + b[i] * b[i]];
+  return dot / Math.sqrt(aa * bb);
 }
 
 /** The graph's alternative ways to the same step (the default is the third). */
@@ -191,6 +198,43 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
     ops.copyWeightsToModel();
     const [a, b] = [weights(fused.model), weights(ops.model)];
     a.forEach((w, i) => assertSameUpdates(w, b[i], settings.learningRate, `weight ${i}`));
+  });
+
+  it('computes the convolutions in bfloat16 when asked (precision "bfloat16"): every convolution and nothing else, gradients within its rounding', async () => {
+    for (const spec of [WALKTHROUGH_CNN, EXOTIC]) {
+      const nodes = buildTrainGraph(spec, ADAM, { precision: 'bfloat16' }).nodes;
+      const typeOf = (node: NodeDef) => (node.attrs.T as { value: number } | undefined)?.value;
+      const gradients = nodes.filter((node) => node.op.startsWith('Conv2DBackprop'));
+      assert.ok(gradients.length >= 2, 'input and kernel gradients');
+      for (const node of gradients) assert.equal(typeOf(node), DT.bfloat16, `${node.name} computes in bfloat16`);
+      // Forward: the training pass's in bfloat16, the validation pass's (one per layer) in float32 as every prediction.
+      const forward = nodes.filter((node) => node.op === 'Conv2D');
+      const layers = spec.layers.filter((layer) => layer.type === 'conv2d').length;
+      assert.equal(forward.filter((node) => typeOf(node) === DT.float).length, layers);
+      assert.equal(forward.filter((node) => typeOf(node) === DT.bfloat16).length, forward.length - layers);
+      for (const node of nodes.filter((candidate) => candidate.op === 'MatMul' || candidate.op === 'ResourceApplyAdam')) assert.equal(typeOf(node), DT.float, `${node.name} stays float32`);
+      assert.ok(buildTrainGraph(spec, ADAM).nodes.every((node) => typeOf(node) !== DT.bfloat16), 'float32 by default');
+
+      // bfloat16 keeps 8 bits of mantissa: each gradient keeps its direction (sums over many
+      // positions can lose more than 2^-8 of a small component to cancellation).
+      const eager = new TrainStepper(model(spec), 16);
+      const graph = await trainer(spec, { precision: 'bfloat16' });
+      const expected = eager.gradients(data, order, 0, 16);
+      const actual = graph.inspectStep(order, 0, 16).gradients;
+      const cosines = actual.map((gradient, i) => cosine(gradient, expected[i]));
+      assert.ok(Math.min(...cosines) > 0.99, `cosine similarities to float32's gradients: ${cosines.map((c) => c.toFixed(5)).join(', ')}`);
+      assert.ok(scaledMaxDiff(actual[0], expected[0]) > 1e-4, "the first kernel's gradient is bfloat16's, not float32's");
+    }
+  });
+
+  it('refuses precision "bfloat16" where the graph step cannot run, rather than training in float32', async () => {
+    const config = parseTrainConfig({ epochs: 1, batchSize: 8, model: POOL_FIRST, precision: 'bfloat16' });
+    await assert.rejects(trainModel(data, config, { trainStep: 'eager' }), (error: unknown) => error instanceof ConfigError && /precision "bfloat16" needs the graph training step/.test(error.message));
+    try {
+      await assert.rejects(trainModel(data, { ...config, backend: 'cpu' }), (error: unknown) => error instanceof ConfigError && /backend: cpu/.test(error.message));
+    } finally {
+      await initBackend('tensorflow');
+    }
   });
 
   it("takes the learning rate it is given at each step, as tfjs' Adam does (a schedule)", async () => {

@@ -82,7 +82,7 @@ export function trainingFinished(checkpoint: Pick<TrainingCheckpoint, 'position'
 }
 
 /** Training settings a checkpoint must share with the run resuming it (the backend may differ). */
-const COMPARED_CONFIG_FIELDS = ['epochs', 'batchSize', 'validationSplit', 'learningRate', 'learningRateSchedule', 'augmentation', 'seed', 'earlyStopping'] as const;
+const COMPARED_CONFIG_FIELDS = ['epochs', 'batchSize', 'validationSplit', 'learningRate', 'learningRateSchedule', 'augmentation', 'precision', 'seed', 'earlyStopping'] as const;
 
 /** Differences between a checkpoint's identity and config and the expected ones, as [field, in checkpoint, expected]. */
 export function checkpointDifferences(

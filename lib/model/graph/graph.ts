@@ -1,3 +1,4 @@
+import type { Precision } from '../precision.ts';
 import { DT, type AttrValue, type DataType, type NodeDef, type Shape } from './proto.ts';
 
 /** A tensor in the graph: "node" (output 0) or "node:k". */
@@ -203,16 +204,25 @@ export class GraphBuilder {
 
   // ---- neural-network ops (NHWC) ----------------------------------------------------------
 
-  conv2d(x: Ref, kernel: Ref, strides: number, padding: Padding): Ref {
-    return this.node('Conv2D', [x, kernel], { T: FLOAT, ...convAttrs(strides, padding) });
+  // The convolutions take float32 operands and return float32; with precision 'bfloat16' they
+  // compute in bfloat16 between two casts (lib/model/precision.ts).
+
+  conv2d(x: Ref, kernel: Ref, strides: number, padding: Padding, precision: Precision = 'float32'): Ref {
+    return this.inPrecision(precision, [x, kernel], (T, [a, b]) => this.node('Conv2D', [a, b], { T, ...convAttrs(strides, padding) }));
   }
 
-  conv2dBackpropInput(inputShape: Ref, kernel: Ref, dy: Ref, strides: number, padding: Padding): Ref {
-    return this.node('Conv2DBackpropInput', [inputShape, kernel, dy], { T: FLOAT, ...convAttrs(strides, padding) });
+  conv2dBackpropInput(inputShape: Ref, kernel: Ref, dy: Ref, strides: number, padding: Padding, precision: Precision = 'float32'): Ref {
+    return this.inPrecision(precision, [kernel, dy], (T, [k, d]) => this.node('Conv2DBackpropInput', [inputShape, k, d], { T, ...convAttrs(strides, padding) }));
   }
 
-  conv2dBackpropFilter(x: Ref, kernelShape: readonly number[], dy: Ref, strides: number, padding: Padding): Ref {
-    return this.node('Conv2DBackpropFilter', [x, this.ints(kernelShape), dy], { T: FLOAT, ...convAttrs(strides, padding) });
+  conv2dBackpropFilter(x: Ref, kernelShape: readonly number[], dy: Ref, strides: number, padding: Padding, precision: Precision = 'float32'): Ref {
+    return this.inPrecision(precision, [x, dy], (T, [a, d]) => this.node('Conv2DBackpropFilter', [a, this.ints(kernelShape), d], { T, ...convAttrs(strides, padding) }));
+  }
+
+  private inPrecision(precision: Precision, operands: Ref[], op: (T: AttrValue, operands: Ref[]) => Ref): Ref {
+    if (precision === 'float32') return op(FLOAT, operands);
+    const narrowed = operands.map((operand) => this.cast(operand, DT.float, DT.bfloat16));
+    return this.cast(op(attr.type(DT.bfloat16), narrowed), DT.bfloat16, DT.float);
   }
 
   biasAdd(x: Ref, bias: Ref): Ref {

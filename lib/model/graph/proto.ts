@@ -6,7 +6,7 @@
  */
 
 /** TensorFlow's DataType enum (types.proto), for the dtypes the training graph uses. */
-export const DT = { float: 1, int32: 3, uint8: 4, bool: 10 } as const;
+export const DT = { float: 1, int32: 3, uint8: 4, bool: 10, bfloat16: 14 } as const;
 export type DataType = (typeof DT)[keyof typeof DT];
 
 /** A message under construction: encoded fields, concatenated in order. */

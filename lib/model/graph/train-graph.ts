@@ -3,6 +3,7 @@ import { COMMUTES_WITH_MAX, type Activation } from '../layers/activation.ts';
 import { kindOf } from '../layers/index.ts';
 import type { GraphPart, TrainingPass } from '../layers/layer.ts';
 import { INPUT_SHAPE, planLayers, type ExampleShape, type LayerSpec, type ModelSpec } from '../spec.ts';
+import type { Precision } from '../precision.ts';
 import { adamUpdates, type AdamSettings, type AdamVariables } from './adam.ts';
 import { GraphBuilder, type Ref } from './graph.ts';
 import { crossEntropy } from './loss.ts';
@@ -127,9 +128,11 @@ export interface GraphOptions {
    * [batch] marks (lib/model/augmentation.ts). Default false.
    */
   horizontalFlip?: boolean;
+  /** Also part of the step: what the convolutions compute in (lib/model/precision.ts). Default float32. */
+  precision?: Precision;
 }
 
-export const DEFAULT_GRAPH_OPTIONS: Required<GraphOptions> = { adam: 'fused', windowsMaxChannels: 1, poolFirst: true, horizontalFlip: false };
+export const DEFAULT_GRAPH_OPTIONS: Required<GraphOptions> = { adam: 'fused', windowsMaxChannels: 1, poolFirst: true, horizontalFlip: false, precision: 'float32' };
 
 /** Where each layer's weights and state sit among the graph's variables, and the shapes around it. */
 export interface Layout {
@@ -204,7 +207,7 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   const reads = vars.weights.map((handle) => g.read(handle));
   const stateReads = vars.state.map((handle) => g.read(handle));
   const activations = layerActivations(plan, settings.poolFirst);
-  const forward = trainingPass(g, plan, batch.images, { weights: reads, state: stateReads }, activations, settings.windowsMaxChannels);
+  const forward = trainingPass(g, plan, batch.images, { weights: reads, state: stateReads }, activations, settings);
   const objective = crossEntropy(g, forward.probabilities, batch.labels);
   const gradients = backwardPass(forward.passes, objective.gradient(), weightShapes.length);
   const updates = [
@@ -327,7 +330,7 @@ function slice(refs: Ref[], slot: { from: number; count: number }): Ref[] {
 }
 
 /** Forward in training mode, layer by layer, keeping what each backward pass needs. */
-function trainingPass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, activations: Activation[], windowsMaxChannels: number) {
+function trainingPass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, activations: Activation[], { windowsMaxChannels, precision }: Required<GraphOptions>) {
   const noiseFeeds: string[] = [];
   const dropouts: TrainGraph['dropouts'] = [];
   const stateUpdates: Ref[] = [];
@@ -343,6 +346,7 @@ function trainingPass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, 
       state: slice(reads.state, layer.state),
       activation: activations[index],
       windowsMaxChannels,
+      precision,
       noise: (shape) => {
         dropouts.push({ layer: index, shape });
         const feed = g.placeholder(`feed_noise${noiseFeeds.length}`, DT.float, [-1, ...shape]);
@@ -387,6 +391,7 @@ export function inferencePass(g: GraphBuilder, plan: Layout, images: Ref, reads:
       state: slice(reads.state, layer.state),
       activation: activations[index],
       windowsMaxChannels: 0,
+      precision: 'float32',
     });
   });
   return x;

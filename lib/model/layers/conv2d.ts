@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { integerIn, strictObject } from '../../validation.ts';
 import type { GraphBuilder, Padding as GraphPadding, Ref } from '../graph/graph.ts';
+import type { Precision } from '../precision.ts';
 import { activate, activationGradient, activationSchema } from './activation.ts';
 import { defineLayer, expectImage, MAX_STRIDES, MAX_WINDOW, slidingOutput, type ExampleShape } from './layer.ts';
 import { graphPadding, paddingOf, paddingSchema } from './padding.ts';
@@ -63,19 +64,19 @@ export const conv2d = defineLayer({
     weights: (layer, input) => [[layer.kernelSize, layer.kernelSize, input[2], layer.filters], [layer.filters]],
     activation: (layer) => layer.activation,
 
-    train(layer, { g, x, input, output, weights: [kernel, bias], activation, windowsMaxChannels }) {
+    train(layer, { g, x, input, weights: [kernel, bias], activation, windowsMaxChannels, precision }) {
       const strides = layer.strides ?? 1;
       const padding = graphPadding(layer.padding);
-      const windows = input[2] <= windowsMaxChannels ? windowMatrix(g, x, input, layer.kernelSize, strides, padding) : undefined;
-      const z = g.biasAdd(g.conv2d(x, kernel, strides, padding), bias);
+      const windows = input[2] <= windowsMaxChannels ? windowMatrix(g, x, input, layer.kernelSize, strides, padding, precision) : undefined;
+      const z = g.biasAdd(g.conv2d(x, kernel, strides, padding, precision), bias);
       const y = activate(g, activation, z);
       const kernelShape = [layer.kernelSize, layer.kernelSize, input[2], layer.filters];
       return {
         y,
         backward(dy, needInputGradient) {
           const dz = activationGradient(g, activation, dy, z, y);
-          const dx = needInputGradient ? g.conv2dBackpropInput(g.shape(x), kernel, dz, strides, padding) : undefined;
-          if (windows === undefined) return { gradients: [g.conv2dBackpropFilter(x, kernelShape, dz, strides, padding), g.biasAddGrad(dz)], dx };
+          const dx = needInputGradient ? g.conv2dBackpropInput(g.shape(x), kernel, dz, strides, padding, precision) : undefined;
+          if (windows === undefined) return { gradients: [g.conv2dBackpropFilter(x, kernelShape, dz, strides, padding, precision), g.biasAddGrad(dz)], dx };
           // [windows | 1]ᵀ · dz: the kernel gradient's rows, then the bias gradient (the sum of dz over positions).
           const both = g.matMul(windows, g.reshape(dz, g.ints([-1, layer.filters])), true);
           const rows = kernelShape[0] * kernelShape[1] * kernelShape[2];
@@ -98,12 +99,13 @@ export const conv2d = defineLayer({
  * cheaper than Conv2DBackpropFilter when there are few input channels, and the bias gradient
  * costs one more row instead of a BiasAddGrad over the full map (0.6 ms a step for the
  * walkthrough's first layer). The windows come from a convolution with an identity kernel
- * (filter j is 1 at window position j, else 0; the last filter is 0 with a bias of 1): exact,
- * since every output is one input times 1 plus zeros, padded as the layer pads. 0.8 ms a step for
+ * (filter j is 1 at window position j, else 0; the last filter is 0 with a bias of 1): in
+ * float32 exact, since every output is one input times 1 plus zeros, padded as the layer pads;
+ * in bfloat16 the inputs rounded as the layer's own convolution rounds them. 0.8 ms a step for
  * the walkthrough's first layer, where 9 strided slices and their Pack took 1.1 ms
  * (bench/profile-step.ts).
  */
-function windowMatrix(g: GraphBuilder, x: Ref, input: ExampleShape, size: number, strides: number, padding: GraphPadding): Ref {
+function windowMatrix(g: GraphBuilder, x: Ref, input: ExampleShape, size: number, strides: number, padding: GraphPadding, precision: Precision): Ref {
   const window = size * size * input[2];
   const columns = window + 1;
   const identity = new Float32Array(window * columns);
@@ -111,5 +113,5 @@ function windowMatrix(g: GraphBuilder, x: Ref, input: ExampleShape, size: number
   const ones = new Float32Array(columns);
   ones[window] = 1;
   const kernel = g.floats(identity, [size, size, input[2], columns], 'window_kernel');
-  return g.reshape(g.biasAdd(g.conv2d(x, kernel, strides, padding), g.floats(ones, [columns], 'window_ones')), g.ints([-1, columns]));
+  return g.reshape(g.biasAdd(g.conv2d(x, kernel, strides, padding, precision), g.floats(ones, [columns], 'window_ones')), g.ints([-1, columns]));
 }

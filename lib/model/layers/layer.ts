@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { GraphBuilder, Ref } from '../graph/graph.ts';
 import type { Activation } from './activation.ts';
+import type { Precision } from '../precision.ts';
 
 /**
  * What one layer type knows about itself, all in one module (as a tfjs-layers Layer class owns
@@ -85,6 +86,8 @@ export interface LayerContext {
   activation: Activation;
   /** Convolutions with at most this many input channels compute their kernel gradient from a window matrix. */
   windowsMaxChannels: number;
+  /** What convolutions compute in (lib/model/precision.ts); inference is always float32. */
+  precision: Precision;
 }
 
 export interface TrainingContext extends LayerContext {
