@@ -4,10 +4,11 @@
  * script from reading its CSVs to its classification report, alternating, fresh processes,
  * wall time measured from outside.
  *
- *   node --import tsx bench/e2e.ts [--rounds 3] [--python python3] [--idx] [--warm]
+ *   node --import tsx bench/e2e.ts [--rounds 3] [--python python3] [--idx] [--bfloat16] [--warm]
  *
  * Both read the same Kaggle CSVs; --idx adds a third contender, `fmnist run` on the IDX .gz
- * files (exactly `npm start` where Debian's dataset is installed).
+ * files (exactly `npm start` where Debian's dataset is installed); --bfloat16 `fmnist run --precision
+ * bfloat16` on the CSVs (an opt-in, lib/model/precision.ts; not the comparison).
  *
  * Cold by default, as a user's first `npm start` after `npm ci`: before each of our runs the
  * workflow-definition cache (node_modules/.cache/fmnist-local: the synthesized template) and
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     warm: { type: 'boolean', default: false },
     python: { type: 'string', default: process.env.FMNIST_PYTHON ?? 'python3' },
     idx: { type: 'boolean', default: false },
+    bfloat16: { type: 'boolean', default: false },
   },
 });
 const root = join(import.meta.dirname, '..');
@@ -39,10 +41,10 @@ async function dropCaches(): Promise<void> {
   await rm(DEFAULT_DEFINITION_CACHE_DIR, { recursive: true, force: true });
   await rm(join(tmpdir(), `tsx-${process.getuid?.() ?? 0}`), { recursive: true, force: true });
 }
-const fmnistRun = (train: string[], test: string[]) => async () => {
+const fmnistRun = (train: string[], test: string[], flags: string[] = []) => async () => {
   await dropCaches();
   const out = join(scratch, `run-${Date.now()}`);
-  const { seconds } = await runQuietly(process.execPath, ['--import', 'tsx', 'bin/fmnist.ts', 'run', '--fresh', '--out', out, '--train', ...train, '--test', ...test], { cwd: root });
+  const { seconds } = await runQuietly(process.execPath, ['--import', 'tsx', 'bin/fmnist.ts', 'run', '--fresh', '--out', out, '--train', ...train, '--test', ...test, ...flags], { cwd: root });
   const metrics = JSON.parse(await readFile(join(out, 'report', 'metrics.json'), 'utf8')) as { accuracy: number };
   const run = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as { trainingSeconds?: number };
   return { seconds, accuracy: metrics.accuracy, training: run.trainingSeconds };
@@ -59,6 +61,7 @@ const contenders: Record<string, () => Promise<{ seconds: number; accuracy: numb
   ...(values.idx
     ? { 'fmnist run (IDX)': fmnistRun([idx('train-images-idx3-ubyte.gz'), idx('train-labels-idx1-ubyte.gz')], [idx('t10k-images-idx3-ubyte.gz'), idx('t10k-labels-idx1-ubyte.gz')]) }
     : {}),
+  ...(values.bfloat16 ? { 'fmnist run (bf16)': fmnistRun([csv.train], [csv.test], ['--precision', 'bfloat16']) } : {}),
 };
 
 console.log(`machine: ${describeMachine()}; ${values.warm ? 'warm caches' : 'cold: definition and tsx caches dropped before each of our runs'}`);

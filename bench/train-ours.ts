@@ -3,7 +3,7 @@
  * CSVs, fit with validation_split 0.2, then predict the test set. Prints (and with --json
  * writes) timings in the shape bench/keras/walkthrough.py writes, for bench/train.ts.
  *
- *   node --import tsx bench/train-ours.ts TRAIN_CSV TEST_CSV [--epochs 10] [--batch-size 64] [--preset NAME] [--early-stopping-patience N] [--json OUT]
+ *   node --import tsx bench/train-ours.ts TRAIN_CSV TEST_CSV [--epochs 10] [--batch-size 64] [--preset NAME] [--early-stopping-patience N] [--precision float32|bfloat16] [--json OUT]
  *
  * FMNIST_TRAIN_STEP=eager|graph and FMNIST_BACKEND choose how it trains.
  */
@@ -27,6 +27,7 @@ const { values, positionals } = parseArgs({
     'batch-size': { type: 'string' },
     preset: { type: 'string', default: 'walkthrough' },
     'early-stopping-patience': { type: 'string' },
+    precision: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -46,6 +47,7 @@ const config = parseTrainConfig(
     epochs: countFlag(values.epochs, 'epochs'),
     ...(values['batch-size'] !== undefined && { batchSize: countFlag(values['batch-size'], 'batch-size') }),
     ...(patience !== undefined && { earlyStopping: { patience: Number(patience), restoreBestWeights: true } }),
+    ...(values.precision !== undefined && { precision: values.precision }),
   },
   'command line',
 );
@@ -77,6 +79,7 @@ const summary = {
   importSeconds: (tLoad - tStart) / 1000,
   fitSeconds,
   preset: values.preset,
+  precision: config.precision ?? 'float32',
   earlyStopping: result.earlyStopping,
   epochSeconds: result.history.map((log) => log.seconds),
   imagesPerSecond: result.history.map((log) => result.trainExamples / log.seconds),

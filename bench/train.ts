@@ -4,13 +4,14 @@
  * CSVs, same epochs and batch size, each run in a fresh process, alternating: ours, keras, ours,
  * keras, … for --rounds rounds, so load from other jobs falls on both.
  *
- *   node --import tsx bench/train.ts [--epochs 10] [--rounds 3] [--batch-size 64] [--eager] [--preset strong] [--early-stopping-patience N] [--python python3]
+ *   node --import tsx bench/train.ts [--epochs 10] [--rounds 3] [--batch-size 64] [--eager] [--preset strong] [--early-stopping-patience N] [--bfloat16] [--python python3]
  *
  * images/s is counted as the Keras script counts it: training examples (48,000) / epoch wall
  * time, the epoch's validation pass included. --eager adds a third contender each round: ours
  * with FMNIST_TRAIN_STEP=eager (tfjs op by op, the way training ran before the graph step).
  * --preset adds ours with that preset (lib/model/presets.ts, its own batch size), and
- * --early-stopping-patience ours with early stopping on val_loss, restoring the best epoch's weights.
+ * --early-stopping-patience ours with early stopping on val_loss, restoring the best epoch's weights,
+ * --bfloat16 ours with precision "bfloat16" (lib/model/precision.ts; an opt-in, not the comparison).
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     eager: { type: 'boolean', default: false },
     preset: { type: 'string' },
     'early-stopping-patience': { type: 'string' },
+    bfloat16: { type: 'boolean', default: false },
     python: { type: 'string', default: process.env.FMNIST_PYTHON ?? 'python3' },
   },
 });
@@ -71,6 +73,7 @@ const contenders = [
   ...(values.eager ? [ours('ours (eager)', 'eager')] : []),
   ...(values.preset ? [ours(`ours (${values.preset})`, undefined, ['--preset', values.preset])] : []),
   ...(values['early-stopping-patience'] ? [ours('ours (early stop)', undefined, ['--early-stopping-patience', values['early-stopping-patience']])] : []),
+  ...(values.bfloat16 ? [ours('ours (bfloat16)', undefined, ['--precision', 'bfloat16'])] : []),
 ];
 
 const csv = await kaggleCsvs();
