@@ -31,8 +31,9 @@ session.run(fetches['init'], init)
 
 def step_feeds():
     fd = {feeds['indices'] + ':0': rng.integers(0, 48000, batch).astype(np.int32), feeds['learningRate'] + ':0': np.float32(learning_rate)}
-    for name, dropout in zip(feeds['noise'], names['dropouts']):
-        fd[name + ':0'] = rng.random([batch] + dropout['shape'], dtype=np.float32)
+    for name, dropout in zip(feeds['dropoutMasks'], names['dropouts']):
+        # Multipliers 0 or 2 (rate 0.5; the rate does not change the kernels' time)
+        fd[name + ':0'] = (rng.random([batch] + dropout['shape']) < 0.5).astype(np.float32) * 2
     if 'flips' in feeds:
         fd[feeds['flips'] + ':0'] = (rng.random(batch) < 0.5).astype(np.float32)
     return fd

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { fillUniform } from '../../lib/model/uniform-noise.ts';
-import { SeededDropout } from '../../lib/model/seeded-dropout.ts';
+import { keepMultipliers, SeededDropout } from '../../lib/model/seeded-dropout.ts';
 
 describe('uniform noise for dropout', () => {
   it('is a function of the seed: the same values again, other values for the next seed', () => {
@@ -38,6 +38,19 @@ describe('uniform noise for dropout', () => {
     // |r| of independent samples has a standard deviation of 1 / sqrt(n), about 0.0022 here.
     assert.ok(Math.abs(correlation(a, b, n)) < 0.01, 'seed 1000 vs 1001');
     assert.ok(Math.abs(correlation(a, a.subarray(1), n - 1)) < 0.01, 'draw i vs draw i + 1');
+  });
+
+  it("gives the graph step the multipliers tfjs' float32 ops compute from the same noise, bit for bit", () => {
+    for (const rate of [0.5, 0.25, 0.3, 0.1, 0.9, 1 / 3]) {
+      const u = fillUniform(new Float32Array(200_000), 5);
+      // The values where floor(u + keep) flips, where float32 rounding decides.
+      u.set([0, Math.fround(rate), Math.fround(rate) - 2 ** -24, Math.fround(rate) + 2 ** -24, 1 - 2 ** -24]);
+      const expected = tf.tidy(() => {
+        const keep = tf.scalar(1 - rate, 'float32');
+        return tf.div(tf.floor(tf.add(tf.tensor1d(u), keep)), keep).dataSync() as Float32Array;
+      });
+      assert.deepEqual(keepMultipliers(u.slice(), rate), expected, `rate ${rate}`);
+    }
   });
 
   it("drops about `rate` of the units in SeededDropout and scales the rest as tf.dropout does", () => {

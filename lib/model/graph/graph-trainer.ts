@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from '../../data/classes.ts';
 import type { LabeledImages } from '../../data/dataset.ts';
-import { SeededDropout } from '../seeded-dropout.ts';
+import { keepMultipliers, SeededDropout } from '../seeded-dropout.ts';
 import { fillUniform } from '../uniform-noise.ts';
 import { size } from '../layers/layer.ts';
 import type { ModelSpec } from '../spec.ts';
@@ -15,7 +15,7 @@ export const GRAPH_PREDICT_BATCH = 512;
 
 /**
  * Trains a tfjs model's weights inside one TensorFlow session (see train-graph.ts): the data
- * set is uploaded once as uint8, each step feeds only example indices and dropout noise, and
+ * set is uploaded once as uint8, each step feeds only example indices and dropout masks, and
  * the weights come back into the tfjs model at the end (`copyWeightsToModel`). Same start, same
  * dropout masks and same arithmetic as the layers-API step (TrainStepper).
  */
@@ -24,7 +24,7 @@ export class GraphTrainer {
   private readonly indices: Int32Array;
   /** The step's rate as the float32 scalar fed (tfjs, too, rounds the rate to float32). */
   private readonly learningRate = new Float32Array(1);
-  private readonly noise: Float32Array[] = [];
+  private readonly masks: Float32Array[] = [];
 
   private constructor(
     private readonly session: GraphSession,
@@ -100,10 +100,10 @@ export class GraphTrainer {
     return { gradients: fetched.slice(0, -1), images: fetched[fetched.length - 1] };
   }
 
-  /** Dropout layer `i`'s noise for `count` values, in a buffer reused from step to step (the feed copies it). */
-  private noiseFor(i: number, count: number, seed: number): Float32Array {
-    if ((this.noise[i]?.length ?? 0) < count) this.noise[i] = new Float32Array(count);
-    return fillUniform(this.noise[i].subarray(0, count), seed);
+  /** Dropout layer `i`'s multipliers for `count` values, in a buffer reused from step to step (the feed copies it). */
+  private masksFor(i: number, count: number, layer: SeededDropout): Float32Array {
+    if ((this.masks[i]?.length ?? 0) < count) this.masks[i] = new Float32Array(count);
+    return keepMultipliers(fillUniform(this.masks[i].subarray(0, count), layer.nextSeed()), layer.rate);
   }
 
   private batchFeeds(order: ArrayLike<number>, from: number, to: number, flips: Float32Array | undefined): Feed[] {
@@ -118,7 +118,7 @@ export class GraphTrainer {
       feeds.push({ name: flipFeed, shape: [n], values: flips });
     }
     this.dropouts.forEach(({ layer, shape }, i) => {
-      feeds.push({ name: this.graph.feeds.noise[i], shape: [n, ...shape], values: this.noiseFor(i, n * size(shape), layer.nextSeed()) });
+      feeds.push({ name: this.graph.feeds.dropoutMasks[i], shape: [n, ...shape], values: this.masksFor(i, n * size(shape), layer) });
     });
     return feeds;
   }

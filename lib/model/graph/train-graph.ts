@@ -33,7 +33,7 @@ export { graphSupports } from '../layers/index.ts';
  *   start), zero moments;
  * - restore Adam: both moments and the running powers of beta in (after init, to resume from a
  *   checkpoint exactly: the powers are running products, not recomputable bit for bit);
- * - train step: example indices, the learning rate (and one uniform noise tensor per dropout layer) in; the
+ * - train step: example indices, the learning rate (and one mask of multipliers per dropout layer) in; the
  *   batch's mean loss and count of correct predictions out; weights and Adam state updated;
  * - predict: example indices in, class probabilities out (inference: no dropout);
  * - weights: the current weights out, and the layers' state (batch normalisation's moving
@@ -59,8 +59,8 @@ export interface TrainGraph {
     initialWeights: string[];
     /** float32, one per state variable (moving statistics), in model.nonTrainableWeights order. */
     initialState: string[];
-    /** float32 [batch, ...], uniform [0, 1) noise, one per dropout layer with a rate above 0, in layer order. */
-    noise: string[];
+    /** float32 [batch, ...], dropout multipliers (0 or 1 / keep: keepMultipliers), one per dropout layer with a rate above 0, in layer order. */
+    dropoutMasks: string[];
     /** The restore endpoint's: float32 moments shaped as the weights, and the two float32 scalar running powers of beta. */
     adam: AdamStateNames;
   };
@@ -84,7 +84,7 @@ export interface TrainGraph {
     gradients: string[];
     images: string;
   };
-  /** Per dropout layer with noise: its index in spec.layers and the shape of one example's noise. */
+  /** Per dropout layer with a mask: its index in spec.layers and the shape of one example's mask. */
   dropouts: { layer: number; shape: ExampleShape }[];
   /** Shapes of the weights, in order. */
   weightShapes: number[][];
@@ -223,7 +223,7 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   const predicted = g.identity(inferencePass(g, plan, batch.unaugmented, { weights: predictReads, state: predictStateReads }, activations), 'predict_probabilities');
   return {
     nodes: g.nodes,
-    feeds: { images: load.images, labels: load.labels, indices: batch.indices, learningRate, ...(batch.flips && { flips: batch.flips }), ...init.feeds, noise: forward.noiseFeeds, adam: restore.feeds },
+    feeds: { images: load.images, labels: load.labels, indices: batch.indices, learningRate, ...(batch.flips && { flips: batch.flips }), ...init.feeds, dropoutMasks: forward.maskFeeds, adam: restore.feeds },
     fetches: {
       loadData: load.done,
       init: init.done,
@@ -331,7 +331,7 @@ function slice(refs: Ref[], slot: { from: number; count: number }): Ref[] {
 
 /** Forward in training mode, layer by layer, keeping what each backward pass needs. */
 function trainingPass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, activations: Activation[], { windowsMaxChannels, precision }: Required<GraphOptions>) {
-  const noiseFeeds: string[] = [];
+  const maskFeeds: string[] = [];
   const dropouts: TrainGraph['dropouts'] = [];
   const stateUpdates: Ref[] = [];
   const passes: { pass: TrainingPass; weights: { from: number; count: number } }[] = [];
@@ -347,10 +347,10 @@ function trainingPass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, 
       activation: activations[index],
       windowsMaxChannels,
       precision,
-      noise: (shape) => {
+      dropoutMask: (shape) => {
         dropouts.push({ layer: index, shape });
-        const feed = g.placeholder(`feed_noise${noiseFeeds.length}`, DT.float, [-1, ...shape]);
-        noiseFeeds.push(feed);
+        const feed = g.placeholder(`feed_mask${maskFeeds.length}`, DT.float, [-1, ...shape]);
+        maskFeeds.push(feed);
         return feed;
       },
       updateState: (values) => {
@@ -361,7 +361,7 @@ function trainingPass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, 
     passes.push({ pass, weights: layer.weights });
     x = pass.y;
   });
-  return { probabilities: x, passes, noiseFeeds, dropouts, stateUpdates };
+  return { probabilities: x, passes, maskFeeds, dropouts, stateUpdates };
 }
 
 /** d loss / d every weight, layer by layer from the top, stopping at the first layer with weights. */

@@ -10,16 +10,14 @@ export const dropout = defineLayer({
   }),
   plan: (_layer, input) => ({ outputShape: input, parameters: 0 }),
   toTfjs: (layer, { seed, inputShape }) => new SeededDropout({ ...(inputShape && { inputShape }), rate: layer.rate, seed }),
-  // Output, uniform noise and the keep mask, plus the gradient; nothing in inference.
-  floats: (_layer, _input, output) => ({ training: 4 * size(output), output: 0 }),
+  // Output, the fed mask of multipliers, and the gradient; nothing in inference.
+  floats: (_layer, _input, output) => ({ training: 3 * size(output), output: 0 }),
   describe: (layer) => `dropout, rate ${layer.rate}`,
   graph: {
-    train(layer, { g, x, input, noise }) {
+    train(layer, { g, x, input, dropoutMask }) {
       if (!(layer.rate > 0)) return { y: x, backward: (dy, needInputGradient) => (needInputGradient ? { dx: dy } : {}) };
-      // tf.dropout: x * floor(u + keepProb) / keepProb, u ~ U[0, 1) fed from tfjs' seeded generator.
-      const u = noise(input);
-      const keep = 1 - layer.rate;
-      const multiplier = g.div(g.unary('Floor', g.add(u, g.scalar(keep))), g.scalar(keep));
+      // tf.dropout: x * floor(u + keepProb) / keepProb; the multipliers are computed where the noise is drawn (GraphTrainer).
+      const multiplier = dropoutMask(input);
       return {
         y: g.mul(x, multiplier),
         backward: (dy, needInputGradient) => (needInputGradient ? { dx: g.mul(dy, multiplier) } : {}),

@@ -91,8 +91,8 @@ export interface LayerContext {
 }
 
 export interface TrainingContext extends LayerContext {
-  /** A fed float32 tensor of uniform [0, 1) noise shaped [batch, ...shape] (dropout). */
-  noise(shape: ExampleShape): Ref;
+  /** A fed float32 tensor of dropout multipliers shaped [batch, ...shape]: 0 or 1 / keep (seeded-dropout.ts keepMultipliers). */
+  dropoutMask(shape: ExampleShape): Ref;
   /** New values for its state, in `state` order, assigned with the step. */
   updateState(values: Ref[]): void;
 }
