@@ -29,7 +29,7 @@ export class SeededDropout extends tf.layers.Layer {
     if (kwargs.training !== true || this.rate === 0) return input;
     const seed = this.nextSeed();
     return tf.tidy(() => {
-      // tf.dropout's formula, x * floor(u + keep) / keep, with u from fillUniform (the graph step feeds the same multipliers: keepMultipliers).
+      // tf.dropout's formula, x * floor(u + keep) / keep, with u from fillUniform (the graph step feeds the same multipliers: fillKeepMultipliers).
       const u = tf.tensor(fillUniform(new Float32Array(input.size), seed), input.shape, 'float32');
       const keep = tf.scalar(1 - this.rate, 'float32');
       return tf.mul(input, tf.div(tf.floor(tf.add(u, keep)), keep));
@@ -62,19 +62,4 @@ export class SeededDropout extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), rate: this.rate, seed: this.seed };
   }
-}
-
-/**
- * Dropout's multipliers for `rate`, floor(u + keep) / keep (0 or 1 / keep), computed in place from
- * uniform noise `u` exactly as the eager step's float32 ops compute them (every operation rounded
- * to float32; a float64 sum or quotient of two float32 values rounded once to float32 is the
- * float32 result). The graph step feeds these instead of the noise: one multiplication per
- * element in the graph where the add, floor and divide took three more passes over the
- * activations (the strong preset's dropouts after its convolutions: ~1.2 M values a step).
- */
-export function keepMultipliers(u: Float32Array, rate: number): Float32Array {
-  const keep = Math.fround(1 - rate);
-  const kept = Math.fround(1 / keep);
-  for (let i = 0; i < u.length; i++) u[i] = Math.floor(Math.fround(u[i] + keep)) === 0 ? 0 : kept;
-  return u;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { fillUniform } from '../../lib/model/uniform-noise.ts';
-import { keepMultipliers, SeededDropout } from '../../lib/model/seeded-dropout.ts';
+import { fillKeepMultipliers, fillUniform, firstKeptDraw } from '../../lib/model/uniform-noise.ts';
+import { SeededDropout } from '../../lib/model/seeded-dropout.ts';
 
 describe('uniform noise for dropout', () => {
   it('is a function of the seed: the same values again, other values for the next seed', () => {
@@ -41,15 +41,21 @@ describe('uniform noise for dropout', () => {
   });
 
   it("gives the graph step the multipliers tfjs' float32 ops compute from the same noise, bit for bit", () => {
-    for (const rate of [0.5, 0.25, 0.3, 0.1, 0.9, 1 / 3]) {
-      const u = fillUniform(new Float32Array(200_000), 5);
-      // The values where floor(u + keep) flips, where float32 rounding decides.
-      u.set([0, Math.fround(rate), Math.fround(rate) - 2 ** -24, Math.fround(rate) + 2 ** -24, 1 - 2 ** -24]);
+    // 2^22 draws cover a quarter of the 2^24 possible values, so the draws next to each rate's
+    // threshold (where float32 rounding decides) come up.
+    const multipliers = (u: number[], rate: number) =>
+      tf.tidy(() => Array.from(tf.div(tf.floor(tf.add(tf.tensor1d(u), tf.scalar(1 - rate, 'float32'))), tf.scalar(1 - rate, 'float32')).dataSync()));
+    for (const rate of [0.5, 0.25, 0.3, 0.1, 0.9, 1 / 3, 0]) {
+      // Where float32 rounding decides: the last draw dropped and the first kept.
+      const first = firstKeptDraw(rate);
+      const [dropped, kept] = multipliers([(first - 1) * 2 ** -24, first * 2 ** -24], rate);
+      assert.ok(rate === 0 ? first === 0 : dropped === 0 && kept > 1, `rate ${rate}: draw ${first} is the first kept (${dropped}, ${kept})`);
+      const u = fillUniform(new Float32Array(2 ** 20), 5);
       const expected = tf.tidy(() => {
         const keep = tf.scalar(1 - rate, 'float32');
         return tf.div(tf.floor(tf.add(tf.tensor1d(u), keep)), keep).dataSync() as Float32Array;
       });
-      assert.deepEqual(keepMultipliers(u.slice(), rate), expected, `rate ${rate}`);
+      assert.deepEqual(fillKeepMultipliers(new Float32Array(u.length), 5, rate), expected, `rate ${rate}`);
     }
   });
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES } from '../../data/classes.ts';
 import type { LabeledImages } from '../../data/dataset.ts';
-import { keepMultipliers, SeededDropout } from '../seeded-dropout.ts';
-import { fillUniform } from '../uniform-noise.ts';
+import { SeededDropout } from '../seeded-dropout.ts';
+import { fillKeepMultipliers } from '../uniform-noise.ts';
 import { size } from '../layers/layer.ts';
 import type { ModelSpec } from '../spec.ts';
 import { GraphSession, type Feed, type NativeBinding } from './session.ts';
@@ -103,7 +103,7 @@ export class GraphTrainer {
   /** Dropout layer `i`'s multipliers for `count` values, in a buffer reused from step to step (the feed copies it). */
   private masksFor(i: number, count: number, layer: SeededDropout): Float32Array {
     if ((this.masks[i]?.length ?? 0) < count) this.masks[i] = new Float32Array(count);
-    return keepMultipliers(fillUniform(this.masks[i].subarray(0, count), layer.nextSeed()), layer.rate);
+    return fillKeepMultipliers(this.masks[i].subarray(0, count), layer.nextSeed(), layer.rate);
   }
 
   private batchFeeds(order: ArrayLike<number>, from: number, to: number, flips: Float32Array | undefined): Feed[] {

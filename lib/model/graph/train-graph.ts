@@ -59,7 +59,7 @@ export interface TrainGraph {
     initialWeights: string[];
     /** float32, one per state variable (moving statistics), in model.nonTrainableWeights order. */
     initialState: string[];
-    /** float32 [batch, ...], dropout multipliers (0 or 1 / keep: keepMultipliers), one per dropout layer with a rate above 0, in layer order. */
+    /** float32 [batch, ...], dropout multipliers (0 or 1 / keep: fillKeepMultipliers), one per dropout layer with a rate above 0, in layer order. */
     dropoutMasks: string[];
     /** The restore endpoint's: float32 moments shaped as the weights, and the two float32 scalar running powers of beta. */
     adam: AdamStateNames;

@@ -91,7 +91,7 @@ export interface LayerContext {
 }
 
 export interface TrainingContext extends LayerContext {
-  /** A fed float32 tensor of dropout multipliers shaped [batch, ...shape]: 0 or 1 / keep (seeded-dropout.ts keepMultipliers). */
+  /** A fed float32 tensor of dropout multipliers shaped [batch, ...shape]: 0 or 1 / keep (uniform-noise.ts fillKeepMultipliers). */
   dropoutMask(shape: ExampleShape): Ref;
   /** New values for its state, in `state` order, assigned with the step. */
   updateState(values: Ref[]): void;
