@@ -4,7 +4,7 @@
  * has TensorFlow's own tracer time every kernel (bench/profile-step.py: Python's TensorFlow 2.21,
  * the same version as the native addon, because tfjs-node's binding cannot pass RunOptions).
  *
- *   node --import tsx bench/profile-step.ts [--preset walkthrough|strong] [--steps 200] [--python python3]
+ *   node --import tsx bench/profile-step.ts [--preset walkthrough|strong] [--precision float32|bfloat16] [--steps 200] [--python python3]
  *
  * Prints the step's wall time untraced and traced, and the kernels by total time per step.
  */
@@ -24,16 +24,17 @@ const { values } = parseArgs({
   options: {
     preset: { type: 'string', default: 'walkthrough' },
     steps: { type: 'string', default: '200' },
+    precision: { type: 'string' },
     python: { type: 'string', default: process.env.FMNIST_PYTHON ?? 'python3' },
   },
 });
-const config = parseTrainConfig(presetFields(values.preset!), `preset ${values.preset}`);
-const graph = buildTrainGraph(config.model, ADAM, { horizontalFlip: config.augmentation?.horizontalFlip === true });
+const config = parseTrainConfig({ ...presetFields(values.preset!), ...(values.precision !== undefined && { precision: values.precision }) }, `preset ${values.preset}`);
+const graph = buildTrainGraph(config.model, ADAM, { horizontalFlip: config.augmentation?.horizontalFlip === true, precision: config.precision });
 const dir = await mkdtemp(join(tmpdir(), 'fmnist-profile-'));
 try {
   await writeFile(join(dir, 'saved_model.pb'), encodeSavedModel(graph.nodes, ['serve']));
   await writeFile(join(dir, 'names.json'), JSON.stringify({ feeds: graph.feeds, fetches: graph.fetches, dropouts: graph.dropouts, weightShapes: graph.weightShapes, stateShapes: graph.stateShapes }));
-  console.log(`${describeMachine()}; preset ${values.preset}, batch ${config.batchSize}`);
+  console.log(`${describeMachine()}; preset ${values.preset}, batch ${config.batchSize}, precision ${config.precision ?? 'float32'}`);
   const child = spawn(values.python!, [join(import.meta.dirname, 'profile-step.py'), dir, String(countFlag(values.steps, 'steps')), String(config.batchSize), String(config.learningRate)], {
     stdio: ['ignore', 'inherit', 'ignore'],
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
