@@ -3,11 +3,13 @@
  * CSVs, fit with validation_split 0.2, then predict the test set. Prints (and with --json
  * writes) timings in the shape bench/keras/walkthrough.py writes, for bench/train.ts.
  *
- *   node --import tsx bench/train-ours.ts TRAIN_CSV TEST_CSV [--epochs 10] [--batch-size 64] [--preset NAME] [--early-stopping-patience N] [--precision float32|bfloat16] [--json OUT]
+ *   node --import tsx bench/train-ours.ts TRAIN_CSV TEST_CSV [--epochs 10] [--batch-size 64] [--preset NAME] [--early-stopping-patience N] [--precision float32|bfloat16] [--config FILE] [--json OUT]
+ *
+ * --config: a JSON training config merged over the preset (a probe of another recipe).
  *
  * FMNIST_TRAIN_STEP=eager|graph and FMNIST_BACKEND choose how it trains.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { LabeledImages } from '../lib/data/dataset.ts';
 import { localFile } from '../lib/data/input-file.ts';
@@ -28,6 +30,7 @@ const { values, positionals } = parseArgs({
     preset: { type: 'string', default: 'walkthrough' },
     'early-stopping-patience': { type: 'string' },
     precision: { type: 'string' },
+    config: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -44,6 +47,7 @@ const patience = values['early-stopping-patience'];
 const config = parseTrainConfig(
   {
     ...presetFields(values.preset!),
+    ...(values.config !== undefined && (JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>)),
     epochs: countFlag(values.epochs, 'epochs'),
     ...(values['batch-size'] !== undefined && { batchSize: countFlag(values['batch-size'], 'batch-size') }),
     ...(patience !== undefined && { earlyStopping: { patience: Number(patience), restoreBestWeights: true } }),
