@@ -51,7 +51,6 @@ export const conv2d = defineLayer({
   floats(layer, input, output) {
     const out = output[0] * output[1] * output[2];
     const activated = layer.activation === 'linear' ? 1 : 2;
-
     // The graph step computes the first convolution's kernel and bias gradients from a matrix of
     // its input windows: kernel x kernel x channels floats, and a one, per output position.
     const windows = input[2] === 1 ? (layer.kernelSize * layer.kernelSize + 1) * output[0] * output[1] : 0;
