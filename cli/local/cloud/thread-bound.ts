@@ -10,7 +10,7 @@ import type { CloudModel } from './model.ts';
  * float sums inside a kernel are split as a run with that many threads splits them. Every bound
  * applied is listed in the run's adjustments (`threadBounds`).
  */
-export const THREAD_VARIABLES = ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS', 'OMP_NUM_THREADS'] as const;
+const THREAD_VARIABLES = ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS', 'OMP_NUM_THREADS'] as const;
 
 /** `env` with each thread count above `cores` lowered to it; values that are not counts stay as they are. */
 export function boundThreads(env: Record<string, string>, cores = availableParallelism()): Record<string, string> {
@@ -29,7 +29,8 @@ export function threadBounds(model: Pick<CloudModel, 'functions' | 'taskDefiniti
     ...model.taskDefinitions.flatMap((definition) => definition.containers.map((container) => ({ owner: `${definition.family}/${container.name}`, environment: container.environment }))),
   ];
   return environments.flatMap(({ owner, environment }) => {
-    const lowered = THREAD_VARIABLES.filter((name) => (threadCount(environment[name]) ?? 0) > cores).map((name) => `${name} ${environment[name]} -> ${cores}`);
+    const bounded = boundThreads(environment, cores);
+    const lowered = THREAD_VARIABLES.filter((name) => bounded[name] !== environment[name]).map((name) => `${name} ${environment[name]} -> ${bounded[name]}`);
     return lowered.length === 0 ? [] : [`${owner}: ${lowered.join(', ')} (this machine's cores)`];
   });
 }
