@@ -114,13 +114,14 @@ export class Training extends Construct {
       POWERTOOLS_METRICS_NAMESPACE,
       LOG_LEVEL: logSettings.logLevel,
     };
-    // Intra-op threads match the vCPUs the function or task is given (TensorFlow may otherwise
-    // size its pools from the host's cores). Inter-op stays TensorFlow's default: the graph
-    // training step runs independent kernels (a convolution's two gradients) side by side, and
-    // forcing one inter-op thread measured slower (bench/README.md, threads).
+    // One inter-op thread per vCPU the function or task is given (TensorFlow may otherwise size
+    // its pools from the host's cores) and one intra-op thread: the graph step then runs each
+    // batch as that many chains of single-threaded kernels side by side (lib/model/graph/chains.ts),
+    // faster than every small kernel split across threads (bench/README.md, "Chains").
     const threads = (n: number) => ({
-      TF_NUM_INTRAOP_THREADS: String(n),
-      OMP_NUM_THREADS: String(n),
+      TF_NUM_INTRAOP_THREADS: '1',
+      TF_NUM_INTEROP_THREADS: String(n),
+      OMP_NUM_THREADS: '1',
     });
 
     this.image = new ecrAssets.DockerImageAsset(this, 'Image', {

@@ -8,6 +8,11 @@ import { registerWasmTrainingKernels } from './wasm/register.ts';
 
 export type BackendName = Exclude<BackendPreference, 'auto'>;
 
+export interface TensorflowThreads {
+  intraOp: number;
+  interOp: number;
+}
+
 /** How training ran its steps: one TensorFlow graph per step (native backend), or tfjs op by op. */
 export type TrainingStep = 'graph' | 'eager';
 
@@ -19,14 +24,22 @@ export interface BackendInfo {
   /** Threads the backend computes with, where it says (wasm). */
   threads?: number;
   /**
-   * Native TensorFlow's thread pools (TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, else the
-   * CPUs): recorded because they change the trained weights (the order of float sums).
+   * Native TensorFlow's thread pools (TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS; unset,
+   * one intra-op thread and an inter-op thread per CPU: see nativeThreadDefaults): recorded
+   * because they change the trained weights (the order of float sums).
    */
-  tensorflowThreads?: { intraOp: number; interOp: number };
+  tensorflowThreads?: TensorflowThreads;
+  /** Set by training on the graph step: how many pieces each batch ran in side by side (lib/model/graph/chains.ts). */
+  graphChains?: number;
   /** Why 'auto' did not get the native backend. */
   fallbackReason?: string;
   /** Set by training: how its steps ran. */
   trainingStep?: TrainingStep;
+}
+
+/** Native TensorFlow's pools as the initialised backend reported them, or undefined on another backend. */
+export function currentTensorflowThreads(): TensorflowThreads | undefined {
+  return current !== undefined && tf.getBackend() === 'tensorflow' ? current.info.tensorflowThreads : undefined;
 }
 
 export const NATIVE_SETUP_HINT = 'run `npm run setup:native` to build it from the TensorFlow wheel';
@@ -97,8 +110,20 @@ function quietTensorFlowInfoLogs(): void {
   defaultForNativeLibrary('TF_CPP_MIN_LOG_LEVEL', '1');
 }
 
+/**
+ * Unless set: one intra-op thread, and TensorFlow's default inter-op pool (a thread per CPU).
+ * The graph step then runs each batch as several independent pieces, one per inter-op thread
+ * (lib/model/graph/chains.ts), each kernel on one thread: 1.2-1.3x faster a step on 2 cores
+ * than two intra-op threads splitting every small kernel (bench/README.md, "Chains"). Read by
+ * the C library when the addon loads, so set just before that import, as the log level is.
+ */
+function nativeThreadDefaults(): void {
+  defaultForNativeLibrary('TF_NUM_INTRAOP_THREADS', '1');
+}
+
 async function tryNative(): Promise<NativeAttempt> {
   quietTensorFlowInfoLogs();
+  nativeThreadDefaults();
   try {
     // Importing registers the 'tensorflow' backend on the @tensorflow/tfjs it requires, and selects it.
     await import('@tensorflow/tfjs-node');
@@ -115,7 +140,7 @@ async function tryNative(): Promise<NativeAttempt> {
 }
 
 /** What TensorFlow sizes its pools by: a positive count in its variable, else every CPU (0 and unset alike). */
-function tensorflowThreads(): { intraOp: number; interOp: number } {
+function tensorflowThreads(): TensorflowThreads {
   const count = (name: 'TF_NUM_INTRAOP_THREADS' | 'TF_NUM_INTEROP_THREADS') => {
     const value = Number(nativeLibrarySetting(name));
     return Number.isInteger(value) && value > 0 ? value : availableParallelism();

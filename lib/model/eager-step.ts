@@ -17,6 +17,7 @@ import { evaluateLossAccuracy, predict, PREDICT_BATCH_SIZE } from './predict.ts'
 /** The step as tfjs ops (layers API, optimizer.minimize); metrics summed on the backend. */
 export class EagerEpochs implements EpochRunner {
   readonly kind = 'eager';
+  readonly chains = 1;
   private readonly stepper: TrainStepper;
   private totals = new RunningTotals();
 

@@ -8,6 +8,8 @@ import type { CooperativeLoop } from './cooperative.ts';
  */
 export interface EpochRunner {
   readonly kind: TrainingStep;
+  /** How many pieces each batch runs in side by side (lib/model/graph/chains.ts); 1 op by op. */
+  readonly chains: number;
   /** Trains on examples `order[from]`…`order[to - 1]`. */
   step(order: Uint32Array, from: number, to: number, settings: StepSettings): void;
   /** The epoch's running mean loss and accuracy so far. */

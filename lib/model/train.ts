@@ -11,6 +11,7 @@ import { EarlyStopping, type EarlyStoppingRecord } from './early-stopping.ts';
 import { EagerEpochs } from './eager-step.ts';
 import type { EpochRunner } from './epoch-runner.ts';
 import type { EpochLog } from './history.ts';
+import { graphChains } from './graph/chains.ts';
 import { GraphEpochs } from './graph/graph-epochs.ts';
 import { GraphTrainer } from './graph/graph-trainer.ts';
 import { nativeBinding } from './graph/session.ts';
@@ -233,6 +234,8 @@ interface Ending {
   status: TrainResult['status'];
   position: TrainingPosition;
   trainingStep: TrainingStep;
+  /** The graph step's pieces a batch (BackendInfo.graphChains); undefined when no step ran in this call. */
+  graphChains?: number;
   history: EpochLog[];
   /** Seconds of training epochs in this call (validation excluded) and the examples they trained on. */
   stepSeconds: number;
@@ -259,7 +262,7 @@ function trainResult(
     ...(earlyStopping ? { earlyStopping } : {}),
     model,
     history: ending.history,
-    backend: { ...backend, trainingStep: ending.trainingStep },
+    backend: { ...backend, trainingStep: ending.trainingStep, ...(ending.trainingStep === 'graph' && ending.graphChains !== undefined && { graphChains: ending.graphChains }) },
     seconds: (performance.now() - started) / 1000,
     imagesPerSecond: ending.stepSeconds > 0 ? ending.trainedExamples / ending.stepSeconds : 0,
     trainExamples: plan.trainExamples,
@@ -473,7 +476,7 @@ class EpochLoop {
   }
 
   private ending(status: Ending['status'], position: TrainingPosition): Ending {
-    return { status, position, trainingStep: this.runner.kind, history: this.history, stepSeconds: this.stepSeconds, trainedExamples: this.trainedExamples };
+    return { status, position, trainingStep: this.runner.kind, graphChains: this.runner.chains, history: this.history, stepSeconds: this.stepSeconds, trainedExamples: this.trainedExamples };
   }
 }
 
@@ -540,7 +543,7 @@ async function createRunner(
   const binding = backend.name === 'tensorflow' && wanted !== 'eager' ? nativeBinding() : undefined;
   if (binding !== undefined && graphSupports(config.model)) {
     try {
-      const options = { horizontalFlip: config.augmentation?.horizontalFlip === true, precision };
+      const options = { horizontalFlip: config.augmentation?.horizontalFlip === true, precision, chains: graphChains(batchSize, backend.tensorflowThreads) };
       return new GraphEpochs(await GraphTrainer.create(binding, model, config.model, data, batchSize, options), data);
     } catch (error) {
       // The eager step has no bfloat16: falling back would train another recipe than asked.

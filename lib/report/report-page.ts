@@ -30,7 +30,7 @@ export interface TrainingSummary {
   runId: string;
   datasetId: string;
   createdAt: string;
-  backend: { name: string; tfjsVersion: string; tensorflowVersion?: string; threads?: number; trainingStep?: string };
+  backend: { name: string; tfjsVersion: string; tensorflowVersion?: string; threads?: number; trainingStep?: string; graphChains?: number };
   config: {
     epochs: number;
     batchSize: number;
@@ -288,7 +288,7 @@ function trainingSection(training: TrainingSummary | undefined, history: ReportP
     ['Precision', config.precision === 'bfloat16' ? 'convolutions in bfloat16, the rest float32' : 'float32'],
     ['Seed', String(config.seed)],
     ['Backend', backendText],
-    ['Training step', backend.trainingStep ?? 'not recorded'],
+    ['Training step', backend.trainingStep === undefined ? 'not recorded' : `${backend.trainingStep}${(backend.graphChains ?? 1) > 1 ? `, each batch in ${backend.graphChains} chains side by side` : ''}`],
     ['Training examples', `${training.trainExamples} (+ ${training.validationExamples} for validation)`],
     ['Training time', `${formatFixed(training.seconds, 1)} s (${formatFixed(training.imagesPerSecond, 0)} images/s)`],
     ['Trained at', training.createdAt],

@@ -11,6 +11,8 @@ import { MODEL_FILES } from './files.ts';
  */
 /** Native TensorFlow's thread pools as training.json records them (lib/model/backend.ts). */
 export const TensorflowThreads = z.strictObject({ intraOp: z.int().min(1), interOp: z.int().min(1) });
+/** The graph step's pieces a batch (lib/model/graph/chains.ts), as training.json records them. */
+export const GraphChains = z.int().min(1);
 
 export const TrainingSummarySchema = z.looseObject({
   runId: z.string(),
@@ -22,6 +24,7 @@ export const TrainingSummarySchema = z.looseObject({
     tensorflowVersion: z.string().optional(),
     threads: z.number().optional(),
     tensorflowThreads: TensorflowThreads.optional(),
+    graphChains: GraphChains.optional(),
     trainingStep: z.string().optional(),
   }),
   config: z.looseObject({

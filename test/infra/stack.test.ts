@@ -136,8 +136,10 @@ describe('functions', () => {
     assert.equal(p.EphemeralStorage.Size, 4096);
     assert.deepEqual(p.ImageConfig.Command, TRAIN_IMAGE.lambdaCmd);
     const env = p.Environment.Variables;
-    assert.equal(env.TF_NUM_INTRAOP_THREADS, '6');
-    assert.equal(env.TF_NUM_INTEROP_THREADS, undefined, "inter-op threads stay TensorFlow's default (the graph step runs kernels side by side)");
+    // Six chains of single-threaded kernels (lib/model/graph/chains.ts), one per vCPU.
+    assert.equal(env.TF_NUM_INTRAOP_THREADS, '1');
+    assert.equal(env.TF_NUM_INTEROP_THREADS, '6');
+    assert.equal(env.OMP_NUM_THREADS, '1');
     assert.equal(env.DATA_BUCKET.Ref, bucketId);
     assert.equal(p.ReservedConcurrentExecutions, 2, 'a cap on concurrent 10 GB training runs');
   });
@@ -380,7 +382,8 @@ describe('Fargate training', () => {
     assert.equal(container.LogConfiguration.LogDriver, 'awslogs');
     const env = Object.fromEntries((container.Environment as Json[]).map((e) => [e.Name, e.Value]));
     assert.deepEqual(env.DATA_BUCKET, { Ref: bucketId });
-    assert.equal(env.TF_NUM_INTRAOP_THREADS, '4');
+    assert.equal(env.TF_NUM_INTRAOP_THREADS, '1');
+    assert.equal(env.TF_NUM_INTEROP_THREADS, '4', 'a chain per vCPU');
     assert.equal(env.FMNIST_HEARTBEAT_SECONDS, '60');
     for (const perRun of ['FMNIST_TRAIN_EVENT', 'FMNIST_TRAIN_EVENT_KEY', 'SFN_TASK_TOKEN']) assert.equal(env[perRun], undefined, perRun);
   });

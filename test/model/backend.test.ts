@@ -14,6 +14,9 @@ function nativeAddonLoads(): boolean {
   return probe.status === 0;
 }
 
+/** Before the backend loads (it sets a default). */
+const INTRA_OP_AT_START = process.env.TF_NUM_INTRAOP_THREADS;
+
 describe('initBackend', () => {
   it("selects the cpu backend on request", async () => {
     const info = await initBackend('cpu');
@@ -68,6 +71,9 @@ describe('initBackend', () => {
       // TensorFlow's pools: its variables when set to a positive count, else every CPU.
       const pool = (name: string) => (Number(process.env[name]) > 0 ? Number(process.env[name]) : availableParallelism());
       assert.deepEqual(info.tensorflowThreads, { intraOp: pool('TF_NUM_INTRAOP_THREADS'), interOp: pool('TF_NUM_INTEROP_THREADS') });
+      // Unless told otherwise, one intra-op thread: the graph step runs a chain per inter-op thread.
+      if (INTRA_OP_AT_START === undefined) assert.equal(info.tensorflowThreads?.intraOp, 1);
+      else assert.equal(process.env.TF_NUM_INTRAOP_THREADS, INTRA_OP_AT_START, 'a setting given is kept');
       assert.equal(info.fallbackReason, undefined);
       assert.equal(warn.mock.callCount(), 0);
     } else {

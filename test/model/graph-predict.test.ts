@@ -105,10 +105,48 @@ describe('predicting through the inference graph', { skip: nativeAddonLoads() ? 
     try {
       const whole = predictor.predict(unseen, 1000);
       assert.deepEqual(predictor.predict(unseen, 64).probabilities, whole.probabilities);
+      // One row a call: fewer rows than chains run in one piece (fetches.single).
+      assert.deepEqual(predictor.predict(unseen, 1).probabilities, whole.probabilities);
       assert.throws(() => predictor.predict({ images: unseen.images, count: unseen.count + 1 }), /expected 196784 pixels for 251 images/);
     } finally {
       predictor.dispose();
     }
+  });
+
+  it('gives the same probabilities when each call runs in chains side by side (the rows cut into pieces and joined again)', async () => {
+    const route = graphRoute(model, metadata);
+    assert.ok('spec' in route);
+    const read = (weights: tf.LayerVariable[]) => weights.map((w) => w.read().dataSync() as Float32Array);
+    const values = { weights: read(model.trainableWeights), state: read(model.nonTrainableWeights) };
+    const [single, chained] = [buildPredictGraph(route.spec, values, 1), buildPredictGraph(route.spec, values, 3)];
+    const convolutions = (nodes: { op: string }[]) => nodes.filter((node) => node.op === 'Conv2D').length;
+    // Three chains and the one-piece endpoint.
+    assert.equal(convolutions(chained.nodes), 4 * convolutions(single.nodes), 'each chain has its own layers');
+    const run = async (graph: typeof single, rows: number, fetch = graph.fetches.probabilities) => {
+      const session = await GraphSession.load(binding, graph.nodes);
+      try {
+        return session.run(
+          [
+            { name: graph.feeds.images, shape: [rows, 28, 28, 1], values: unseen.images.subarray(0, rows * 784) },
+            { name: graph.feeds.pixelScale, shape: [], values: new Float32Array([255]) },
+          ],
+          [fetch],
+        )[0];
+      } finally {
+        session.dispose();
+      }
+    };
+    const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      assert.equal(b.length, a.length);
+      return Math.max(...Array.from(a, (p, i) => Math.abs(p - b[i])));
+    };
+    // 251 rows: pieces of 83, 83 and 85, in order.
+    const diff = maxDiff(await run(single, unseen.count), await run(chained, unseen.count));
+    assert.ok(diff < 1e-6, `probabilities differ by up to ${diff}`);
+    // Fewer rows than chains: the one-piece endpoint.
+    assert.equal(chained.fetches.single?.below, 3);
+    const few = maxDiff(await run(single, 2), await run(chained, 2, chained.fetches.single!.probabilities));
+    assert.ok(few < 1e-6, `two rows: probabilities differ by up to ${few}`);
   });
 
   it('would notice inference that used the batch statistics\' starting values (the comparison has teeth)', async () => {

@@ -101,6 +101,9 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** The graph's alternative ways to the same step (the default is the third). */
 const WINDOWS_EVERYWHERE: GraphOptions = { windowsMaxChannels: 64, poolFirst: true };
 const PLAIN: GraphOptions = { windowsMaxChannels: 0, poolFirst: false };
+/** The batch cut into pieces that run side by side (the last piece takes the rest: 16 rows are 5, 5 and 6). */
+const TWO_CHAINS: GraphOptions = { chains: 2 };
+const THREE_CHAINS: GraphOptions = { chains: 3 };
 
 describe('the graph training step on native TensorFlow', { skip: nativeAddonLoads() ? false : 'tfjs-node is not installed' }, () => {
   let binding: NativeBinding;
@@ -138,20 +141,22 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
   }
 
   const cases = [
-    { name: 'the walkthrough CNN', spec: WALKTHROUGH_CNN, variants: [undefined, PLAIN] },
-    { name: 'every layer and activation', spec: EXOTIC, variants: [undefined, PLAIN, WINDOWS_EVERYWHERE] },
-    { name: 'pooling first', spec: POOL_FIRST, variants: [undefined, PLAIN] },
-    { name: 'batch normalization', spec: BATCH_NORM, variants: [undefined, PLAIN] },
+    { name: 'the walkthrough CNN', spec: WALKTHROUGH_CNN, variants: [undefined, PLAIN, TWO_CHAINS] },
+    { name: 'every layer and activation', spec: EXOTIC, variants: [undefined, PLAIN, WINDOWS_EVERYWHERE, THREE_CHAINS] },
+    { name: 'pooling first', spec: POOL_FIRST, variants: [undefined, PLAIN, TWO_CHAINS] },
+    // Batch statistics are the whole batch's: chains are not taken (the step stays the same).
+    { name: 'batch normalization', spec: BATCH_NORM, variants: [undefined, PLAIN, TWO_CHAINS] },
   ];
   for (const { name, spec, variants } of cases) {
     it(`takes the gradients tfjs' autodiff takes, for ${name}`, async () => {
       for (const options of variants) {
         const eager = new TrainStepper(model(spec), 16);
         const graph = await trainer(spec, options);
-        // Two batches: the second uses the next dropout masks, on both sides.
-        for (const from of [0, 16]) {
-          const expected = eager.gradients(data, order, from, from + 16);
-          const actual = graph.inspectStep(order, from, from + 16).gradients;
+        // Two batches, the second using the next dropout masks on both sides; then a batch of 2
+        // rows (three chains get pieces of 0, 0 and 2 rows).
+        for (const [from, to] of [[0, 16], [16, 32], [32, 34]]) {
+          const expected = eager.gradients(data, order, from, to);
+          const actual = graph.inspectStep(order, from, to).gradients;
           assert.equal(actual.length, expected.length);
           actual.forEach((gradient, i) => {
             const diff = scaledMaxDiff(gradient, expected[i]);
@@ -187,6 +192,20 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
       });
     });
   }
+
+  it('runs a batch in chains side by side when asked: each chain its own layers, one mask feed per layer, one piece for a model with state', () => {
+    const count = (graph: { nodes: NodeDef[] }, op: string) => graph.nodes.filter((node) => node.op === op).length;
+    const [plain, chained] = [buildTrainGraph(WALKTHROUGH_CNN, ADAM), buildTrainGraph(WALKTHROUGH_CNN, ADAM, TWO_CHAINS)];
+    assert.equal(plain.chains, 1);
+    assert.equal(chained.chains, 2);
+    // The chained step's two kernel gradients per convolution, plus the one-piece step's one.
+    assert.equal(count(chained, 'Conv2DBackpropFilter'), 3 * count(plain, 'Conv2DBackpropFilter'));
+    assert.equal(chained.fetches.single?.below, 2);
+    assert.equal(chained.feeds.dropoutMasks.length, plain.feeds.dropoutMasks.length, 'one mask feed per dropout layer, cut in the graph');
+    const withState = buildTrainGraph(BATCH_NORM, ADAM, TWO_CHAINS);
+    assert.equal(withState.chains, 1, "batch statistics are the whole batch's");
+    assert.equal(withState.fetches.single, undefined);
+  });
 
   it("applies Adam in one fused kernel as tfjs' element-wise ops do", async () => {
     const [fused, ops] = [await trainer(EXOTIC), await trainer(EXOTIC, { adam: 'ops' })];

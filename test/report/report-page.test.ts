@@ -83,6 +83,10 @@ describe('renderReportPage', () => {
       assert.ok(html.includes(`<th scope="row">${source.name}</th><td>${source.split}</td><td class="num">${source.bytes}</td><td class="hash"><code>${source.sha256}</code></td>`), source.name);
     }
     assert.ok(html.includes(`<code>${inputs.lineage!.datasetId}</code>`));
+    // A graph step that ran each batch in pieces says how many (they change the float sums).
+    const chained = realisticPageInputs();
+    chained.training!.backend.graphChains = 2;
+    assert.ok((buildReportFiles(chained)['index.html'] as string).includes('<dt>Training step</dt><dd>graph, each batch in 2 chains side by side</dd>'));
     assert.ok(html.includes(`<dt>Model weights.bin sha256</dt><dd><code>${'2'.repeat(64)}</code></dd>`));
     assert.ok(html.includes('<title>Run run-2026-12-02-abc: evaluation report</title>'));
   });

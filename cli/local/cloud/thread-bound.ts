@@ -3,12 +3,13 @@ import type { CloudModel } from './model.ts';
 
 /**
  * Thread-pool sizes a function or container is configured with for the platform's vCPUs (the
- * training function's TF_NUM_INTRAOP_THREADS is 6, the vCPUs of 10,240 MB), capped at this
- * machine's cores. Six busy TensorFlow threads on two cores take turns on them: measured here,
- * an epoch took 9.3-10.2 s instead of 8.0-8.1 s. Like the Map concurrency this is a resource
- * bound of the machine, not a semantic difference: the work and its limits are the same, only the
- * float sums inside a kernel are split as a run with that many threads splits them. Every bound
- * applied is listed in the run's adjustments (`threadBounds`).
+ * training function's TF_NUM_INTEROP_THREADS is 6, the vCPUs of 10,240 MB: six chains of the
+ * graph step), capped at this machine's cores. Six busy TensorFlow threads on two cores take
+ * turns on them: measured here, an epoch took 9.3-10.2 s instead of 8.0-8.1 s. Like the Map
+ * concurrency this is a resource bound of the machine, not a semantic difference: the work and
+ * its limits are the same, only the float sums (inside a kernel, and over a batch's chains) are
+ * split as a run with that many threads splits them. Every bound applied is listed in the run's
+ * adjustments (`threadBounds`).
  */
 const THREAD_VARIABLES = ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS', 'OMP_NUM_THREADS'] as const;
 

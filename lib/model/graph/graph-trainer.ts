@@ -86,8 +86,15 @@ export class GraphTrainer {
   step(order: ArrayLike<number>, from: number, to: number, settings: StepSettings): { loss: number; correct: number } {
     this.learningRate[0] = settings.learningRate;
     const feeds = [...this.batchFeeds(order, from, to, settings.flips), { name: this.graph.feeds.learningRate, shape: [], values: this.learningRate }];
-    const [loss, correct] = this.session.run(feeds, [this.graph.fetches.loss, this.graph.fetches.correct]);
+    const endpoint = this.stepEndpoint(to - from);
+    const [loss, correct] = this.session.run(feeds, [endpoint.loss, endpoint.correct]);
     return { loss: loss[0], correct: correct[0] };
+  }
+
+  /** The chained step, or the one-piece step for a batch with fewer rows than chains (TrainGraph.fetches.single). */
+  private stepEndpoint(rows: number): { loss: string; correct: string; gradients: string[] } {
+    const { single } = this.graph.fetches;
+    return single !== undefined && rows < single.below ? single : this.graph.fetches;
   }
 
   /**
@@ -96,7 +103,7 @@ export class GraphTrainer {
    * the scaled input batch.
    */
   inspectStep(order: ArrayLike<number>, from: number, to: number, flips?: Float32Array): { gradients: Float32Array[]; images: Float32Array } {
-    const fetched = this.session.run(this.batchFeeds(order, from, to, flips), [...this.graph.fetches.gradients, this.graph.fetches.images]) as Float32Array[];
+    const fetched = this.session.run(this.batchFeeds(order, from, to, flips), [...this.stepEndpoint(to - from).gradients, this.graph.fetches.images]) as Float32Array[];
     return { gradients: fetched.slice(0, -1), images: fetched[fetched.length - 1] };
   }
 
@@ -133,7 +140,9 @@ export class GraphTrainer {
       const end = Math.min(start + GRAPH_PREDICT_BATCH, to);
       const indices = this.indices.subarray(0, end - start);
       for (let i = 0; i < indices.length; i++) indices[i] = start + i;
-      const [batch] = this.session.run([{ name: this.graph.feeds.indices, shape: [indices.length], values: indices }], [this.graph.fetches.probabilities]);
+      const { predictSingle } = this.graph.fetches;
+      const fetch = predictSingle !== undefined && indices.length < predictSingle.below ? predictSingle.probabilities : this.graph.fetches.probabilities;
+      const [batch] = this.session.run([{ name: this.graph.feeds.indices, shape: [indices.length], values: indices }], [fetch]);
       probabilities.set(batch, (start - from) * NUM_CLASSES);
     }
     return probabilities;
@@ -192,6 +201,11 @@ export class GraphTrainer {
     } finally {
       tf.dispose(tensors);
     }
+  }
+
+  /** The pieces each batch runs in (TrainGraph.chains). */
+  get chains(): number {
+    return this.graph.chains;
   }
 
   dispose(): void {

@@ -169,7 +169,12 @@ export class GraphBuilder {
 
   /** Number of rows (the batch) of `x`, as a float32 scalar. */
   rows(x: Ref): Ref {
-    const first = this.node('StridedSlice', [this.shape(x), this.ints([0]), this.ints([1]), this.ints([1])], {
+    return this.cast(this.rowCount(x), DT.int32, DT.float);
+  }
+
+  /** Number of rows of `x`, as an int32 scalar. */
+  rowCount(x: Ref, dtype: DataType = DT.float): Ref {
+    return this.node('StridedSlice', [this.shape(x, dtype), this.ints([0]), this.ints([1]), this.ints([1])], {
       T: attr.type(DT.int32),
       Index: attr.type(DT.int32),
       begin_mask: attr.int(0),
@@ -178,7 +183,32 @@ export class GraphBuilder {
       new_axis_mask: attr.int(0),
       shrink_axis_mask: attr.int(1),
     });
-    return this.cast(first, DT.int32, DT.float);
+  }
+
+  /**
+   * `x` cut along its first axis into `parts` consecutive pieces, the first ones floor(rows /
+   * parts) rows each and the last the rest (`sizes`: an int32 vector from splitSizes).
+   */
+  splitRows(x: Ref, sizes: Ref, parts: number, dtype: DataType = DT.float): Ref[] {
+    const split = this.node('SplitV', [x, sizes, this.intScalar(0)], { T: attr.type(dtype), Tlen: attr.type(DT.int32), num_split: attr.int(parts) });
+    return Array.from({ length: parts }, (_, i) => `${split}:${i}`);
+  }
+
+  /** The sizes splitRows cuts the rows of `x` into: floor(rows / parts) each, -1 (the rest) last. */
+  splitSizes(x: Ref, parts: number, dtype: DataType = DT.float): Ref {
+    const each = this.node('FloorDiv', [this.rowCount(x, dtype), this.intScalar(parts)], { T: attr.type(DT.int32) });
+    const sizes = [...Array.from({ length: parts - 1 }, () => each), this.intScalar(-1)];
+    return this.node('Pack', sizes, { T: attr.type(DT.int32), N: attr.int(parts), axis: attr.int(0) });
+  }
+
+  /** The pieces of splitRows joined again along the first axis. */
+  concatRows(parts: readonly Ref[]): Ref {
+    return this.node('ConcatV2', [...parts, this.intScalar(0)], { T: FLOAT, N: attr.int(parts.length), Tidx: attr.type(DT.int32) });
+  }
+
+  /** The element-wise sum of same-shaped tensors. */
+  addN(values: readonly Ref[]): Ref {
+    return values.length === 1 ? values[0] : this.node('AddN', values, { T: FLOAT, N: attr.int(values.length) });
   }
 
   reshape(x: Ref, shape: Ref): Ref {

@@ -2,7 +2,7 @@ import { IMAGE_HEIGHT, IMAGE_WIDTH } from '../../data/classes.ts';
 import type { ModelSpec } from '../spec.ts';
 import { GraphBuilder, type Ref } from './graph.ts';
 import { DT, type NodeDef } from './proto.ts';
-import { DEFAULT_GRAPH_OPTIONS, inferencePass, layerActivations, layout } from './train-graph.ts';
+import { DEFAULT_GRAPH_OPTIONS, inferenceInChains, layerActivations, layout } from './train-graph.ts';
 
 /**
  * The inference endpoint of a trained model as its own TensorFlow graph, for the evaluate step:
@@ -23,6 +23,8 @@ export interface PredictGraph {
   fetches: {
     /** float32 [n, 10]. */
     probabilities: string;
+    /** With chains: the same in one piece, for a call of fewer rows than `below` (the chains), whose pieces would be empty. */
+    single?: { probabilities: string; below: number };
   };
 }
 
@@ -39,10 +41,11 @@ export function valueShapes(spec: ModelSpec): { weightShapes: number[][]; stateS
 }
 
 /**
+ * @param chains pieces each call's rows run in side by side (lib/model/graph/chains.ts)
  * @throws UnsupportedLayerError when a layer has no graph part (ask graphSupports first)
  * @throws RangeError when the values do not fit the spec's shapes
  */
-export function buildPredictGraph(spec: ModelSpec, values: TrainedValues): PredictGraph {
+export function buildPredictGraph(spec: ModelSpec, values: TrainedValues, chains = 1): PredictGraph {
   const plan = layout(spec);
   checkValues('weights', values.weights, plan.weightShapes);
   checkValues('state', values.state, plan.stateShapes);
@@ -57,8 +60,9 @@ export function buildPredictGraph(spec: ModelSpec, values: TrainedValues): Predi
     list.map((data, i) => floatConstant(g, data, shapes[i], `${prefix}${i}`));
   const reads = { weights: constants(values.weights, plan.weightShapes, 'w'), state: constants(values.state, plan.stateShapes, 's') };
   const activations = layerActivations(plan, DEFAULT_GRAPH_OPTIONS.poolFirst);
-  const probabilities = g.identity(inferencePass(g, plan, scaled, reads, activations), 'predict_probabilities');
-  return { nodes: g.nodes, feeds: { images, pixelScale }, fetches: { probabilities } };
+  const probabilities = g.identity(inferenceInChains(g, plan, scaled, reads, activations, chains), 'predict_probabilities');
+  const single = chains > 1 ? { probabilities: g.identity(inferenceInChains(g, plan, scaled, reads, activations, 1), 'predict_probabilities_single'), below: chains } : undefined;
+  return { nodes: g.nodes, feeds: { images, pixelScale }, fetches: { probabilities, ...(single && { single }) } };
 }
 
 function checkValues(what: string, values: readonly Float32Array[], shapes: number[][]): void {

@@ -71,8 +71,15 @@ export interface TrainGraph {
     loss: string;
     /** Correct predictions in the batch (float32 scalar). */
     correct: string;
+    /**
+     * With chains: the same step in one piece, for a batch of fewer rows than `below` (the
+     * chains), whose pieces would be empty.
+     */
+    single?: { loss: string; correct: string; gradients: string[]; below: number };
     /** float32 [batch, 10]. */
     probabilities: string;
+    /** With chains: predict in one piece, for fewer rows than `below`. */
+    predictSingle?: { probabilities: string; below: number };
     weights: string[];
     /** The state variables' current values, in model.nonTrainableWeights order. */
     state: string[];
@@ -90,6 +97,8 @@ export interface TrainGraph {
   weightShapes: number[][];
   /** Shapes of the state variables, in order. */
   stateShapes: number[][];
+  /** The pieces a training batch runs in (GraphOptions.chains; 1 for a model with state). */
+  chains: number;
 }
 
 /** Adam's state, as graph node names: first and second moments per weight, running powers of beta1 and beta2. */
@@ -130,9 +139,16 @@ export interface GraphOptions {
   horizontalFlip?: boolean;
   /** Also part of the step: what the convolutions compute in (lib/model/precision.ts). Default float32. */
   precision?: Precision;
+  /**
+   * Cut each batch into this many consecutive pieces that run forward and backward side by side
+   * (their weight gradients summed), so that independent kernels keep more cores busy than one
+   * chain of small kernels does. The same step up to float summation order; only for models
+   * without state (batch normalisation's statistics are the whole batch's). Default 1.
+   */
+  chains?: number;
 }
 
-export const DEFAULT_GRAPH_OPTIONS: Required<GraphOptions> = { adam: 'fused', windowsMaxChannels: 1, poolFirst: true, horizontalFlip: false, precision: 'float32' };
+export const DEFAULT_GRAPH_OPTIONS: Required<GraphOptions> = { adam: 'fused', windowsMaxChannels: 1, poolFirst: true, horizontalFlip: false, precision: 'float32', chains: 1 };
 
 /** Where each layer's weights and state sit among the graph's variables, and the shapes around it. */
 export interface Layout {
@@ -200,39 +216,64 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
   const load = loadEndpoint(g, vars);
   const init = initEndpoint(g, vars, plan, adam);
   const restore = restoreAdamEndpoint(g, vars, weightShapes);
+  const chains = stateShapes.length === 0 ? settings.chains : 1;
   const batch = batchInput(g, vars, settings.horizontalFlip);
   const learningRate = g.placeholder('feed_learning_rate', DT.float, []);
+  const masks = dropoutMasks(g);
 
   // ---- the step: forward in training mode, loss, backward, Adam --------------------------
   const reads = vars.weights.map((handle) => g.read(handle));
   const stateReads = vars.state.map((handle) => g.read(handle));
   const activations = layerActivations(plan, settings.poolFirst);
-  const forward = trainingPass(g, plan, batch.images, { weights: reads, state: stateReads }, activations, settings);
-  const objective = crossEntropy(g, forward.probabilities, batch.labels);
-  const gradients = backwardPass(forward.passes, objective.gradient(), weightShapes.length);
-  const updates = [
-    ...adamUpdates(g, settings.adam, adam, learningRate, vars, { handles: vars.weights, reads, gradients }),
-    ...forward.stateUpdates.map((value, i) => g.assign(vars.state[i], value)),
-  ];
-  const lossOut = g.identity(objective.loss, 'train_loss', updates);
-  const correctOut = g.identity(objective.correct, 'train_correct', updates);
+  const stepIn = (pieces: number, suffix: string) => {
+    const cut = rowCutter(g, batch.indices, pieces);
+    const maskPieces = new Map<number, Ref[]>();
+    const maskPiece = (layer: number, shape: ExampleShape, chain: number): Ref => {
+      if (!maskPieces.has(layer)) maskPieces.set(layer, cut(masks.feed(layer, shape)));
+      return maskPieces.get(layer)![chain];
+    };
+    const forwards = cut(batch.images).map((images, chain) => trainingPass(g, plan, images, { weights: reads, state: stateReads }, activations, settings, (layer, shape) => maskPiece(layer, shape, chain)));
+    const objective = crossEntropy(g, pieces > 1 ? g.concatRows(forwards.map((f) => f.probabilities)) : forwards[0].probabilities, batch.labels);
+    const dPieces = cut(objective.gradient());
+    const chainGradients = forwards.map((f, chain) => backwardPass(f.passes, dPieces[chain], weightShapes.length));
+    const gradients = weightShapes.map((_, i) => g.addN(chainGradients.map((chain) => chain[i])));
+    const updates = [
+      ...adamUpdates(g, settings.adam, adam, learningRate, vars, { handles: vars.weights, reads, gradients }),
+      // A model with state runs in one piece (chains is 1).
+      ...forwards[0].stateUpdates.map((value, i) => g.assign(vars.state[i], value)),
+    ];
+    return {
+      loss: g.identity(objective.loss, `train_loss${suffix}`, updates),
+      correct: g.identity(objective.correct, `train_correct${suffix}`, updates),
+      gradients: gradients.map((gradient, i) => g.identity(gradient, `gradient${suffix}_out${i}`)),
+    };
+  };
+  const step = stepIn(chains, '');
+  // A batch with fewer rows than chains (an epoch's last) would leave pieces empty, which some
+  // of TensorFlow's kernels refuse: it runs in one piece, on the same variables.
+  const single = chains > 1 ? { ...stepIn(1, '_single'), below: chains } : undefined;
 
   // ---- predict: inference mode on freshly read weights ------------------------------------
   const predictReads = vars.weights.map((handle) => g.read(handle));
   const predictStateReads = vars.state.map((handle) => g.read(handle));
-  const predicted = g.identity(inferencePass(g, plan, batch.unaugmented, { weights: predictReads, state: predictStateReads }, activations), 'predict_probabilities');
+  const predictIn = (pieces: number, name: string) =>
+    g.identity(inferenceInChains(g, plan, batch.unaugmented, { weights: predictReads, state: predictStateReads }, activations, pieces), name);
+  const predicted = predictIn(settings.chains, 'predict_probabilities');
+  const predictedSingle = settings.chains > 1 ? { probabilities: predictIn(1, 'predict_probabilities_single'), below: settings.chains } : undefined;
   return {
     nodes: g.nodes,
-    feeds: { images: load.images, labels: load.labels, indices: batch.indices, learningRate, ...(batch.flips && { flips: batch.flips }), ...init.feeds, dropoutMasks: forward.maskFeeds, adam: restore.feeds },
+    feeds: { images: load.images, labels: load.labels, indices: batch.indices, learningRate, ...(batch.flips && { flips: batch.flips }), ...init.feeds, dropoutMasks: masks.feeds, adam: restore.feeds },
     fetches: {
       loadData: load.done,
       init: init.done,
-      loss: lossOut,
-      correct: correctOut,
+      loss: step.loss,
+      correct: step.correct,
+      ...(single && { single }),
       probabilities: predicted,
+      ...(predictedSingle && { predictSingle: predictedSingle }),
       weights: predictReads.map((read, i) => g.identity(read, `weights_out${i}`)),
       restoreAdam: restore.done,
-      gradients: gradients.map((gradient, i) => g.identity(gradient, `gradient_out${i}`)),
+      gradients: step.gradients,
       images: g.identity(batch.images, 'images_out'),
       adam: {
         moments1: vars.moments1.map((handle, i) => g.identity(g.read(handle), `adam_m_out${i}`)),
@@ -242,9 +283,10 @@ export function buildTrainGraph(spec: ModelSpec, adam: AdamSettings, options: Gr
       },
       state: predictStateReads.map((read, i) => g.identity(read, `state_out${i}`)),
     },
-    dropouts: forward.dropouts,
+    dropouts: masks.dropouts,
     weightShapes,
     stateShapes,
+    chains,
   };
 }
 
@@ -292,7 +334,7 @@ function restoreAdamEndpoint(g: GraphBuilder, vars: Variables, weightShapes: num
 }
 
 /** The batch: example indices in; scaled images (augmented for training, as they are for predict) and labels gathered from the loaded data. */
-function batchInput(g: GraphBuilder, vars: Variables, horizontalFlip: boolean): { indices: string; images: Ref; unaugmented: Ref; labels: Ref; flips?: string } {
+function batchInput(g: GraphBuilder, vars: Variables, horizontalFlip: boolean): { indices: Ref; images: Ref; unaugmented: Ref; labels: Ref; flips?: string } {
   const indices = g.node('Placeholder', [], { dtype: { kind: 'type', value: DT.int32 }, shape: { kind: 'shape', value: [-1] } }, 'feed_indices');
   const pixels = g.cast(g.gather(g.read(vars.dataImages, DT.uint8), indices, DT.uint8), DT.uint8, DT.float);
   // X / 255.0 as a float32 division (for every byte value the float64 division rounded once to
@@ -308,6 +350,31 @@ function batchInput(g: GraphBuilder, vars: Variables, horizontalFlip: boolean): 
   const reversed = g.node('ReverseV2', [scaled, g.ints([2])], { T: { kind: 'type', value: DT.float }, Tidx: { kind: 'type', value: DT.int32 } }, 'ReverseV2');
   const images = g.add(g.mul(scaled, g.sub(g.scalar(1), f)), g.mul(reversed, f));
   return { indices, images, unaugmented: scaled, labels, flips };
+}
+
+/** Cuts a tensor with the batch's rows into `pieces` consecutive pieces (one: itself), sized as `rows` (a tensor of the batch's rows) is cut. */
+function rowCutter(g: GraphBuilder, rows: Ref, pieces: number): (x: Ref) => Ref[] {
+  if (pieces <= 1) return (x) => [x];
+  const sizes = g.splitSizes(rows, pieces, DT.int32);
+  return (x) => g.splitRows(x, sizes, pieces);
+}
+
+/** The fed dropout masks: one placeholder per dropout layer with a rate, the whole batch's, made when a pass first asks. */
+function dropoutMasks(g: GraphBuilder) {
+  const feeds: string[] = [];
+  const dropouts: TrainGraph['dropouts'] = [];
+  const byLayer = new Map<number, Ref>();
+  const feed = (layer: number, shape: ExampleShape): Ref => {
+    let placeholder = byLayer.get(layer);
+    if (placeholder === undefined) {
+      dropouts.push({ layer, shape });
+      placeholder = g.placeholder(`feed_mask${feeds.length}`, DT.float, [-1, ...shape]);
+      feeds.push(placeholder);
+      byLayer.set(layer, placeholder);
+    }
+    return placeholder;
+  };
+  return { feeds, dropouts, feed };
 }
 
 /** The activation each layer applies, moving one that commutes with max to the max pooling right after it when allowed. */
@@ -330,9 +397,15 @@ function slice(refs: Ref[], slot: { from: number; count: number }): Ref[] {
 }
 
 /** Forward in training mode, layer by layer, keeping what each backward pass needs. */
-function trainingPass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, activations: Activation[], { windowsMaxChannels, precision }: Required<GraphOptions>) {
-  const maskFeeds: string[] = [];
-  const dropouts: TrainGraph['dropouts'] = [];
+function trainingPass(
+  g: GraphBuilder,
+  plan: Layout,
+  images: Ref,
+  reads: Reads,
+  activations: Activation[],
+  { windowsMaxChannels, precision }: Required<GraphOptions>,
+  dropoutMask: (layer: number, shape: ExampleShape) => Ref,
+) {
   const stateUpdates: Ref[] = [];
   const passes: { pass: TrainingPass; weights: { from: number; count: number } }[] = [];
   let x = images;
@@ -347,12 +420,7 @@ function trainingPass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, 
       activation: activations[index],
       windowsMaxChannels,
       precision,
-      dropoutMask: (shape) => {
-        dropouts.push({ layer: index, shape });
-        const feed = g.placeholder(`feed_mask${maskFeeds.length}`, DT.float, [-1, ...shape]);
-        maskFeeds.push(feed);
-        return feed;
-      },
+      dropoutMask: (shape) => dropoutMask(index, shape),
       updateState: (values) => {
         if (values.length !== layer.state.count) throw new Error(`layer ${index} updates ${values.length} state variables of ${layer.state.count}`);
         stateUpdates.push(...values);
@@ -361,7 +429,7 @@ function trainingPass(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, 
     passes.push({ pass, weights: layer.weights });
     x = pass.y;
   });
-  return { probabilities: x, passes, maskFeeds, dropouts, stateUpdates };
+  return { probabilities: x, passes, stateUpdates };
 }
 
 /** d loss / d every weight, layer by layer from the top, stopping at the first layer with weights. */
@@ -376,6 +444,16 @@ function backwardPass(passes: { pass: TrainingPass; weights: { from: number; cou
     if (result.dx !== undefined) dy = result.dx;
   }
   return gradients;
+}
+
+/**
+ * Forward in inference mode on `chains` consecutive pieces of the rows side by side (each row's
+ * result is its own: inference has no batch statistics), joined again.
+ */
+export function inferenceInChains(g: GraphBuilder, plan: Layout, images: Ref, reads: Reads, activations: Activation[], chains: number): Ref {
+  if (chains <= 1) return inferencePass(g, plan, images, reads, activations);
+  const pieces = g.splitRows(images, g.splitSizes(images, chains), chains);
+  return g.concatRows(pieces.map((piece) => inferencePass(g, plan, piece, reads, activations)));
 }
 
 /** Forward in inference mode (no dropout, moving statistics). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TensorflowThreads } from '../training-summary.ts';
+import { GraphChains, TensorflowThreads } from '../training-summary.ts';
 import { TrainingCost } from '../cost.ts';
 import { S3Prefix, TestSetId } from '../ids.ts';
 import { RunId } from '../run-id.ts';
@@ -44,6 +44,7 @@ export const ModelVersion = z.strictObject({
       tfjsVersion: z.string().optional(),
       tensorflowVersion: z.string().optional(),
       tensorflowThreads: TensorflowThreads.optional(),
+      graphChains: GraphChains.optional(),
       trainingStep: z.string().optional(),
     }),
     trainExamples: z.int().min(0),

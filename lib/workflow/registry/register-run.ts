@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { TensorflowThreads } from '../training-summary.ts';
+import { GraphChains, TensorflowThreads } from '../training-summary.ts';
 import { getJsonWith, s3Url } from '../../aws/s3.ts';
 import { ConfigError } from '../../errors.ts';
 import { TrainingCost } from '../cost.ts';
@@ -25,6 +25,7 @@ const TrainingRecordFields = z.looseObject({
     tfjsVersion: z.string().optional(),
     tensorflowVersion: z.string().optional(),
     tensorflowThreads: TensorflowThreads.optional(),
+    graphChains: GraphChains.optional(),
     trainingStep: z.string().optional(),
   }),
   trainExamples: z.int().min(0),
@@ -84,6 +85,7 @@ export async function modelVersionOfRun(s3: S3Client, bucket: string, input: Reg
         tfjsVersion: backend.tfjsVersion,
         tensorflowVersion: backend.tensorflowVersion,
         ...(backend.tensorflowThreads ? { tensorflowThreads: backend.tensorflowThreads } : {}),
+        ...(backend.graphChains ? { graphChains: backend.graphChains } : {}),
         trainingStep: backend.trainingStep,
       },
       trainExamples,
