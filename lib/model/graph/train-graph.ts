@@ -35,6 +35,8 @@ export { graphSupports } from '../layers/index.ts';
  *   checkpoint exactly: the powers are running products, not recomputable bit for bit);
  * - train step: example indices, the learning rate (and one mask of multipliers per dropout layer) in; the
  *   batch's mean loss and count of correct predictions out; weights and Adam state updated;
+ *   with chains (GraphOptions.chains), the batch runs as that many pieces side by side, and a
+ *   second, one-piece train step takes batches with fewer rows than chains;
  * - predict: example indices in, class probabilities out (inference: no dropout);
  * - weights: the current weights out, and the layers' state (batch normalisation's moving
  *   statistics, updated by each train step);
