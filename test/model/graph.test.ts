@@ -104,6 +104,8 @@ const PLAIN: GraphOptions = { windowsMaxChannels: 0, poolFirst: false };
 /** The batch cut into pieces that run side by side (the last piece takes the rest: 16 rows are 5, 5 and 6). */
 const TWO_CHAINS: GraphOptions = { chains: 2 };
 const THREE_CHAINS: GraphOptions = { chains: 3 };
+/** As many as the train Lambda runs (6 vCPUs): 16 rows are five pieces of 2 and one of 6. */
+const SIX_CHAINS: GraphOptions = { chains: 6 };
 
 describe('the graph training step on native TensorFlow', { skip: nativeAddonLoads() ? false : 'tfjs-node is not installed' }, () => {
   let binding: NativeBinding;
@@ -141,7 +143,7 @@ describe('the graph training step on native TensorFlow', { skip: nativeAddonLoad
   }
 
   const cases = [
-    { name: 'the walkthrough CNN', spec: WALKTHROUGH_CNN, variants: [undefined, PLAIN, TWO_CHAINS] },
+    { name: 'the walkthrough CNN', spec: WALKTHROUGH_CNN, variants: [undefined, PLAIN, TWO_CHAINS, SIX_CHAINS] },
     { name: 'every layer and activation', spec: EXOTIC, variants: [undefined, PLAIN, WINDOWS_EVERYWHERE, THREE_CHAINS] },
     { name: 'pooling first', spec: POOL_FIRST, variants: [undefined, PLAIN, TWO_CHAINS] },
     // Batch statistics are the whole batch's: chains are not taken (the step stays the same).
