@@ -11,7 +11,7 @@ export const PRESETS = deepFreeze({
   walkthrough: {},
   strong: {
     batchSize: 128,
-    learningRate: 0.003,
+    learningRate: 0.0025,
     learningRateSchedule: 'cosine',
     model: {
       layers: [
