@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { parseTrainConfig } from '../lib/model/config.ts';
 import { encodeSavedModel } from '../lib/model/graph/proto.ts';
 import { buildTrainGraph } from '../lib/model/graph/train-graph.ts';
 import { graphChains } from '../lib/model/graph/chains.ts';
+import { tensorflowThreadsFor } from '../lib/model/backend.ts';
 import { presetFields } from '../lib/model/presets.ts';
 import { ADAM } from '../lib/model/build.ts';
 import { countFlag, describeMachine } from './harness.ts';
@@ -35,9 +35,8 @@ const { values } = parseArgs({
 });
 const probe = values.config === undefined ? {} : (JSON.parse(await readFile(values.config, 'utf8')) as Record<string, unknown>);
 const config = parseTrainConfig({ ...presetFields(values.preset!), ...probe, ...(values.precision !== undefined && { precision: values.precision }) }, `preset ${values.preset}`);
-// TensorFlow's pools as training sets them (lib/model/backend.ts): one intra-op thread unless told.
-const pool = (name: string, unset: number) => (Number(process.env[name]) > 0 ? Number(process.env[name]) : unset);
-const threads = { intraOp: pool('TF_NUM_INTRAOP_THREADS', 1), interOp: pool('TF_NUM_INTEROP_THREADS', availableParallelism()) };
+// TensorFlow's pools as training sizes them (one intra-op thread unless told).
+const threads = tensorflowThreadsFor(process.env);
 const chains = values.chains === undefined ? graphChains(config.batchSize, threads) : countFlag(values.chains, 'chains');
 const graph = buildTrainGraph(config.model, ADAM, { horizontalFlip: config.augmentation?.horizontalFlip === true, precision: config.precision, chains });
 const dir = await mkdtemp(join(tmpdir(), 'fmnist-profile-'));

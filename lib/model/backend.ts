@@ -118,8 +118,10 @@ function quietTensorFlowInfoLogs(): void {
  * the C library when the addon loads, so set just before that import, as the log level is.
  */
 function nativeThreadDefaults(): void {
-  defaultForNativeLibrary('TF_NUM_INTRAOP_THREADS', '1');
+  defaultForNativeLibrary('TF_NUM_INTRAOP_THREADS', DEFAULT_INTRA_OP_THREADS);
 }
+
+const DEFAULT_INTRA_OP_THREADS = '1';
 
 async function tryNative(): Promise<NativeAttempt> {
   quietTensorFlowInfoLogs();
@@ -139,13 +141,21 @@ async function tryNative(): Promise<NativeAttempt> {
   return { ok: true, info: { name: 'tensorflow', tfjsVersion: tf.version.tfjs, tensorflowVersion: binding?.TF_Version, tensorflowThreads: tensorflowThreads() } };
 }
 
-/** What TensorFlow sizes its pools by: a positive count in its variable, else every CPU (0 and unset alike). */
 function tensorflowThreads(): TensorflowThreads {
-  const count = (name: 'TF_NUM_INTRAOP_THREADS' | 'TF_NUM_INTEROP_THREADS') => {
-    const value = Number(nativeLibrarySetting(name));
-    return Number.isInteger(value) && value > 0 ? value : availableParallelism();
+  return tensorflowThreadsFor({ TF_NUM_INTRAOP_THREADS: nativeLibrarySetting('TF_NUM_INTRAOP_THREADS'), TF_NUM_INTEROP_THREADS: nativeLibrarySetting('TF_NUM_INTEROP_THREADS') });
+}
+
+/**
+ * The pools native TensorFlow sizes from these settings once the backend's default applies (an
+ * unset intra-op count is 1, nativeThreadDefaults): a positive count, else every CPU (as
+ * TensorFlow reads 0). For a process that starts TensorFlow with such settings (bench/profile-step.ts).
+ */
+export function tensorflowThreadsFor(settings: { TF_NUM_INTRAOP_THREADS?: string; TF_NUM_INTEROP_THREADS?: string }): TensorflowThreads {
+  const count = (value: string | undefined) => {
+    const n = Number(value);
+    return Number.isInteger(n) && n > 0 ? n : availableParallelism();
   };
-  return { intraOp: count('TF_NUM_INTRAOP_THREADS'), interOp: count('TF_NUM_INTEROP_THREADS') };
+  return { intraOp: count(settings.TF_NUM_INTRAOP_THREADS ?? DEFAULT_INTRA_OP_THREADS), interOp: count(settings.TF_NUM_INTEROP_THREADS) };
 }
 
 let wasmPathsSet = false;

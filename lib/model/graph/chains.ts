@@ -18,3 +18,11 @@ export function graphChains(rows: number, threads: TensorflowThreads | undefined
   const byThreads = Math.floor(threads.interOp / threads.intraOp);
   return Math.max(1, Math.min(byThreads, Math.floor(rows / MIN_CHAIN_ROWS)));
 }
+
+/**
+ * The chained endpoint of a graph, or its one-piece copy (`single`, built with chains) for fewer
+ * rows than `single.below` (the chains), whose pieces would be empty.
+ */
+export function endpointFor<T>(rows: number, chained: T, single: (T & { below: number }) | undefined): T {
+  return single !== undefined && rows < single.below ? single : chained;
+}

@@ -10,7 +10,6 @@ import { GRAPH_PREDICT_BATCH, type GraphTrainer } from './graph-trainer.ts';
 /** The step as one TensorFlow graph run per batch; metrics come back as numbers with the step. */
 export class GraphEpochs implements EpochRunner {
   readonly kind = 'graph';
-  readonly chains: number;
   private lossSum = 0;
   private correct = 0;
   private examples = 0;
@@ -18,8 +17,10 @@ export class GraphEpochs implements EpochRunner {
   constructor(
     private readonly trainer: GraphTrainer,
     private readonly data: LabeledImages,
-  ) {
-    this.chains = trainer.chains;
+  ) {}
+
+  get chains(): number {
+    return this.trainer.chains;
   }
 
   step(order: Uint32Array, from: number, to: number, settings: StepSettings): void {

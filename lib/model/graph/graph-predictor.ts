@@ -5,7 +5,7 @@ import { graphSupports, kindOf } from '../layers/index.ts';
 import { argmaxRows, predict, type Prediction } from '../predict.ts';
 import { INPUT_SHAPE, ModelSpec, planLayers } from '../spec.ts';
 import { buildPredictGraph, valueShapes, type PredictGraph } from './predict-graph.ts';
-import { graphChains } from './chains.ts';
+import { endpointFor, graphChains } from './chains.ts';
 import { GraphSession, nativeBinding, type NativeBinding } from './session.ts';
 import { shapesMatch } from './train-graph.ts';
 
@@ -133,13 +133,12 @@ export class GraphPredictor {
     if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`rows must be a positive integer, got ${rows}`);
     const probabilities = new Float32Array(data.count * NUM_CLASSES);
     const scale = { name: this.graph.feeds.pixelScale, shape: [], values: new Float32Array([255]) };
-    const { single } = this.graph.fetches;
     for (let from = 0; from < data.count; from += rows) {
       const to = Math.min(from + rows, data.count);
       const images = data.images.subarray(from * PIXELS_PER_IMAGE, to * PIXELS_PER_IMAGE);
       const [batch] = this.session.run(
         [{ name: this.graph.feeds.images, shape: [to - from, IMAGE_HEIGHT, IMAGE_WIDTH, 1], values: images }, scale],
-        [single !== undefined && to - from < single.below ? single.probabilities : this.graph.fetches.probabilities],
+        [endpointFor(to - from, this.graph.fetches, this.graph.fetches.single).probabilities],
       );
       probabilities.set(batch, from * NUM_CLASSES);
     }

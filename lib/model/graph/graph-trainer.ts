@@ -9,6 +9,7 @@ import { GraphSession, type Feed, type NativeBinding } from './session.ts';
 import type { AdamSettings } from './adam.ts';
 import type { StepSettings } from '../epoch-runner.ts';
 import { buildTrainGraph, shapesMatch, type GraphOptions, type TrainGraph } from './train-graph.ts';
+import { endpointFor } from './chains.ts';
 
 /** Rows per predict run: big enough to keep TensorFlow's kernels busy, small enough for modest activations (~45 MB). */
 export const GRAPH_PREDICT_BATCH = 512;
@@ -93,8 +94,7 @@ export class GraphTrainer {
 
   /** The chained step, or the one-piece step for a batch with fewer rows than chains (TrainGraph.fetches.single). */
   private stepEndpoint(rows: number): { loss: string; correct: string; gradients: string[] } {
-    const { single } = this.graph.fetches;
-    return single !== undefined && rows < single.below ? single : this.graph.fetches;
+    return endpointFor<{ loss: string; correct: string; gradients: string[] }>(rows, this.graph.fetches, this.graph.fetches.single);
   }
 
   /**
@@ -140,8 +140,7 @@ export class GraphTrainer {
       const end = Math.min(start + GRAPH_PREDICT_BATCH, to);
       const indices = this.indices.subarray(0, end - start);
       for (let i = 0; i < indices.length; i++) indices[i] = start + i;
-      const { predictSingle } = this.graph.fetches;
-      const fetch = predictSingle !== undefined && indices.length < predictSingle.below ? predictSingle.probabilities : this.graph.fetches.probabilities;
+      const { probabilities: fetch } = endpointFor(indices.length, { probabilities: this.graph.fetches.probabilities }, this.graph.fetches.predictSingle);
       const [batch] = this.session.run([{ name: this.graph.feeds.indices, shape: [indices.length], values: indices }], [fetch]);
       probabilities.set(batch, (start - from) * NUM_CLASSES);
     }
